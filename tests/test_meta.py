@@ -11,7 +11,7 @@ import pytest
 
 import testlint.rules
 from testlint.diagnostics import Applicability
-from testlint.docs import code_blocks, readme_with_table, rule_help, rule_markdown
+from testlint.docs import code_blocks, project_files, readme_with_table, rule_help, rule_markdown
 from testlint.engine import Linter
 from testlint.project import Project
 from testlint.rule import FileKind, Rule
@@ -72,22 +72,33 @@ def test_docs_have_every_section(rule: type[Rule]) -> None:
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.code)
 def test_doc_examples_are_real(rule: type[Rule], tmp_path: Path) -> None:
-    """The docs' Example must trigger the rule; its 'Use instead' must not."""
-    (tmp_path / "pytest.ini").write_text("[pytest]\n")
-    # A project that uses pytest-asyncio, so that the async rules apply.
-    (tmp_path / "pyproject.toml").write_text('[project]\ndependencies = ["pytest-asyncio"]\n')
-    linter = Linter(RULES, Settings(base=tmp_path), Project(tmp_path))
-    path = tmp_path / "test_example.py"
+    """The docs' Example must trigger the rule; its 'Use instead' must not. Blocks
+    headed by a file name (`# pytest.ini`) are written into the example project;
+    'Use instead' starts from the Example's project files."""
     docs = rule_help(rule)
     bad, good = code_blocks(docs, "Example"), code_blocks(docs, "Use instead")
     assert bad
     assert good
-    for block in bad:
-        codes = {d.code for d in linter.check(path, block.encode(), FileKind.TEST).diagnostics}
-        assert rule.code in codes or rule.code == "TL001"
-    for block in good:
-        codes = {d.code for d in linter.check(path, block.encode(), FileKind.TEST).diagnostics}
-        assert rule.code not in codes
+    example_files = project_files(docs, "Example")
+    for blocks, files, expect in (
+        (bad, example_files, True),
+        (good, {**example_files, **project_files(docs, "Use instead")}, False),
+    ):
+        root = tmp_path / ("bad" if expect else "good")
+        root.mkdir()
+        (root / "pytest.ini").write_text("[pytest]\n")
+        # A project that uses pytest-asyncio, so that the async rules apply.
+        (root / "pyproject.toml").write_text('[project]\ndependencies = ["pytest-asyncio"]\n')
+        for name, text in files.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_text(text)
+        linter = Linter(RULES, Settings(base=root), Project(root))
+        for block in blocks:
+            path = root / "test_example.py"
+            path.write_text(block)
+            result = linter.check(path, block.encode(), FileKind.TEST)
+            codes = {d.code for d in result.diagnostics}
+            assert (rule.code in codes) is expect, (rule.code, block, result.diagnostics)
 
 
 def test_tl101_example_fix_gives_use_instead(tmp_path: Path) -> None:

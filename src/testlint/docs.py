@@ -40,12 +40,35 @@ def rule_markdown(rule: type[Rule]) -> str:
     return header + rule_help(rule) + "\n"
 
 
-def code_blocks(markdown: str, section: str) -> list[str]:
-    """The ```python blocks under a `## <section>` heading."""
+# A block whose first line names a file (`# pytest.ini`, `# conftest.py`) shows a
+# project file the example assumes, not the test module itself.
+_FILE_HEADER = re.compile(r"^# ([\w./-]+\.(?:py|ini|toml|cfg|yml|yaml))\n")
+
+
+def _section_blocks(markdown: str, section: str) -> list[tuple[str, str]]:
     match = re.search(rf"^## {re.escape(section)}\n(.*?)(?=^## |\Z)", markdown, re.S | re.M)
     if match is None:
         return []
-    return re.findall(r"```python\n(.*?)```", match.group(1), re.S)
+    return re.findall(r"```(\w*)\n(.*?)```", match.group(1), re.S)
+
+
+def code_blocks(markdown: str, section: str) -> list[str]:
+    """The ```python test-module blocks under a `## <section>` heading."""
+    return [
+        code
+        for language, code in _section_blocks(markdown, section)
+        if language == "python" and not _FILE_HEADER.match(code)
+    ]
+
+
+def project_files(markdown: str, section: str) -> dict[str, str]:
+    """Project files shown under a `## <section>` heading, by file name."""
+    files = {}
+    for _, code in _section_blocks(markdown, section):
+        header = _FILE_HEADER.match(code)
+        if header:
+            files[header.group(1)] = code
+    return files
 
 
 def rules_table_markdown(rules: Sequence[type[Rule]]) -> str:

@@ -276,6 +276,7 @@ class Linter:
     ) -> None:
         enabled = settings.enabled_codes([*ENGINE_RULES.values(), *rules])
         self.rules = [rule for rule in rules if rule.code in enabled]
+        self._triggers = {rule: rule.triggers_for(settings) for rule in self.rules}
         self.report_unparsable = UNPARSABLE.code in enabled
         self.settings = settings
         self.project = project
@@ -296,7 +297,7 @@ class Linter:
         ignored = self.settings.ignored_codes(path, self._all_rules)
         chosen = [r for r in self.rules if kind in r.file_kinds and r.code not in ignored]
         if self.gating:
-            chosen = [r for r in chosen if any(t in text for t in r.triggers)]
+            chosen = [r for r in chosen if any(t in text for t in self._triggers[r])]
         return chosen
 
     # -- one pass

@@ -341,6 +341,97 @@ def declared_requirements(root: Path) -> tuple[Requirement, ...]:
     return tuple(found)
 
 
+def declared_requires_python(root: Path) -> str | None:
+    """The Python versions the project supports, as a specifier (`>=3.9`), from
+    PEP 621 `requires-python`, Poetry's `python` dependency, setup.cfg
+    `python_requires` or a `python_requires="..."` string in setup.py."""
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file():
+        data = load_toml(pyproject)
+        project = data.get("project", {})
+        if isinstance(project, dict) and isinstance(project.get("requires-python"), str):
+            return str(project["requires-python"])
+        tool = data.get("tool", {})
+        poetry = tool.get("poetry", {}) if isinstance(tool, dict) else {}
+        dependencies = poetry.get("dependencies", {}) if isinstance(poetry, dict) else {}
+        if isinstance(dependencies, dict) and isinstance(dependencies.get("python"), str):
+            return str(dependencies["python"])
+    setup_cfg = root / "setup.cfg"
+    if setup_cfg.is_file():
+        parser = _read_ini(setup_cfg)
+        if parser is not None and parser.has_option("options", "python_requires"):
+            return parser.get("options", "python_requires").strip()
+    setup_py = root / "setup.py"
+    if setup_py.is_file():
+        text = setup_py.read_text(encoding="utf-8", errors="replace")
+        match = re.search(r"python_requires\s*=\s*[\"']([^\"']+)[\"']", text)
+        if match:
+            return match.group(1)
+    return None
+
+
+_VERSION_CLAUSE = re.compile(r"^\s*(>=|>|==|~=|\^|~|<=|<|!=)?\s*v?(\d+(?:\.\d+)*)")
+
+
+def admits_python_below(specifier: str | None, version: tuple[int, int]) -> bool:
+    """Whether a requires-python specifier admits some Python older than
+    `version`. Only lower bounds can exclude older versions; an unreadable
+    clause is taken to admit everything."""
+    if not specifier or "|" in specifier or " or " in specifier:
+        return True  # none, or alternatives: one of them may admit older versions
+    for clause in specifier.split(","):
+        match = _VERSION_CLAUSE.match(clause)
+        if match is None:
+            continue
+        operator = match.group(1) or "=="
+        parts = tuple(int(p) for p in match.group(2).split("."))
+        bound = (*parts, 0, 0)[:2]
+        if operator in (">=", "~=", "^", "~", "==") and bound >= version:
+            return False
+        if operator == ">" and bound >= version:
+            return False
+    return True
+
+
+RUN_FILES = (
+    "tox.ini",
+    "noxfile.py",
+    "Makefile",
+    "makefile",
+    "justfile",
+    "Justfile",
+    ".gitlab-ci.yml",
+    "azure-pipelines.yml",
+    "pyproject.toml",
+    "setup.cfg",
+)
+RUN_FILE_GLOBS = (
+    ".github/workflows/*.yml",
+    ".github/workflows/*.yaml",
+    ".circleci/*.yml",
+    "scripts/*.sh",
+    "ci/*.sh",
+    "ci/*.yml",
+    "*.sh",
+)
+
+
+def run_files(root: Path) -> tuple[tuple[Path, str], ...]:
+    """Files that say how the test suite is run (CI workflows, tox, nox, make),
+    with their text. Read, never executed."""
+    paths = [root / name for name in RUN_FILES]
+    for pattern in RUN_FILE_GLOBS:
+        paths.extend(sorted(root.glob(pattern)))
+    found = []
+    for path in paths:
+        try:
+            if path.is_file() and path.stat().st_size < 2_000_000:
+                found.append((path, path.read_text(encoding="utf-8", errors="replace")))
+        except OSError:
+            continue
+    return tuple(found)
+
+
 # ---------------------------------------------------------------- collection
 
 DEFAULT_NORECURSEDIRS = (
@@ -579,27 +670,43 @@ class Project:
     def _suite_mentions(self, words: tuple[str, ...]) -> bool:
         """Whether any test module or conftest under the root contains one of
         `words` (read as text; only asked when dependencies do not say)."""
+        return any(word in self.suite_text(path) for path in self.suite_files for word in words)
+
+    @cached_property
+    def suite_files(self) -> tuple[Path, ...]:
+        """Every test module and conftest under the root, in sorted order."""
+        found = []
         for directory, dirnames, filenames in os.walk(self.root):
-            dirnames[:] = [
+            dirnames[:] = sorted(
                 d
                 for d in dirnames
                 if not d.startswith(".")
                 and d not in _SKIPPED_DIRS
                 and not (Path(directory, d) / "pyvenv.cfg").exists()
-            ]
-            for filename in filenames:
-                if not filename.endswith(".py"):
-                    continue
+            )
+            for filename in sorted(filenames):
                 path = Path(directory, filename)
-                if self.file_kind(path) is FileKind.OTHER:
-                    continue
-                try:
-                    text = path.read_text(encoding="utf-8", errors="replace")
-                except OSError:
-                    continue
-                if any(word in text for word in words):
-                    return True
-        return False
+                if filename.endswith(".py") and self.file_kind(path) is not FileKind.OTHER:
+                    found.append(path)
+        return tuple(found)
+
+    @staticmethod
+    def suite_text(path: Path) -> str:
+        """The text of a file of the suite ("" if unreadable). Not kept: callers
+        cache the answer they derive, not the text."""
+        try:
+            return path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+
+    @cached_property
+    def requires_python(self) -> str | None:
+        return declared_requires_python(self.root)
+
+    @cached_property
+    def run_files(self) -> tuple[tuple[Path, str], ...]:
+        """CI workflows, tox, nox and make files: how the suite is really run."""
+        return run_files(self.root)
 
     def requirement(self, name: str) -> tuple[Requirement, ...]:
         wanted = normalize_name(name)

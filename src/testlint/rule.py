@@ -256,14 +256,20 @@ class Rule(CachedVisitors):
         super().__init__()
         self.context = context
 
+    @classmethod
+    def triggers_for(cls, settings: Settings) -> tuple[str, ...]:
+        """`triggers`, widened by options that name more things to look for."""
+        return cls.triggers
+
     def report(
         self,
         node: cst.CSTNode,
         message: str,
         *,
         fix: NodeFix | None = None,
+        statement: cst.CSTNode | None = None,
     ) -> None:
-        """Report `node`. A `# noqa` on any line of its enclosing statement applies."""
-        self.context.reports.append(
-            Report(type(self), node, message, self.context.enclosing_statement(), fix)
-        )
+        """Report `node`. A `# noqa` on any line of its enclosing statement applies
+        (`statement`: that statement, for reports made after the visit has left it)."""
+        enclosing = statement or self.context.enclosing_statement()
+        self.context.reports.append(Report(type(self), node, message, enclosing, fix))

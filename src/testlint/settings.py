@@ -88,9 +88,14 @@ class Settings:
     exclude: tuple[str, ...] = ()
     unsafe_fixes: bool = False
     rule_options: Mapping[str, OptionValue] = field(default_factory=dict)
+    explicit_options: frozenset[str] = frozenset()
+    """Rule option keys set in the config file (not defaulted)."""
 
     def option(self, option: Option) -> OptionValue:
         return self.rule_options.get(option.key, option.default)
+
+    def is_explicit(self, option: Option) -> bool:
+        return option.key in self.explicit_options
 
     def relative(self, path: Path) -> str | None:
         try:
@@ -248,7 +253,8 @@ def load_settings(
             rule_options[key] = checked
         else:
             raise ConfigError(f"{where}: unknown key {key!r} in [tool.testlint]")
-    settings = Settings(rule_options=rule_options, **values)
+    explicit = frozenset(key for key in table if key in options)
+    settings = Settings(rule_options=rule_options, explicit_options=explicit, **values)
     # Validate selectors now, so a typo fails before any file is read.
     for key in ("select", "extend-select", "ignore"):
         selectors = values.get(key.replace("-", "_"), ())

@@ -12,6 +12,12 @@ from testlint.rules.tl001_unparsable_file import UnparsableFile
 from testlint.rules.tl002_invalid_configuration import InvalidConfiguration
 from testlint.rules.tl101_module_level_exit import ModuleLevelExit
 from testlint.rules.tl102_skip_without_allow_module_level import SkipWithoutAllowModuleLevel
+from testlint.rules.tl201_parallel_work_without_serial_marker import (
+    ParallelWorkWithoutSerialMarker,
+)
+from testlint.rules.tl202_fork_started_process_under_xdist import ForkStartedProcessUnderXdist
+from testlint.rules.tl203_serial_marker_not_registered import SerialMarkerNotRegistered
+from testlint.rules.tl204_serial_marker_has_no_effect import SerialMarkerHasNoEffect
 from testlint.rules.tl301_async_fixture_with_plain_decorator import AsyncFixtureWithPlainDecorator
 from testlint.rules.tl302_async_test_without_asyncio_mark import AsyncTestWithoutAsyncioMark
 
@@ -21,8 +27,12 @@ __all__ = [
     "RULES",
     "AsyncFixtureWithPlainDecorator",
     "AsyncTestWithoutAsyncioMark",
+    "ForkStartedProcessUnderXdist",
     "InvalidConfiguration",
     "ModuleLevelExit",
+    "ParallelWorkWithoutSerialMarker",
+    "SerialMarkerHasNoEffect",
+    "SerialMarkerNotRegistered",
     "SkipWithoutAllowModuleLevel",
     "UnparsableFile",
     "rule_by_selector",
@@ -34,6 +44,10 @@ ENGINE_RULES: dict[str, type[Rule]] = {
 RULES: tuple[type[Rule], ...] = (
     ModuleLevelExit,
     SkipWithoutAllowModuleLevel,
+    ParallelWorkWithoutSerialMarker,
+    ForkStartedProcessUnderXdist,
+    SerialMarkerNotRegistered,
+    SerialMarkerHasNoEffect,
     AsyncFixtureWithPlainDecorator,
     AsyncTestWithoutAsyncioMark,
 )

@@ -64,7 +64,7 @@ def mark_names(context: RuleContext, expressions: Sequence[cst.BaseExpression]) 
     return names
 
 
-def _pytestmark_values(body: Sequence[cst.BaseStatement]) -> Iterator[cst.BaseExpression]:
+def pytestmark_values(body: Sequence[cst.BaseStatement]) -> Iterator[cst.BaseExpression]:
     for statement in body:
         if not isinstance(statement, cst.SimpleStatementLine):
             continue
@@ -97,8 +97,8 @@ def marks_in_scope(context: RuleContext, function: cst.FunctionDef) -> set[str]:
     for cls in context.classes:
         expressions.extend(d.decorator for d in cls.decorators)
         if isinstance(cls.body, cst.IndentedBlock):
-            expressions.extend(_pytestmark_values(cls.body.body))
-    expressions.extend(_pytestmark_values(context.module.body))
+            expressions.extend(pytestmark_values(cls.body.body))
+    expressions.extend(pytestmark_values(context.module.body))
     return mark_names(context, expressions)
 
 

@@ -16,17 +16,17 @@ class InvalidConfiguration(Rule):
     report, a typo in the configuration would silently turn testlint off.
 
     ## Example
-    ```python
+    ```toml
     # pyproject.toml
-    # [tool.testlint]
-    # selct = ["TL1"]
+    [tool.testlint]
+    selct = ["TL1"]
     ```
 
     ## Use instead
-    ```python
+    ```toml
     # pyproject.toml
-    # [tool.testlint]
-    # select = ["TL1"]
+    [tool.testlint]
+    select = ["TL1"]
     ```
 
     ## Fix safety

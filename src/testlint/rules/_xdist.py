@@ -1,0 +1,341 @@
+"""What TL201-TL204 share: does the project run pytest-xdist, which serial
+markers has it adopted, how is xdist invoked, and which marks make a test serial.
+
+Everything here is read from configuration and text (pytest config, conftests,
+CI workflows, tox/nox/make files), never by running anything. Answers about the
+whole suite are computed once per project and kept in `Project.extensions`.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import libcst as cst
+
+from testlint.project import Project
+from testlint.rule import FileKind, Option, RuleContext
+from testlint.rules._asyncio import mark_names, pytestmark_values
+
+SERIAL_MARKERS = Option(
+    key="serial-markers",
+    default=("parallel_unsafe", "serial"),
+    doc=(
+        'markers that mean "run this test on one xdist worker"; the project has the '
+        "convention when one is registered, used in the suite, or this key is set"
+    ),
+)
+PARALLEL_CONSTRUCTORS = Option(
+    key="parallel-constructors",
+    default=(
+        "concurrent.futures.ThreadPoolExecutor",
+        "concurrent.futures.ProcessPoolExecutor",
+        "multiprocessing.Pool",
+        "multiprocessing.Process",
+        "multiprocessing.pool.Pool",
+        "multiprocessing.pool.ThreadPool",
+        "multiprocessing.dummy.Pool",
+    ),
+    doc=(
+        "calls that start parallel work in a test (TL201); add `threading.Thread` to "
+        "count plain threads too"
+    ),
+)
+XDIST_GROUP = "xdist_group"
+
+# `-n 4`, `-nauto`, `--numprocesses=auto`, `"-n", "auto"` (nox), `--dist loadgroup`.
+_SEP = r"(?:\s*=\s*|[\s\"',]+)"
+_NUMPROCESSES = re.compile(r"(?:^|[\s\"'\[,(])(?:-n|--numprocesses)" + _SEP + r"?[\"']?(\w+)")
+_DIST = re.compile(r"(?:^|[\s\"'\[,(])--dist" + _SEP + r"[\"']?(\w+)")
+_SHORT_DIST = re.compile(r"(?:^|[\s\"'\[,(])-d(?:$|[\s\"',)\]])")
+_MARK_EXPRESSION = re.compile(
+    r"(?:^|[\s\"'\[,(])-m[\"']?(?:\s*=\s*|[\s,]+)(\"[^\"]*\"|'[^']*'|[^\s\"',)\]]+)"
+)
+_NO_XDIST = re.compile(r"-p" + _SEP + r"?[\"']?no:xdist")
+_REGISTRATION = re.compile(
+    r"addinivalue_line\(\s*[\"']markers[\"']\s*,\s*[rbuf]*[\"']{1,3}\s*(\w+)"
+)
+_MARK_USE = re.compile(r"\bmark\.(\w+)")
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """How pytest is run, from `addopts` or one run file (CI workflow, tox...)."""
+
+    source: str
+    numprocesses: bool
+    dist: tuple[str, ...]
+    mark_expressions: tuple[str, ...]
+
+
+def parse_invocation(source: str, text: str) -> Invocation:
+    """xdist options in command-line text (only lines that run pytest, for
+    run files: `-n` means other things to `head` and `sort`)."""
+    return Invocation(
+        source=source,
+        numprocesses=bool(_NUMPROCESSES.search(text)),
+        dist=tuple(_DIST.findall(text)) + (("load",) if _SHORT_DIST.search(text) else ()),
+        mark_expressions=tuple(m.strip("\"'") for m in _MARK_EXPRESSION.findall(text)),
+    )
+
+
+def pytest_lines(text: str) -> str:
+    """The command lines of a run file that invoke pytest (continuations joined)."""
+    joined = re.sub(r"\\\r?\n", " ", text)
+    return "\n".join(line for line in joined.splitlines() if "pytest" in line or "py.test" in line)
+
+
+def addopts_text(context: RuleContext) -> str:
+    config = context.project.pytest_config(context.path.parent)
+    return " ".join(config.addopts)
+
+
+def runs_xdist(context: RuleContext) -> bool:
+    """The project runs its tests under pytest-xdist: `-n`/`--dist` in `addopts` or
+    in a CI/tox/nox/make command running pytest, or pytest-xdist among its declared
+    dependencies (`-p no:xdist` in `addopts` turns it off)."""
+    key = "runs_xdist"
+    if key not in context.memo:
+        addopts = addopts_text(context)
+        if _NO_XDIST.search(addopts):
+            answer = False
+        else:
+            invocation = parse_invocation("addopts", addopts)
+            owner = context.project.owner(context.path)
+            answer = (
+                invocation.numprocesses
+                or bool(invocation.dist)
+                or owner.uses("pytest-xdist")
+                or context.project.uses("pytest-xdist")
+                or any(run.numprocesses or run.dist for run in invocations(context)[1:])
+            )
+        context.memo[key] = answer
+    return bool(context.memo[key])
+
+
+def is_serial_mark(qualified: str, markers: Iterable[str]) -> bool:
+    """A mark that puts a test on one worker: a serial marker or `xdist_group`.
+    Matched on the last name, so `from tests.marks import serial` and a
+    module-level `serial = pytest.mark.serial` count too."""
+    last = qualified.rsplit(".", 1)[-1]
+    return last == XDIST_GROUP or last in markers
+
+
+def serial_marks_on(context: RuleContext, expressions: Sequence[cst.BaseExpression]) -> bool:
+    markers = configured_markers(context)
+    for expression in expressions:
+        target = expression.func if isinstance(expression, cst.Call) else expression
+        names = mark_names(context, [target])
+        dotted = next(iter(names), None)
+        if dotted is None and isinstance(target, (cst.Name, cst.Attribute)):
+            dotted = target.value if isinstance(target, cst.Name) else target.attr.value
+        if dotted is not None and is_serial_mark(dotted, markers):
+            return True
+    return False
+
+
+def class_is_serial(context: RuleContext, cls: cst.ClassDef) -> bool:
+    expressions = [d.decorator for d in cls.decorators]
+    if isinstance(cls.body, cst.IndentedBlock):
+        expressions.extend(pytestmark_values(cls.body.body))
+    return serial_marks_on(context, expressions)
+
+
+def module_is_serial(context: RuleContext) -> bool:
+    key = "module_is_serial"
+    if key not in context.memo:
+        context.memo[key] = serial_marks_on(context, list(pytestmark_values(context.module.body)))
+    return bool(context.memo[key])
+
+
+def configured_markers(context: RuleContext) -> tuple[str, ...]:
+    value = context.settings.option(SERIAL_MARKERS)
+    return tuple(value) if isinstance(value, tuple) else (str(value),)
+
+
+@dataclass
+class SuiteMarkers:
+    """How a project's suite uses its serial markers (one scan per project)."""
+
+    used: set[str] = field(default_factory=set)
+    """Serial markers used as `mark.<name>` anywhere in the suite."""
+    registered_in_conftest: set[str] = field(default_factory=set)
+    first_use: Path | None = None
+    """The first test module (path order) using a serial marker or `xdist_group`."""
+    xdist_group_in_tests: bool = False
+    handled: set[str] = field(default_factory=set)
+    """Markers a conftest names as an exact string (a hook acts on them)."""
+    mapped_to_group: set[str] = field(default_factory=set)
+    """... in a conftest whose code uses `xdist_group`."""
+    late_mapping: Path | None = None
+    """An initial conftest mapping markers to `xdist_group` in
+    `pytest_collection_modifyitems` without `tryfirst=True`: xdist's own hook
+    has already read the groups by then."""
+
+
+@dataclass
+class ConftestFacts:
+    strings: set[str] = field(default_factory=set)
+    registrations: set[str] = field(default_factory=set)
+    uses_group: bool = False
+    late_group_hook: bool = False
+
+
+def conftest_facts(text: str) -> ConftestFacts:
+    """What a conftest's code (not its comments or docstrings) says about marks."""
+    facts = ConftestFacts()
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return facts
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            facts.strings.add(node.value)
+        elif isinstance(node, ast.Attribute) and node.attr == XDIST_GROUP:
+            facts.uses_group = True
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "addinivalue_line"
+            and len(node.args) == 2
+            and isinstance(node.args[0], ast.Constant)
+            and node.args[0].value == "markers"
+            and isinstance(node.args[1], ast.Constant)
+            and isinstance(node.args[1].value, str)
+        ):
+            name = re.split(r"[(:\s]", node.args[1].value.strip(), maxsplit=1)[0]
+            facts.registrations.add(name)
+        elif isinstance(node, ast.FunctionDef) and node.name == "pytest_collection_modifyitems":
+            maps = any(
+                isinstance(inner, ast.Attribute) and inner.attr == XDIST_GROUP
+                for inner in ast.walk(node)
+            )
+            facts.late_group_hook = maps and not _tryfirst(node.decorator_list)
+    facts.uses_group |= XDIST_GROUP in facts.strings
+    return facts
+
+
+def _tryfirst(decorators: list[ast.expr]) -> bool:
+    return any(
+        isinstance(d, ast.Call)
+        and any(
+            k.arg in ("tryfirst", "hookwrapper", "wrapper")
+            and isinstance(k.value, ast.Constant)
+            and k.value.value is True
+            for k in d.keywords
+        )
+        for d in decorators
+    )
+
+
+def suite_markers(project: Project, markers: tuple[str, ...]) -> SuiteMarkers:
+    key = repr(("suite_markers", markers))
+    cached = project.extensions.get(key)
+    if isinstance(cached, SuiteMarkers):
+        return cached
+    found = SuiteMarkers()
+    wanted = set(markers)
+    for path in sorted(project.suite_files, key=lambda p: p.as_posix()):
+        text = project.suite_text(path)
+        if path.name == "conftest.py":
+            facts = conftest_facts(text)
+            found.registered_in_conftest |= facts.registrations & wanted
+            handled = wanted & facts.strings
+            found.handled |= handled
+            if facts.uses_group:
+                found.mapped_to_group |= handled
+            if handled and facts.late_group_hook and _is_initial(project, path):
+                found.late_mapping = found.late_mapping or path
+            found.used |= set(_MARK_USE.findall(text)) & wanted
+            continue
+        if "mark" not in text:
+            continue
+        used = set(_MARK_USE.findall(text)) & (wanted | {XDIST_GROUP})
+        found.used |= used & wanted
+        if used and found.first_use is None:
+            found.first_use = path
+        found.xdist_group_in_tests |= XDIST_GROUP in used
+    project.extensions[key] = found
+    return found
+
+
+def _is_initial(project: Project, conftest: Path) -> bool:
+    """A conftest pytest loads before plugins start (at the rootdir, or in a
+    `testpaths` directory, or `tests`/`test` right under the rootdir)."""
+    config = project.pytest_config(conftest.parent)
+    rootdir = (config.rootdir or project.root).resolve()
+    directory = conftest.parent.resolve()
+    if directory == rootdir:
+        return True
+    testpaths = config.get_list("testpaths") or ("tests", "test")
+    return any(directory == (rootdir / p).resolve() for p in testpaths)
+
+
+def adopted_markers(context: RuleContext) -> tuple[str, ...]:
+    """The serial markers this project has adopted, in `serial-markers` order:
+    registered in pytest `markers` or by a conftest, used in the suite, or all
+    of them when `serial-markers` is set explicitly."""
+    markers = configured_markers(context)
+    if context.settings.is_explicit(SERIAL_MARKERS):
+        return markers
+    key = "adopted_markers"
+    if key not in context.memo:
+        config = context.project.pytest_config(context.path.parent)
+        suite = suite_markers(context.project.owner(context.path), markers)
+        adopted = config.markers | suite.used | suite.registered_in_conftest
+        context.memo[key] = tuple(m for m in markers if m in adopted)
+    answer = context.memo[key]
+    assert isinstance(answer, tuple)
+    return answer
+
+
+def registered_markers(context: RuleContext) -> frozenset[str] | None:
+    """Markers registered for this file: pytest `markers` plus conftest
+    `addinivalue_line("markers", ...)` calls in its directory and above. None when a
+    conftest loads plugins (`pytest_plugins`), which may register more."""
+    texts = context.project.conftest_texts(context.path.parent)
+    if any("pytest_plugins" in text for text in texts):
+        return None
+    config = context.project.pytest_config(context.path.parent)
+    names = set(config.markers)
+    for text in (*texts, context.source if context.kind is FileKind.CONFTEST else ""):
+        names.update(_REGISTRATION.findall(text))
+    return frozenset(names)
+
+
+def strict_markers(context: RuleContext) -> bool:
+    """Unregistered marks are a collection error: `--strict-markers`/`--strict`, or
+    pytest 9's `strict = true`."""
+    config = context.project.pytest_config(context.path.parent)
+    if any(opt in ("--strict-markers", "--strict") for opt in config.addopts):
+        return True
+    return any(
+        str(config.values.get(key, "")).strip().lower() in ("true", "1", "yes")
+        for key in ("strict", "strict_markers")
+    )
+
+
+def invocations(context: RuleContext) -> tuple[Invocation, ...]:
+    """`addopts`, then every run file that invokes pytest."""
+    owner = context.project.owner(context.path)
+    roots = [owner] if owner is context.project else [owner, context.project]
+    found = [parse_invocation("`addopts`", addopts_text(context))]
+    for project in roots:
+        found.extend(_run_file_invocations(project))
+    return tuple(found)
+
+
+def _run_file_invocations(project: Project) -> tuple[Invocation, ...]:
+    cached = project.extensions.get("run_file_invocations")
+    if isinstance(cached, tuple):
+        return cached
+    found = []
+    for path, text in project.run_files:
+        lines = pytest_lines(text)
+        if lines:
+            found.append(parse_invocation(path.relative_to(project.root).as_posix(), lines))
+    project.extensions["run_file_invocations"] = tuple(found)
+    return tuple(found)

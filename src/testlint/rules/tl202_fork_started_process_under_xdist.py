@@ -1,0 +1,236 @@
+from __future__ import annotations
+
+import re
+
+import libcst as cst
+
+from testlint.diagnostics import Applicability, NodeFix
+from testlint.project import admits_python_below
+from testlint.rule import Rule, RuleContext
+from testlint.rules._helpers import (
+    append_keyword,
+    find_keyword,
+    has_star_kwargs,
+    keyword_arg,
+    module_reference,
+    positional_args,
+)
+from testlint.rules._xdist import runs_xdist
+
+GET_CONTEXT = "multiprocessing.get_context"
+PROCESS_POOL_EXECUTOR = "concurrent.futures.ProcessPoolExecutor"
+# Callables that start processes with the default context, and the keyword (and
+# position) through which each accepts another context.
+MULTIPROCESSING_STARTERS = {
+    "multiprocessing.Pool": (None, None),
+    "multiprocessing.pool.Pool": ("context", 4),
+    "multiprocessing.Process": (None, None),
+}
+FORKS = frozenset({"os.fork", "os.forkpty"})
+FORK_METHODS = frozenset({"fork", "default"})
+FIRST_NON_FORK_DEFAULT = (3, 14)
+SET_START_METHOD = "multiprocessing.set_start_method"
+# A conftest choosing any start method but fork (or one testlint cannot read).
+_SETS_NON_FORK_METHOD = re.compile(
+    r"set_start_method\(\s*(?!(?:method\s*=\s*)?[\"']fork[\"'])[^)\s]"
+)
+
+
+class ForkStartedProcessUnderXdist(Rule):
+    """
+    ## What it does
+    Checks tests and conftests for processes started with *fork* —
+    `ProcessPoolExecutor()` without `mp_context`, `multiprocessing.Pool()` or
+    `Process()` with the default context, a `get_context("fork")` or
+    `get_context()` context, `os.fork()` — in projects that run pytest-xdist
+    and support a Python on which fork is Linux's default start method
+    (`requires-python` admits a version older than 3.14, or is not declared).
+
+    Not reported: `spawn` and `forkserver` contexts, an `mp_context` that
+    testlint cannot resolve (a parameter), thread pools, `subprocess`, code
+    under `if __name__ == "__main__":`, and files whose project calls
+    `multiprocessing.set_start_method` in the file or a conftest above it.
+
+    ## Why is this bad?
+    An xdist worker runs threads (execnet's I/O thread at least). Forking a
+    multi-threaded process copies locks held by the other threads, and the child
+    can deadlock; Python 3.12 warns about it (`DeprecationWarning: This process
+    is multi-threaded, use of fork() may lead to deadlocks in the child`) and
+    3.14 stopped using fork by default on Linux. A deadlocked child hangs the
+    test until the worker is killed.
+
+    ## Example
+    ```ini
+    # pytest.ini
+    [pytest]
+    addopts = -n auto
+    ```
+
+    ```python
+    from concurrent.futures import ProcessPoolExecutor
+
+
+    def test_square():
+        with ProcessPoolExecutor() as pool:
+            assert list(pool.map(abs, [-1])) == [1]
+    ```
+
+    ## Use instead
+    ```python
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+
+    def test_square():
+        with ProcessPoolExecutor(mp_context=multiprocessing.get_context("spawn")) as pool:
+            assert list(pool.map(abs, [-1])) == [1]
+    ```
+
+    ## Fix safety
+    Passing a spawn context (`mp_context=` for `ProcessPoolExecutor`,
+    `multiprocessing.get_context("spawn").Pool(...)` for `Pool` and `Process`) is
+    **unsafe**: a spawned child starts a fresh interpreter, so the function and
+    its arguments must be picklable and importable, and state set up by the
+    test before the call is not inherited. `os.fork()` and explicit fork
+    contexts get no fix.
+
+    ## References
+    - [multiprocessing: contexts and start methods](https://docs.python.org/3/library/multiprocessing.html#contexts-and-start-methods)
+    - [What's new in Python 3.14: forkserver is the default on Linux](https://docs.python.org/3/whatsnew/3.14.html#multiprocessing)
+    """
+
+    code = "TL202"
+    name = "fork-started-process-under-xdist"
+    summary = "Process started with fork inside an xdist worker"
+    triggers = ("Pool", "Process", "fork")
+    fixable = "sometimes"
+
+    def __init__(self, context: RuleContext) -> None:
+        super().__init__(context)
+        self._contexts: dict[str, str] = {}
+        """Names bound to a `get_context(...)` result, with its start method."""
+        self._pending: list[tuple[cst.Call, str, NodeFix | None, cst.CSTNode | None]] = []
+        self._sets_start_method = False
+        """The module itself sets a start method other than fork at import time or
+        in a function (not under `if __name__ == "__main__":`)."""
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if isinstance(node.value, cst.Call) and self._is_get_context(node.value):
+            for target in node.targets:
+                if isinstance(target.target, cst.Name):
+                    self._contexts[target.target.value] = self._start_method(node.value)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if self.context.main_guard_depth:
+            return
+        qualified = self.context.imports.resolve(node.func)
+        if qualified == SET_START_METHOD:
+            method = self._start_method(node)
+            self._sets_start_method |= method != "fork"
+            return
+        if qualified is not None:
+            qualified = qualified.replace("concurrent.futures.process.", "concurrent.futures.")
+        if qualified == PROCESS_POOL_EXECUTOR:
+            self._check_starter(node, "ProcessPoolExecutor", ("mp_context", 2))
+        elif qualified in MULTIPROCESSING_STARTERS:
+            self._check_starter(
+                node, qualified.rsplit(".", 1)[-1], MULTIPROCESSING_STARTERS[qualified]
+            )
+        elif qualified in FORKS:
+            self._report(node, f"`{qualified}()` forks", None)  # no safe alternative
+        elif isinstance(node.func, cst.Attribute) and node.func.attr.value in ("Pool", "Process"):
+            method = self._context_method(node.func.value)
+            if method in FORK_METHODS:
+                what = "a fork context" if method == "fork" else "the default context"
+                self._report(node, f"`{node.func.attr.value}()` from {what} forks", None)
+
+    def _check_starter(
+        self, call: cst.Call, name: str, context_arg: tuple[str | None, int | None]
+    ) -> None:
+        keyword, position = context_arg
+        if has_star_kwargs(call):
+            return
+        given = find_keyword(call, keyword) if keyword else None
+        positional = positional_args(call)
+        if given is None and position is not None and len(positional) >= position:
+            given = positional[position - 1]
+        if given is not None:
+            method = self._context_method(given.value)
+            if method in FORK_METHODS:
+                self._report(call, f"`{name}()` with a fork context forks", None)
+            return
+        self._report(
+            call, f"`{name}()` starts processes with fork (the default)", self._fix(call, name)
+        )
+
+    def _report(self, call: cst.Call, what: str, fix: NodeFix | None) -> None:
+        statement = self.context.enclosing_statement()
+        self._pending.append((call, what, fix, statement))
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        if not self._pending or self._sets_start_method or not self._applies():
+            return
+        for call, what, fix, statement in self._pending:
+            self.report(
+                call,
+                f"{what} inside an xdist worker, which runs threads: the child can deadlock "
+                "(fork is the default start method on Linux before Python 3.14); "
+                'use `multiprocessing.get_context("spawn")`',
+                fix=fix,
+                statement=statement,
+            )
+
+    def _applies(self) -> bool:
+        owner = self.context.project.owner(self.context.path)
+        conftests = self.context.project.conftest_texts(self.context.path.parent)
+        return (
+            runs_xdist(self.context)
+            and admits_python_below(owner.requires_python, FIRST_NON_FORK_DEFAULT)
+            and not any(_SETS_NON_FORK_METHOD.search(text) for text in conftests)
+        )
+
+    # -- start methods
+
+    def _is_get_context(self, call: cst.Call) -> bool:
+        return self.context.imports.resolve(call.func) == GET_CONTEXT
+
+    @staticmethod
+    def _start_method(call: cst.Call) -> str:
+        """ "fork", "spawn", ..., "default" for `get_context()`, "unknown"."""
+        if not call.args:
+            return "default"
+        value = call.args[0].value
+        if isinstance(value, cst.SimpleString):
+            evaluated = value.evaluated_value
+            if isinstance(evaluated, str):
+                return evaluated
+        if isinstance(value, cst.Name) and value.value == "None":
+            return "default"
+        return "unknown"
+
+    def _context_method(self, expression: cst.BaseExpression) -> str:
+        if isinstance(expression, cst.Call) and self._is_get_context(expression):
+            return self._start_method(expression)
+        if isinstance(expression, cst.Name):
+            return self._contexts.get(expression.value, "unknown")
+        return "unknown"
+
+    # -- fixing
+
+    def _fix(self, call: cst.Call, name: str) -> NodeFix | None:
+        reference = module_reference(self.context, "multiprocessing")
+        if reference is None:
+            return None
+        module, imports = reference
+        spawn = f'{module}.get_context("spawn")'
+        if name == "ProcessPoolExecutor":
+            argument = keyword_arg("mp_context", cst.parse_expression(spawn))
+            replacement = append_keyword(call, argument)
+        else:
+            replacement = call.with_changes(func=cst.parse_expression(f"{spawn}.{name}"))
+        return NodeFix(
+            title='Use `multiprocessing.get_context("spawn")`',
+            applicability=Applicability.UNSAFE,
+            changes={call: replacement},
+            imports=imports,
+        )

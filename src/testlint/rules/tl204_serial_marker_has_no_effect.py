@@ -1,0 +1,212 @@
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import libcst as cst
+
+from testlint.rule import FileKind, Rule, RuleContext
+from testlint.rules._xdist import (
+    SERIAL_MARKERS,
+    XDIST_GROUP,
+    Invocation,
+    SuiteMarkers,
+    configured_markers,
+    invocations,
+    runs_xdist,
+    suite_markers,
+)
+from testlint.settings import Settings
+
+
+class SerialMarkerHasNoEffect(Rule):
+    """
+    ## What it does
+    Checks, once per project, whether the serial markers the suite uses (from
+    `serial-markers`, or `pytest.mark.xdist_group` itself) can do anything
+    under pytest-xdist. Reported at the first use, in the first test module in
+    path order, when either
+
+    - a serial marker is used but nothing acts on it: no conftest names it (as
+      in `item.get_closest_marker("serial")`), no `-m` expression selects it in
+      `addopts` or in the files that run the suite (CI workflows, tox, nox,
+      make), and no dependency is named after it; or
+    - the marker is mapped to `xdist_group` by a conftest (or tests use
+      `xdist_group` directly), but the suite is not run with `--dist loadgroup`:
+      `addopts` or the run files pass another `--dist`, or pass `-n` with no
+      `--dist`, which means `load`; or
+    - the mapping is done in `pytest_collection_modifyitems` of a conftest pytest
+      loads at startup (the rootdir's, or a `testpaths` directory's) without
+      `@pytest.hookimpl(tryfirst=True)`: pytest-xdist's own hook runs first and
+      has already read the groups.
+
+    Silent when `--dist loadgroup` appears anywhere, or when testlint finds no
+    `-n`/`--dist` at all (it cannot tell how xdist is run).
+
+    ## Why is this bad?
+    pytest-xdist honours `xdist_group` only under `--dist loadgroup` (its
+    worker adds the group to the test ids only then); under `load`,
+    `worksteal` or `loadscope` grouped tests are spread over workers like any
+    other. A team that marks its thread-starting tests believes they are
+    serialised while they still run in parallel.
+
+    ## Example
+    ```ini
+    # pytest.ini
+    [pytest]
+    markers =
+        serial: run on one xdist worker
+    ```
+
+    ```python
+    # conftest.py
+    import pytest
+
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(items):
+        for item in items:
+            if item.get_closest_marker("serial"):
+                item.add_marker(pytest.mark.xdist_group("serial"))
+    ```
+
+    ```yaml
+    # .github/workflows/tests.yml
+    steps:
+      - run: pytest -n auto --dist worksteal
+    ```
+
+    ```python
+    import pytest
+
+
+    @pytest.mark.serial
+    def test_uses_the_shared_port():
+        ...
+    ```
+
+    ## Use instead
+    ```yaml
+    # .github/workflows/tests.yml
+    steps:
+      - run: pytest -n auto --dist loadgroup
+    ```
+
+    ```python
+    import pytest
+
+
+    @pytest.mark.serial
+    def test_uses_the_shared_port():
+        ...
+    ```
+
+    ## Fix safety
+    There is no fix: the change belongs in how the suite is run (CI, tox,
+    `addopts`) or in a conftest hook.
+
+    ## Options
+    - `serial-markers`
+
+    ## References
+    - [pytest-xdist: `--dist loadgroup`](https://pytest-xdist.readthedocs.io/en/stable/distribution.html)
+    - [pytest-xdist #1386](https://github.com/pytest-dev/pytest-xdist/issues/1386): with
+      pytest 9.2 and pytest-xdist 3.8, `loadgroup` groups nothing at all (open when
+      this rule was written; testlint does not check versions)
+    """
+
+    code = "TL204"
+    name = "serial-marker-has-no-effect"
+    summary = "Serial marker that serialises nothing under the project's xdist setup"
+    triggers = ("parallel_unsafe", "serial", "xdist_group")
+    file_kinds = frozenset({FileKind.TEST})
+    options = (SERIAL_MARKERS,)
+
+    @classmethod
+    def triggers_for(cls, settings: Settings) -> tuple[str, ...]:
+        """The configured marker names: a file without any cannot use one."""
+        markers = settings.option(SERIAL_MARKERS)
+        return (*(markers if isinstance(markers, tuple) else ()), XDIST_GROUP)
+
+    def __init__(self, context: RuleContext) -> None:
+        super().__init__(context)
+        self._markers = configured_markers(context)
+        self._done = False
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        name = node.attr.value
+        if self._done or (name not in self._markers and name != XDIST_GROUP):
+            return
+        if self.context.imports.resolve(node) != f"pytest.mark.{name}":
+            return
+        self._done = True
+        owner = self.context.project.owner(self.context.path)
+        suite = suite_markers(owner, self._markers)
+        if suite.first_use is None or suite.first_use.resolve() != self.context.path.resolve():
+            return
+        if not runs_xdist(self.context):
+            return
+        problem = self._problem(suite)
+        if problem is not None:
+            self.report(node, problem)
+
+    def _problem(self, suite: SuiteMarkers) -> str | None:
+        runs = invocations(self.context)
+        owner = self.context.project.owner(self.context.path)
+        used = [m for m in self._markers if m in suite.used]
+        if any(_selects(run, used) for run in runs):
+            return None  # `-m "not serial"`: the marker is honoured by selection
+        unhandled = [
+            m
+            for m in used
+            if m not in suite.handled and not any(m in r.name for r in owner.requirements)
+        ]
+        if unhandled:
+            marker = unhandled[0]
+            return (
+                f"Marker `{marker}` serialises nothing: no conftest hook acts on it and no "
+                f"`-m` expression selects it, so its tests still run in parallel under xdist"
+            )
+        grouped = [m for m in used if m in suite.mapped_to_group]
+        if not grouped and not suite.xdist_group_in_tests:
+            return None
+        if grouped and suite.late_mapping is not None:
+            where = _relative(suite.late_mapping, owner.root)
+            return (
+                f"Marker `{grouped[0]}` has no effect: {where} maps it to `xdist_group` in "
+                "`pytest_collection_modifyitems` without `@pytest.hookimpl(tryfirst=True)`, "
+                "after pytest-xdist has already read the groups"
+            )
+        what = f"marker `{grouped[0]}` (mapped to `xdist_group`)" if grouped else "`xdist_group`"
+        modes = [(mode, run.source) for run in runs for mode in run.dist]
+        if any(mode == "loadgroup" for mode, _ in modes):
+            return None
+        addopts = [(mode, source) for mode, source in modes if source == runs[0].source]
+        chosen = addopts or modes
+        if chosen:
+            mode, source = chosen[0]
+            how = f"`--dist {mode}` (in {source})"
+        elif any(run.numprocesses for run in runs):
+            source = next(run.source for run in runs if run.numprocesses)
+            how = f"`-n` without `--dist` (in {source}), which means `--dist load`"
+        else:
+            return None
+        return (
+            f"{what[0].upper()}{what[1:]} has no effect: the suite runs with {how}, and "
+            "pytest-xdist honours `xdist_group` only under `--dist loadgroup`"
+        )
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _selects(run: Invocation, markers: list[str]) -> bool:
+    return any(
+        re.search(rf"\b{re.escape(marker)}\b", expression)
+        for expression in run.mark_expressions
+        for marker in markers
+    )
