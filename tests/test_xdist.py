@@ -72,3 +72,7 @@ def test_admits_python_below(specifier: str | None, admits: bool) -> None:
 def test_mark_expression_in_nox_arguments() -> None:
     text = 'session.run("pytest", "-m", "not serial", "-n", "auto")'
     assert parse_invocation("noxfile.py", text).mark_expressions == ("not serial",)
+
+
+def test_zero_processes_is_not_xdist() -> None:
+    assert not parse_invocation("x", "pytest -o addopts= -n 0 -q").numprocesses

@@ -76,7 +76,7 @@ def parse_invocation(source: str, text: str) -> Invocation:
     run files: `-n` means other things to `head` and `sort`)."""
     return Invocation(
         source=source,
-        numprocesses=bool(_NUMPROCESSES.search(text)),
+        numprocesses=any(n != "0" for n in _NUMPROCESSES.findall(text)),
         dist=tuple(_DIST.findall(text)) + (("load",) if _SHORT_DIST.search(text) else ()),
         mark_expressions=tuple(m.strip("\"'") for m in _MARK_EXPRESSION.findall(text)),
     )
@@ -238,7 +238,11 @@ def suite_markers(project: Project, markers: tuple[str, ...]) -> SuiteMarkers:
         return cached
     found = SuiteMarkers()
     wanted = set(markers)
+    root = project.root.resolve()
     for path in sorted(project.suite_files, key=lambda p: p.as_posix()):
+        rootdir = project.pytest_config(path.parent).rootdir
+        if rootdir is not None and rootdir.resolve() != root and _is_under(rootdir.resolve(), root):
+            continue  # a nested suite with its own pytest configuration
         text = project.suite_text(path)
         if path.name == "conftest.py":
             facts = conftest_facts(text)
@@ -274,6 +278,22 @@ def _is_initial(project: Project, conftest: Path) -> bool:
     return any(directory == (rootdir / p).resolve() for p in testpaths)
 
 
+def suite_scope(context: RuleContext) -> Project:
+    """The files one pytest run sees together: everything under the rootdir of
+    the file's pytest configuration (a conftest hook there acts on all of them),
+    not just the nearest sub-project that declares dependencies."""
+    config = context.project.pytest_config(context.path.parent)
+    rootdir = config.rootdir
+    if rootdir is None or rootdir.resolve() == context.project.root.resolve():
+        return context.project
+    key = f"suite_scope:{rootdir.resolve()}"
+    scope = context.project.extensions.get(key)
+    if not isinstance(scope, Project):
+        scope = Project(rootdir.resolve())
+        context.project.extensions[key] = scope
+    return scope
+
+
 def adopted_markers(context: RuleContext) -> tuple[str, ...]:
     """The serial markers this project has adopted, in `serial-markers` order:
     registered in pytest `markers` or by a conftest, used in the suite, or all
@@ -284,7 +304,7 @@ def adopted_markers(context: RuleContext) -> tuple[str, ...]:
     key = "adopted_markers"
     if key not in context.memo:
         config = context.project.pytest_config(context.path.parent)
-        suite = suite_markers(context.project.owner(context.path), markers)
+        suite = suite_markers(suite_scope(context), markers)
         adopted = config.markers | suite.used | suite.registered_in_conftest
         context.memo[key] = tuple(m for m in markers if m in adopted)
     answer = context.memo[key]
@@ -319,23 +339,47 @@ def strict_markers(context: RuleContext) -> bool:
 
 
 def invocations(context: RuleContext) -> tuple[Invocation, ...]:
-    """`addopts`, then every run file that invokes pytest."""
-    owner = context.project.owner(context.path)
-    roots = [owner] if owner is context.project else [owner, context.project]
+    """`addopts`, then every run file that invokes pytest on this file's suite:
+    those beside its pytest configuration, and those of the checked project's
+    root when they name the suite's directory (`cd pkg && pytest -n 4`)."""
+    scope = suite_scope(context)
     found = [parse_invocation("`addopts`", addopts_text(context))]
-    for project in roots:
-        found.extend(_run_file_invocations(project))
+    found.extend(_run_file_invocations(scope, scope.root, ""))
+    root = context.project.root.resolve()
+    suite_root = scope.root.resolve()
+    if suite_root != root and _is_under(suite_root, root):
+        relative = suite_root.relative_to(root).as_posix()
+        found.extend(_run_file_invocations(context.project, root, relative))
     return tuple(found)
 
 
-def _run_file_invocations(project: Project) -> tuple[Invocation, ...]:
-    cached = project.extensions.get("run_file_invocations")
+def _is_under(path: Path, base: Path) -> bool:
+    try:
+        path.relative_to(base)
+    except ValueError:
+        return False
+    return True
+
+
+def _run_file_invocations(project: Project, root: Path, naming: str) -> tuple[Invocation, ...]:
+    key = f"run_file_invocations:{naming}"
+    cached = project.extensions.get(key)
     if isinstance(cached, tuple):
         return cached
     found = []
     for path, text in project.run_files:
         lines = pytest_lines(text)
+        if naming:
+            names_suite = re.compile(rf"(?<![\w/.-]){re.escape(naming)}(?![\w.-])")
+            lines = "\n".join(line for line in lines.splitlines() if names_suite.search(line))
         if lines:
-            found.append(parse_invocation(path.relative_to(project.root).as_posix(), lines))
-    project.extensions["run_file_invocations"] = tuple(found)
+            found.append(parse_invocation(_relative(path, root), lines))
+    project.extensions[key] = tuple(found)
     return tuple(found)
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()

@@ -15,6 +15,7 @@ from testlint.rules._xdist import (
     invocations,
     runs_xdist,
     suite_markers,
+    suite_scope,
 )
 from testlint.settings import Settings
 
@@ -140,8 +141,7 @@ class SerialMarkerHasNoEffect(Rule):
         if self.context.imports.resolve(node) != f"pytest.mark.{name}":
             return
         self._done = True
-        owner = self.context.project.owner(self.context.path)
-        suite = suite_markers(owner, self._markers)
+        suite = suite_markers(suite_scope(self.context), self._markers)
         if suite.first_use is None or suite.first_use.resolve() != self.context.path.resolve():
             return
         if not runs_xdist(self.context):
@@ -152,6 +152,8 @@ class SerialMarkerHasNoEffect(Rule):
 
     def _problem(self, suite: SuiteMarkers) -> str | None:
         runs = invocations(self.context)
+        if not any(run.numprocesses or run.dist for run in runs):
+            return None  # xdist only declared: how (and whether) it runs is unknown
         owner = self.context.project.owner(self.context.path)
         used = [m for m in self._markers if m in suite.used]
         if any(_selects(run, used) for run in runs):
@@ -171,7 +173,7 @@ class SerialMarkerHasNoEffect(Rule):
         if not grouped and not suite.xdist_group_in_tests:
             return None
         if grouped and suite.late_mapping is not None:
-            where = _relative(suite.late_mapping, owner.root)
+            where = _relative(suite.late_mapping, suite_scope(self.context).root)
             return (
                 f"Marker `{grouped[0]}` has no effect: {where} maps it to `xdist_group` in "
                 "`pytest_collection_modifyitems` without `@pytest.hookimpl(tryfirst=True)`, "
