@@ -756,12 +756,17 @@ def test_rules_lists_every_rule(project: Path) -> None:
         "TL002": "invalid-configuration",
         "TL101": "module-level-exit",
         "TL102": "skip-without-allow-module-level",
+        "TL103": "test-imports-exiting-module",
         "TL201": "parallel-work-without-serial-marker",
         "TL202": "fork-started-process-under-xdist",
         "TL203": "serial-marker-not-registered",
         "TL204": "serial-marker-has-no-effect",
         "TL301": "async-fixture-with-plain-decorator",
         "TL302": "async-test-without-asyncio-mark",
+        "TL401": "patch-of-name-imported-by-value",
+        "TL402": "patch-of-value-captured-at-import",
+        "TL403": "patch-target-does-not-exist",
+        "TL404": "patch-of-fastapi-dependency",
     }
 
 

@@ -92,8 +92,8 @@ def test_glob_with_an_empty_class_is_literal_like_fnmatch() -> None:
         (["TL101"], {"TL101"}),
         (["tl101"], {"TL101"}),
         ([" TL102 "], {"TL102"}),
-        (["TL1"], {"TL101", "TL102"}),
-        (["TL10"], {"TL101", "TL102"}),
+        (["TL1"], {"TL101", "TL102", "TL103"}),
+        (["TL10"], {"TL101", "TL102", "TL103"}),
         (["TL0"], {"TL001", "TL002"}),
         (["TL"], ALL_CODES),
         (["ALL"], ALL_CODES),
@@ -122,7 +122,7 @@ def test_enabled_codes() -> None:
     settings = Settings(
         base=Path("."), select=("TL1",), extend_select=("TL001",), ignore=("TL102",)
     )
-    assert settings.enabled_codes(ALL_RULES) == {"TL101", "TL001"}
+    assert settings.enabled_codes(ALL_RULES) == {"TL101", "TL103", "TL001"}
     assert Settings(base=Path(".")).enabled_codes(ALL_RULES) == ALL_CODES
 
 
@@ -159,7 +159,7 @@ def test_every_key_is_read(tmp_path: Path) -> None:
     assert settings.exclude == ("tests/fixtures", "*_generated.py")
     assert settings.unsafe_fixes is True
     assert settings.per_file_ignores == (("tests/legacy/*", ("TL101", "TL102")),)
-    assert settings.enabled_codes(ALL_RULES) == {"TL001", "TL101"}
+    assert settings.enabled_codes(ALL_RULES) == {"TL001", "TL101", "TL103"}
 
 
 def test_globs_are_relative_to_the_config_directory(tmp_path: Path) -> None:
@@ -176,6 +176,7 @@ def test_globs_are_relative_to_the_config_directory(tmp_path: Path) -> None:
     assert settings.ignored_codes(tmp_path / "tests/legacy/test_a.py", ALL_RULES) == {
         "TL101",
         "TL102",
+        "TL103",
     }
     assert settings.ignored_codes(tmp_path / "tests/test_a.py", ALL_RULES) == frozenset()
 

@@ -297,7 +297,11 @@ class Linter:
         ignored = self.settings.ignored_codes(path, self._all_rules)
         chosen = [r for r in self.rules if kind in r.file_kinds and r.code not in ignored]
         if self.gating:
-            chosen = [r for r in chosen if any(t in text for t in self._triggers[r])]
+            chosen = [
+                r
+                for r in chosen
+                if any(t in text for t in self._triggers[r]) and r.needed(self.project, path, text)
+            ]
         return chosen
 
     # -- one pass

@@ -27,6 +27,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from testlint.index import ModuleIndex, build_index, find_exiting_modules
 from testlint.rule import FileKind
 
 if sys.version_info >= (3, 11):
@@ -698,6 +699,16 @@ class Project:
             return path.read_text(encoding="utf-8", errors="replace")
         except OSError:
             return ""
+
+    @cached_property
+    def module_index(self) -> ModuleIndex:
+        """Every project module, read with `ast` (built on first use)."""
+        return build_index(self.root)
+
+    @cached_property
+    def exiting_modules(self) -> dict[str, tuple[Path, int]]:
+        """Project modules that exit at import time (cheaper than the full index)."""
+        return find_exiting_modules(self.root)
 
     @cached_property
     def requires_python(self) -> str | None:

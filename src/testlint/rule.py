@@ -261,6 +261,13 @@ class Rule(CachedVisitors):
         """`triggers`, widened by options that name more things to look for."""
         return cls.triggers
 
+    @classmethod
+    def needed(cls, project: Project, path: Path, text: str) -> bool:
+        """A second, project-aware gate after `triggers` (e.g. "does the file
+        mention a module that exits"). Must never be False for a file where the
+        rule could report."""
+        return True
+
     def report(
         self,
         node: cst.CSTNode,

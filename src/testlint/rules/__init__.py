@@ -12,6 +12,7 @@ from testlint.rules.tl001_unparsable_file import UnparsableFile
 from testlint.rules.tl002_invalid_configuration import InvalidConfiguration
 from testlint.rules.tl101_module_level_exit import ModuleLevelExit
 from testlint.rules.tl102_skip_without_allow_module_level import SkipWithoutAllowModuleLevel
+from testlint.rules.tl103_test_imports_exiting_module import TestImportsExitingModule
 from testlint.rules.tl201_parallel_work_without_serial_marker import (
     ParallelWorkWithoutSerialMarker,
 )
@@ -20,6 +21,10 @@ from testlint.rules.tl203_serial_marker_not_registered import SerialMarkerNotReg
 from testlint.rules.tl204_serial_marker_has_no_effect import SerialMarkerHasNoEffect
 from testlint.rules.tl301_async_fixture_with_plain_decorator import AsyncFixtureWithPlainDecorator
 from testlint.rules.tl302_async_test_without_asyncio_mark import AsyncTestWithoutAsyncioMark
+from testlint.rules.tl401_patch_of_name_imported_by_value import PatchOfNameImportedByValue
+from testlint.rules.tl402_patch_of_value_captured_at_import import PatchOfValueCapturedAtImport
+from testlint.rules.tl403_patch_target_does_not_exist import PatchTargetDoesNotExist
+from testlint.rules.tl404_patch_of_fastapi_dependency import PatchOfFastapiDependency
 
 __all__ = [
     "ALL_RULES",
@@ -31,9 +36,14 @@ __all__ = [
     "InvalidConfiguration",
     "ModuleLevelExit",
     "ParallelWorkWithoutSerialMarker",
+    "PatchOfFastapiDependency",
+    "PatchOfNameImportedByValue",
+    "PatchOfValueCapturedAtImport",
+    "PatchTargetDoesNotExist",
     "SerialMarkerHasNoEffect",
     "SerialMarkerNotRegistered",
     "SkipWithoutAllowModuleLevel",
+    "TestImportsExitingModule",
     "UnparsableFile",
     "rule_by_selector",
 ]
@@ -44,12 +54,17 @@ ENGINE_RULES: dict[str, type[Rule]] = {
 RULES: tuple[type[Rule], ...] = (
     ModuleLevelExit,
     SkipWithoutAllowModuleLevel,
+    TestImportsExitingModule,
     ParallelWorkWithoutSerialMarker,
     ForkStartedProcessUnderXdist,
     SerialMarkerNotRegistered,
     SerialMarkerHasNoEffect,
     AsyncFixtureWithPlainDecorator,
     AsyncTestWithoutAsyncioMark,
+    PatchOfNameImportedByValue,
+    PatchOfValueCapturedAtImport,
+    PatchTargetDoesNotExist,
+    PatchOfFastapiDependency,
 )
 ALL_RULES: tuple[type[Rule], ...] = (*ENGINE_RULES.values(), *RULES)
 

@@ -1,0 +1,446 @@
+"""The project module index: what every project module defines and how it binds
+imported names, read with `ast` (never imported). Shared by the cross-file rules
+(TL103, TL4xx); built lazily, once per project, the first time a rule asks.
+
+Module names follow the layout: `<root>/src/pkg/mod.py` is `pkg.mod` (src layout),
+`<root>/pkg/mod.py` is `pkg.mod` (flat layout); packages without `__init__.py`
+(namespace packages) count too.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SKIPPED_DIRS = frozenset(
+    {"__pycache__", "node_modules", "site-packages", "build", "dist", "venv", "docs"}
+)
+EXIT_CALLS = frozenset({"sys.exit", "exit", "quit", "os._exit", "os.abort"})
+DEPENDS_CALLS = frozenset({"Depends", "Security"})
+MAX_FILE_BYTES = 2_000_000
+
+
+@dataclass(frozen=True)
+class Binding:
+    """`from <module> import <name> as <local>` at a module's top level."""
+
+    module: str
+    name: str
+    line: int
+
+
+@dataclass
+class ModuleInfo:
+    name: str
+    path: Path
+    defined: set[str] = field(default_factory=set)
+    """Every name bound at top level (def, class, assignment, import, for, with...)."""
+    by_value: dict[str, Binding] = field(default_factory=dict)
+    """Local name -> where it was imported from, for module-level `from X import a`."""
+    module_aliases: dict[str, str] = field(default_factory=dict)
+    """Local name -> module, for module-level `import X.Y as Z` / `import X`."""
+    dynamic: bool = False
+    """A module-level `__getattr__` or a star import: its names cannot be listed."""
+    used_in_functions: set[str] = field(default_factory=set)
+    """Dotted names loaded inside function bodies (`charge`, `payments.charge`)."""
+    called_at_import: dict[str, list[str]] = field(default_factory=dict)
+    """Dotted name called at module level -> the globals assigned from the call."""
+    depends: set[str] = field(default_factory=set)
+    """Dotted names passed to `Depends(...)`/`Security(...)`."""
+    defines_actors: bool = False
+    """Has a function under a dramatiq `actor` decorator."""
+    exit_line: int | None = None
+    """Line of a module-level exit (`sys.exit(...)`, `raise SystemExit`), if any."""
+    imports: set[str] = field(default_factory=set)
+    """Modules it imports at module level (absolute names)."""
+    assigned_attributes: set[str] = field(default_factory=set)
+    """Attribute names it assigns (`module.attr = ...`)."""
+
+    def qualify(self, dotted: str) -> str:
+        """The qualified name a dotted name in this module refers to."""
+        head, _, rest = dotted.partition(".")
+        if head in self.by_value:
+            binding = self.by_value[head]
+            base = f"{binding.module}.{binding.name}"
+        elif head in self.module_aliases:
+            base = self.module_aliases[head]
+        else:
+            base = f"{self.name}.{head}"
+        return f"{base}.{rest}" if rest else base
+
+
+class ModuleIndex:
+    """Project modules by name. Files are listed once; a module is parsed only
+    when a question needs it, and questions about "which modules import X.name"
+    first look for the name in the file's bytes. Answers are cached."""
+
+    def __init__(self, files: dict[str, Path]) -> None:
+        self.files = files
+        self._infos: dict[str, ModuleInfo | None] = {}
+        self._bytes: dict[str, bytes] = {}
+        self._consumers: dict[tuple[str, str], list[tuple[ModuleInfo, str]]] = {}
+        self._depends: set[str] | None = None
+        self._packages = {name.rpartition(".")[0] for name in files}
+        for package in list(self._packages):
+            while package:
+                self._packages.add(package)
+                package = package.rpartition(".")[0]
+
+    def get(self, name: str) -> ModuleInfo | None:
+        if name not in self._infos:
+            path = self.files.get(name)
+            self._infos[name] = None if path is None else _read_module(name, path)
+        return self._infos[name]
+
+    def knows(self, name: str) -> bool:
+        """A module or package of the project."""
+        return name in self.files or name in self._packages
+
+    def is_package(self, name: str) -> bool:
+        return name in self._packages
+
+    def _data(self, name: str) -> bytes:
+        data = self._bytes.get(name)
+        if data is None:
+            try:
+                data = self.files[name].read_bytes()[:MAX_FILE_BYTES]
+            except OSError:
+                data = b""
+            self._bytes[name] = data
+        return data
+
+    def consumers(self, module: str, name: str) -> list[tuple[ModuleInfo, str]]:
+        """Modules that bind `module.name` by value (`from module import name as
+        local`), with their local name."""
+        key = (module, name)
+        if key not in self._consumers:
+            needle = name.encode()
+            found = []
+            for candidate in self.files:
+                data = self._data(candidate)
+                if needle not in data or b"import" not in data:
+                    continue
+                info = self.get(candidate)
+                if info is None:
+                    continue
+                for local, binding in info.by_value.items():
+                    if binding.module == module and binding.name == name:
+                        found.append((info, local))
+            self._consumers[key] = found
+        return self._consumers[key]
+
+    def depends_targets(self) -> set[str]:
+        """Qualified names of functions passed to `Depends(...)`/`Security(...)`."""
+        if self._depends is None:
+            self._depends = set()
+            for candidate in self.files:
+                data = self._data(candidate)
+                if b"Depends(" not in data and b"Security(" not in data:
+                    continue
+                info = self.get(candidate)
+                if info is not None:
+                    self._depends.update(info.qualify(d) for d in info.depends)
+        return self._depends
+
+    def assigns_attribute(self, name: str) -> bool:
+        """Some project module assigns `<something>.name = ...`."""
+        needle = f".{name}".encode()
+        for candidate in self.files:
+            if needle in self._data(candidate):
+                info = self.get(candidate)
+                if info is not None and name in info.assigned_attributes:
+                    return True
+        return False
+
+
+def source_roots(root: Path) -> list[Path]:
+    roots = []
+    if (root / "src").is_dir():
+        roots.append(root / "src")
+    roots.append(root)
+    return roots
+
+
+def _module_files(root: Path) -> Iterator[tuple[str, Path]]:
+    seen: set[Path] = set()
+    for source_root in source_roots(root):
+        for directory, dirnames, filenames in os.walk(source_root):
+            current = Path(directory)
+            dirnames[:] = sorted(
+                d
+                for d in dirnames
+                if not d.startswith(".")
+                and d not in SKIPPED_DIRS
+                and d.isidentifier()
+                and not (current / d / "pyvenv.cfg").exists()
+                and not (current == root and d == "src" and source_root == root)
+            )
+            for filename in sorted(filenames):
+                path = current / filename
+                if not filename.endswith(".py") or path in seen:
+                    continue
+                stem = filename[:-3]
+                if filename == "conftest.py" or not stem.isidentifier():
+                    continue
+                seen.add(path)
+                parts = list(current.relative_to(source_root).parts)
+                if stem != "__init__":
+                    parts.append(stem)
+                if parts:
+                    yield ".".join(parts), path
+
+
+def find_exiting_modules(root: Path) -> dict[str, tuple[Path, int]]:
+    """Project modules that exit when imported, by name, with the exit's line.
+    Only files whose text mentions an exit are parsed."""
+    found: dict[str, tuple[Path, int]] = {}
+    for name, path in _module_files(root):
+        try:
+            if path.stat().st_size > MAX_FILE_BYTES:
+                continue
+            data = path.read_bytes()
+        except OSError:
+            continue
+        if b"exit" not in data and b"SystemExit" not in data and b"abort" not in data:
+            continue
+        info = _read_module(name, path)
+        if info is not None and info.exit_line is not None:
+            found.setdefault(name, (path, info.exit_line))
+    return found
+
+
+def build_index(root: Path) -> ModuleIndex:
+    files: dict[str, Path] = {}
+    for name, path in _module_files(root):
+        files.setdefault(name, path)  # src/ wins over a same-named flat module
+    return ModuleIndex(files)
+
+
+def _read_module(name: str, path: Path) -> ModuleInfo | None:
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            return None
+        tree = ast.parse(path.read_bytes())
+    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    info = ModuleInfo(name, path)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    for statement in _import_time_statements(tree.body):
+        _record_statement(info, statement, package)
+    info.exit_line = _exit_line(tree.body)
+    _BodyScan(info).visit(tree)
+    return info
+
+
+class _BodyScan(ast.NodeVisitor):
+    """One pass over the whole module: names used inside functions, `Depends`
+    arguments, attribute assignments, dramatiq actors."""
+
+    def __init__(self, info: ModuleInfo) -> None:
+        self.info = info
+        self.function_depth = 0
+
+    def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        if any(self._is_actor(d) for d in node.decorator_list):
+            self.info.defines_actors = True
+        for decorator in node.decorator_list:
+            self.visit(decorator)
+        # `Depends(fn)` in a signature is evaluated at import time, but FastAPI calls
+        # fn per request: a use at call time, like the body.
+        self.function_depth += 1
+        self.visit(node.args)
+        if node.returns is not None:
+            self.visit(node.returns)
+        for statement in node.body:
+            self.visit(statement)
+        self.function_depth -= 1
+
+    visit_AsyncFunctionDef = visit_FunctionDef
+
+    def _is_actor(self, decorator: ast.expr) -> bool:
+        """`@dramatiq.actor`, `@actor(...)` after `from dramatiq import actor`."""
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        dotted = _dotted(target)
+        return dotted is not None and self.info.qualify(dotted) == "dramatiq.actor"
+
+    def visit_Global(self, node: ast.Global) -> None:
+        self.info.defined.update(node.names)  # `global X` then `X = ...` in a function
+
+    def visit_Lambda(self, node: ast.Lambda) -> None:
+        self.function_depth += 1
+        self.generic_visit(node)
+        self.function_depth -= 1
+
+    def visit_Name(self, node: ast.Name) -> None:
+        if self.function_depth and isinstance(node.ctx, ast.Load):
+            self.info.used_in_functions.add(node.id)
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        if self.function_depth and isinstance(node.ctx, ast.Load):
+            dotted = _dotted(node)
+            if dotted:
+                self.info.used_in_functions.add(dotted)
+        self.generic_visit(node)
+
+    def visit_Call(self, node: ast.Call) -> None:
+        if node.args and _dotted(node.func) in DEPENDS_CALLS:
+            dotted = _dotted(node.args[0])
+            if dotted:
+                self.info.depends.add(dotted)
+        self.generic_visit(node)
+
+    def visit_Assign(self, node: ast.Assign) -> None:
+        for target in node.targets:
+            if isinstance(target, ast.Attribute):
+                self.info.assigned_attributes.add(target.attr)
+        self.generic_visit(node)
+
+
+def _import_time_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Top-level statements, descending into `if`/`try`/`with` blocks (but not
+    `if __name__ == "__main__":`, function or class bodies)."""
+    for statement in body:
+        yield statement
+        if isinstance(statement, ast.If):
+            if _is_main_guard(statement.test):
+                yield from _import_time_statements(statement.orelse)
+                continue
+            yield from _import_time_statements(statement.body)
+            yield from _import_time_statements(statement.orelse)
+        elif isinstance(statement, ast.Try):
+            for block in (statement.body, statement.orelse, statement.finalbody):
+                yield from _import_time_statements(block)
+            for handler in statement.handlers:
+                yield from _import_time_statements(handler.body)
+        elif isinstance(statement, (ast.With, ast.For, ast.While)):
+            yield from _import_time_statements(statement.body)
+
+
+def _is_main_guard(test: ast.expr) -> bool:
+    return (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == "__name__"
+        and len(test.comparators) == 1
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value == "__main__"
+    )
+
+
+def resolve_relative(package: str, level: int, module: str | None) -> str:
+    if level == 0:
+        return module or ""
+    parts = package.split(".") if package else []
+    base = parts[: len(parts) - (level - 1)] if level > 1 else parts
+    return ".".join([*base, module] if module else base)
+
+
+def _record_statement(info: ModuleInfo, statement: ast.stmt, package: str) -> None:
+    if isinstance(statement, ast.ImportFrom):
+        source = resolve_relative(package, statement.level, statement.module)
+        info.imports.add(source)
+        for alias in statement.names:
+            if alias.name == "*":
+                info.dynamic = True
+                continue
+            local = alias.asname or alias.name
+            info.defined.add(local)
+            info.module_aliases.pop(local, None)
+            info.by_value[local] = Binding(source, alias.name, statement.lineno)
+            info.imports.add(f"{source}.{alias.name}")
+    elif isinstance(statement, ast.Import):
+        for alias in statement.names:
+            info.imports.add(alias.name)
+            local = alias.asname or alias.name.split(".", 1)[0]
+            info.defined.add(local)
+            info.by_value.pop(local, None)
+            info.module_aliases[local] = alias.name if alias.asname else local
+    elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        info.defined.add(statement.name)
+        _forget(info, statement.name)
+        if statement.name == "__getattr__":
+            info.dynamic = True
+    elif isinstance(statement, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+        targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+        names = [n for t in targets for n in _target_names(t)]
+        for name in names:
+            info.defined.add(name)
+            _forget(info, name)
+        value = statement.value
+        if isinstance(value, ast.Call):
+            dotted = _dotted(value.func)
+            if dotted:
+                info.called_at_import.setdefault(dotted, []).extend(names)
+    elif isinstance(statement, (ast.For, ast.AsyncFor)):
+        info.defined.update(_target_names(statement.target))
+    elif isinstance(statement, (ast.With, ast.AsyncWith)):
+        for item in statement.items:
+            if item.optional_vars is not None:
+                info.defined.update(_target_names(item.optional_vars))
+    elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+        dotted = _dotted(statement.value.func)
+        if dotted:
+            info.called_at_import.setdefault(dotted, [])
+
+
+def _exit_line(body: list[ast.stmt]) -> int | None:
+    """A module-level exit that runs on import: a top-level statement, or under a
+    top-level `if` (`if not os.environ.get("DATABASE_URL"): sys.exit(...)` fires on
+    any machine without it). Not counted: `if __name__ == "__main__":`, version and
+    platform checks, and `except` handlers (a failed optional import), which do not
+    fire where the suite is meant to run."""
+    for statement in body:
+        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+            if _dotted(statement.value.func) in EXIT_CALLS:
+                return statement.lineno
+        elif isinstance(statement, ast.Raise):
+            exc = statement.exc
+            target = exc.func if isinstance(exc, ast.Call) else exc
+            if target is not None and _dotted(target) == "SystemExit":
+                return statement.lineno
+        elif isinstance(statement, ast.If) and not _is_environment_check(statement.test):
+            line = _exit_line(statement.body) or _exit_line(statement.orelse)
+            if line is not None:
+                return line
+    return None
+
+
+def _is_environment_check(test: ast.expr) -> bool:
+    """`__name__ == "__main__"`, `sys.version_info < ...`, `sys.platform == ...`."""
+    if _is_main_guard(test):
+        return True
+    names = {_dotted(n) for n in ast.walk(test) if isinstance(n, (ast.Name, ast.Attribute))}
+    return any(
+        name and name.rsplit(".", 1)[-1] in ("version_info", "platform", "system", "TYPE_CHECKING")
+        for name in names
+    )
+
+
+def _forget(info: ModuleInfo, name: str) -> None:
+    """`name` is rebound by a definition: it no longer holds an imported value."""
+    info.by_value.pop(name, None)
+    info.module_aliases.pop(name, None)
+
+
+def _target_names(target: ast.expr) -> list[str]:
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [n for element in target.elts for n in _target_names(element)]
+    if isinstance(target, ast.Starred):
+        return _target_names(target.value)
+    return []
+
+
+def _dotted(node: ast.expr) -> str | None:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))

@@ -1,0 +1,293 @@
+"""What the patching rules (TL401-TL404) share: recognising patch calls and their
+targets in a test module, what the test imports, and splitting a target into
+module and attribute against the project's module index."""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import libcst as cst
+
+from testlint.index import ModuleIndex
+from testlint.names import dotted_name
+from testlint.rule import Rule, RuleContext
+from testlint.rules._helpers import find_keyword, positional_args
+
+PATCH_FUNCTIONS = ("unittest.mock.patch", "mock.patch")
+MOCKER_NAMES = frozenset(
+    {"mocker", "class_mocker", "module_mocker", "package_mocker", "session_mocker"}
+)
+RELOAD = "importlib.reload"
+
+
+@dataclass
+class PatchTarget:
+    """One patched name: `target` is `module.attr` (or deeper for class attributes)."""
+
+    target: str
+    node: cst.BaseExpression
+    """Where to report: the target string, or the patch call for object forms."""
+    string: cst.SimpleString | None
+    """The literal holding the whole target, when a fix can rewrite it."""
+    create: bool
+    statement: cst.CSTNode | None
+
+
+@dataclass
+class SplitTarget:
+    module: str
+    attr: str
+    project: bool
+
+
+@dataclass
+class TestFacts:
+    """Everything the patch rules read from one test module."""
+
+    targets: list[PatchTarget] = field(default_factory=list)
+    imported: set[str] = field(default_factory=set)
+    reloaded: set[str] = field(default_factory=set)
+    reload_unknown: bool = False
+
+
+class PatchRule(Rule):
+    """Base for TL4xx: records the file's patch targets and imports during the
+    visit; subclasses judge each target in `check` once the visit is over."""
+
+    triggers = ("patch", "setattr")
+
+    def __init__(self, context: RuleContext) -> None:
+        super().__init__(context)
+        self.facts = TestFacts()
+        self._module_names: dict[str, str] = {}
+        """Local names bound by `import X` statements (module objects)."""
+
+    # -- recording
+
+    def visit_Import(self, node: cst.Import) -> None:
+        for alias in node.names:
+            name = dotted_name(alias.name)
+            if name:
+                self.facts.imported.add(name)
+                if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+                    self._module_names[alias.asname.name.value] = name
+                else:
+                    head = name.split(".", 1)[0]
+                    self._module_names[head] = head
+
+    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        if node.relative or node.module is None:
+            return
+        module = dotted_name(node.module)
+        if not module:
+            return
+        if isinstance(node.names, cst.ImportStar):
+            self.facts.imported.add(module)
+            return
+        for alias in node.names:
+            name = dotted_name(alias.name)
+            if not name:
+                continue
+            submodule = f"{module}.{name}"
+            if submodule in self.index.files or self.index.is_package(submodule):
+                self.facts.imported.add(submodule)  # `from pkg import mod`
+            else:
+                self.facts.imported.add(module)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        qualified = self.context.imports.resolve(node.func)
+        if qualified == RELOAD:
+            args = positional_args(node)
+            reloaded = self.context.imports.resolve(args[0].value) if args else None
+            if reloaded is None:
+                self.facts.reload_unknown = True
+            else:
+                self.facts.reloaded.add(reloaded)
+            return
+        dotted = dotted_name(node.func) or ""
+        head, _, rest = dotted.partition(".")
+        form: str | None = None
+        if qualified is not None:
+            for base in PATCH_FUNCTIONS:
+                if qualified == base:
+                    form = "string"
+                elif qualified in (f"{base}.object", f"{base}.multiple"):
+                    form = qualified.rsplit(".", 1)[-1]
+        elif head in MOCKER_NAMES and rest in ("patch", "patch.object", "patch.multiple"):
+            form = {"patch": "string", "patch.object": "object"}.get(rest, "multiple")
+        elif dotted == "monkeypatch.setattr":
+            form = "setattr"
+        if form is not None:
+            self._record(node, form)
+
+    def _record(self, call: cst.Call, form: str) -> None:
+        args = positional_args(call)
+        create = _true(find_keyword(call, "create")) or _false(find_keyword(call, "raising"))
+        statement = self.context.enclosing_statement()
+        targets: list[tuple[str, cst.BaseExpression, cst.SimpleString | None]] = []
+        if form == "setattr":
+            form = "string" if len(args) == 2 else "object"
+        if form == "string":
+            first = args[0].value if args else _keyword_value(call, "target")
+            text = _literal(first)
+            if text is not None and first is not None and "." in text:
+                literal = first if isinstance(first, cst.SimpleString) else None
+                targets.append((text, first, literal))
+        elif form == "object" and len(args) >= 2:
+            module = self._module_object(args[0].value)
+            attr = _literal(args[1].value)
+            if module is not None and attr is not None:
+                targets.append((f"{module}.{attr}", args[1].value, None))
+        elif form == "multiple" and args:
+            first = args[0].value
+            module = _literal(first) or self._module_object(first)
+            if module is not None:
+                for arg in call.args:
+                    if arg.keyword is not None and arg.keyword.value not in ("new", "create"):
+                        targets.append((f"{module}.{arg.keyword.value}", arg.keyword, None))
+        for text, node, literal in targets:
+            self.facts.targets.append(PatchTarget(text, node, literal, create, statement))
+
+    def _module_object(self, expression: cst.BaseExpression) -> str | None:
+        """The module an expression names: a project module (`orders` after `from
+        shop import orders`) or one bound by `import X` (`time`); else None, since
+        other objects (classes, instances) are not analysed."""
+        qualified = self.context.imports.resolve(expression)
+        if qualified is not None and qualified in self.index.files:
+            return qualified
+        dotted = dotted_name(expression)
+        if dotted is not None and dotted.split(".", 1)[0] in self._module_names:
+            head, _, rest = dotted.partition(".")
+            module = self._module_names[head]
+            return f"{module}.{rest}" if rest else module  # `import time` -> `time`
+        return None
+
+    # -- judging
+
+    @property
+    def index(self) -> ModuleIndex:
+        return self.context.project.owner(self.context.path).module_index
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        if not self.facts.targets:
+            return
+        self.facts.imported |= conftest_imports(self.context)
+        for target in self.facts.targets:
+            self.check(target)
+
+    def check(self, target: PatchTarget) -> None:
+        raise NotImplementedError
+
+    def split(self, target: str) -> SplitTarget | None:
+        """`shop.orders.charge` -> module `shop.orders`, attribute `charge`, by the
+        longest prefix that is a project module; for third-party targets, all but
+        the last name."""
+        parts = target.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            module = ".".join(parts[:cut])
+            if self.index.knows(module):
+                return SplitTarget(module, parts[cut], True)
+        if len(parts) < 2 or not all(p.isidentifier() for p in parts):
+            return None
+        return SplitTarget(".".join(parts[:-1]), parts[-1], False)
+
+    def call_time_consumer(self, module: str, attr: str) -> bool:
+        """A project module the test imports reads `module.attr` at call time
+        (`import module` ... `module.attr()`, or `module` itself using `attr`):
+        the patch takes effect there, so the test may well mean that one."""
+        for name in self.facts.imported:
+            info = self.index.get(name) if name in self.index.files else None
+            if info is None:
+                continue
+            for local, aliased in info.module_aliases.items():
+                if aliased == module and f"{local}.{attr}" in info.used_in_functions:
+                    return True
+        return False
+
+    def imported_project_modules(self) -> set[str]:
+        """Project modules the test imports, and what they import, transitively."""
+        pending = [m for m in self.facts.imported if m in self.index.files]
+        seen: set[str] = set()
+        while pending:
+            name = pending.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            info = self.index.get(name)
+            if info is not None:
+                pending.extend(m for m in info.imports if m in self.index.files)
+        return seen
+
+    def imports(self, module: str) -> bool:
+        """Whether the test (or a conftest above it) imports `module`."""
+        return module in self.facts.imported
+
+    def reloads(self, module: str) -> bool:
+        return self.facts.reload_unknown or module in self.facts.reloaded
+
+    def patches(self, target: str) -> bool:
+        return any(t.target == target for t in self.facts.targets)
+
+    def fixture_of(self, info_path: Path) -> str:
+        try:
+            return info_path.relative_to(self.context.project.root).as_posix()
+        except ValueError:
+            return info_path.as_posix()
+
+
+def conftest_imports(context: RuleContext) -> set[str]:
+    """Modules imported by the conftests in the test's directory and above (the
+    fixtures a test uses come from them)."""
+    found: set[str] = set()
+    for text in context.project.conftest_texts(context.path.parent):
+        key = f"conftest_imports:{hash(text)}"
+        cached = context.project.extensions.get(key)
+        if not isinstance(cached, frozenset):
+            cached = frozenset(_imported_modules(text))
+            context.project.extensions[key] = cached
+        found |= cached
+    return found
+
+
+def _imported_modules(text: str) -> set[str]:
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def _literal(node: cst.BaseExpression | None) -> str | None:
+    if isinstance(node, cst.SimpleString):
+        value = node.evaluated_value
+        return value if isinstance(value, str) else None
+    return None
+
+
+def _keyword_value(call: cst.Call, name: str) -> cst.BaseExpression | None:
+    arg = find_keyword(call, name)
+    return arg.value if arg is not None else None
+
+
+def _true(arg: cst.Arg | None) -> bool:
+    return arg is not None and isinstance(arg.value, cst.Name) and arg.value.value == "True"
+
+
+def _false(arg: cst.Arg | None) -> bool:
+    return arg is not None and isinstance(arg.value, cst.Name) and arg.value.value == "False"
+
+
+def quote_like(literal: cst.SimpleString, text: str) -> cst.SimpleString:
+    """`text` as a string literal with `literal`'s prefix and quotes."""
+    quote = literal.quote
+    prefix = literal.prefix
+    return cst.SimpleString(f"{prefix}{quote}{text}{quote}")

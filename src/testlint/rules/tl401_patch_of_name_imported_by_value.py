@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+from testlint.diagnostics import Applicability, NodeFix
+from testlint.index import ModuleInfo
+from testlint.rules._patching import PatchRule, PatchTarget, quote_like
+
+
+class PatchOfNameImportedByValue(PatchRule):
+    """
+    ## What it does
+    Checks for `mock.patch("X.name")` (and `patch.object`, `patch.multiple`,
+    pytest-mock's `mocker.patch`, `monkeypatch.setattr`) where a project module
+    `C` that the test imports — directly, or in a conftest above it — did
+    `from X import name` at module level and uses `name` inside its functions.
+    `X` may be a project module or a third-party one (`requests.get`).
+
+    Not reported when the test also patches `C.name`, when `C` looks the name up
+    at call time (`import X` then `X.name()`, or a `from X import name` inside
+    the function), when the test reloads `C` with `importlib.reload`, or when
+    the target is a FastAPI dependency (TL404 says more).
+
+    ## Why is this bad?
+    `from X import name` copies the reference into `C`'s namespace when `C` is
+    imported. The patch replaces `X.name`, but `C` still calls the original: the
+    test runs against the real function and passes or fails for the wrong
+    reason. "Patch where it is looked up, not where it is defined."
+
+    ## Example
+    ```python
+    # shop/payments.py
+    def charge(total):
+        ...
+    ```
+
+    ```python
+    # shop/orders.py
+    from shop.payments import charge
+
+    def checkout(cart):
+        return charge(cart.total)
+    ```
+
+    ```python
+    from unittest import mock
+
+    from shop import orders
+
+
+    def test_checkout_charges_the_total():
+        with mock.patch("shop.payments.charge") as charge:
+            orders.checkout(cart)
+        charge.assert_called_once()
+    ```
+
+    ## Use instead
+    ```python
+    from unittest import mock
+
+    from shop import orders
+
+
+    def test_checkout_charges_the_total():
+        with mock.patch("shop.orders.charge") as charge:
+            orders.checkout(cart)
+        charge.assert_called_once()
+    ```
+
+    ## Fix safety
+    When exactly one such module is imported by the test, the target string is
+    rewritten to `"C.name"`. The fix is **unsafe**: the patch then takes effect,
+    which changes what the test exercises (that is the point, but the test may
+    now fail). With several candidates, or `patch.object`, there is no fix and
+    the message lists them.
+
+    ## References
+    - [unittest.mock: where to patch](https://docs.python.org/3/library/unittest.mock.html#where-to-patch)
+    """
+
+    code = "TL401"
+    name = "patch-of-name-imported-by-value"
+    summary = "Patch of `X.name` that a module under test already imported by value"
+    fixable = "sometimes"
+
+    def check(self, target: PatchTarget) -> None:
+        split = self.split(target.target)
+        if split is None:
+            return
+        qualified = f"{split.module}.{split.attr}"
+        if target.target != qualified:
+            return  # `X.Klass.method`: the class object is shared, the patch is seen
+        if split.project and self.index.knows(qualified):
+            return  # a submodule: `from pkg import mod` binds the module object
+        if qualified in self.index.depends_targets():
+            return  # TL404
+        if self.call_time_consumer(split.module, split.attr):
+            return  # the patch works for that one: maybe it is the one under test
+        stale = [
+            (info, local)
+            for info, local in self.index.consumers(split.module, split.attr)
+            if self._misses_patch(info, local)
+        ]
+        if not stale:
+            return
+        rest = ""
+        places = ", ".join(
+            f"`{info.name}` ({self.fixture_of(info.path)}:{info.by_value[local].line})"
+            for info, local in stale
+        )
+        fix = None
+        if len(stale) == 1:
+            info, local = stale[0]
+            better = f"{info.name}.{local}{rest}"
+            message = (
+                f"The test patches `{target.target}`, but `{info.name}` imported it by value at "
+                f"{self.fixture_of(info.path)}:{info.by_value[local].line} "
+                f"(`from {split.module} import {split.attr}`): patch `{better}`"
+            )
+            if target.string is not None:
+                fix = NodeFix(
+                    title=f"Patch `{better}`",
+                    applicability=Applicability.UNSAFE,
+                    changes={target.string: quote_like(target.string, better)},
+                )
+        else:
+            message = (
+                f"The test patches `{target.target}`, but these modules imported it by value "
+                f"and keep the original: {places}; patch the name in the module under test"
+            )
+        self.report(target.node, message, fix=fix, statement=target.statement)
+
+    def _misses_patch(self, info: ModuleInfo, local: str) -> bool:
+        """`info` imported the name by value, the test imports `info`, and `info`
+        reads it at call time from its own namespace."""
+        if not self.imports(info.name) or self.reloads(info.name):
+            return False
+        if self.patches(f"{info.name}.{local}"):
+            return False
+        return any(used == local or used.startswith(f"{local}.") for used in info.used_in_functions)

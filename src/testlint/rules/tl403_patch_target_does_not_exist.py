@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+import difflib
+
+from testlint.rules._patching import PatchRule, PatchTarget
+
+
+class PatchTargetDoesNotExist(PatchRule):
+    """
+    ## What it does
+    Checks for patch targets in a project module that the module neither
+    defines nor imports (`patch("shop.orders.chrage")`), or that name a module
+    path the project does not have. Suggests the closest existing name.
+
+    Not reported: `create=True` (or `monkeypatch.setattr(..., raising=False)`),
+    third-party targets, modules with a module-level `__getattr__` or a star
+    import, and names some project code assigns as `module.name = ...`.
+
+    ## Why is this bad?
+    The test errors before it starts: `AttributeError: <module 'shop.orders'>
+    does not have the attribute 'chrage'` or `ModuleNotFoundError`, typically
+    after a rename that the tests did not follow.
+
+    ## Example
+    ```python
+    # shop/orders.py
+    def charge(total):
+        ...
+    ```
+
+    ```python
+    from unittest import mock
+
+
+    @mock.patch("shop.orders.chrage")
+    def test_checkout(charge):
+        ...
+    ```
+
+    ## Use instead
+    ```python
+    from unittest import mock
+
+
+    @mock.patch("shop.orders.charge")
+    def test_checkout(charge):
+        ...
+    ```
+
+    ## Fix safety
+    There is no fix: the closest name is a suggestion, not a certainty.
+
+    ## References
+    - [unittest.mock.patch](https://docs.python.org/3/library/unittest.mock.html#patch)
+    """
+
+    code = "TL403"
+    name = "patch-target-does-not-exist"
+    summary = "Patch target that does not exist in the project module"
+
+    def check(self, target: PatchTarget) -> None:
+        if target.create:
+            return
+        split = self.split(target.target)
+        if split is None or not split.project:
+            return
+        module, attr = split.module, split.attr
+        if self.index.knows(f"{module}.{attr}"):
+            return  # a submodule
+        info = self.index.get(module)
+        if module in self.index.files and info is None:
+            return  # a module Python here cannot parse (newer syntax): unknown
+        if info is not None and (info.dynamic or attr in info.defined):
+            return
+        if info is None and module not in self.index.files and not self.index.is_package(module):
+            return
+        if self.index.assigns_attribute(attr):
+            return
+        names = set(info.defined) if info is not None else set()
+        prefix = f"{module}."
+        names |= {
+            n[len(prefix) :].split(".", 1)[0] for n in self.index.files if n.startswith(prefix)
+        }
+        close = difflib.get_close_matches(attr, sorted(names), n=1, cutoff=0.6)
+        hint = f"; did you mean `{module}.{close[0]}`?" if close else ""
+        kind = "module" if info is not None else "package"
+        self.report(
+            target.node,
+            f"Patch target `{target.target}` does not exist: {kind} `{module}` has no "
+            f"`{attr}`, so the test fails with AttributeError{hint}",
+            statement=target.statement,
+        )

@@ -1,0 +1,111 @@
+"""The project module index: names by layout, bindings, and what it refuses to guess."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from testlint.index import build_index, find_exiting_modules, resolve_relative
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def test_module_names_follow_src_flat_and_namespace_layouts(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "src/shop/__init__.py": "",
+            "src/shop/orders.py": "",
+            "tools/report.py": "",  # namespace package: no __init__.py
+            "tests/conftest.py": "",
+            "tests/helpers.py": "",
+            ".venv/lib/x.py": "",
+        },
+    )
+    index = build_index(tmp_path)
+    assert set(index.files) == {"shop", "shop.orders", "tools.report", "tests.helpers"}
+    assert index.knows("tools")
+    assert index.is_package("shop")
+    assert not index.knows("shop.payments")
+
+
+def test_bindings_by_value_aliases_and_uses(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "shop/__init__.py": "",
+            "shop/payments.py": "def charge(total): ...\n",
+            "shop/orders.py": (
+                "from .payments import charge as pay\n"
+                "import shop.payments as payments\n"
+                "from shop.factory import make\n"
+                "STORE = make()\n"
+                "def checkout(total):\n"
+                "    return pay(total) + payments.charge(total)\n"
+            ),
+        },
+    )
+    index = build_index(tmp_path)
+    orders = index.get("shop.orders")
+    assert orders is not None
+    binding = orders.by_value["pay"]
+    assert (binding.module, binding.name, binding.line) == ("shop.payments", "charge", 1)
+    assert orders.module_aliases["payments"] == "shop.payments"
+    assert {"pay", "payments.charge"} <= orders.used_in_functions
+    assert orders.called_at_import["make"] == ["STORE"]
+    assert [info.name for info, _ in index.consumers("shop.payments", "charge")] == ["shop.orders"]
+    assert index.consumers("shop.payments", "refund") == []
+
+
+def test_depends_targets_are_qualified(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "api/deps.py": "def get_store(): ...\n",
+            "api/routes.py": (
+                "from fastapi import Depends\n"
+                "from api.deps import get_store\n"
+                "def items(store=Depends(get_store)): ...\n"
+            ),
+        },
+    )
+    assert build_index(tmp_path).depends_targets() == {"api.deps.get_store"}
+
+
+def test_only_unconditional_top_level_exits_count(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "scripts/bare.py": "import sys\nsys.exit(main())\n",
+            "scripts/raised.py": "raise SystemExit(1)\n",
+            "scripts/guarded.py": 'import sys\nif __name__ == "__main__":\n    sys.exit(0)\n',
+            "scripts/optional.py": "try:\n    import x\nexcept ImportError:\n    exit(1)\n",
+            "scripts/env.py": "import os, sys\nif not os.environ.get('DB'):\n    sys.exit(1)\n",
+            "scripts/old.py": "import sys\nif sys.version_info < (3, 8):\n    sys.exit(1)\n",
+            "scripts/in_function.py": "import sys\ndef main():\n    sys.exit(0)\n",
+        },
+    )
+    exiting = find_exiting_modules(tmp_path)
+    assert {name: line for name, (_, line) in exiting.items()} == {
+        "scripts.bare": 2,
+        "scripts.raised": 1,
+        "scripts.env": 3,
+    }
+
+
+def test_unparsable_module_is_listed_but_unknown(tmp_path: Path) -> None:
+    write(tmp_path, {"pkg/__init__.py": "", "pkg/new.py": "def f(:\n"})
+    index = build_index(tmp_path)
+    assert "pkg.new" in index.files
+    assert index.get("pkg.new") is None
+
+
+def test_relative_imports_resolve_against_the_package() -> None:
+    assert resolve_relative("shop.sub", 1, "payments") == "shop.sub.payments"
+    assert resolve_relative("shop.sub", 2, "payments") == "shop.payments"
+    assert resolve_relative("shop", 1, None) == "shop"
+    assert resolve_relative("", 0, "os.path") == "os.path"
