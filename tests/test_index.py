@@ -87,6 +87,7 @@ def test_only_unconditional_top_level_exits_count(tmp_path: Path) -> None:
             "scripts/env.py": "import os, sys\nif not os.environ.get('DB'):\n    sys.exit(1)\n",
             "scripts/old.py": "import sys\nif sys.version_info < (3, 8):\n    sys.exit(1)\n",
             "scripts/in_function.py": "import sys\ndef main():\n    sys.exit(0)\n",
+            "scripts/dispatch.py": "if is_win:\n    X = 1\nelse:\n    raise SystemExit(1)\n",
         },
     )
     exiting = find_exiting_modules(tmp_path)

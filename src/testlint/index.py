@@ -386,7 +386,7 @@ def _record_statement(info: ModuleInfo, statement: ast.stmt, package: str) -> No
             info.called_at_import.setdefault(dotted, [])
 
 
-def _exit_line(body: list[ast.stmt]) -> int | None:
+def _exit_line(body: list[ast.stmt], nested: bool = False) -> int | None:
     """A module-level exit that runs on import: a top-level statement, or under a
     top-level `if` (`if not os.environ.get("DATABASE_URL"): sys.exit(...)` fires on
     any machine without it). Not counted: `if __name__ == "__main__":`, version and
@@ -401,8 +401,16 @@ def _exit_line(body: list[ast.stmt]) -> int | None:
             target = exc.func if isinstance(exc, ast.Call) else exc
             if target is not None and _dotted(target) == "SystemExit":
                 return statement.lineno
-        elif isinstance(statement, ast.If) and not _is_environment_check(statement.test):
-            line = _exit_line(statement.body) or _exit_line(statement.orelse)
+        elif (
+            isinstance(statement, ast.If)
+            and not nested
+            and not _is_environment_check(statement.test)
+        ):
+            # Only the `if` body: an exit in the final `else` of a dispatch chain
+            # (`if is_win: ... elif is_linux: ... else: raise SystemExit`) means
+            # "unsupported platform", not a missing setting; nor nested `if`s,
+            # which narrow to rarer environments.
+            line = _exit_line(statement.body, nested=True)
             if line is not None:
                 return line
     return None
