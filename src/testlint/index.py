@@ -242,6 +242,9 @@ class _BodyScan(ast.NodeVisitor):
     def __init__(self, info: ModuleInfo) -> None:
         self.info = info
         self.function_depth = 0
+        self.shadowed: list[set[str]] = []
+        """Names a function imports itself: its uses read that import, not the
+        module-level binding."""
 
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         if any(self._is_actor(d) for d in node.decorator_list):
@@ -250,12 +253,18 @@ class _BodyScan(ast.NodeVisitor):
             self.visit(decorator)
         # `Depends(fn)` in a signature is evaluated at import time, but FastAPI calls
         # fn per request: a use at call time, like the body.
+        local_imports = {
+            alias.asname or alias.name.split(".", 1)[0]
+            for inner in ast.walk(node)
+            if isinstance(inner, (ast.Import, ast.ImportFrom))
+            for alias in inner.names
+        }
         self.function_depth += 1
-        self.visit(node.args)
-        if node.returns is not None:
-            self.visit(node.returns)
+        self.shadowed.append(local_imports)
+        self.visit(node.args)  # defaults (`Depends(fn)`); annotations are skipped
         for statement in node.body:
             self.visit(statement)
+        self.shadowed.pop()
         self.function_depth -= 1
 
     visit_AsyncFunctionDef = visit_FunctionDef
@@ -274,14 +283,25 @@ class _BodyScan(ast.NodeVisitor):
         self.generic_visit(node)
         self.function_depth -= 1
 
+    def visit_arg(self, node: ast.arg) -> None:
+        pass  # an annotation is not a use at call time
+
+    def visit_AnnAssign(self, node: ast.AnnAssign) -> None:
+        self.visit(node.target)
+        if node.value is not None:
+            self.visit(node.value)
+
+    def _shadowed(self, name: str) -> bool:
+        return any(name in names for names in self.shadowed)
+
     def visit_Name(self, node: ast.Name) -> None:
-        if self.function_depth and isinstance(node.ctx, ast.Load):
+        if self.function_depth and isinstance(node.ctx, ast.Load) and not self._shadowed(node.id):
             self.info.used_in_functions.add(node.id)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         if self.function_depth and isinstance(node.ctx, ast.Load):
             dotted = _dotted(node)
-            if dotted:
+            if dotted and not self._shadowed(dotted.split(".", 1)[0]):
                 self.info.used_in_functions.add(dotted)
         self.generic_visit(node)
 
@@ -305,7 +325,7 @@ def _import_time_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
     for statement in body:
         yield statement
         if isinstance(statement, ast.If):
-            if _is_main_guard(statement.test):
+            if _is_main_guard(statement.test) or _is_type_checking(statement.test):
                 yield from _import_time_statements(statement.orelse)
                 continue
             yield from _import_time_statements(statement.body)
@@ -317,6 +337,11 @@ def _import_time_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
                 yield from _import_time_statements(handler.body)
         elif isinstance(statement, (ast.With, ast.For, ast.While)):
             yield from _import_time_statements(statement.body)
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    """`if TYPE_CHECKING:` (its imports never run)."""
+    return _dotted(test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
 
 
 def _is_main_guard(test: ast.expr) -> bool:

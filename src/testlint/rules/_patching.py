@@ -5,6 +5,7 @@ module and attribute against the project's module index."""
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import libcst as cst
 from testlint.index import ModuleIndex
 from testlint.names import dotted_name
 from testlint.rule import Rule, RuleContext
+from testlint.rules._asyncio import marks_in_scope
 from testlint.rules._helpers import find_keyword, positional_args
 
 PATCH_FUNCTIONS = ("unittest.mock.patch", "mock.patch")
@@ -20,6 +22,7 @@ MOCKER_NAMES = frozenset(
     {"mocker", "class_mocker", "module_mocker", "package_mocker", "session_mocker"}
 )
 RELOAD = "importlib.reload"
+SKIPPING_MARKS = frozenset({"pytest.mark.skip", "pytest.mark.skipif", "pytest.mark.xfail"})
 
 
 @dataclass
@@ -33,6 +36,10 @@ class PatchTarget:
     """The literal holding the whole target, when a fix can rewrite it."""
     create: bool
     statement: cst.CSTNode | None
+    scope: int | None = None
+    """The top-level function (or method) holding the patch, by id."""
+    skipped: bool = False
+    """The test holding it is marked skip, skipif or xfail."""
 
 
 @dataclass
@@ -48,6 +55,9 @@ class TestFacts:
 
     targets: list[PatchTarget] = field(default_factory=list)
     imported: set[str] = field(default_factory=set)
+    """Modules imported at module level (what every test of the file has)."""
+    local_imports: dict[int, set[str]] = field(default_factory=dict)
+    """Modules imported inside one top-level function or method, by its id."""
     reloaded: set[str] = field(default_factory=set)
     reload_unknown: bool = False
 
@@ -63,6 +73,25 @@ class PatchRule(Rule):
         self.facts = TestFacts()
         self._module_names: dict[str, str] = {}
         """Local names bound by `import X` statements (module objects)."""
+        self._function: cst.FunctionDef | None = None
+        self._imported: set[str] = set()
+        """What the test being judged imports (set per target in leave_Module)."""
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if not self.context.function_depth:
+            self._function = node
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        if original_node is self._function:
+            self._function = None
+
+    def _add_import(self, module: str) -> None:
+        """Module-level imports count for every test of the file; an import inside
+        a function counts only for patches in that function."""
+        if self.context.function_depth and self._function is not None:
+            self.facts.local_imports.setdefault(id(self._function), set()).add(module)
+        else:
+            self.facts.imported.add(module)
 
     # -- recording
 
@@ -70,7 +99,7 @@ class PatchRule(Rule):
         for alias in node.names:
             name = dotted_name(alias.name)
             if name:
-                self.facts.imported.add(name)
+                self._add_import(name)
                 if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
                     self._module_names[alias.asname.name.value] = name
                 else:
@@ -84,7 +113,7 @@ class PatchRule(Rule):
         if not module:
             return
         if isinstance(node.names, cst.ImportStar):
-            self.facts.imported.add(module)
+            self._add_import(module)
             return
         for alias in node.names:
             name = dotted_name(alias.name)
@@ -92,9 +121,9 @@ class PatchRule(Rule):
                 continue
             submodule = f"{module}.{name}"
             if submodule in self.index.files or self.index.is_package(submodule):
-                self.facts.imported.add(submodule)  # `from pkg import mod`
+                self._add_import(submodule)  # `from pkg import mod`
             else:
-                self.facts.imported.add(module)
+                self._add_import(module)
 
     def visit_Call(self, node: cst.Call) -> None:
         qualified = self.context.imports.resolve(node.func)
@@ -148,7 +177,15 @@ class PatchRule(Rule):
                     if arg.keyword is not None and arg.keyword.value not in ("new", "create"):
                         targets.append((f"{module}.{arg.keyword.value}", arg.keyword, None))
         for text, node, literal in targets:
-            self.facts.targets.append(PatchTarget(text, node, literal, create, statement))
+            scope = id(self._function) if self._function is not None else None
+            self.facts.targets.append(
+                PatchTarget(text, node, literal, create, statement, scope, self._skipped())
+            )
+
+    def _skipped(self) -> bool:
+        if self._function is None:
+            return False
+        return bool(marks_in_scope(self.context, self._function) & SKIPPING_MARKS)
 
     def _module_object(self, expression: cst.BaseExpression) -> str | None:
         """The module an expression names: a project module (`orders` after `from
@@ -173,8 +210,10 @@ class PatchRule(Rule):
     def leave_Module(self, original_node: cst.Module) -> None:
         if not self.facts.targets:
             return
-        self.facts.imported |= conftest_imports(self.context)
+        shared = self.facts.imported | conftest_imports(self.context)
         for target in self.facts.targets:
+            local = self.facts.local_imports.get(target.scope or 0, set())
+            self._imported = shared | local
             self.check(target)
 
     def check(self, target: PatchTarget) -> None:
@@ -197,7 +236,7 @@ class PatchRule(Rule):
         """A project module the test imports reads `module.attr` at call time
         (`import module` ... `module.attr()`, or `module` itself using `attr`):
         the patch takes effect there, so the test may well mean that one."""
-        for name in self.facts.imported:
+        for name in self._imported:
             info = self.index.get(name) if name in self.index.files else None
             if info is None:
                 continue
@@ -208,7 +247,7 @@ class PatchRule(Rule):
 
     def imported_project_modules(self) -> set[str]:
         """Project modules the test imports, and what they import, transitively."""
-        pending = [m for m in self.facts.imported if m in self.index.files]
+        pending = [m for m in self._imported if m in self.index.files]
         seen: set[str] = set()
         while pending:
             name = pending.pop()
@@ -222,7 +261,7 @@ class PatchRule(Rule):
 
     def imports(self, module: str) -> bool:
         """Whether the test (or a conftest above it) imports `module`."""
-        return module in self.facts.imported
+        return module in self._imported
 
     def reloads(self, module: str) -> bool:
         return self.facts.reload_unknown or module in self.facts.reloaded
@@ -257,13 +296,26 @@ def _imported_modules(text: str) -> set[str]:
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return set()
     found: set[str] = set()
-    for node in ast.walk(tree):
+    for node in _module_level(tree.body):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             found.add(node.module)
             found.update(f"{node.module}.{alias.name}" for alias in node.names)
     return found
+
+
+def _module_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Statements that run when the conftest is imported (not fixture bodies)."""
+    for statement in body:
+        yield statement
+        if isinstance(statement, ast.If):
+            yield from _module_level(statement.body)
+            yield from _module_level(statement.orelse)
+        elif isinstance(statement, ast.Try):
+            yield from _module_level(statement.body)
+            for handler in statement.handlers:
+                yield from _module_level(handler.body)
 
 
 def _literal(node: cst.BaseExpression | None) -> str | None:

@@ -98,7 +98,7 @@ class PatchOfValueCapturedAtImport(PatchRule):
             return
         if target.target in self.index.depends_targets():
             return  # TL404
-        for name in sorted(self.facts.imported):
+        for name in sorted(self._imported):
             info = self.index.get(name) if name in self.index.files else None
             if info is None or info.name == split.module or self.reloads(info.name):
                 continue

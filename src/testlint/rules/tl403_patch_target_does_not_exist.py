@@ -13,7 +13,8 @@ class PatchTargetDoesNotExist(PatchRule):
     path the project does not have. Suggests the closest existing name.
 
     Not reported: `create=True` (or `monkeypatch.setattr(..., raising=False)`),
-    third-party targets, modules with a module-level `__getattr__` or a star
+    tests marked `skip`, `skipif` or `xfail` (the failure may be what they
+    expect), third-party targets, modules with a module-level `__getattr__` or a star
     import, and names some project code assigns as `module.name = ...`.
 
     ## Why is this bad?
@@ -59,7 +60,7 @@ class PatchTargetDoesNotExist(PatchRule):
     summary = "Patch target that does not exist in the project module"
 
     def check(self, target: PatchTarget) -> None:
-        if target.create:
+        if target.create or target.skipped:
             return
         split = self.split(target.target)
         if split is None or not split.project:

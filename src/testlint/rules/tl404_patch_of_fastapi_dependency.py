@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from testlint.rules._patching import PatchRule, PatchTarget
 
+HTTP_CLIENTS = ("TestClient", "AsyncClient", "ASGITransport")
+
 
 class PatchOfFastapiDependency(PatchRule):
     """
@@ -9,10 +11,12 @@ class PatchOfFastapiDependency(PatchRule):
     Checks for patches of a function that the project passes to FastAPI as a
     dependency — `Depends(fn)` or `Security(fn)` in a route or another
     dependency's signature — when the test (or a conftest above it) imports,
-    directly or not, a module that declares such a route. The target must be the
-    function FastAPI holds: where it is defined, or the module that passes it to
-    `Depends`. Patching another module's by-value copy is not reported (that
-    module looks it up at call time, and the patch works there).
+    directly or not, a module that declares such a route, and sends requests
+    through a test client (`TestClient`, `httpx.AsyncClient`, `ASGITransport`).
+    The target must be the function FastAPI holds: where it is defined, or the
+    module that passes it to `Depends`. Patching another module's by-value copy
+    is not reported (that module looks it up at call time, and the patch works
+    there).
 
     ## Why is this bad?
     FastAPI stores the function object when the route is declared, at import
@@ -87,7 +91,9 @@ class PatchOfFastapiDependency(PatchRule):
         in_depends = target.target in self.index.depends_targets() or (
             info is not None and split.attr in info.depends
         )
-        if not in_depends or not self._reaches_a_route(split.module, split.attr):
+        if not in_depends or not self._through_fastapi():
+            return
+        if not self._reaches_a_route(split.module, split.attr):
             return
         self.report(
             target.node,
@@ -96,6 +102,15 @@ class PatchOfFastapiDependency(PatchRule):
             f"effect; use `app.dependency_overrides[{split.attr}] = ...`",
             statement=target.statement,
         )
+
+    def _through_fastapi(self) -> bool:
+        """The test sends requests through the app (a test client in the file or a
+        conftest above it); a test calling the function directly is not affected."""
+        texts = (
+            self.context.source,
+            *self.context.project.conftest_texts(self.context.path.parent),
+        )
+        return any(client in text for text in texts for client in HTTP_CLIENTS)
 
     def _reaches_a_route(self, module: str, attr: str) -> bool:
         """The test (or its conftests) imports, directly or not, a module that passes
