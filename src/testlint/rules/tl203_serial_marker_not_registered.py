@@ -43,7 +43,7 @@ class SerialMarkerNotRegistered(Rule):
 
     @pytest.mark.serial
     def test_shared_port():
-        ...
+        assert bind(8080)
     ```
 
     ## Use instead
@@ -61,7 +61,7 @@ class SerialMarkerNotRegistered(Rule):
 
     @pytest.mark.serial
     def test_shared_port():
-        ...
+        assert bind(8080)
     ```
 
     ## Fix safety

@@ -83,7 +83,7 @@ class SerialMarkerHasNoEffect(Rule):
 
     @pytest.mark.serial
     def test_uses_the_shared_port():
-        ...
+        assert bind(8080)
     ```
 
     ## Use instead
@@ -99,7 +99,7 @@ class SerialMarkerHasNoEffect(Rule):
 
     @pytest.mark.serial
     def test_uses_the_shared_port():
-        ...
+        assert bind(8080)
     ```
 
     ## Fix safety

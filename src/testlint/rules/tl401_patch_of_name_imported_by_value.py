@@ -29,12 +29,13 @@ class PatchOfNameImportedByValue(PatchRule):
     ```python
     # shop/payments.py
     def charge(total):
-        ...
+        return {"charged": total}
     ```
 
     ```python
     # shop/orders.py
     from shop.payments import charge
+
 
     def checkout(cart):
         return charge(cart.total)

@@ -26,7 +26,7 @@ class PatchTargetDoesNotExist(PatchRule):
     ```python
     # shop/orders.py
     def charge(total):
-        ...
+        return {"charged": total}
     ```
 
     ```python
@@ -35,7 +35,7 @@ class PatchTargetDoesNotExist(PatchRule):
 
     @mock.patch("shop.orders.chrage")
     def test_checkout(charge):
-        ...
+        assert checkout(cart)
     ```
 
     ## Use instead
@@ -45,7 +45,7 @@ class PatchTargetDoesNotExist(PatchRule):
 
     @mock.patch("shop.orders.charge")
     def test_checkout(charge):
-        ...
+        assert checkout(cart)
     ```
 
     ## Fix safety

@@ -28,7 +28,7 @@ class PatchOfFastapiDependency(PatchRule):
     ```python
     # api/deps.py
     def get_store():
-        ...
+        return Store()
     ```
 
     ```python
