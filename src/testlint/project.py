@@ -448,7 +448,7 @@ DEFAULT_NORECURSEDIRS = (
 )
 
 
-def _is_relative_to(path: Path, base: Path) -> bool:
+def is_relative_to(path: Path, base: Path) -> bool:
     try:
         path.relative_to(base)
     except ValueError:
@@ -626,7 +626,7 @@ class Project:
             if (
                 directory != self.root
                 and directory.parent != directory
-                and _is_relative_to(directory, self.root)
+                and is_relative_to(directory, self.root)
             ):
                 above = self.conftest_texts(directory.parent)
             cached = ((text,) if text else ()) + above
@@ -776,12 +776,12 @@ class Project:
         path = path.resolve()
         config = self.pytest_config(path.parent)
         rootdir = config.rootdir or self.root
-        if not _is_relative_to(path, rootdir):
+        if not is_relative_to(path, rootdir):
             return True
         patterns = config.get_list("norecursedirs")
         norecurse = patterns if patterns is not None else DEFAULT_NORECURSEDIRS
         for directory in path.parents:
-            if directory == rootdir or not _is_relative_to(directory, rootdir):
+            if directory == rootdir or not is_relative_to(directory, rootdir):
                 break
             if any(python_files_match(pattern, directory) for pattern in norecurse):
                 return False
@@ -790,9 +790,9 @@ class Project:
             more_ignored, more_globs = self._collect_ignores(directory)
             ignored += more_ignored
             globs += more_globs
-            if directory == rootdir or not _is_relative_to(directory, rootdir):
+            if directory == rootdir or not is_relative_to(directory, rootdir):
                 break
-        if any(path == p or _is_relative_to(path, p) for p in ignored):
+        if any(path == p or is_relative_to(path, p) for p in ignored):
             return False
         return not any(fnmatch.fnmatch(str(path), glob) for glob in globs)
 

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import libcst as cst
 
-from testlint.project import Project
+from testlint.project import Project, is_relative_to
 from testlint.rule import FileKind, Option, RuleContext
 from testlint.rules._asyncio import mark_names, pytestmark_values
+from testlint.settings import Settings
 
 SERIAL_MARKERS = Option(
     key="serial-markers",
@@ -151,6 +152,13 @@ def module_is_serial(context: RuleContext) -> bool:
     return bool(context.memo[key])
 
 
+def marker_triggers(settings: Settings) -> tuple[str, ...]:
+    """Gating words for the marker rules: the configured marker names and
+    `xdist_group` (a file without any cannot use one)."""
+    markers = settings.option(SERIAL_MARKERS)
+    return (*(markers if isinstance(markers, tuple) else ()), XDIST_GROUP)
+
+
 def configured_markers(context: RuleContext) -> tuple[str, ...]:
     value = context.settings.option(SERIAL_MARKERS)
     return tuple(value) if isinstance(value, tuple) else (str(value),)
@@ -241,7 +249,11 @@ def suite_markers(project: Project, markers: tuple[str, ...]) -> SuiteMarkers:
     root = project.root.resolve()
     for path in sorted(project.suite_files, key=lambda p: p.as_posix()):
         rootdir = project.pytest_config(path.parent).rootdir
-        if rootdir is not None and rootdir.resolve() != root and _is_under(rootdir.resolve(), root):
+        if (
+            rootdir is not None
+            and rootdir.resolve() != root
+            and is_relative_to(rootdir.resolve(), root)
+        ):
             continue  # a nested suite with its own pytest configuration
         text = project.suite_text(path)
         if path.name == "conftest.py":
@@ -347,18 +359,10 @@ def invocations(context: RuleContext) -> tuple[Invocation, ...]:
     found.extend(_run_file_invocations(scope, scope.root, ""))
     root = context.project.root.resolve()
     suite_root = scope.root.resolve()
-    if suite_root != root and _is_under(suite_root, root):
+    if suite_root != root and is_relative_to(suite_root, root):
         relative = suite_root.relative_to(root).as_posix()
         found.extend(_run_file_invocations(context.project, root, relative))
     return tuple(found)
-
-
-def _is_under(path: Path, base: Path) -> bool:
-    try:
-        path.relative_to(base)
-    except ValueError:
-        return False
-    return True
 
 
 def _run_file_invocations(project: Project, root: Path, naming: str) -> tuple[Invocation, ...]:

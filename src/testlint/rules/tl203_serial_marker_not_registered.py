@@ -5,8 +5,8 @@ import libcst as cst
 from testlint.rule import Rule, RuleContext
 from testlint.rules._xdist import (
     SERIAL_MARKERS,
-    XDIST_GROUP,
     configured_markers,
+    marker_triggers,
     registered_markers,
     strict_markers,
 )
@@ -83,9 +83,7 @@ class SerialMarkerNotRegistered(Rule):
 
     @classmethod
     def triggers_for(cls, settings: Settings) -> tuple[str, ...]:
-        """The configured marker names: a file without any cannot use one."""
-        markers = settings.option(SERIAL_MARKERS)
-        return (*(markers if isinstance(markers, tuple) else ()), XDIST_GROUP)
+        return marker_triggers(settings)
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)

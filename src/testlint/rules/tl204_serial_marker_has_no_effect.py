@@ -13,6 +13,7 @@ from testlint.rules._xdist import (
     SuiteMarkers,
     configured_markers,
     invocations,
+    marker_triggers,
     runs_xdist,
     suite_markers,
     suite_scope,
@@ -125,9 +126,7 @@ class SerialMarkerHasNoEffect(Rule):
 
     @classmethod
     def triggers_for(cls, settings: Settings) -> tuple[str, ...]:
-        """The configured marker names: a file without any cannot use one."""
-        markers = settings.option(SERIAL_MARKERS)
-        return (*(markers if isinstance(markers, tuple) else ()), XDIST_GROUP)
+        return marker_triggers(settings)
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)
