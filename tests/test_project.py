@@ -3,6 +3,7 @@ and the dependencies a project declares."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -400,3 +401,13 @@ def test_direct_reference_requirement_is_declared(tmp_path: Path) -> None:
         'dependencies = ["pytest-xdist @ git+https://github.com/pytest-dev/pytest-xdist"]\n',
     )
     assert Project(tmp_path).uses("pytest-xdist")
+
+
+def test_suite_scan_skips_fifos_and_symlink_loops(tmp_path: Path) -> None:
+    """Reading a FIFO blocks forever and resolving a loop raises: the suite scan
+    (used by the async and xdist rules) lists regular files only."""
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    (tmp_path / "test_ok.py").write_text("def test_ok():\n    pass\n")
+    os.mkfifo(tmp_path / "test_fifo.py")
+    (tmp_path / "test_loop.py").symlink_to(tmp_path / "test_loop.py")
+    assert Project(tmp_path).suite_files == (tmp_path / "test_ok.py",)

@@ -1,7 +1,7 @@
 """Command line: parses options and renders results. No lint logic lives here.
 
 Exit codes: 0 nothing left to report, 1 problems remain (or `--diff` would change
-files), 2 usage, configuration or internal error.
+files), 2 usage, configuration or internal error; 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from testlint.runner import RunOptions, RunResult, run, run_source
 from testlint.settings import ConfigError
 
 EXIT_CLEAN, EXIT_PROBLEMS, EXIT_ERROR = 0, 1, 2
+EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report it
 
 
 class DefaultCommandGroup(click.Group):
@@ -116,6 +117,9 @@ def check(paths: tuple[Path, ...], **kwargs: Any) -> None:
             fixed = None
     except ConfigError as exc:
         _fail(str(exc))
+    except KeyboardInterrupt:
+        click.echo("testlint: interrupted (no file is left half written)", err=True)
+        sys.exit(EXIT_INTERRUPTED)
     sys.exit(_report(result, options, kwargs, fixed))
 
 
@@ -159,7 +163,9 @@ def _report(
         click.echo(f"testlint: warning: {warning}", err=True)
     for error in result.errors:
         click.echo(f"testlint: error: {error}", err=True)
-    if fmt == "text" and not flags["quiet"] and not (result.errors and not diagnostics):
+    # With errors and nothing else to say, "All checks passed!" would be a lie.
+    nothing_to_say = not diagnostics and not result.fixes_applied
+    if fmt == "text" and not flags["quiet"] and not (result.errors and nothing_to_say):
         if options.diff:
             would = sum(f.fixes_applied for f in result.files)
             click.echo(f"Would fix {would} problem{'s' if would != 1 else ''}.", err=True)

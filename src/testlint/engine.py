@@ -78,13 +78,22 @@ def decode(source: bytes) -> str:
         raise SourceError("Cannot parse file: it contains a NUL byte")
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
-        return source.decode(encoding)
-    except (SyntaxError, LookupError) as exc:
+    except SyntaxError as exc:
+        if "invalid or missing encoding declaration" not in str(exc):
+            raise SourceError(f"Cannot decode file: {exc}") from exc
+        encoding = "utf-8"  # no cookie, and the first two lines are not valid UTF-8
+    except LookupError as exc:
         raise SourceError(f"Cannot decode file: {exc}") from exc
+    try:
+        return source.decode(encoding)
     except UnicodeDecodeError as exc:
         line = source[: exc.start].count(b"\n") + 1
+        column = exc.start - (source.rfind(b"\n", 0, exc.start) + 1) + 1
         raise SourceError(
-            f"Cannot decode file as {exc.encoding}: invalid byte at offset {exc.start}", line
+            f"Cannot decode file as {encoding}: invalid byte {source[exc.start]:#04x} "
+            f"at offset {exc.start}",
+            line,
+            column,
         ) from exc
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import errno
+import fnmatch
 import os
 import stat
 import tempfile
@@ -12,7 +14,7 @@ from pathlib import Path
 
 from testlint.project import DEFAULT_NORECURSEDIRS, Project, python_files_match
 from testlint.rule import FileKind
-from testlint.settings import Settings
+from testlint.settings import Settings, glob_matches
 
 # Never test code, whatever the configuration says.
 ALWAYS_SKIPPED = frozenset({"__pycache__", "site-packages", "__pypackages__", "node_modules"})
@@ -29,13 +31,61 @@ class SourcePath:
 class PathError:
     path: Path
     message: str
+    warning: bool = False
+    """Reported, but not an error (the exit code does not change): the file is skipped."""
+
+
+def unusable(path: Path) -> PathError | None:
+    """Why `path` cannot be read as a file or walked as a directory: it does not
+    exist, it is a symbolic link loop or a broken link, or it is a FIFO, socket or
+    device (reading one could block forever; pytest does not collect them)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return PathError(path, "cannot read: symbolic link loop")
+        if os.path.islink(path):
+            with contextlib.suppress(OSError):
+                return PathError(
+                    path, f"cannot read: broken symbolic link (to {os.readlink(path)})"
+                )
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return PathError(path, "no such file or directory")
+        return PathError(path, f"cannot read: {exc.strerror}")
+    except ValueError as exc:  # e.g. a NUL character in a path named on the command line
+        return PathError(path, f"invalid path ({exc})")
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    return PathError(path, "not a regular file (a FIFO, socket or device); skipped", warning=True)
+
+
+def _kind_by_name(path: Path, project: Project) -> FileKind:
+    """The kind of a file that cannot be resolved (a broken link), from its name alone."""
+    if path.name == "conftest.py":
+        return FileKind.CONFTEST
+    patterns = project.pytest_config(path.parent).python_files
+    if any(fnmatch.fnmatch(path.name, p) for p in patterns if "/" not in p):
+        return FileKind.TEST
+    return FileKind.OTHER
+
+
+def _excluded_unresolved(path: Path, settings: Settings) -> bool:
+    """`settings.is_excluded` for a path that cannot be resolved (a link loop)."""
+    if not settings.exclude:
+        return False
+    try:
+        where = Path(os.path.realpath(path.parent)) / path.name
+        relative = where.relative_to(settings.base.resolve()).as_posix()
+    except (ValueError, OSError, RuntimeError):
+        return False
+    return any(glob_matches(pattern, relative) for pattern in settings.exclude)
 
 
 def _skip_dir(directory: Path, project: Project, settings: Settings) -> bool:
     name = directory.name
     if name in ALWAYS_SKIPPED or name.endswith(".egg-info"):
         return True
-    if (directory / "pyvenv.cfg").exists():  # a virtualenv, whatever its name
+    if os.path.exists(directory / "pyvenv.cfg"):  # a virtualenv, whatever its name
         return True
     config = project.pytest_config(directory.parent)
     patterns = config.get_list("norecursedirs")
@@ -59,23 +109,38 @@ def discover(
     names every staged file); directories are walked as pytest would."""
     seen: set[Path] = set()
     for root in paths:
-        if root.is_file() or (root.is_symlink() and not root.is_dir()):
+        problem = unusable(root)
+        if problem is not None:
+            if not (force_exclude and _excluded_unresolved(root, settings)):
+                yield problem
+            continue
+        if not root.is_dir():
             if force_exclude and settings.is_excluded(root):
                 continue
             if root.resolve() not in seen:
                 seen.add(root.resolve())
                 yield SourcePath(root, project.file_kind(root), explicit=True)
             continue
-        if not root.exists():
-            yield PathError(root, "no such file or directory")
-            continue
-        for directory, dirnames, filenames in os.walk(root, followlinks=False):
+        unlistable: list[OSError] = []
+        for directory, dirnames, filenames in os.walk(
+            root, followlinks=False, onerror=unlistable.append
+        ):
+            yield from _directory_errors(unlistable)
             here = Path(directory)
             dirnames[:] = sorted(d for d in dirnames if not _skip_dir(here / d, project, settings))
             for filename in sorted(filenames):
                 if not filename.endswith(".py"):
                     continue
                 path = here / filename
+                problem = unusable(path)
+                if problem is not None:
+                    # Named only if testlint would have read it (the path cannot be
+                    # resolved, so its kind comes from its name).
+                    if _kind_by_name(path, project) in kinds and not _excluded_unresolved(
+                        path, settings
+                    ):
+                        yield problem
+                    continue
                 kind = project.file_kind(path)
                 if kind not in kinds or settings.is_excluded(path):
                     continue
@@ -84,6 +149,14 @@ def discover(
                     continue
                 seen.add(key)
                 yield SourcePath(path, kind, explicit=False)
+        yield from _directory_errors(unlistable)
+
+
+def _directory_errors(errors: list[OSError]) -> Iterator[PathError]:
+    for error in errors:
+        where = Path(error.filename) if error.filename else Path(".")
+        yield PathError(where, f"cannot read directory: {error.strerror}")
+    errors.clear()
 
 
 class WriteError(Exception):

@@ -175,12 +175,13 @@ def _module_files(root: Path) -> Iterator[tuple[str, Path]]:
                 if not d.startswith(".")
                 and d not in SKIPPED_DIRS
                 and d.isidentifier()
-                and not (current / d / "pyvenv.cfg").exists()
+                and not os.path.exists(current / d / "pyvenv.cfg")
                 and not (current == root and d == "src" and source_root == root)
             )
             for filename in sorted(filenames):
                 path = current / filename
-                if not filename.endswith(".py") or path in seen:
+                # Regular files only: reading a FIFO named like a module blocks forever.
+                if not filename.endswith(".py") or path in seen or not os.path.isfile(path):
                     continue
                 stem = filename[:-3]
                 if filename == "conftest.py" or not stem.isidentifier():

@@ -683,11 +683,14 @@ class Project:
                 for d in dirnames
                 if not d.startswith(".")
                 and d not in _SKIPPED_DIRS
-                and not (Path(directory, d) / "pyvenv.cfg").exists()
+                and not os.path.exists(Path(directory, d, "pyvenv.cfg"))
             )
             for filename in sorted(filenames):
                 path = Path(directory, filename)
-                if filename.endswith(".py") and self.file_kind(path) is not FileKind.OTHER:
+                # Regular files only (not FIFOs, not symlink loops or broken links).
+                if not filename.endswith(".py") or not os.path.isfile(path):
+                    continue
+                if self.file_kind(path) is not FileKind.OTHER:
                     found.append(path)
         return tuple(found)
 

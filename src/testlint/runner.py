@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import errno
+import os
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -107,6 +109,8 @@ def unified_diff(path: Path, before: bytes, after: bytes) -> str:
 T = TypeVar("T")
 STACK_SIZE = 512 * 1024 * 1024
 RECURSION_LIMIT = 50_000
+INTERRUPTED = threading.Event()
+"""Set on Ctrl-C: the run stops before its next file and writes nothing more."""
 
 
 def with_deep_stack(function: Callable[[], T]) -> T:
@@ -114,19 +118,24 @@ def with_deep_stack(function: Callable[[], T]) -> T:
     parser and visitors recurse once per nesting level of the checked code."""
     outcome: list[T] = []
     failure: list[BaseException] = []
+    done = threading.Event()
 
     def target() -> None:
         try:
             outcome.append(function())
         except BaseException as exc:  # re-raised in the caller's thread
             failure.append(exc)
+        finally:
+            done.set()
 
+    INTERRUPTED.clear()
     old_stack = threading.stack_size(STACK_SIZE)
     old_limit = sys.getrecursionlimit()
     sys.setrecursionlimit(max(old_limit, RECURSION_LIMIT))
     try:
         worker = threading.Thread(target=target, name="testlint")
         worker.start()
+        _wait(done)
         worker.join()
     finally:
         threading.stack_size(old_stack)
@@ -136,14 +145,45 @@ def with_deep_stack(function: Callable[[], T]) -> T:
     return outcome[0]
 
 
+def _wait(done: threading.Event) -> None:
+    """Wait for the worker thread. On Ctrl-C, ask it to stop after the file in hand
+    and wait for that, then raise KeyboardInterrupt: a thread still running when the
+    interpreter exits dies inside libcst's native code and aborts the process (and
+    `Thread.join`, once interrupted, no longer waits). A second Ctrl-C leaves at once:
+    every write is atomic, so no file is left half written."""
+    try:
+        done.wait()
+    except KeyboardInterrupt:
+        INTERRUPTED.set()
+        try:
+            done.wait()
+        except KeyboardInterrupt:
+            os._exit(130)
+        raise
+
+
 def run(paths: Sequence[Path], options: RunOptions) -> RunResult:
     """Check (and maybe fix) every file under `paths`. Raises ConfigError."""
     return with_deep_stack(lambda: _run(paths, options))
 
 
-def _run(paths: Sequence[Path], options: RunOptions) -> RunResult:
+def _loops(path: Path) -> bool:
+    """A path that cannot be resolved (Python < 3.13 raises RuntimeError on loops)."""
     try:
-        settings, project = resolve_settings(paths, options)
+        os.stat(path)
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    except ValueError:
+        return True
+    return False
+
+
+def _run(paths: Sequence[Path], options: RunOptions) -> RunResult:
+    # Paths that cannot even be resolved are reported by `discover`, but must not
+    # take part in finding the configuration.
+    resolvable = [path for path in paths if not _loops(path)]
+    try:
+        settings, project = resolve_settings(resolvable, options)
     except ProjectError as exc:
         raise ConfigError(str(exc)) from exc
     linters = _Linters(options, Linter(RULES, settings, project, gating=options.gating))
@@ -160,13 +200,43 @@ def _run(paths: Sequence[Path], options: RunOptions) -> RunResult:
         )
     except ProjectError as exc:
         raise ConfigError(str(exc)) from exc
-    for item in found:
+    roots = [_root(path) for path in resolvable]
+    # Every configuration is read before any file is touched: a broken one found
+    # half-way through must not leave the files before it fixed (ConfigError, exit 2).
+    try:
+        chosen = [
+            (item, linters.for_path(item.path)) if isinstance(item, SourcePath) else (item, None)
+            for item in found
+        ]
+    except ProjectError as exc:
+        raise ConfigError(str(exc)) from exc
+    for item, linter in chosen:
+        if INTERRUPTED.is_set():
+            break
         if isinstance(item, PathError):
-            result.errors.append(f"{item.path}: {item.message}")
+            message = f"{item.path}: {item.message}"
+            (result.warnings if item.warning else result.errors).append(message)
             continue
-        linter = linters.for_path(item.path)
-        _check_one(linter, item, _fix_level(options, linter.settings), options, result)
+        assert linter is not None
+        _check_one(linter, item, _fix_level(options, linter.settings), options, result, roots)
     return result
+
+
+def _root(path: Path) -> Path:
+    """What a path named on the command line lets testlint write under: the
+    directory itself, or the directory holding a named file."""
+    real = Path(os.path.realpath(path))
+    return real if real.is_dir() else Path(os.path.realpath(path.parent))
+
+
+def _check_writable_location(path: Path, roots: Sequence[Path]) -> None:
+    """A symbolic link is written through only to a target inside the checked paths."""
+    target = Path(os.path.realpath(path))
+    if any(target == root or root in target.parents for root in roots):
+        return
+    raise WriteError(
+        f"not written: it is a symbolic link to {target}, which is outside the checked paths"
+    )
 
 
 class _Linters:
@@ -201,6 +271,7 @@ def _check_one(
     level: Applicability | None,
     options: RunOptions,
     result: RunResult,
+    roots: Sequence[Path],
 ) -> None:
     try:
         source = item.path.read_bytes()
@@ -229,7 +300,10 @@ def _check_one(
     if options.diff:
         result.diffs.append(unified_diff(item.path, source, checked.fixed))
         return
+    if INTERRUPTED.is_set():
+        return
     try:
+        _check_writable_location(item.path, roots)
         write_atomically(item.path, source, checked.fixed)
     except WriteError as exc:
         result.warnings.append(f"{item.path}: {exc}")
