@@ -38,7 +38,6 @@ import sysconfig
 import tempfile
 import time
 import traceback
-import warnings
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -50,16 +49,6 @@ BUG = "this is a testlint bug"
 
 
 # ------------------------------------------------------------------ worker
-
-
-def _python_parses(source: bytes) -> bool:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return False
-    return True
 
 
 def _tl001_cause(message: str) -> str:
@@ -76,7 +65,7 @@ def _check_file(linters: dict[Path, Any], path: Path) -> dict[str, Any]:
     import libcst as cst
 
     from testlint.diagnostics import Applicability
-    from testlint.engine import Linter
+    from testlint.engine import Linter, python_parses
     from testlint.project import Project
     from testlint.rule import FileKind
     from testlint.rules import RULES
@@ -114,7 +103,7 @@ def _check_file(linters: dict[Path, Any], path: Path) -> dict[str, Any]:
             try:
                 cst.parse_module(result.fixed)
                 if parses is None:
-                    parses = _python_parses(source)
+                    parses = python_parses(source)
                 if parses:
                     ast.parse(result.fixed)
             except Exception as exc:

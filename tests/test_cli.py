@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
+from cli_runner import make_runner
 from testlint import __version__
 from testlint.cli import main
 from testlint.rules import ALL_RULES
@@ -46,15 +47,6 @@ SKIP_FIXED = (
     '    pytest.skip("POSIX only", allow_module_level=True)\n'
 )
 CLEAN = "import sys\n\n\ndef test_exit():\n    sys.exit(1)\n"
-
-
-def make_runner() -> CliRunner:
-    """Separate stdout and stderr on every click we support: 8.1 (the last for
-    Python 3.9) mixes them unless told not to; 8.2 removed the option."""
-    try:
-        return CliRunner(mix_stderr=False)  # type: ignore[call-arg,unused-ignore]
-    except TypeError:
-        return CliRunner()
 
 
 @pytest.fixture

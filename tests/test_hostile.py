@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 
+from cli_runner import make_runner
 from testlint.cli import main
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -336,13 +337,6 @@ def test_only_a_looping_path(tmp_path: Path) -> None:
     result = run_testlint(tmp_path, "--force-exclude", "test_loop.py")
     assert result.returncode == 2
     assert "test_loop.py: cannot read: symbolic link loop" in result.stderr
-
-
-def make_runner() -> CliRunner:
-    try:
-        return CliRunner(mix_stderr=False)  # type: ignore[call-arg,unused-ignore]
-    except TypeError:
-        return CliRunner()
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ import os
 import re
 import shlex
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -106,6 +106,14 @@ class PytestConfig:
     def python_files(self) -> tuple[str, ...]:
         return self.get_list("python_files") or DEFAULT_PYTHON_FILES
 
+    def collects_function(self, name: str) -> bool:
+        """`name` matches `python_functions` (default `test`)."""
+        return matches_python_names(name, self.get_list("python_functions") or ("test",))
+
+    def collects_class(self, name: str) -> bool:
+        """`name` matches `python_classes` (default `Test`)."""
+        return matches_python_names(name, self.get_list("python_classes") or ("Test",))
+
     @cached_property
     def addopts(self) -> tuple[str, ...]:
         return self.get_list("addopts") or ()
@@ -118,6 +126,17 @@ class PytestConfig:
 
 
 DEFAULT_PYTEST_CONFIG = PytestConfig(None, {})
+
+
+def matches_python_names(name: str, patterns: Sequence[str]) -> bool:
+    """pytest's `python_functions`/`python_classes`: prefixes, or globs."""
+    for pattern in patterns:
+        if any(char in pattern for char in "*?["):
+            if fnmatch.fnmatch(name, pattern):
+                return True
+        elif name.startswith(pattern):
+            return True
+    return False
 
 
 def _tool_pytest(data: Mapping[str, Any]) -> tuple[Mapping[str, Any], bool] | None:
@@ -454,6 +473,14 @@ def is_relative_to(path: Path, base: Path) -> bool:
     except ValueError:
         return False
     return True
+
+
+def display_path(path: Path, root: Path) -> str:
+    """`path` relative to `root` for messages, or whole when it lies elsewhere."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
 
 
 def _addopts_ignores(

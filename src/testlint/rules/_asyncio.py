@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Iterator, Sequence
 
 import libcst as cst
@@ -100,14 +99,3 @@ def marks_in_scope(context: RuleContext, function: cst.FunctionDef) -> set[str]:
             expressions.extend(pytestmark_values(cls.body.body))
     expressions.extend(pytestmark_values(context.module.body))
     return mark_names(context, expressions)
-
-
-def matches_python_names(name: str, patterns: Sequence[str]) -> bool:
-    """pytest's `python_functions`/`python_classes`: prefixes, or globs."""
-    for pattern in patterns:
-        if any(char in pattern for char in "*?["):
-            if fnmatch.fnmatch(name, pattern):
-                return True
-        elif name.startswith(pattern):
-            return True
-    return False

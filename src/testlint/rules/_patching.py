@@ -13,6 +13,7 @@ import libcst as cst
 
 from testlint.index import ModuleIndex
 from testlint.names import dotted_name
+from testlint.project import display_path
 from testlint.rule import Rule, RuleContext
 from testlint.rules._asyncio import marks_in_scope
 from testlint.rules._helpers import find_keyword, positional_args
@@ -64,13 +65,22 @@ class TestFacts:
 
 class PatchRule(Rule):
     """Base for TL4xx: records the file's patch targets and imports during the
-    visit; subclasses judge each target in `check` once the visit is over."""
+    visit; subclasses judge each target in `check` once the visit is over.
+
+    The facts are the same for every patch rule, so the first patch rule made for
+    a file records them and the others share its record (through the file's memo)
+    instead of walking the same calls again."""
 
     triggers = ("patch", "setattr")
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)
-        self.facts = TestFacts()
+        shared = context.memo.get(TestFacts)
+        self._records = not isinstance(shared, TestFacts)
+        if not isinstance(shared, TestFacts):
+            shared = TestFacts()
+            context.memo[TestFacts] = shared
+        self.facts = shared
         self._module_names: dict[str, str] = {}
         """Local names bound by `import X` statements (module objects)."""
         self._function: cst.FunctionDef | None = None
@@ -78,7 +88,7 @@ class PatchRule(Rule):
         """What the test being judged imports (set per target in leave_Module)."""
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if not self.context.function_depth:
+        if self._records and not self.context.function_depth:
             self._function = node
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
@@ -96,6 +106,8 @@ class PatchRule(Rule):
     # -- recording
 
     def visit_Import(self, node: cst.Import) -> None:
+        if not self._records:
+            return
         for alias in node.names:
             name = dotted_name(alias.name)
             if name:
@@ -107,7 +119,7 @@ class PatchRule(Rule):
                     self._module_names[head] = head
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-        if node.relative or node.module is None:
+        if not self._records or node.relative or node.module is None:
             return
         module = dotted_name(node.module)
         if not module:
@@ -126,6 +138,8 @@ class PatchRule(Rule):
                 self._add_import(module)
 
     def visit_Call(self, node: cst.Call) -> None:
+        if not self._records:
+            return
         qualified = self.context.imports.resolve(node.func)
         if qualified == RELOAD:
             args = positional_args(node)
@@ -269,11 +283,9 @@ class PatchRule(Rule):
     def patches(self, target: str) -> bool:
         return any(t.target == target for t in self.facts.targets)
 
-    def fixture_of(self, info_path: Path) -> str:
-        try:
-            return info_path.relative_to(self.context.project.root).as_posix()
-        except ValueError:
-            return info_path.as_posix()
+    def where(self, path: Path) -> str:
+        """A project file as messages name it."""
+        return display_path(path, self.context.project.root)
 
 
 def conftest_imports(context: RuleContext) -> set[str]:

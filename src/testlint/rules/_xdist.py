@@ -16,7 +16,7 @@ from pathlib import Path
 
 import libcst as cst
 
-from testlint.project import Project, is_relative_to
+from testlint.project import Project, display_path, is_relative_to
 from testlint.rule import FileKind, Option, RuleContext
 from testlint.rules._asyncio import mark_names, pytestmark_values
 from testlint.settings import Settings
@@ -377,13 +377,54 @@ def _run_file_invocations(project: Project, root: Path, naming: str) -> tuple[In
             names_suite = re.compile(rf"(?<![\w/.-]){re.escape(naming)}(?![\w.-])")
             lines = "\n".join(line for line in lines.splitlines() if names_suite.search(line))
         if lines:
-            found.append(parse_invocation(_relative(path, root), lines))
+            found.append(parse_invocation(display_path(path, root), lines))
     project.extensions[key] = tuple(found)
     return tuple(found)
 
 
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return path.as_posix()
+GET_CONTEXT = "multiprocessing.get_context"
+
+
+def start_method(call: cst.Call) -> str:
+    """The start method of a `get_context(...)` call: "fork", "spawn", ...,
+    "default" for `get_context()`/`get_context(None)`, "unknown" if not literal."""
+    if not call.args:
+        return "default"
+    value = call.args[0].value
+    if isinstance(value, cst.SimpleString):
+        evaluated = value.evaluated_value
+        if isinstance(evaluated, str):
+            return evaluated
+    if isinstance(value, cst.Name) and value.value == "None":
+        return "default"
+    return "unknown"
+
+
+class Contexts:
+    """`multiprocessing.get_context(...)` results in one file: calls, and names
+    bound to them (`ctx = mp.get_context("spawn")`), with their start method."""
+
+    def __init__(self, context: RuleContext) -> None:
+        self.context = context
+        self.names: dict[str, str] = {}
+
+    def is_get_context(self, expression: cst.BaseExpression) -> bool:
+        return (
+            isinstance(expression, cst.Call)
+            and self.context.imports.resolve(expression.func) == GET_CONTEXT
+        )
+
+    def record(self, node: cst.Assign) -> None:
+        if isinstance(node.value, cst.Call) and self.is_get_context(node.value):
+            for target in node.targets:
+                if isinstance(target.target, cst.Name):
+                    self.names[target.target.value] = start_method(node.value)
+
+    def method(self, expression: cst.BaseExpression) -> str | None:
+        """The start method of the context `expression` names; None when it is
+        not known to be a context at all."""
+        if isinstance(expression, cst.Call) and self.is_get_context(expression):
+            return start_method(expression)
+        if isinstance(expression, cst.Name):
+            return self.names.get(expression.value)
+        return None

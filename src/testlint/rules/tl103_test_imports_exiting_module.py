@@ -5,7 +5,7 @@ from pathlib import Path
 import libcst as cst
 
 from testlint.names import dotted_name
-from testlint.project import Project
+from testlint.project import Project, display_path
 from testlint.rule import Rule
 
 
@@ -146,7 +146,7 @@ class TestImportsExitingModule(Rule):
                 module = ".".join(parts[:cut])
                 if module in exiting:
                     path, line = exiting[module]
-                    where = self._relative(path)
+                    where = display_path(path, self.context.project.root)
                     self.report(
                         node,
                         f"Importing `{module}` runs its top level, which exits "
@@ -154,9 +154,3 @@ class TestImportsExitingModule(Rule):
                         'exit with `if __name__ == "__main__":`',
                     )
                     return
-
-    def _relative(self, path: Path) -> str:
-        try:
-            return path.relative_to(self.context.project.root).as_posix()
-        except ValueError:
-            return str(path)

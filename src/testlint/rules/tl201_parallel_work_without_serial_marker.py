@@ -8,11 +8,12 @@ import libcst as cst
 
 from testlint.diagnostics import Applicability, NodeFix
 from testlint.rule import FileKind, Rule, RuleContext
-from testlint.rules._asyncio import mark_names, matches_python_names, pytestmark_values
+from testlint.rules._asyncio import mark_names, pytestmark_values
 from testlint.rules._helpers import find_keyword, module_reference
 from testlint.rules._xdist import (
     PARALLEL_CONSTRUCTORS,
     SERIAL_MARKERS,
+    Contexts,
     adopted_markers,
     class_is_serial,
     module_is_serial,
@@ -22,7 +23,6 @@ from testlint.rules._xdist import (
 
 FIXTURE_DECORATORS = frozenset({"pytest.fixture", "pytest_asyncio.fixture"})
 UNITTEST_BASES = frozenset({"unittest.TestCase", "unittest.IsolatedAsyncioTestCase"})
-GET_CONTEXT = "multiprocessing.get_context"
 
 if TYPE_CHECKING:
     from testlint.settings import Settings
@@ -138,8 +138,7 @@ class ParallelWorkWithoutSerialMarker(Rule):
         super().__init__(context)
         self._functions: list[Function] = []
         self._current: Function | None = None
-        self._contexts: set[str] = set()
-        """Names bound to a `multiprocessing.get_context(...)` result."""
+        self._contexts = Contexts(context)
         constructors = self.context.settings.option(PARALLEL_CONSTRUCTORS)
         self._constructors = frozenset(constructors if isinstance(constructors, tuple) else ())
 
@@ -158,10 +157,7 @@ class ParallelWorkWithoutSerialMarker(Rule):
             self._current = None
 
     def visit_Assign(self, node: cst.Assign) -> None:
-        if isinstance(node.value, cst.Call) and self._is_get_context(node.value):
-            for target in node.targets:
-                if isinstance(target.target, cst.Name):
-                    self._contexts.add(target.target.value)
+        self._contexts.record(node)
 
     def visit_Call(self, node: cst.Call) -> None:
         current = self._current
@@ -312,19 +308,15 @@ class ParallelWorkWithoutSerialMarker(Rule):
         return names
 
     def _is_test_name(self, name: str) -> bool:
-        config = self.context.project.pytest_config(self.context.path.parent)
-        return matches_python_names(name, config.get_list("python_functions") or ("test",))
+        return self.context.project.pytest_config(self.context.path.parent).collects_function(name)
 
     def _is_test_class(self, cls: cst.ClassDef) -> bool:
         config = self.context.project.pytest_config(self.context.path.parent)
-        if matches_python_names(cls.name.value, config.get_list("python_classes") or ("Test",)):
+        if config.collects_class(cls.name.value):
             return True
         return any(self.context.imports.resolve(b.value) in UNITTEST_BASES for b in cls.bases)
 
     # -- recognising parallel work
-
-    def _is_get_context(self, call: cst.Call) -> bool:
-        return self.context.imports.resolve(call.func) == GET_CONTEXT
 
     def _constructor(self, call: cst.Call) -> str | None:
         qualified = self.context.imports.resolve(call.func)
@@ -336,12 +328,8 @@ class ParallelWorkWithoutSerialMarker(Rule):
         func = call.func
         if isinstance(func, cst.Attribute):
             # `mp.get_context("spawn").Pool(2)`, or `ctx.Process(...)` after `ctx = get_context()`
-            value = func.value
-            is_context = (isinstance(value, cst.Call) and self._is_get_context(value)) or (
-                isinstance(value, cst.Name) and value.value in self._contexts
-            )
             name = f"multiprocessing.{func.attr.value}"
-            if is_context and name in self._constructors:
+            if self._contexts.method(func.value) is not None and name in self._constructors:
                 return name
         return None
 

@@ -15,9 +15,8 @@ from testlint.rules._helpers import (
     module_reference,
     positional_args,
 )
-from testlint.rules._xdist import runs_xdist
+from testlint.rules._xdist import Contexts, runs_xdist, start_method
 
-GET_CONTEXT = "multiprocessing.get_context"
 PROCESS_POOL_EXECUTOR = "concurrent.futures.ProcessPoolExecutor"
 # Callables that start processes with the default context, and the keyword (and
 # position) through which each accepts another context.
@@ -107,26 +106,21 @@ class ForkStartedProcessUnderXdist(Rule):
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)
-        self._contexts: dict[str, str] = {}
-        """Names bound to a `get_context(...)` result, with its start method."""
+        self._contexts = Contexts(context)
         self._pending: list[tuple[cst.Call, str, NodeFix | None, cst.CSTNode | None]] = []
         self._sets_start_method = False
         """The module itself sets a start method other than fork at import time or
         in a function (not under `if __name__ == "__main__":`)."""
 
     def visit_Assign(self, node: cst.Assign) -> None:
-        if isinstance(node.value, cst.Call) and self._is_get_context(node.value):
-            for target in node.targets:
-                if isinstance(target.target, cst.Name):
-                    self._contexts[target.target.value] = self._start_method(node.value)
+        self._contexts.record(node)
 
     def visit_Call(self, node: cst.Call) -> None:
         if self.context.main_guard_depth:
             return
         qualified = self.context.imports.resolve(node.func)
         if qualified == SET_START_METHOD:
-            method = self._start_method(node)
-            self._sets_start_method |= method != "fork"
+            self._sets_start_method |= start_method(node) != "fork"
             return
         if qualified is not None:
             qualified = qualified.replace("concurrent.futures.process.", "concurrent.futures.")
@@ -139,7 +133,7 @@ class ForkStartedProcessUnderXdist(Rule):
         elif qualified in FORKS:
             self._report(node, f"`{qualified}()` forks", None)  # no safe alternative
         elif isinstance(node.func, cst.Attribute) and node.func.attr.value in ("Pool", "Process"):
-            method = self._context_method(node.func.value)
+            method = self._contexts.method(node.func.value)
             if method in FORK_METHODS:
                 what = "a fork context" if method == "fork" else "the default context"
                 self._report(node, f"`{node.func.attr.value}()` from {what} forks", None)
@@ -155,7 +149,7 @@ class ForkStartedProcessUnderXdist(Rule):
         if given is None and position is not None and len(positional) >= position:
             given = positional[position - 1]
         if given is not None:
-            method = self._context_method(given.value)
+            method = self._contexts.method(given.value)
             if method in FORK_METHODS:
                 self._report(call, f"`{name}()` with a fork context forks", None)
             return
@@ -188,32 +182,6 @@ class ForkStartedProcessUnderXdist(Rule):
             and admits_python_below(owner.requires_python, FIRST_NON_FORK_DEFAULT)
             and not any(_SETS_NON_FORK_METHOD.search(text) for text in conftests)
         )
-
-    # -- start methods
-
-    def _is_get_context(self, call: cst.Call) -> bool:
-        return self.context.imports.resolve(call.func) == GET_CONTEXT
-
-    @staticmethod
-    def _start_method(call: cst.Call) -> str:
-        """ "fork", "spawn", ..., "default" for `get_context()`, "unknown"."""
-        if not call.args:
-            return "default"
-        value = call.args[0].value
-        if isinstance(value, cst.SimpleString):
-            evaluated = value.evaluated_value
-            if isinstance(evaluated, str):
-                return evaluated
-        if isinstance(value, cst.Name) and value.value == "None":
-            return "default"
-        return "unknown"
-
-    def _context_method(self, expression: cst.BaseExpression) -> str:
-        if isinstance(expression, cst.Call) and self._is_get_context(expression):
-            return self._start_method(expression)
-        if isinstance(expression, cst.Name):
-            return self._contexts.get(expression.value, "unknown")
-        return "unknown"
 
     # -- fixing
 

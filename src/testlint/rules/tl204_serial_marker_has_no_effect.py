@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import libcst as cst
 
+from testlint.project import display_path
 from testlint.rule import FileKind, Rule, RuleContext
 from testlint.rules._xdist import (
     SERIAL_MARKERS,
@@ -172,7 +172,7 @@ class SerialMarkerHasNoEffect(Rule):
         if not grouped and not suite.xdist_group_in_tests:
             return None
         if grouped and suite.late_mapping is not None:
-            where = _relative(suite.late_mapping, suite_scope(self.context).root)
+            where = display_path(suite.late_mapping, suite_scope(self.context).root)
             return (
                 f"Marker `{grouped[0]}` has no effect: {where} maps it to `xdist_group` in "
                 "`pytest_collection_modifyitems` without `@pytest.hookimpl(tryfirst=True)`, "
@@ -196,13 +196,6 @@ class SerialMarkerHasNoEffect(Rule):
             f"{what[0].upper()}{what[1:]} has no effect: the suite runs with {how}, and "
             "pytest-xdist honours `xdist_group` only under `--dist loadgroup`"
         )
-
-
-def _relative(path: Path, root: Path) -> str:
-    try:
-        return path.relative_to(root).as_posix()
-    except ValueError:
-        return path.as_posix()
 
 
 def _selects(run: Invocation, markers: list[str]) -> bool:

@@ -10,7 +10,6 @@ from testlint.rules._asyncio import (
     OTHER_PLUGIN_MARKS,
     mark_names,
     marks_in_scope,
-    matches_python_names,
     strict_pytest_asyncio,
 )
 from testlint.rules._helpers import module_reference
@@ -115,11 +114,9 @@ class AsyncTestWithoutAsyncioMark(Rule):
 
     def _is_collected_test(self, node: cst.FunctionDef) -> bool:
         config = self.context.project.pytest_config(self.context.path.parent)
-        functions = config.get_list("python_functions") or ("test",)
-        classes = config.get_list("python_classes") or ("Test",)
-        if not matches_python_names(node.name.value, functions):
+        if not config.collects_function(node.name.value):
             return False
-        return all(matches_python_names(c.name.value, classes) for c in self.context.classes)
+        return all(config.collects_class(c.name.value) for c in self.context.classes)
 
     def _fix(self, node: cst.FunctionDef) -> NodeFix | None:
         reference = module_reference(self.context, "pytest")

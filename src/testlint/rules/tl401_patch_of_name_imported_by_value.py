@@ -104,7 +104,7 @@ class PatchOfNameImportedByValue(PatchRule):
             return
         rest = ""
         places = ", ".join(
-            f"`{info.name}` ({self.fixture_of(info.path)}:{info.by_value[local].line})"
+            f"`{info.name}` ({self.where(info.path)}:{info.by_value[local].line})"
             for info, local in stale
         )
         fix = None
@@ -113,7 +113,7 @@ class PatchOfNameImportedByValue(PatchRule):
             better = f"{info.name}.{local}{rest}"
             message = (
                 f"The test patches `{target.target}`, but `{info.name}` imported it by value at "
-                f"{self.fixture_of(info.path)}:{info.by_value[local].line} "
+                f"{self.where(info.path)}:{info.by_value[local].line} "
                 f"(`from {split.module} import {split.attr}`): patch `{better}`"
             )
             if target.string is not None:

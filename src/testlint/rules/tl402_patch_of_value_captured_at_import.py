@@ -114,7 +114,7 @@ class PatchOfValueCapturedAtImport(PatchRule):
             self.report(
                 target.node,
                 f"The test patches `{target.target}`, but `{info.name}` called it only once, "
-                f"at import ({self.fixture_of(info.path)}); the patch is never observed: "
+                f"at import ({self.where(info.path)}); the patch is never observed: "
                 f"{instead}",
                 statement=target.statement,
             )
