@@ -35,6 +35,8 @@ from testlint.names import ImportTable, is_docstring, leading_imports
 from testlint.project import Project
 from testlint.rule import FileKind, Report, Rule, RuleContext, Tracker
 from testlint.rules import ENGINE_RULES
+from testlint.scan import Scan
+from testlint.scan import parse as parse_ast
 from testlint.settings import Settings
 
 MAX_FIX_ITERATIONS = 10
@@ -56,6 +58,9 @@ class FileResult:
     fixes_applied: int = 0
     errors: list[str] = field(default_factory=list)
     """Problems with testlint itself on this file (not findings): shown on stderr."""
+    uses: frozenset[str] = frozenset()
+    """Project facts the result depends on (`Rule.uses` of the rules whose
+    trigger text the file contains: their later gates read those facts)."""
 
 
 @dataclass
@@ -286,6 +291,10 @@ class Linter:
         enabled = settings.enabled_codes([*ENGINE_RULES.values(), *rules])
         self.rules = [rule for rule in rules if rule.code in enabled]
         self._triggers = {rule: rule.triggers_for(settings) for rule in self.rules}
+        self._scanned = {
+            rule: rule.might_report.__func__ is not Rule.might_report.__func__  # type: ignore[attr-defined]
+            for rule in self.rules
+        }
         self.report_unparsable = UNPARSABLE.code in enabled
         self.settings = settings
         self.project = project
@@ -293,6 +302,7 @@ class Linter:
         self.apply_noqa = apply_noqa
         """False when the front end (flake8) applies `# noqa` itself."""
         self._all_rules = [*ENGINE_RULES.values(), *rules]
+        self.last_uses: frozenset[str] = frozenset()
 
     @property
     def file_kinds(self) -> frozenset[FileKind]:
@@ -302,16 +312,25 @@ class Linter:
             kinds |= rule.file_kinds
         return frozenset(kinds)
 
-    def rules_for(self, path: Path, kind: FileKind, text: str) -> list[type[Rule]]:
+    def rules_for(
+        self, path: Path, kind: FileKind, text: str, tree: ast.Module | None = None
+    ) -> list[type[Rule]]:
+        """The rules that could report in this file. With gating, three cheap gates
+        in turn: trigger text, the CPython `ast` (`might_report`), project facts."""
         ignored = self.settings.ignored_codes(path, self._all_rules)
         chosen = [r for r in self.rules if kind in r.file_kinds and r.code not in ignored]
-        if self.gating:
-            chosen = [
-                r
-                for r in chosen
-                if any(t in text for t in self._triggers[r]) and r.needed(self.project, path, text)
-            ]
-        return chosen
+        if not self.gating:
+            self.last_uses = frozenset().union(*(r.uses for r in chosen))
+            return chosen
+        chosen = [r for r in chosen if any(t in text for t in self._triggers[r])]
+        self.last_uses = frozenset().union(*(r.uses for r in chosen))
+        if not chosen:
+            return chosen
+        tree = tree if tree is not None else parse_ast(text)
+        scan = Scan(tree) if tree is not None else None
+        if scan is not None:
+            chosen = [r for r in chosen if not self._scanned[r] or r.might_report(scan)]
+        return [r for r in chosen if r.needed(self.project, path, text, scan)]
 
     # -- one pass
 
@@ -416,9 +435,12 @@ class Linter:
             return result
         return self._check(result, path, source, text, kind, fix, with_edits)
 
-    def check_text(self, path: Path, text: str, kind: FileKind) -> FileResult:
-        """Lint already-decoded source (flake8 hands plugins lines of text). No fixes."""
-        return self._check(FileResult(path), path, text, text, kind, None, False)
+    def check_text(
+        self, path: Path, text: str, kind: FileKind, tree: ast.Module | None = None
+    ) -> FileResult:
+        """Lint already-decoded source (flake8 hands plugins lines of text, and the
+        `ast` it parsed, which the gate reuses). No fixes."""
+        return self._check(FileResult(path), path, text, text, kind, None, False, tree)
 
     def _check(
         self,
@@ -429,8 +451,10 @@ class Linter:
         kind: FileKind,
         fix: Applicability | None,
         with_edits: bool,
+        tree: ast.Module | None = None,
     ) -> FileResult:
-        rules = self.rules_for(path, kind, text)
+        rules = self.rules_for(path, kind, text, tree)
+        result.uses = self.last_uses
         if not rules:
             return result
         try:

@@ -61,7 +61,8 @@ class Plugin:
     version = __version__
 
     def __init__(self, tree: ast.AST, lines: list[str], filename: str) -> None:
-        # `tree` is how flake8 knows this is an AST plugin; libcst needs the text.
+        # flake8's `tree` feeds the `ast` gate; libcst needs the text.
+        self.tree = tree if isinstance(tree, ast.Module) else None
         self.lines = lines
         self.filename = filename
 
@@ -73,7 +74,7 @@ class Plugin:
             yield 1, 0, f"TL002 testlint configuration error: {linter}", type(self)
             return
         kind = FileKind.TEST if stdin else linter.project.file_kind(path)
-        result = linter.check_text(path, "".join(self.lines), kind)
+        result = linter.check_text(path, "".join(self.lines), kind, self.tree)
         for diagnostic in result.diagnostics:
             # flake8 columns are 0-based.
             yield (

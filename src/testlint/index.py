@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ast
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,17 +72,29 @@ class ModuleInfo:
         return f"{base}.{rest}" if rest else base
 
 
+TESTS_READ: set[Path] = set()
+"""Test modules whose content answered a question since the runner last cleared
+this: the file being linted depends on them (see `cache.py`)."""
+
+
 class ModuleIndex:
     """Project modules by name. Files are listed once; a module is parsed only
     when a question needs it, and questions about "which modules import X.name"
     first look for the name in the file's bytes. Answers are cached."""
 
-    def __init__(self, files: dict[str, Path]) -> None:
+    def __init__(self, files: dict[str, Path], tests: frozenset[str] = frozenset()) -> None:
         self.files = files
+        self.tests = tests
+        """Test modules: listed (a target may name one) but never searched, since
+        they are not code under test; that also keeps an edit to one test file from
+        changing what every other file's answers depend on (see `cache.py`)."""
+        self.code = [name for name in files if name not in tests]
+        """The modules that questions about "who uses X" search."""
         self._infos: dict[str, ModuleInfo | None] = {}
         self._bytes: dict[str, bytes] = {}
         self._consumers: dict[tuple[str, str], list[tuple[ModuleInfo, str]]] = {}
         self._depends: set[str] | None = None
+        self._mentioned: dict[str, bool] = {}
         self._packages = {name.rpartition(".")[0] for name in files}
         for package in list(self._packages):
             while package:
@@ -90,6 +102,8 @@ class ModuleIndex:
                 package = package.rpartition(".")[0]
 
     def get(self, name: str) -> ModuleInfo | None:
+        if name in self.tests:
+            TESTS_READ.add(self.files[name])
         if name not in self._infos:
             path = self.files.get(name)
             self._infos[name] = None if path is None else _read_module(name, path)
@@ -112,6 +126,16 @@ class ModuleIndex:
             self._bytes[name] = data
         return data
 
+    def mentioned(self, name: str) -> bool:
+        """Some project module's text contains `name` (a cheap superset of every
+        question about who uses it)."""
+        found = self._mentioned.get(name)
+        if found is None:
+            needle = name.encode()
+            found = any(needle in self._data(candidate) for candidate in self.code)
+            self._mentioned[name] = found
+        return found
+
     def consumers(self, module: str, name: str) -> list[tuple[ModuleInfo, str]]:
         """Modules that bind `module.name` by value (`from module import name as
         local`), with their local name."""
@@ -119,7 +143,7 @@ class ModuleIndex:
         if key not in self._consumers:
             needle = name.encode()
             found = []
-            for candidate in self.files:
+            for candidate in self.code:
                 data = self._data(candidate)
                 if needle not in data or b"import" not in data:
                     continue
@@ -136,7 +160,7 @@ class ModuleIndex:
         """Qualified names of functions passed to `Depends(...)`/`Security(...)`."""
         if self._depends is None:
             self._depends = set()
-            for candidate in self.files:
+            for candidate in self.code:
                 data = self._data(candidate)
                 if b"Depends(" not in data and b"Security(" not in data:
                     continue
@@ -148,7 +172,7 @@ class ModuleIndex:
     def assigns_attribute(self, name: str) -> bool:
         """Some project module assigns `<something>.name = ...`."""
         needle = f".{name}".encode()
-        for candidate in self.files:
+        for candidate in self.code:
             if needle in self._data(candidate):
                 info = self.get(candidate)
                 if info is not None and name in info.assigned_attributes:
@@ -194,11 +218,16 @@ def _module_files(root: Path) -> Iterator[tuple[str, Path]]:
                     yield ".".join(parts), path
 
 
-def find_exiting_modules(root: Path) -> dict[str, tuple[Path, int]]:
+def find_exiting_modules(
+    root: Path, is_test: Callable[[Path], bool] = lambda path: False
+) -> dict[str, tuple[Path, int]]:
     """Project modules that exit when imported, by name, with the exit's line.
-    Only files whose text mentions an exit are parsed."""
+    Only files whose text mentions an exit are parsed. Test modules are left to
+    TL101."""
     found: dict[str, tuple[Path, int]] = {}
     for name, path in _module_files(root):
+        if is_test(path):
+            continue
         try:
             if path.stat().st_size > MAX_FILE_BYTES:
                 continue
@@ -213,11 +242,12 @@ def find_exiting_modules(root: Path) -> dict[str, tuple[Path, int]]:
     return found
 
 
-def build_index(root: Path) -> ModuleIndex:
+def build_index(root: Path, is_test: Callable[[Path], bool] = lambda path: False) -> ModuleIndex:
     files: dict[str, Path] = {}
     for name, path in _module_files(root):
         files.setdefault(name, path)  # src/ wins over a same-named flat module
-    return ModuleIndex(files)
+    tests = frozenset(name for name, path in files.items() if is_test(path))
+    return ModuleIndex(files, tests)
 
 
 def _read_module(name: str, path: Path) -> ModuleInfo | None:

@@ -733,12 +733,16 @@ class Project:
     @cached_property
     def module_index(self) -> ModuleIndex:
         """Every project module, read with `ast` (built on first use)."""
-        return build_index(self.root)
+        return build_index(self.root, self.is_test_file)
 
     @cached_property
     def exiting_modules(self) -> dict[str, tuple[Path, int]]:
         """Project modules that exit at import time (cheaper than the full index)."""
-        return find_exiting_modules(self.root)
+        return find_exiting_modules(self.root, self.is_test_file)
+
+    def is_test_file(self, path: Path) -> bool:
+        """A test module or conftest, as pytest's configuration names them."""
+        return self.file_kind(path) is not FileKind.OTHER
 
     @cached_property
     def requires_python(self) -> str | None:

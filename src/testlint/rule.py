@@ -21,6 +21,7 @@ from testlint.names import ImportTable
 
 if TYPE_CHECKING:
     from testlint.project import Project
+    from testlint.scan import Scan
     from testlint.settings import Settings
 
 
@@ -249,6 +250,10 @@ class Rule(CachedVisitors):
     superset: a file without any of them can never produce a finding."""
     file_kinds: ClassVar[frozenset[FileKind]] = frozenset({FileKind.TEST, FileKind.CONFTEST})
     options: ClassVar[tuple[Option, ...]] = ()
+    uses: ClassVar[frozenset[str]] = frozenset()
+    """Project facts beyond the file and its configuration that the rule (or its
+    gates) reads: "suite" (other test modules), "modules" (project modules). The
+    cache re-lints the file when one of them changes."""
     fixable: ClassVar[str] = "none"
     """"always", "sometimes" or "none": shown in the rules table."""
 
@@ -262,10 +267,16 @@ class Rule(CachedVisitors):
         return cls.triggers
 
     @classmethod
-    def needed(cls, project: Project, path: Path, text: str) -> bool:
-        """A second, project-aware gate after `triggers` (e.g. "does the file
-        mention a module that exits"). Must never be False for a file where the
-        rule could report."""
+    def might_report(cls, scan: Scan) -> bool:
+        """The second gate, after `triggers`: from the file's CPython `ast` (see
+        `scan.py`). Must never be False for a file where the rule could report."""
+        return True
+
+    @classmethod
+    def needed(cls, project: Project, path: Path, text: str, scan: Scan | None) -> bool:
+        """The third gate, project-aware (e.g. "does the file mention a module that
+        exits"); `scan` is None when CPython cannot parse the file. Must never be
+        False for a file where the rule could report."""
         return True
 
     def report(

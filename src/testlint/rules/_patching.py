@@ -13,10 +13,11 @@ import libcst as cst
 
 from testlint.index import ModuleIndex
 from testlint.names import dotted_name
-from testlint.project import display_path
+from testlint.project import Project, display_path
 from testlint.rule import Rule, RuleContext
 from testlint.rules._asyncio import marks_in_scope
 from testlint.rules._helpers import find_keyword, positional_args
+from testlint.scan import Scan, dotted
 
 PATCH_FUNCTIONS = ("unittest.mock.patch", "mock.patch")
 MOCKER_NAMES = frozenset(
@@ -72,6 +73,32 @@ class PatchRule(Rule):
     instead of walking the same calls again."""
 
     triggers = ("patch", "setattr")
+    uses = frozenset({"modules"})
+
+    @classmethod
+    def might_report(cls, scan: Scan) -> bool:
+        """Only a file with a patch the recording below can take a target from."""
+        return any(_may_have_target(call, scan) for call in scan.calls)
+
+    @classmethod
+    def needed(cls, project: Project, path: Path, text: str, scan: Scan | None) -> bool:
+        """Only a file patching something the project could be concerned with: a
+        target under a project module, or a name some project module mentions."""
+        if scan is None:
+            return True
+        index = project.owner(path).module_index
+        for call in scan.calls:
+            if not _may_have_target(call, scan):
+                continue
+            for target in _possible_targets(call, scan):
+                if target is None:
+                    return True  # a module bound by a relative import: unknown
+                parts = target.split(".")
+                if any(index.knows(".".join(parts[:cut])) for cut in range(1, len(parts))):
+                    return True
+                if target in BROKER_GETTERS or index.mentioned(parts[-1]):
+                    return True
+        return False
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)
@@ -328,6 +355,54 @@ def _module_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
             yield from _module_level(statement.body)
             for handler in statement.handlers:
                 yield from _module_level(handler.body)
+
+
+PATCH_CALL_NAMES = frozenset({"patch", "object", "multiple"})
+BROKER_GETTERS = frozenset({"dramatiq.get_broker", "dramatiq.set_broker"})
+
+
+def _possible_targets(call: ast.Call, scan: Scan) -> Iterator[str | None]:
+    """Every target the call may patch, with the module part resolved through the
+    file's imports in every way it could be (None: it cannot be resolved)."""
+    args = [arg for arg in call.args if not isinstance(arg, ast.Starred)]
+    first = args[0] if args else next((k.value for k in call.keywords if k.arg == "target"), None)
+    text = _ast_string(first)
+    attrs = [k.arg for k in call.keywords if k.arg is not None and k.arg not in ("new", "create")]
+    if len(args) >= 2 and _ast_string(args[1]) is not None:
+        attrs.append(str(_ast_string(args[1])))
+    modules: list[str | None] = []
+    if text is not None:
+        yield text
+        modules = [text]
+    elif first is not None:
+        modules = list(scan.qualified(first))
+    for module in modules:
+        for attr in attrs:
+            yield None if module is None else f"{module}.{attr}"
+
+
+def _may_have_target(call: ast.Call, scan: Scan) -> bool:
+    """A superset of the calls `_record` takes a target from: any patch-like call
+    with a dotted string target, or a module (an imported name) and a string."""
+    callee = dotted(call.func) or ""
+    if not (scan.names(call.func) & PATCH_CALL_NAMES or callee.endswith("monkeypatch.setattr")):
+        return False
+    args = [arg for arg in call.args if not isinstance(arg, ast.Starred)]
+    first = args[0] if args else next((k.value for k in call.keywords if k.arg == "target"), None)
+    if _ast_string(first) is not None and "." in str(_ast_string(first)):
+        return True
+    head = (dotted(first) or "").split(".", 1)[0] if first is not None else ""
+    module = head in scan.import_bound or _ast_string(first) is not None
+    if not module:
+        return False
+    named = any(k.arg is not None and k.arg not in ("new", "create") for k in call.keywords)
+    return named or (len(args) >= 2 and _ast_string(args[1]) is not None)
+
+
+def _ast_string(node: ast.expr | None) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    return None
 
 
 def _literal(node: cst.BaseExpression | None) -> str | None:

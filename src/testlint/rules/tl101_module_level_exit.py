@@ -13,6 +13,7 @@ from testlint.rules._helpers import (
     previous_small_statement,
     py_string,
 )
+from testlint.scan import Scan
 
 # Qualified name -> how the message shows it.
 EXIT_CALLS = {
@@ -23,6 +24,7 @@ EXIT_CALLS = {
     "os.abort": "os.abort",
     "pytest.exit": "pytest.exit",
 }
+EXIT_NAMES = frozenset({name.rsplit(".", 1)[-1] for name in EXIT_CALLS} | {"SystemExit"})
 IMPORT_ERRORS = frozenset({"builtins.ImportError", "builtins.ModuleNotFoundError"})
 # What catches each kind of exit. os._exit and os.abort cannot be caught at all;
 # pytest.exit raises `Exit`, a subclass of Exception.
@@ -113,6 +115,10 @@ class ModuleLevelExit(Rule):
     summary = "Process exit (`sys.exit`, `exit`, `raise SystemExit`, ...) at import time of a test module or conftest"  # noqa: E501
     triggers = ("exit", "Exit", "quit", "abort")
     fixable = "sometimes"
+
+    @classmethod
+    def might_report(cls, scan: Scan) -> bool:
+        return not EXIT_NAMES.isdisjoint(scan.import_time_callees)
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)

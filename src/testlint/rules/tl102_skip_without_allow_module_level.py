@@ -5,6 +5,7 @@ import libcst as cst
 from testlint.diagnostics import Applicability, NodeFix
 from testlint.rule import FileKind, Rule
 from testlint.rules._helpers import append_keyword, find_keyword, has_star_kwargs, keyword_arg
+from testlint.scan import Scan
 
 
 class SkipWithoutAllowModuleLevel(Rule):
@@ -61,6 +62,10 @@ class SkipWithoutAllowModuleLevel(Rule):
     triggers = ("skip",)
     fixable = "always"
     file_kinds = frozenset({FileKind.TEST})
+
+    @classmethod
+    def might_report(cls, scan: Scan) -> bool:
+        return "skip" in scan.import_time_callees
 
     def visit_Call(self, node: cst.Call) -> None:
         if not self.context.at_import_time:

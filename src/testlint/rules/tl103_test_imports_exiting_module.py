@@ -7,6 +7,7 @@ import libcst as cst
 from testlint.names import dotted_name
 from testlint.project import Project, display_path
 from testlint.rule import Rule
+from testlint.scan import Scan
 
 
 class TestImportsExitingModule(Rule):
@@ -84,9 +85,10 @@ class TestImportsExitingModule(Rule):
     name = "test-imports-exiting-module"
     summary = "Test imports a project module that exits when imported"
     triggers = ("import",)
+    uses = frozenset({"exiting"})
 
     @classmethod
-    def needed(cls, project: Project, path: Path, text: str) -> bool:
+    def needed(cls, project: Project, path: Path, text: str, scan: Scan | None) -> bool:
         """Only files that mention a module which exits (found once per project)."""
         exiting = project.owner(path).exiting_modules
         return any(name.rsplit(".", 1)[-1] in text for name in exiting)

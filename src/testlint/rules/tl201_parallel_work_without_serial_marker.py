@@ -124,6 +124,7 @@ class ParallelWorkWithoutSerialMarker(Rule):
     name = "parallel-work-without-serial-marker"
     summary = "Test starts threads or processes without the project's serial marker under xdist"
     triggers = ("Executor", "Pool", "Process")
+    uses = frozenset({"suite"})
     file_kinds = frozenset({FileKind.TEST})
     options = (SERIAL_MARKERS, PARALLEL_CONSTRUCTORS)
     fixable = "always"

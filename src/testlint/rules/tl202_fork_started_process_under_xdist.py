@@ -102,6 +102,7 @@ class ForkStartedProcessUnderXdist(Rule):
     name = "fork-started-process-under-xdist"
     summary = "Process started with fork inside an xdist worker"
     triggers = ("Pool", "Process", "fork")
+    uses = frozenset({"suite"})
     fixable = "sometimes"
 
     def __init__(self, context: RuleContext) -> None:

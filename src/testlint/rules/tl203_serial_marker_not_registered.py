@@ -79,6 +79,7 @@ class SerialMarkerNotRegistered(Rule):
     name = "serial-marker-not-registered"
     summary = "Serial marker used but not registered with pytest"
     triggers = ("parallel_unsafe", "serial", "xdist_group")
+    uses = frozenset({"suite"})
     options = (SERIAL_MARKERS,)
 
     @classmethod

@@ -121,6 +121,7 @@ class SerialMarkerHasNoEffect(Rule):
     name = "serial-marker-has-no-effect"
     summary = "Serial marker that serialises nothing under the project's xdist setup"
     triggers = ("parallel_unsafe", "serial", "xdist_group")
+    uses = frozenset({"suite"})
     file_kinds = frozenset({FileKind.TEST})
     options = (SERIAL_MARKERS,)
 

@@ -12,6 +12,7 @@ from testlint.rules._asyncio import (
     strict_pytest_asyncio,
 )
 from testlint.rules._helpers import module_reference
+from testlint.scan import Scan
 
 
 class AsyncFixtureWithPlainDecorator(Rule):
@@ -91,8 +92,13 @@ class AsyncFixtureWithPlainDecorator(Rule):
     name = "async-fixture-with-plain-decorator"
     summary = "`async def` fixture with a plain `@pytest.fixture` under pytest-asyncio strict mode"
     triggers = ("async",)
+    uses = frozenset({"suite"})
     options = (ASYNCIO_MODE,)
     fixable = "always"
+
+    @classmethod
+    def might_report(cls, scan: Scan) -> bool:
+        return scan.has_async_function
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if node.asynchronous is None or not node.decorators:

@@ -13,6 +13,7 @@ from testlint.rules._asyncio import (
     strict_pytest_asyncio,
 )
 from testlint.rules._helpers import module_reference
+from testlint.scan import Scan
 
 FIXTURE_DECORATORS = frozenset({"pytest.fixture", "pytest_asyncio.fixture"})
 # Decorators that leave a test a pytest test function.
@@ -75,8 +76,13 @@ class AsyncTestWithoutAsyncioMark(Rule):
     name = "async-test-without-asyncio-mark"
     summary = "`async def` test with no `pytest.mark.asyncio` under pytest-asyncio strict mode"
     triggers = ("async",)
+    uses = frozenset({"suite"})
     options = (ASYNCIO_MODE,)
     fixable = "always"
+
+    @classmethod
+    def might_report(cls, scan: Scan) -> bool:
+        return scan.has_async_function
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if node.asynchronous is None or self.context.function_depth:

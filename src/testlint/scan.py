@@ -1,0 +1,158 @@
+"""The second gate: what CPython's `ast` says about a file, before any libcst parse.
+
+`ast.parse` costs about a fifth of `libcst.parse_module`, and a libcst visit costs
+twice the parse again. Most test files that contain a rule's trigger words (in
+strings, comments, unrelated calls) cannot produce a finding, and one `ast` parse
+shows it: a rule's `might_report(scan)` answers from the facts here.
+
+Every fact is a superset of what the libcst rules resolve, so the gate never hides
+a finding: names are matched by their last part (`sys.exit`, `_sys.exit`, `exit`),
+import aliases are undone (`from sys import exit as bail`), and "import time" is
+everything outside function and lambda bodies (decorators and default values run at
+import). `tests/test_fixtures.py` and `tests/test_properties.py` check the gate by
+linting with it on and off.
+"""
+
+from __future__ import annotations
+
+import ast
+import warnings
+from collections.abc import Iterator
+from functools import cached_property
+
+
+def parse(text: str) -> ast.Module | None:
+    """CPython's tree, or None when it cannot parse the file (the libcst path then
+    decides, and reports TL001 if need be)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+def terminal(node: ast.expr) -> str | None:
+    """The last name of a Name/Attribute chain (`exit` for `sys.exit`)."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return None
+
+
+def dotted(node: ast.expr) -> str | None:
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+class Scan:
+    """Facts about one file's `ast`, each computed on first use and shared by rules."""
+
+    def __init__(self, tree: ast.Module) -> None:
+        self.tree = tree
+
+    @cached_property
+    def nodes(self) -> list[ast.AST]:
+        """Every node, iteratively (deeply nested files must not recurse)."""
+        found: list[ast.AST] = []
+        stack: list[ast.AST] = [self.tree]
+        while stack:
+            node = stack.pop()
+            found.append(node)
+            stack.extend(ast.iter_child_nodes(node))
+        return found
+
+    @cached_property
+    def aliases(self) -> dict[str, set[str]]:
+        """Local name -> the names it was imported as (`bail` -> {`exit`})."""
+        found: dict[str, set[str]] = {}
+        for node in self.nodes:
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                for alias in node.names:
+                    local = alias.asname or alias.name.split(".", 1)[0]
+                    found.setdefault(local, set()).add(alias.name.rsplit(".", 1)[-1])
+        return found
+
+    def names(self, node: ast.expr) -> set[str]:
+        """What a callee may be called, by its last name: itself and, for an
+        imported name, the name it was imported as."""
+        name = terminal(node)
+        if name is None:
+            return set()
+        return {name} | (self.aliases.get(name, set()) if isinstance(node, ast.Name) else set())
+
+    @cached_property
+    def bindings(self) -> dict[str, set[str | None]]:
+        """Local name -> the qualified names imports bind it to (None: a relative
+        import, which the gate cannot resolve)."""
+        found: dict[str, set[str | None]] = {}
+        for node in self.nodes:
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    local = alias.asname or alias.name.split(".", 1)[0]
+                    found.setdefault(local, set()).add(alias.name if alias.asname else local)
+            elif isinstance(node, ast.ImportFrom):
+                for alias in node.names:
+                    qualified = None if node.level or not node.module else node.module
+                    full = None if qualified is None else f"{qualified}.{alias.name}"
+                    found.setdefault(alias.asname or alias.name, set()).add(full)
+        return found
+
+    def qualified(self, node: ast.expr) -> Iterator[str | None]:
+        """What an imported dotted name may refer to (nothing if it is not imported)."""
+        name = dotted(node)
+        if name is None:
+            return
+        head, _, rest = name.partition(".")
+        for base in self.bindings.get(head, ()):
+            yield None if base is None else (f"{base}.{rest}" if rest else base)
+
+    @cached_property
+    def import_bound(self) -> frozenset[str]:
+        """Every local name some import statement binds."""
+        return frozenset(self.aliases)
+
+    @cached_property
+    def calls(self) -> list[ast.Call]:
+        return [node for node in self.nodes if isinstance(node, ast.Call)]
+
+    @cached_property
+    def import_time_callees(self) -> frozenset[str]:
+        """Names (see `names`) of what is called or raised at import time."""
+        found: set[str] = set()
+        for node in _import_time_nodes(self.tree):
+            if isinstance(node, ast.Call):
+                found |= self.names(node.func)
+            elif isinstance(node, ast.Raise) and node.exc is not None:
+                exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+                found |= self.names(exc)
+        return frozenset(found)
+
+    @cached_property
+    def has_async_function(self) -> bool:
+        return any(isinstance(node, ast.AsyncFunctionDef) for node in self.nodes)
+
+
+def _import_time_nodes(tree: ast.Module) -> Iterator[ast.AST]:
+    """Nodes outside function and lambda bodies."""
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            stack.extend(node.decorator_list)
+            stack.append(node.args)
+            if node.returns is not None:
+                stack.append(node.returns)
+            stack.extend(getattr(node, "type_params", ()))
+        elif isinstance(node, ast.Lambda):
+            stack.append(node.args)
+        else:
+            stack.extend(ast.iter_child_nodes(node))
