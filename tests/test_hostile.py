@@ -573,35 +573,42 @@ seen = []
 def check(self, path, *args, **kwargs):
     seen.append(path)
     if len(seen) == 3:
-        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, while the worker thread runs
+        # Ctrl-C reaches every process of the terminal's process group, while the
+        # thread linting this file runs.
+        os.killpg(os.getpgid(0), signal.SIGINT)
     return original(self, path, *args, **kwargs)
 
 Linter.check = check
-sys.argv = ["testlint", "--fix", "."]
+sys.argv = ["testlint", "--fix", "--jobs", sys.argv[1], "."]
 main()
 """
 
 
-def test_ctrl_c_stops_cleanly(tmp_path: Path) -> None:
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_ctrl_c_stops_cleanly(tmp_path: Path, jobs: str) -> None:
     """Ctrl-C stops the run after the file in hand: no traceback, no abort (a worker
     thread left running at exit used to kill the process with SIGABRT), exit 130,
-    and every file is either as it was or completely fixed."""
+    and every file is either as it was or completely fixed; with worker processes
+    too, which finish their file in hand and stop."""
     (tmp_path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
     names = [f"test_{i:03d}.py" for i in range(60)]
     for name in names:
         (tmp_path / name).write_bytes(EXIT)
     process = subprocess.run(
-        [sys.executable, "-c", INTERRUPT_SCRIPT],
+        [sys.executable, "-c", INTERRUPT_SCRIPT, jobs],
         cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
+        start_new_session=True,  # its own process group, which the script interrupts
     )
     assert process.returncode == 130, process.stderr
     assert process.stderr.strip() == "testlint: interrupted (no file is left half written)"
     contents = [(tmp_path / name).read_bytes() for name in names]
-    assert contents[:2] == [EXIT_FIXED] * 2
+    if jobs == "1":
+        assert contents[:2] == [EXIT_FIXED] * 2
+    assert EXIT_FIXED in contents, "the file in hand was not finished"
     assert set(contents) <= {EXIT, EXIT_FIXED}
     assert contents[-1] == EXIT, "the run went on after Ctrl-C"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*names, "pytest.ini"])

@@ -84,6 +84,18 @@ def main() -> None:
     is_flag=True,
     help="Apply `exclude` even to files named on the command line (for pre-commit).",
 )
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where the cache lives (default: `cache-dir`, else .testlint_cache/ in the project).",
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    help="Worker processes (default: one per core when there are many files).",
+)
 @click.option(
     "--stdin-filename",
     type=click.Path(path_type=Path),
@@ -102,6 +114,10 @@ def check(paths: tuple[Path, ...], **kwargs: Any) -> None:
         config=kwargs["config"],
         isolated=kwargs["isolated"],
         force_exclude=kwargs["force_exclude"],
+        cache=not kwargs["no_cache"],
+        cache_dir=kwargs["cache_dir"],
+        jobs=kwargs["jobs"],
+        progress=not kwargs["quiet"] and sys.stderr.isatty(),
     )
     if kwargs["config"] is not None and kwargs["isolated"]:
         _fail("--config and --isolated cannot be used together")

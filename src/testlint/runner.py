@@ -5,14 +5,19 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import errno
+import multiprocessing
 import os
+import signal
 import sys
 import threading
-from collections.abc import Callable, Sequence
+import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from testlint import cache, index
 from testlint.diagnostics import Applicability, Diagnostic
 from testlint.engine import FileResult, Linter, decode
 from testlint.files import PathError, SourcePath, WriteError, discover, write_atomically
@@ -37,6 +42,13 @@ class RunOptions:
     force_exclude: bool = False
     """Apply `exclude` to files named on the command line too."""
     gating: bool = True
+    cache: bool = False
+    """Read and write the on-disk cache (the CLI turns it on; see `cache.py`)."""
+    cache_dir: Path | None = None
+    jobs: int | None = None
+    """Worker processes (None: one per core, for runs with many files)."""
+    progress: bool = False
+    """Draw a progress bar on stderr (the CLI decides: a terminal, not --quiet)."""
 
 
 @dataclass
@@ -155,6 +167,8 @@ def _wait(done: threading.Event) -> None:
         done.wait()
     except KeyboardInterrupt:
         INTERRUPTED.set()
+        if _STOP is not None:
+            _STOP.set()  # workers, which ignore SIGINT, stop before their next file
         try:
             done.wait()
         except KeyboardInterrupt:
@@ -210,15 +224,18 @@ def _run(paths: Sequence[Path], options: RunOptions) -> RunResult:
         ]
     except ProjectError as exc:
         raise ConfigError(str(exc)) from exc
-    for item, linter in chosen:
-        if INTERRUPTED.is_set():
-            break
+    for item, _ in chosen:
         if isinstance(item, PathError):
             message = f"{item.path}: {item.message}"
             (result.warnings if item.warning else result.errors).append(message)
-            continue
-        assert linter is not None
-        _check_one(linter, item, _fix_level(options, linter.settings), options, result, roots)
+    work = [(item, linter) for item, linter in chosen if isinstance(item, SourcePath) and linter]
+    store = _open_cache(options, project, linters.main.settings)
+    todo = [(i, lint, "") for i, lint in work] if store is None else store.split(work, options)
+    if store is not None:
+        result.files.extend(store.hits)
+    _lint(todo, options, roots, result, store)
+    if store is not None and not INTERRUPTED.is_set():
+        store.save(written=result.fixes_applied > 0 and not options.diff)
     return result
 
 
@@ -340,3 +357,196 @@ def _run_source(
     if options.diff and checked.fixed is not None:
         result.diffs.append(unified_diff(display, source, checked.fixed))
     return result, fixed
+
+
+# ------------------------------------------------------------------ cache, workers, progress
+
+Work = tuple[SourcePath, Linter, str]
+PARALLEL_MIN_FILES = 24
+"""Below this, starting workers costs more than it saves."""
+CHUNK = 4
+
+
+def _open_cache(options: RunOptions, project: Project, settings: Settings) -> _Store | None:
+    if not options.cache:
+        return None
+    directory = (
+        options.cache_dir
+        or (
+            Path(os.environ["TESTLINT_CACHE_DIR"]) if os.environ.get("TESTLINT_CACHE_DIR") else None
+        )
+        or settings.cache_dir
+        or project.root / cache.DEFAULT_DIRECTORY
+    )
+    store = cache.Cache.load(directory.resolve(), project.root)
+    store.enter(cache.scope_digest(cache.environment_digest(project.root, store.hasher)))
+    return _Store(cache.RunCache(store, project, options.with_edits))
+
+
+class _Store:
+    def __init__(self, run_cache: cache.RunCache) -> None:
+        self.run_cache = run_cache
+        self.hits: list[FileResult] = []
+
+    def split(self, work: list[tuple[SourcePath, Linter]], options: RunOptions) -> list[Work]:
+        todo: list[Work] = []
+        fixing = options.fix or options.diff
+        for item, linter in work:
+            key = self.run_cache.key(item.path, item.kind.value, linter)
+            hit = self.run_cache.lookup(key, item.path, fixing)
+            if hit is None:
+                todo.append((item, linter, key))
+            else:
+                self.hits.append(hit)
+        return todo
+
+    def save(self, written: bool) -> None:
+        # Files written by --fix changed what other entries were made against.
+        if not written:
+            self.run_cache.cache.save()
+
+
+def _lint(
+    todo: list[Work],
+    options: RunOptions,
+    roots: Sequence[Path],
+    result: RunResult,
+    store: _Store | None,
+) -> None:
+    bar = Progress(len(todo), enabled=options.progress)
+    jobs = _jobs(options, len(todo))
+    outcomes = (
+        _in_workers(todo, options, roots, jobs) if jobs > 1 else _serially(todo, options, roots)
+    )
+    try:
+        for (_, _, key), (partial, tests_read) in zip(todo, outcomes):
+            result.files.extend(partial.files)
+            result.errors.extend(partial.errors)
+            result.warnings.extend(partial.warnings)
+            result.diffs.extend(partial.diffs)
+            if store is not None and len(partial.files) == 1 and not partial.errors:
+                store.run_cache.record(key, partial.files[0], tests_read)
+            bar.advance()
+    finally:
+        bar.close()
+
+
+def _jobs(options: RunOptions, files: int) -> int:
+    if options.jobs is not None:
+        wanted = options.jobs
+    elif files < PARALLEL_MIN_FILES:
+        return 1
+    else:
+        wanted = (
+            len(os.sched_getaffinity(0))
+            if hasattr(os, "sched_getaffinity")
+            else (os.cpu_count() or 1)
+        )
+    # Workers are forked so that they share the project model already built; where
+    # fork is not the platform's safe default (macOS, Windows), the run is serial.
+    if sys.platform != "linux":
+        return 1
+    return max(1, min(wanted, files))
+
+
+Outcome = tuple[RunResult, frozenset[Path]]
+
+
+def _serially(todo: list[Work], options: RunOptions, roots: Sequence[Path]) -> Iterator[Outcome]:
+    for item, linter, _ in todo:
+        if INTERRUPTED.is_set():
+            return
+        yield _lint_one(item, linter, options, roots)
+
+
+def _lint_one(
+    item: SourcePath, linter: Linter, options: RunOptions, roots: Sequence[Path]
+) -> Outcome:
+    index.TESTS_READ.clear()
+    partial = RunResult(linter.settings)
+    _check_one(linter, item, _fix_level(options, linter.settings), options, partial, roots)
+    for checked in partial.files:
+        checked.original = b""  # not needed once checked; workers would send it back
+    return partial, frozenset(index.TESTS_READ)
+
+
+_SHARED: tuple[list[Work], RunOptions, Sequence[Path]] | None = None
+_STOP: Any = None
+
+
+def _in_workers(
+    todo: list[Work], options: RunOptions, roots: Sequence[Path], jobs: int
+) -> Iterator[Outcome]:
+    """Lint in forked workers: they inherit the project model, settings and module
+    index built so far, so nothing is parsed or read twice to set them up."""
+    global _SHARED, _STOP
+    context = multiprocessing.get_context("fork")
+    _SHARED, _STOP = (todo, options, roots), context.Event()
+    chunks = [
+        list(range(start, min(start + CHUNK, len(todo)))) for start in range(0, len(todo), CHUNK)
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork with the main thread waiting
+        pool = context.Pool(jobs, initializer=_worker_start)
+    try:
+        for outcomes in pool.imap(_worker_lint, chunks):
+            if INTERRUPTED.is_set():
+                _STOP.set()
+                return
+            yield from outcomes
+    finally:
+        pool.close()
+        pool.join()
+        _SHARED = None
+
+
+def _worker_start() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides, and stops us
+    threading.stack_size(STACK_SIZE)
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), RECURSION_LIMIT))
+
+
+def _worker_lint(chunk: list[int]) -> list[Outcome]:
+    assert _SHARED is not None
+    todo, options, roots = _SHARED
+    outcomes: list[Outcome] = []
+
+    def work() -> None:
+        for number in chunk:
+            if _STOP.is_set():
+                return
+            item, linter, _ = todo[number]
+            outcomes.append(_lint_one(item, linter, options, roots))
+
+    # libcst recurses once per nesting level: a thread with a large stack, as in `run`.
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    return outcomes
+
+
+class Progress:
+    """`[#####     ] 120/300 files` on stderr, redrawn at most ten times a second."""
+
+    def __init__(self, total: int, enabled: bool) -> None:
+        self.total = total
+        self.done = 0
+        self.enabled = enabled and total > 0
+        self._drawn = 0.0
+
+    def advance(self) -> None:
+        self.done += 1
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self._drawn >= 0.1 or self.done == self.total:
+            self._drawn = now
+            filled = 30 * self.done // self.total
+            bar = "#" * filled + " " * (30 - filled)
+            sys.stderr.write(f"\r[{bar}] {self.done}/{self.total} files")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.enabled and self._drawn:
+            sys.stderr.write("\r\x1b[2K")
+            sys.stderr.flush()

@@ -87,6 +87,8 @@ class Settings:
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     exclude: tuple[str, ...] = ()
     unsafe_fixes: bool = False
+    cache_dir: Path | None = None
+    """`cache-dir`, made absolute (None: `.testlint_cache` under the project root)."""
     rule_options: Mapping[str, OptionValue] = field(default_factory=dict)
     explicit_options: frozenset[str] = frozenset()
     """Rule option keys set in the config file (not defaulted)."""
@@ -236,6 +238,10 @@ def load_settings(
             if not isinstance(value, bool):
                 raise _type_error(where, key, "true or false", value)
             values["unsafe_fixes"] = value
+        elif key == "cache-dir":
+            if not isinstance(value, str) or not value:
+                raise _type_error(where, key, "a path", value)
+            values["cache_dir"] = (config_path.parent / value).resolve()
         elif key == "per-file-ignores":
             if not isinstance(value, dict):
                 raise _type_error(where, key, "a table of glob = [codes]", value)

@@ -1,0 +1,342 @@
+"""The on-disk cache: a file whose inputs have not changed is not linted again.
+
+An entry is keyed on everything a file's result depends on:
+
+- the file's content (its SHA-256; `os.stat` only decides whether to re-hash);
+- testlint's version, the Python version (the `ast` gate), the settings, the
+  file's kind and path;
+- the project's *environment*: every conftest and every configuration, dependency
+  and CI file testlint reads (root files, `requirements/`, CI workflows, scripts,
+  and config files anywhere in the suite);
+- the project facts the file's rules read, by group (`Rule.uses`): `"suite"` (the
+  text of every test module: markers, plugins in use) and `"modules"` (every
+  project module that is not a test, for the cross-file rules), plus the test
+  modules whose content a cross-file question read. A group is digested only when
+  a cached entry needs it, and each entry stores the digests it was made with.
+
+Results are cached for checking only; `--fix` and `--diff` use an entry only when
+it holds no finding. The cache lives in `.testlint_cache/` under the project root
+(`cache-dir` in `[tool.testlint]`, `--cache-dir`, or `TESTLINT_CACHE_DIR`), holds
+its own `.gitignore`, and is written atomically: a broken or foreign file is
+ignored, never trusted.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from testlint import __version__
+from testlint.diagnostics import Applicability, Diagnostic, Position
+from testlint.engine import FileResult
+
+if TYPE_CHECKING:
+    from testlint.engine import Linter
+    from testlint.project import Project
+
+DEFAULT_DIRECTORY = ".testlint_cache"
+SUITE_TOKENS = re.compile(r"\bmark\.\w+|pytest_asyncio")
+"""A superset of what `suite_markers` and `Project.pytest_asyncio` look for in
+test modules (marker names, plugins)."""
+FORMAT = 1
+ENVIRONMENT_DIRECTORIES = (".github/workflows", ".gitlab", ".circleci", "requirements", "scripts")
+ENVIRONMENT_NAMES = frozenset(
+    {
+        "pyproject.toml",
+        "setup.cfg",
+        "setup.py",
+        "tox.ini",
+        "pytest.ini",
+        ".pytest.ini",
+        "noxfile.py",
+        "conftest.py",
+        "Makefile",
+        "justfile",
+        ".pre-commit-config.yaml",
+        ".gitlab-ci.yml",
+        "Pipfile",
+        "environment.yml",
+    }
+)
+
+
+def is_environment_file(name: str) -> bool:
+    return name in ENVIRONMENT_NAMES or (name.endswith(".txt") and "requirements" in name)
+
+
+class Hasher:
+    """Content hashes, re-read only when a file's stat changed (like git's index)."""
+
+    def __init__(self, known: Mapping[str, list[Any]]) -> None:
+        self.known = dict(known)
+        self.seen: dict[str, list[Any]] = {}
+
+    def digest(self, path: Path) -> str:
+        key = str(path)
+        try:
+            stat = os.stat(path)
+        except OSError:
+            return "missing"
+        signature = [stat.st_mtime_ns, stat.st_size, stat.st_ino]
+        entry = self.seen.get(key) or self.known.get(key)
+        if entry is not None and entry[:3] == signature:
+            self.seen[key] = entry
+            return str(entry[3])
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return "unreadable"
+        return self.remember(key, signature, data)
+
+    def digest_bytes(self, path: Path, data: bytes) -> str:
+        try:
+            stat = os.stat(path)
+        except OSError:
+            return hashlib.sha256(data).hexdigest()
+        return self.remember(str(path), [stat.st_mtime_ns, stat.st_size, stat.st_ino], data)
+
+    def remember(self, key: str, signature: list[Any], data: bytes) -> str:
+        value = hashlib.sha256(data).hexdigest()
+        self.seen[key] = [*signature, value]
+        return value
+
+
+def combine(parts: Iterable[str]) -> str:
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part.encode("utf-8", "surrogateescape"))
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+@dataclass
+class Entry:
+    diagnostics: list[dict[str, Any]]
+    groups: dict[str, str]
+    """Group name -> digest it was made with; "tests:<path>" for a test module read."""
+
+
+@dataclass
+class Cache:
+    """One file per project root: the entries, the scope they were made in, and
+    the stat memo of content hashes."""
+
+    directory: Path
+    root: Path
+    scope: str = ""
+    """Digest of what every entry shares (version, Python, environment files)."""
+    entries: dict[str, Entry] = field(default_factory=dict)
+    hasher: Hasher = field(default_factory=lambda: Hasher({}))
+    fresh: dict[str, Entry] = field(default_factory=dict)
+    """Entries used or made by this run: what `save` writes."""
+    tokens: dict[str, str] = field(default_factory=dict)
+    """Content hash of a test module -> what the suite facts read from it."""
+    tokens_used: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def file(self) -> Path:
+        return self.directory / f"v{FORMAT}" / f"{combine([str(self.root)])[:32]}.json"
+
+    @classmethod
+    def load(cls, directory: Path, root: Path) -> Cache:
+        cache = cls(directory, root)
+        try:
+            raw = json.loads(cache.file.read_text(encoding="utf-8"))
+            cache.hasher = Hasher(raw["stats"])
+            cache.scope = raw["scope"]
+            cache.entries = {k: Entry(v["d"], v["g"]) for k, v in raw["entries"].items()}
+            cache.tokens = dict(raw["tokens"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            cache.entries = {}  # no cache, or one this version cannot read: start afresh
+        return cache
+
+    def enter(self, scope: str) -> None:
+        """Keep the entries only if they were made in the same scope."""
+        if scope != self.scope:
+            self.entries = {}
+        self.scope = scope
+
+    def save(self) -> None:
+        """Write entries used or made by this run, atomically (a concurrent run
+        wins or loses whole)."""
+        try:
+            self.file.parent.mkdir(parents=True, exist_ok=True)
+            ignore = self.directory / ".gitignore"
+            if not ignore.exists():
+                ignore.write_text("# Created by testlint: a cache, never committed.\n*\n")
+            data = {
+                "scope": self.scope,
+                "entries": {k: {"d": e.diagnostics, "g": e.groups} for k, e in self.fresh.items()},
+                "stats": self.hasher.seen,
+                "tokens": self.tokens_used,
+            }
+            handle, temporary = tempfile.mkstemp(dir=self.file.parent, suffix=".tmp")
+            try:
+                with os.fdopen(handle, "w", encoding="utf-8") as out:
+                    json.dump(data, out, separators=(",", ":"))
+                os.replace(temporary, self.file)
+            except BaseException:
+                os.unlink(temporary)
+                raise
+        except OSError:
+            pass  # a read-only checkout still lints; it just does not remember
+
+
+def scope_digest(environment: str) -> str:
+    return combine([__version__, sys.version, environment])
+
+
+def file_key(path: Path, kind: str, content: str) -> str:
+    return combine([str(path), kind, content])
+
+
+def encode(diagnostic: Diagnostic) -> dict[str, Any]:
+    return {
+        "code": diagnostic.code,
+        "name": diagnostic.name,
+        "message": diagnostic.message,
+        "start": [diagnostic.start.line, diagnostic.start.column],
+        "end": [diagnostic.end.line, diagnostic.end.column],
+        "fix_title": diagnostic.fix_title,
+        "fix": diagnostic.fix_applicability.value if diagnostic.fix_applicability else None,
+        "fix_lines": list(diagnostic.fix_lines) if diagnostic.fix_lines else None,
+    }
+
+
+def decode(path: Path, raw: dict[str, Any]) -> Diagnostic:
+    lines = raw["fix_lines"]
+    return Diagnostic(
+        path=path,
+        code=raw["code"],
+        name=raw["name"],
+        message=raw["message"],
+        start=Position(*raw["start"]),
+        end=Position(*raw["end"]),
+        fix_title=raw["fix_title"],
+        fix_applicability=Applicability(raw["fix"]) if raw["fix"] else None,
+        fix_lines=(lines[0], lines[1]) if lines else None,
+    )
+
+
+class RunCache:
+    """The cache as one run uses it: which files need linting, and what to remember."""
+
+    def __init__(self, cache: Cache, project: Project, with_edits: bool) -> None:
+        self.cache = cache
+        self.project = project
+        self.with_edits = with_edits
+        self.hits: list[FileResult] = []
+        self._groups: dict[str, str] = {}
+        self._settings: dict[int, str] = {}
+
+    def _settings_digest(self, linter: Linter) -> str:
+        found = self._settings.get(id(linter))
+        if found is None:
+            found = combine([repr(linter.settings), repr(linter.gating)])
+            self._settings[id(linter)] = found
+        return found
+
+    def key(self, path: Path, kind: str, linter: Linter) -> str:
+        return combine(
+            [str(path), kind, self._settings_digest(linter), self.cache.hasher.digest(path)]
+        )
+
+    def lookup(self, key: str, path: Path, fixing: bool) -> FileResult | None:
+        entry = self.cache.entries.get(key)
+        if entry is None:
+            return None
+        if (fixing or self.with_edits) and any(d["fix"] for d in entry.diagnostics):
+            return None  # the fix (or its edits) must be computed
+        if any(self.group(name, path) != digest for name, digest in entry.groups.items()):
+            return None
+        self.cache.fresh[key] = entry
+        return FileResult(path, diagnostics=[decode(path, d) for d in entry.diagnostics])
+
+    def record(self, key: str, result: FileResult, tests_read: Iterable[Path]) -> None:
+        """Remember a result made from the file as it is on disk now."""
+        if result.errors or result.fixed is not None:
+            return
+        groups = {name: self.group(name, result.path) for name in sorted(result.uses)}
+        groups.update({f"file:{p}": self.cache.hasher.digest(p) for p in sorted(tests_read)})
+        self.cache.fresh[key] = Entry([encode(d) for d in result.diagnostics], groups)
+
+    def group(self, name: str, path: Path) -> str:
+        """The current digest of a group of project facts, for the file's project."""
+        if name.startswith("file:"):
+            return self.cache.hasher.digest(Path(name[5:]))
+        owner = self.project.owner(path)
+        key = f"{name}:{owner.root}"
+        found = self._groups.get(key)
+        if found is None:
+            found = self._compute(name, owner)
+            self._groups[key] = found
+        return found
+
+    def _suite_tokens(self, path: Path) -> str:
+        """What the suite facts (markers in use, pytest-asyncio in use) can read from
+        one test module: editing a test without touching those changes nothing
+        for the other files."""
+        content = self.cache.hasher.digest(path)
+        found = self.cache.tokens.get(content)
+        if found is None:
+            try:
+                text = path.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                text = ""
+            found = " ".join(sorted(set(SUITE_TOKENS.findall(text))))
+        self.cache.tokens_used[content] = found
+        return found
+
+    def _compute(self, name: str, owner: Project) -> str:
+        digest = self.cache.hasher.digest
+        if name == "suite":
+            return combine(f"{p}={self._suite_tokens(p)}" for p in owner.suite_files)
+        if name == "modules":
+            index = owner.module_index
+            return combine(f"{m}={digest(index.files[m])}" for m in sorted(index.code))
+        if name == "exiting":
+            exiting = owner.exiting_modules
+            return combine(f"{m}={p}:{line}" for m, (p, line) in sorted(exiting.items()))
+        return "unknown"  # a group this version does not know: never equal to an old one
+
+
+def environment_digest(root: Path, hasher: Hasher) -> str:
+    """Every configuration, dependency, CI and conftest file under the root."""
+    parts: list[str] = []
+    for name in sorted(os.listdir(root)) if root.is_dir() else ():
+        path = root / name
+        if is_environment_file(name) and os.path.isfile(path):
+            parts.append(f"{path}={hasher.digest(path)}")
+    for sub in ENVIRONMENT_DIRECTORIES:
+        directory = root / sub
+        for current, dirnames, filenames in os.walk(directory):
+            dirnames.sort()
+            for filename in sorted(filenames):
+                path = Path(current, filename)
+                parts.append(f"{path}={hasher.digest(path)}")
+    for current, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(
+            d
+            for d in dirnames
+            if not d.startswith(".")
+            and d not in SKIPPED
+            and not os.path.exists(Path(current, d, "pyvenv.cfg"))
+        )
+        if Path(current) == root:
+            continue
+        for filename in sorted(filenames):
+            if is_environment_file(filename):
+                path = Path(current, filename)
+                parts.append(f"{path}={hasher.digest(path)}")
+    return combine(parts)
+
+
+SKIPPED = frozenset({"__pycache__", "node_modules", "site-packages", "venv", DEFAULT_DIRECTORY})

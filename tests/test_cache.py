@@ -1,0 +1,220 @@
+"""The on-disk cache and the worker pool: same answers as a fresh serial run, and
+entries invalidated by every change a result depends on."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from cli_runner import make_runner
+from testlint import engine
+from testlint.cli import main
+from testlint.runner import RunOptions, RunResult, run
+
+PAYMENTS = "def charge(amount):\n    return amount\n"
+ORDERS_BY_VALUE = (
+    "from shop.payments import charge\n\n\ndef checkout(total):\n    return charge(total)\n"
+)
+ORDERS_BY_MODULE = (
+    "from shop import payments\n\n\ndef checkout(total):\n    return payments.charge(total)\n"
+)
+TEST_ORDERS = """\
+from unittest import mock
+
+from shop import orders
+
+
+def test_checkout():
+    with mock.patch("shop.payments.charge") as charge:
+        orders.checkout(3)
+    charge.assert_called_once()
+"""
+
+
+def write(root: Path, relative: str, text: str) -> Path:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def shop(root: Path) -> Path:
+    write(root, "pyproject.toml", "[project]\nname = 'shop'\n")
+    write(root, "src/shop/__init__.py", "")
+    write(root, "src/shop/payments.py", PAYMENTS)
+    write(root, "src/shop/orders.py", ORDERS_BY_VALUE)
+    write(root, "tests/test_orders.py", TEST_ORDERS)
+    return root
+
+
+def lint(root: Path, **options: object) -> RunResult:
+    settings = {"cache": True, "cache_dir": root / "cache", **options}
+    return run([root / "tests"], RunOptions(**settings))  # type: ignore[arg-type]
+
+
+def codes(result: RunResult) -> list[tuple[str, str, int]]:
+    return [(d.path.name, d.code, d.start.line) for d in result.diagnostics]
+
+
+@pytest.fixture
+def no_linting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any file actually linted from here on fails the test."""
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise AssertionError("linted a file the cache should have answered")
+
+    monkeypatch.setattr(engine.Linter, "check", fail)
+
+
+def test_a_warm_run_answers_from_the_cache(tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    shop(tmp_path)
+    cold = lint(tmp_path)
+    assert codes(cold) == [("test_orders.py", "TL401", 7)]
+    request.getfixturevalue("no_linting")
+    warm = lint(tmp_path)
+    assert codes(warm) == codes(cold)
+    assert [d.message for d in warm.diagnostics] == [d.message for d in cold.diagnostics]
+    assert warm.diagnostics[0].fix_applicability == cold.diagnostics[0].fix_applicability
+
+
+def test_touching_a_file_without_changing_it_keeps_its_entry(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    shop(tmp_path)
+    lint(tmp_path)
+    test = tmp_path / "tests/test_orders.py"
+    os.utime(test, ns=(1, 1))  # new stat, same content: re-hashed, still a hit
+    request.getfixturevalue("no_linting")
+    assert codes(lint(tmp_path)) == [("test_orders.py", "TL401", 7)]
+
+
+def test_a_change_to_a_module_under_test_invalidates_the_patch_rules(tmp_path: Path) -> None:
+    shop(tmp_path)
+    assert codes(lint(tmp_path)) == [("test_orders.py", "TL401", 7)]
+    write(tmp_path, "src/shop/orders.py", ORDERS_BY_MODULE)
+    assert codes(lint(tmp_path)) == []
+    write(tmp_path, "src/shop/orders.py", ORDERS_BY_VALUE)
+    assert codes(lint(tmp_path)) == [("test_orders.py", "TL401", 7)]
+
+
+def test_a_module_that_starts_exiting_is_seen_by_tl103(tmp_path: Path) -> None:
+    shop(tmp_path)
+    write(tmp_path, "tests/test_tool.py", "from shop import tool\n\n\ndef test_x():\n    pass\n")
+    write(tmp_path, "src/shop/tool.py", "import sys\n")
+    assert "TL103" not in {c for _, c, _ in codes(lint(tmp_path))}
+    write(tmp_path, "src/shop/tool.py", "import sys\n\nsys.exit(0)\n")
+    assert ("test_tool.py", "TL103", 1) in codes(lint(tmp_path))
+
+
+def test_another_test_module_changing_the_suite_facts_invalidates(tmp_path: Path) -> None:
+    """pytest-asyncio counts as used when the suite marks a test `asyncio`: then an
+    unmarked async test in another file is reported."""
+    write(tmp_path, "pyproject.toml", "[project]\nname = 'x'\n")
+    write(tmp_path, "tests/test_a.py", "async def test_a():\n    pass\n")
+    write(tmp_path, "tests/test_b.py", "def test_b():\n    pass\n")
+    assert codes(lint(tmp_path)) == []
+    write(
+        tmp_path,
+        "tests/test_b.py",
+        "import pytest\n\n\n@pytest.mark.asyncio\nasync def test_b():\n    pass\n",
+    )
+    assert ("test_a.py", "TL302", 1) in codes(lint(tmp_path))
+
+
+def test_a_change_to_configuration_invalidates(tmp_path: Path) -> None:
+    shop(tmp_path)
+    assert codes(lint(tmp_path)) == [("test_orders.py", "TL401", 7)]
+    write(
+        tmp_path,
+        "pyproject.toml",
+        "[project]\nname = 'shop'\n[tool.testlint]\nignore = ['TL401']\n",
+    )
+    assert codes(lint(tmp_path)) == []
+
+
+def test_a_conftest_change_invalidates(tmp_path: Path) -> None:
+    write(tmp_path, "pyproject.toml", "[project]\nname = 'x'\n")
+    write(tmp_path, "tests/test_a.py", "async def test_a():\n    pass\n")
+    assert codes(lint(tmp_path)) == []
+    write(tmp_path, "tests/conftest.py", "pytest_plugins = ['pytest_asyncio']\n")
+    assert ("test_a.py", "TL302", 1) in codes(lint(tmp_path))
+
+
+def test_fix_still_fixes_a_file_answered_from_the_cache(tmp_path: Path) -> None:
+    write(tmp_path, "pyproject.toml", "[project]\nname = 'x'\n")
+    test = write(tmp_path, "tests/test_skip.py", "import pytest\n\npytest.skip('no')\n")
+    assert codes(lint(tmp_path)) == [("test_skip.py", "TL102", 3)]
+    fixed = lint(tmp_path, fix=True)
+    assert fixed.fixes_applied == 1
+    assert "allow_module_level=True" in test.read_text()
+    assert codes(lint(tmp_path)) == []
+
+
+def test_a_broken_cache_file_is_ignored(tmp_path: Path) -> None:
+    shop(tmp_path)
+    lint(tmp_path)
+    (stored,) = (tmp_path / "cache").glob("v*/*.json")
+    stored.write_text("{not json")
+    assert codes(lint(tmp_path)) == [("test_orders.py", "TL401", 7)]
+    stored.write_text(json.dumps({"scope": 1, "entries": [], "stats": "x"}))
+    assert codes(lint(tmp_path)) == [("test_orders.py", "TL401", 7)]
+
+
+def test_the_default_cache_is_under_the_project_root_and_ignores_itself(tmp_path: Path) -> None:
+    shop(tmp_path)
+    result = make_runner().invoke(main, ["check", str(tmp_path / "tests")])
+    assert result.exit_code == 1, result.output
+    cache = tmp_path / ".testlint_cache"
+    assert (cache / ".gitignore").read_text().splitlines()[-1] == "*"
+    assert list(cache.glob("v*/*.json"))
+
+
+def test_no_cache_writes_nothing(tmp_path: Path) -> None:
+    shop(tmp_path)
+    result = make_runner().invoke(main, ["check", "--no-cache", str(tmp_path / "tests")])
+    assert result.exit_code == 1, result.output
+    assert not (tmp_path / ".testlint_cache").exists()
+
+
+def test_cache_dir_from_configuration(tmp_path: Path) -> None:
+    shop(tmp_path)
+    write(
+        tmp_path, "pyproject.toml", "[project]\nname = 'shop'\n[tool.testlint]\ncache-dir = 'c'\n"
+    )
+    result = make_runner().invoke(main, ["check", str(tmp_path / "tests")])
+    assert result.exit_code == 1, result.output
+    assert list((tmp_path / "c").glob("v*/*.json"))
+    assert not (tmp_path / ".testlint_cache").exists()
+
+
+def test_no_progress_bar_when_not_on_a_terminal(tmp_path: Path) -> None:
+    shop(tmp_path)
+    result = make_runner().invoke(main, ["check", str(tmp_path / "tests")])
+    assert "\r" not in result.stderr
+    assert "files" not in result.stderr
+
+
+def test_workers_give_the_same_answers_as_one_process(tmp_path: Path) -> None:
+    shop(tmp_path)
+    for n in range(40):
+        body = TEST_ORDERS if n % 3 == 0 else "import sys\n\nsys.exit(1)\n"
+        write(tmp_path, f"tests/test_many_{n}.py", body)
+    serial = run([tmp_path / "tests"], RunOptions(jobs=1))
+    parallel = run([tmp_path / "tests"], RunOptions(jobs=2))
+    assert len(serial.diagnostics) == 41
+    assert codes(parallel) == codes(serial)
+    assert [d.message for d in parallel.diagnostics] == [d.message for d in serial.diagnostics]
+
+
+def test_workers_apply_fixes(tmp_path: Path) -> None:
+    write(tmp_path, "pyproject.toml", "[project]\nname = 'x'\n")
+    for n in range(30):
+        write(tmp_path, f"tests/test_skip_{n}.py", "import pytest\n\npytest.skip('no')\n")
+    result = run([tmp_path / "tests"], RunOptions(jobs=2, fix=True))
+    assert result.fixes_applied == 30
+    assert all(
+        "allow_module_level=True" in p.read_text() for p in (tmp_path / "tests").glob("*.py")
+    )
