@@ -351,10 +351,13 @@ def gated(linter: Linter) -> Linter:
 
 
 def _same_findings(linter: Linter, gated: Linter, source: bytes) -> None:
+    # TL001 is the exception, by design (see its docs): a file no rule needs to
+    # read is not parsed, so it is not reported as unparsable either.
     for kind in FileKind:
         path = linter.project.root / NAMES[kind]
-        everything = linter.check(path, source, kind).diagnostics
-        assert gated.check(path, source, kind).diagnostics == everything, kind
+        everything = [d for d in linter.check(path, source, kind).diagnostics if d.code != "TL001"]
+        found = [d for d in gated.check(path, source, kind).diagnostics if d.code != "TL001"]
+        assert found == everything, kind
 
 
 @BUDGET

@@ -329,7 +329,9 @@ class Linter:
         tree = tree if tree is not None else parse_ast(text)
         scan = Scan(tree) if tree is not None else None
         if scan is not None:
-            chosen = [r for r in chosen if not self._scanned[r] or r.might_report(scan)]
+            chosen = [
+                r for r in chosen if not self._scanned[r] or r.might_report(scan, self.settings)
+            ]
         return [r for r in chosen if r.needed(self.project, path, text, scan)]
 
     # -- one pass

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,6 +73,8 @@ class ModuleInfo:
         return f"{base}.{rest}" if rest else base
 
 
+_EXIT_CALL = re.compile(rb"\b(?:exit|_exit|abort|quit)\s*\(|SystemExit")
+"""Every exit `_exit_line` can find is one of these (a call, or `raise SystemExit`)."""
 TESTS_READ: set[Path] = set()
 """Test modules whose content answered a question since the runner last cleared
 this: the file being linted depends on them (see `cache.py`)."""
@@ -116,7 +119,7 @@ class ModuleIndex:
     def is_package(self, name: str) -> bool:
         return name in self._packages
 
-    def _data(self, name: str) -> bytes:
+    def data(self, name: str) -> bytes:
         data = self._bytes.get(name)
         if data is None:
             try:
@@ -132,7 +135,7 @@ class ModuleIndex:
         found = self._mentioned.get(name)
         if found is None:
             needle = name.encode()
-            found = any(needle in self._data(candidate) for candidate in self.code)
+            found = any(needle in self.data(candidate) for candidate in self.code)
             self._mentioned[name] = found
         return found
 
@@ -142,10 +145,14 @@ class ModuleIndex:
         key = (module, name)
         if key not in self._consumers:
             needle = name.encode()
+            # `from module import ... name`, or a relative `from .x import name`.
+            importing = re.compile(
+                rb"from\s+(?:%s|\.[\w.]*)\s+import\b" % re.escape(module.encode())
+            )
             found = []
             for candidate in self.code:
-                data = self._data(candidate)
-                if needle not in data or b"import" not in data:
+                data = self.data(candidate)
+                if needle not in data or importing.search(data) is None:
                     continue
                 info = self.get(candidate)
                 if info is None:
@@ -161,7 +168,7 @@ class ModuleIndex:
         if self._depends is None:
             self._depends = set()
             for candidate in self.code:
-                data = self._data(candidate)
+                data = self.data(candidate)
                 if b"Depends(" not in data and b"Security(" not in data:
                     continue
                 info = self.get(candidate)
@@ -173,7 +180,7 @@ class ModuleIndex:
         """Some project module assigns `<something>.name = ...`."""
         needle = f".{name}".encode()
         for candidate in self.code:
-            if needle in self._data(candidate):
+            if needle in self.data(candidate):
                 info = self.get(candidate)
                 if info is not None and name in info.assigned_attributes:
                     return True
@@ -234,7 +241,7 @@ def find_exiting_modules(
             data = path.read_bytes()
         except OSError:
             continue
-        if b"exit" not in data and b"SystemExit" not in data and b"abort" not in data:
+        if _EXIT_CALL.search(data) is None:
             continue
         info = _read_module(name, path)
         if info is not None and info.exit_line is not None:

@@ -267,7 +267,7 @@ class Rule(CachedVisitors):
         return cls.triggers
 
     @classmethod
-    def might_report(cls, scan: Scan) -> bool:
+    def might_report(cls, scan: Scan, settings: Settings) -> bool:
         """The second gate, after `triggers`: from the file's CPython `ast` (see
         `scan.py`). Must never be False for a file where the rule could report."""
         return True

@@ -124,6 +124,10 @@ class Scan:
         return [node for node in self.nodes if isinstance(node, ast.Call)]
 
     @cached_property
+    def import_time_calls(self) -> list[ast.Call]:
+        return [node for node in _import_time_nodes(self.tree) if isinstance(node, ast.Call)]
+
+    @cached_property
     def import_time_callees(self) -> frozenset[str]:
         """Names (see `names`) of what is called or raised at import time."""
         found: set[str] = set()

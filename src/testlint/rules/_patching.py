@@ -18,6 +18,7 @@ from testlint.rule import Rule, RuleContext
 from testlint.rules._asyncio import marks_in_scope
 from testlint.rules._helpers import find_keyword, positional_args
 from testlint.scan import Scan, dotted
+from testlint.settings import Settings
 
 PATCH_FUNCTIONS = ("unittest.mock.patch", "mock.patch")
 MOCKER_NAMES = frozenset(
@@ -76,28 +77,33 @@ class PatchRule(Rule):
     uses = frozenset({"modules"})
 
     @classmethod
-    def might_report(cls, scan: Scan) -> bool:
+    def might_report(cls, scan: Scan, settings: Settings) -> bool:
         """Only a file with a patch the recording below can take a target from."""
         return any(_may_have_target(call, scan) for call in scan.calls)
 
     @classmethod
     def needed(cls, project: Project, path: Path, text: str, scan: Scan | None) -> bool:
-        """Only a file patching something the project could be concerned with: a
-        target under a project module, or a name some project module mentions."""
+        """Judge the file's patch targets, found with `ast`, as the rule would but
+        assuming nothing suppresses a finding (no reload, no other patch, every
+        import counts for every test): only a file where the rule could report is
+        parsed with libcst."""
         if scan is None:
             return True
-        index = project.owner(path).module_index
-        for call in scan.calls:
-            if not _may_have_target(call, scan):
-                continue
-            for target in _possible_targets(call, scan):
-                if target is None:
-                    return True  # a module bound by a relative import: unknown
-                parts = target.split(".")
-                if any(index.knows(".".join(parts[:cut])) for cut in range(1, len(parts))):
-                    return True
-                if target in BROKER_GETTERS or index.mentioned(parts[-1]):
-                    return True
+        targets = {
+            (target, _creates(call))
+            for call in scan.calls
+            if _may_have_target(call, scan)
+            for target in _possible_targets(call, scan)
+            if target is not None  # a module bound by a relative import is never a target
+        }
+        if not targets:
+            return False
+        judge = _dry_run(cls)(project, path, text)
+        judge._imported = _all_imports(scan) | conftest_imports(judge.context)
+        for target, create in sorted(targets):
+            judge.check(PatchTarget(target, cst.Name("_"), None, create, None))
+            if judge.would_report:
+                return True
         return False
 
     def __init__(self, context: RuleContext) -> None:
@@ -367,7 +373,11 @@ def _possible_targets(call: ast.Call, scan: Scan) -> Iterator[str | None]:
     args = [arg for arg in call.args if not isinstance(arg, ast.Starred)]
     first = args[0] if args else next((k.value for k in call.keywords if k.arg == "target"), None)
     text = _ast_string(first)
-    attrs = [k.arg for k in call.keywords if k.arg is not None and k.arg not in ("new", "create")]
+    attrs: list[str] = []
+    if "multiple" in scan.names(call.func):
+        attrs = [
+            k.arg for k in call.keywords if k.arg is not None and k.arg not in ("new", "create")
+        ]
     if len(args) >= 2 and _ast_string(args[1]) is not None:
         attrs.append(str(_ast_string(args[1])))
     modules: list[str | None] = []
@@ -397,6 +407,73 @@ def _may_have_target(call: ast.Call, scan: Scan) -> bool:
         return False
     named = any(k.arg is not None and k.arg not in ("new", "create") for k in call.keywords)
     return named or (len(args) >= 2 and _ast_string(args[1]) is not None)
+
+
+def _creates(call: ast.Call) -> bool:
+    """`create=True` or `raising=False`, as `_record` reads them."""
+    for keyword in call.keywords:
+        if isinstance(keyword.value, ast.Constant):
+            if keyword.arg == "create" and keyword.value.value is True:
+                return True
+            if keyword.arg == "raising" and keyword.value.value is False:
+                return True
+    return False
+
+
+def _all_imports(scan: Scan) -> set[str]:
+    """Every module the file imports anywhere, and every `from X import name` as
+    `X.name` too (it may be a submodule): more than any one test imports."""
+    found: set[str] = set()
+    for node in scan.nodes:
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+@dataclass
+class _JudgeContext:
+    """What `check` reads from a RuleContext (a dry run has no libcst module)."""
+
+    path: Path
+    source: str
+    project: Project
+
+
+_DRY_RUNS: dict[type[PatchRule], type[PatchRule]] = {}
+
+
+def _dry_run(rule: type[PatchRule]) -> type[_DryRun]:
+    found = _DRY_RUNS.get(rule)
+    if found is None:
+        found = type(f"DryRun{rule.__name__}", (_DryRun, rule), {})
+        _DRY_RUNS[rule] = found
+    return found  # type: ignore[return-value]
+
+
+class _DryRun(PatchRule):
+    """A patch rule judging targets without a libcst tree, where everything that
+    could suppress a finding is assumed absent; records whether it would report."""
+
+    def __init__(self, project: Project, path: Path, text: str) -> None:
+        self.context = _JudgeContext(path, text, project)  # type: ignore[assignment]
+        self.facts = TestFacts()
+        self._imported = set()
+        self.would_report = False
+
+    def report(self, node: cst.CSTNode, message: str, **kwargs: object) -> None:
+        self.would_report = True
+
+    def call_time_consumer(self, module: str, attr: str) -> bool:
+        return False
+
+    def reloads(self, module: str) -> bool:
+        return False
+
+    def patches(self, target: str) -> bool:
+        return False
 
 
 def _ast_string(node: ast.expr | None) -> str | None:

@@ -19,6 +19,7 @@ import libcst as cst
 from testlint.project import Project, display_path, is_relative_to
 from testlint.rule import FileKind, Option, RuleContext
 from testlint.rules._asyncio import mark_names, pytestmark_values
+from testlint.scan import Scan
 from testlint.settings import Settings
 
 SERIAL_MARKERS = Option(
@@ -157,6 +158,13 @@ def marker_triggers(settings: Settings) -> tuple[str, ...]:
     `xdist_group` (a file without any cannot use one)."""
     markers = settings.option(SERIAL_MARKERS)
     return (*(markers if isinstance(markers, tuple) else ()), XDIST_GROUP)
+
+
+def marker_attribute_in(scan: Scan, settings: Settings) -> bool:
+    """The `ast` gate of the marker rules: an attribute named like a serial marker
+    or `xdist_group` (every `pytest.mark.X` is one)."""
+    names = set(marker_triggers(settings))
+    return any(isinstance(node, ast.Attribute) and node.attr in names for node in scan.nodes)
 
 
 def configured_markers(context: RuleContext) -> tuple[str, ...]:

@@ -14,6 +14,7 @@ from testlint.rules._helpers import (
     py_string,
 )
 from testlint.scan import Scan
+from testlint.settings import Settings
 
 # Qualified name -> how the message shows it.
 EXIT_CALLS = {
@@ -117,7 +118,7 @@ class ModuleLevelExit(Rule):
     fixable = "sometimes"
 
     @classmethod
-    def might_report(cls, scan: Scan) -> bool:
+    def might_report(cls, scan: Scan, settings: Settings) -> bool:
         return not EXIT_NAMES.isdisjoint(scan.import_time_callees)
 
     def __init__(self, context: RuleContext) -> None:

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import ast
+
 import libcst as cst
 
 from testlint.diagnostics import Applicability, NodeFix
 from testlint.rule import FileKind, Rule
 from testlint.rules._helpers import append_keyword, find_keyword, has_star_kwargs, keyword_arg
 from testlint.scan import Scan
+from testlint.settings import Settings
 
 
 class SkipWithoutAllowModuleLevel(Rule):
@@ -64,8 +67,13 @@ class SkipWithoutAllowModuleLevel(Rule):
     file_kinds = frozenset({FileKind.TEST})
 
     @classmethod
-    def might_report(cls, scan: Scan) -> bool:
-        return "skip" in scan.import_time_callees
+    def might_report(cls, scan: Scan, settings: Settings) -> bool:
+        return any(
+            "skip" in scan.names(call.func)
+            and not _is_mark_skip(call.func)
+            and _may_lack_allow(call)
+            for call in scan.import_time_calls
+        )
 
     def visit_Call(self, node: cst.Call) -> None:
         if not self.context.at_import_time:
@@ -94,3 +102,24 @@ class SkipWithoutAllowModuleLevel(Rule):
                 changes={node: fixed},
             ),
         )
+
+
+def _may_lack_allow(call: ast.Call) -> bool:
+    """What `visit_Call` reports: no `**kwargs`, and `allow_module_level` missing
+    or not a literal true."""
+    for keyword in call.keywords:
+        if keyword.arg is None:
+            return False
+        if keyword.arg == "allow_module_level":
+            value = keyword.value
+            return isinstance(value, ast.Constant) and value.value is False
+    return True
+
+
+def _is_mark_skip(func: ast.expr) -> bool:
+    """`pytest.mark.skip(...)`: a marker, which never resolves to `pytest.skip`."""
+    return (
+        isinstance(func, ast.Attribute)
+        and isinstance(func.value, ast.Attribute)
+        and func.value.attr == "mark"
+    )

@@ -20,6 +20,7 @@ from testlint.rules._xdist import (
     runs_xdist,
     serial_marks_on,
 )
+from testlint.scan import Scan
 
 FIXTURE_DECORATORS = frozenset({"pytest.fixture", "pytest_asyncio.fixture"})
 UNITTEST_BASES = frozenset({"unittest.TestCase", "unittest.IsolatedAsyncioTestCase"})
@@ -134,6 +135,11 @@ class ParallelWorkWithoutSerialMarker(Rule):
         constructors = settings.option(PARALLEL_CONSTRUCTORS)
         names = constructors if isinstance(constructors, tuple) else ()
         return cls.triggers + tuple(name.rsplit(".", 1)[-1] for name in names)
+
+    @classmethod
+    def might_report(cls, scan: Scan, settings: Settings) -> bool:
+        names = {name.rsplit(".", 1)[-1] for name in cls.triggers_for(settings)}
+        return any(not names.isdisjoint(scan.names(call.func)) for call in scan.calls)
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)

@@ -16,6 +16,8 @@ from testlint.rules._helpers import (
     positional_args,
 )
 from testlint.rules._xdist import Contexts, runs_xdist, start_method
+from testlint.scan import Scan
+from testlint.settings import Settings
 
 PROCESS_POOL_EXECUTOR = "concurrent.futures.ProcessPoolExecutor"
 # Callables that start processes with the default context, and the keyword (and
@@ -26,6 +28,8 @@ MULTIPROCESSING_STARTERS = {
     "multiprocessing.Process": (None, None),
 }
 FORKS = frozenset({"os.fork", "os.forkpty"})
+STARTER_NAMES = frozenset({"ProcessPoolExecutor", "Pool", "Process", "fork", "forkpty"})
+"""Last names of every call the rule judges (a superset, for the `ast` gate)."""
 FORK_METHODS = frozenset({"fork", "default"})
 FIRST_NON_FORK_DEFAULT = (3, 14)
 SET_START_METHOD = "multiprocessing.set_start_method"
@@ -104,6 +108,10 @@ class ForkStartedProcessUnderXdist(Rule):
     triggers = ("Pool", "Process", "fork")
     uses = frozenset({"suite"})
     fixable = "sometimes"
+
+    @classmethod
+    def might_report(cls, scan: Scan, settings: Settings) -> bool:
+        return any(not STARTER_NAMES.isdisjoint(scan.names(call.func)) for call in scan.calls)
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)

@@ -6,10 +6,12 @@ from testlint.rule import Rule, RuleContext
 from testlint.rules._xdist import (
     SERIAL_MARKERS,
     configured_markers,
+    marker_attribute_in,
     marker_triggers,
     registered_markers,
     strict_markers,
 )
+from testlint.scan import Scan
 from testlint.settings import Settings
 
 
@@ -85,6 +87,10 @@ class SerialMarkerNotRegistered(Rule):
     @classmethod
     def triggers_for(cls, settings: Settings) -> tuple[str, ...]:
         return marker_triggers(settings)
+
+    @classmethod
+    def might_report(cls, scan: Scan, settings: Settings) -> bool:
+        return marker_attribute_in(scan, settings)
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)

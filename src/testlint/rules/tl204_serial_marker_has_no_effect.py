@@ -13,11 +13,13 @@ from testlint.rules._xdist import (
     SuiteMarkers,
     configured_markers,
     invocations,
+    marker_attribute_in,
     marker_triggers,
     runs_xdist,
     suite_markers,
     suite_scope,
 )
+from testlint.scan import Scan
 from testlint.settings import Settings
 
 
@@ -128,6 +130,10 @@ class SerialMarkerHasNoEffect(Rule):
     @classmethod
     def triggers_for(cls, settings: Settings) -> tuple[str, ...]:
         return marker_triggers(settings)
+
+    @classmethod
+    def might_report(cls, scan: Scan, settings: Settings) -> bool:
+        return marker_attribute_in(scan, settings)
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)

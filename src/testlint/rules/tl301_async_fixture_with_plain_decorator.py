@@ -13,6 +13,7 @@ from testlint.rules._asyncio import (
 )
 from testlint.rules._helpers import module_reference
 from testlint.scan import Scan
+from testlint.settings import Settings
 
 
 class AsyncFixtureWithPlainDecorator(Rule):
@@ -97,7 +98,7 @@ class AsyncFixtureWithPlainDecorator(Rule):
     fixable = "always"
 
     @classmethod
-    def might_report(cls, scan: Scan) -> bool:
+    def might_report(cls, scan: Scan, settings: Settings) -> bool:
         return scan.has_async_function
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:

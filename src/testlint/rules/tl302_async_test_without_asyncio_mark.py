@@ -14,6 +14,7 @@ from testlint.rules._asyncio import (
 )
 from testlint.rules._helpers import module_reference
 from testlint.scan import Scan
+from testlint.settings import Settings
 
 FIXTURE_DECORATORS = frozenset({"pytest.fixture", "pytest_asyncio.fixture"})
 # Decorators that leave a test a pytest test function.
@@ -81,7 +82,7 @@ class AsyncTestWithoutAsyncioMark(Rule):
     fixable = "always"
 
     @classmethod
-    def might_report(cls, scan: Scan) -> bool:
+    def might_report(cls, scan: Scan, settings: Settings) -> bool:
         return scan.has_async_function
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:

@@ -98,8 +98,12 @@ class PatchOfValueCapturedAtImport(PatchRule):
             return
         if target.target in self.index.depends_targets():
             return  # TL404
+        needle = split.attr.encode()
         for name in sorted(self._imported):
-            info = self.index.get(name) if name in self.index.files else None
+            # Calling it at import means naming it (or importing it under another name).
+            if name not in self.index.files or needle not in self.index.data(name):
+                continue
+            info = self.index.get(name)
             if info is None or info.name == split.module or self.reloads(info.name):
                 continue
             calls = [d for d in info.called_at_import if info.qualify(d) == target.target]
