@@ -29,7 +29,7 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from testlint import __version__
 from testlint.diagnostics import Applicability, Diagnostic, Position
 from testlint.engine import FileResult
+from testlint.index import exit_line_of
 
 if TYPE_CHECKING:
     from testlint.engine import Linter
@@ -140,6 +141,9 @@ class Cache:
     tokens: dict[str, str] = field(default_factory=dict)
     """Content hash of a test module -> what the suite facts read from it."""
     tokens_used: dict[str, str] = field(default_factory=dict)
+    exits: dict[str, int | None] = field(default_factory=dict)
+    """Content hash of a project module -> the line of its exit at import."""
+    exits_used: dict[str, int | None] = field(default_factory=dict)
 
     @property
     def file(self) -> Path:
@@ -154,6 +158,7 @@ class Cache:
             cache.scope = raw["scope"]
             cache.entries = {k: Entry(v["d"], v["g"]) for k, v in raw["entries"].items()}
             cache.tokens = dict(raw["tokens"])
+            cache.exits = dict(raw["exits"])
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             cache.entries = {}  # no cache, or one this version cannot read: start afresh
         return cache
@@ -177,6 +182,7 @@ class Cache:
                 "entries": {k: {"d": e.diagnostics, "g": e.groups} for k, e in self.fresh.items()},
                 "stats": self.hasher.seen,
                 "tokens": self.tokens_used,
+                "exits": self.exits_used,
             }
             handle, temporary = tempfile.mkstemp(dir=self.file.parent, suffix=".tmp")
             try:
@@ -295,16 +301,37 @@ class RunCache:
         self.cache.tokens_used[content] = found
         return found
 
+    def _exits(self, owner: Project) -> Iterator[str]:
+        """Which project modules exit at import, each module's answer remembered by
+        its content hash (what `Project.exiting_modules` computes, without parsing
+        the modules that did not change)."""
+        index = owner.module_index
+        for name in sorted(index.code):
+            path = index.files[name]
+            content = self.cache.hasher.digest(path)
+            if content in self.cache.exits:
+                line = self.cache.exits[content]
+            else:
+                try:
+                    data = path.read_bytes()
+                except OSError:
+                    data = b""
+                line = exit_line_of(name, path, data)
+            self.cache.exits_used[content] = line
+            if line is not None:
+                yield f"{name}={line}"
+
     def _compute(self, name: str, owner: Project) -> str:
         digest = self.cache.hasher.digest
         if name == "suite":
-            return combine(f"{p}={self._suite_tokens(p)}" for p in owner.suite_files)
+            # A superset of the files the suite facts read; which of them pytest
+            # collects is decided by configuration, which is in the scope.
+            return combine(f"{p}={self._suite_tokens(p)}" for p in owner.test_named_files)
         if name == "modules":
             index = owner.module_index
             return combine(f"{m}={digest(index.files[m])}" for m in sorted(index.code))
         if name == "exiting":
-            exiting = owner.exiting_modules
-            return combine(f"{m}={p}:{line}" for m, (p, line) in sorted(exiting.items()))
+            return combine(self._exits(owner))
         return "unknown"  # a group this version does not know: never equal to an old one
 
 

@@ -241,12 +241,18 @@ def find_exiting_modules(
             data = path.read_bytes()
         except OSError:
             continue
-        if _EXIT_CALL.search(data) is None:
-            continue
-        info = _read_module(name, path)
-        if info is not None and info.exit_line is not None:
-            found.setdefault(name, (path, info.exit_line))
+        line = exit_line_of(name, path, data)
+        if line is not None:
+            found.setdefault(name, (path, line))
     return found
+
+
+def exit_line_of(name: str, path: Path, data: bytes) -> int | None:
+    """The line of the exit that module `name` (its bytes: `data`) runs on import."""
+    if _EXIT_CALL.search(data) is None:
+        return None
+    info = _read_module(name, path)
+    return None if info is None else info.exit_line
 
 
 def build_index(root: Path, is_test: Callable[[Path], bool] = lambda path: False) -> ModuleIndex:
