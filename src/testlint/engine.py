@@ -327,7 +327,7 @@ class Linter:
         if not chosen:
             return chosen
         tree = tree if tree is not None else parse_ast(text)
-        scan = Scan(tree) if tree is not None else None
+        scan = Scan(tree, text) if tree is not None else None
         if scan is not None:
             chosen = [
                 r for r in chosen if not self._scanned[r] or r.might_report(scan, self.settings)

@@ -16,8 +16,10 @@ linting with it on and off.
 from __future__ import annotations
 
 import ast
+import bisect
+import re
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from functools import cached_property
 
 
@@ -53,10 +55,58 @@ def dotted(node: ast.expr) -> str | None:
 
 
 class Scan:
-    """Facts about one file's `ast`, each computed on first use and shared by rules."""
+    """Facts about one file's `ast`, each computed on first use and shared by rules.
 
-    def __init__(self, tree: ast.Module) -> None:
+    Most questions name the words they look for; only the parts of the tree that
+    span a line containing one of them are walked (a test file's `patch` calls sit
+    on a few of its lines), which costs a fraction of walking every node."""
+
+    def __init__(self, tree: ast.Module, text: str | None = None) -> None:
         self.tree = tree
+        self.text = text
+        # Line numbers are counted on "\n"; CPython also ends lines at a lone "\r",
+        # so such files are walked whole.
+        self._prunable = text is not None and "\r" not in text.replace("\r\n", "")
+
+    def nodes_near(self, words: Iterable[str]) -> Iterator[ast.AST]:
+        """Every node whose lines include a line containing one of `words` (as a
+        whole word), and the nodes above them; every node if that cannot be told."""
+        if not self._prunable or self.text is None:
+            yield from self.nodes
+            return
+        pattern = "|".join(sorted(re.escape(word) for word in set(words)))
+        if not pattern:
+            return
+        text = self.text
+        lines = sorted(
+            {text.count("\n", 0, m.start()) + 1 for m in re.finditer(rf"\b(?:{pattern})\b", text)}
+        )
+        if not lines:
+            return
+        stack: list[ast.AST] = [self.tree]
+        while stack:
+            node = stack.pop()
+            start = getattr(node, "lineno", None)
+            if start is not None:
+                end = getattr(node, "end_lineno", None) or start
+                decorators = getattr(node, "decorator_list", None)
+                if decorators:  # decorators sit above the `def` line
+                    start = min(start, *(d.lineno for d in decorators))
+                at = bisect.bisect_left(lines, start)
+                if at == len(lines) or lines[at] > end:
+                    continue
+            yield node
+            stack.extend(ast.iter_child_nodes(node))
+
+    def calls_named(self, names: Iterable[str]) -> list[ast.Call]:
+        """Calls whose callee may be one of `names` (see `names`)."""
+        wanted = set(names)
+        words = wanted | {local for local, origins in self.aliases.items() if origins & wanted}
+        return [
+            node
+            for node in self.nodes_near(words)
+            if isinstance(node, ast.Call) and self.names(node.func) & wanted
+        ]
 
     @cached_property
     def nodes(self) -> list[ast.AST]:
@@ -73,7 +123,7 @@ class Scan:
     def aliases(self) -> dict[str, set[str]]:
         """Local name -> the names it was imported as (`bail` -> {`exit`})."""
         found: dict[str, set[str]] = {}
-        for node in self.nodes:
+        for node in self.nodes_near(["import"]):
             if isinstance(node, (ast.Import, ast.ImportFrom)):
                 for alias in node.names:
                     local = alias.asname or alias.name.split(".", 1)[0]
@@ -93,7 +143,7 @@ class Scan:
         """Local name -> the qualified names imports bind it to (None: a relative
         import, which the gate cannot resolve)."""
         found: dict[str, set[str | None]] = {}
-        for node in self.nodes:
+        for node in self.nodes_near(["import"]):
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     local = alias.asname or alias.name.split(".", 1)[0]
@@ -141,7 +191,7 @@ class Scan:
 
     @cached_property
     def has_async_function(self) -> bool:
-        return any(isinstance(node, ast.AsyncFunctionDef) for node in self.nodes)
+        return any(isinstance(node, ast.AsyncFunctionDef) for node in self.nodes_near(["async"]))
 
 
 def _import_time_nodes(tree: ast.Module) -> Iterator[ast.AST]:

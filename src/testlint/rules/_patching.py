@@ -79,7 +79,7 @@ class PatchRule(Rule):
     @classmethod
     def might_report(cls, scan: Scan, settings: Settings) -> bool:
         """Only a file with a patch the recording below can take a target from."""
-        return any(_may_have_target(call, scan) for call in scan.calls)
+        return any(_may_have_target(call, scan) for call in scan.calls_named(PATCH_CALL_NAMES))
 
     @classmethod
     def needed(cls, project: Project, path: Path, text: str, scan: Scan | None) -> bool:
@@ -91,7 +91,7 @@ class PatchRule(Rule):
             return True
         targets = {
             (target, _creates(call))
-            for call in scan.calls
+            for call in scan.calls_named(PATCH_CALL_NAMES)
             if _may_have_target(call, scan)
             for target in _possible_targets(call, scan)
             if target is not None  # a module bound by a relative import is never a target
@@ -363,7 +363,8 @@ def _module_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
                 yield from _module_level(handler.body)
 
 
-PATCH_CALL_NAMES = frozenset({"patch", "object", "multiple"})
+PATCH_CALL_NAMES = frozenset({"patch", "object", "multiple", "setattr"})
+PATCH_FORMS = PATCH_CALL_NAMES - {"setattr"}
 BROKER_GETTERS = frozenset({"dramatiq.get_broker", "dramatiq.set_broker"})
 
 
@@ -395,7 +396,7 @@ def _may_have_target(call: ast.Call, scan: Scan) -> bool:
     """A superset of the calls `_record` takes a target from: any patch-like call
     with a dotted string target, or a module (an imported name) and a string."""
     callee = dotted(call.func) or ""
-    if not (scan.names(call.func) & PATCH_CALL_NAMES or callee.endswith("monkeypatch.setattr")):
+    if not (scan.names(call.func) & PATCH_FORMS or callee.endswith("monkeypatch.setattr")):
         return False
     args = [arg for arg in call.args if not isinstance(arg, ast.Starred)]
     first = args[0] if args else next((k.value for k in call.keywords if k.arg == "target"), None)
@@ -424,7 +425,7 @@ def _all_imports(scan: Scan) -> set[str]:
     """Every module the file imports anywhere, and every `from X import name` as
     `X.name` too (it may be a submodule): more than any one test imports."""
     found: set[str] = set()
-    for node in scan.nodes:
+    for node in scan.nodes_near(["import"]):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:

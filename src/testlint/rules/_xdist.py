@@ -164,7 +164,9 @@ def marker_attribute_in(scan: Scan, settings: Settings) -> bool:
     """The `ast` gate of the marker rules: an attribute named like a serial marker
     or `xdist_group` (every `pytest.mark.X` is one)."""
     names = set(marker_triggers(settings))
-    return any(isinstance(node, ast.Attribute) and node.attr in names for node in scan.nodes)
+    return any(
+        isinstance(node, ast.Attribute) and node.attr in names for node in scan.nodes_near(names)
+    )
 
 
 def configured_markers(context: RuleContext) -> tuple[str, ...]:

@@ -139,7 +139,7 @@ class ParallelWorkWithoutSerialMarker(Rule):
     @classmethod
     def might_report(cls, scan: Scan, settings: Settings) -> bool:
         names = {name.rsplit(".", 1)[-1] for name in cls.triggers_for(settings)}
-        return any(not names.isdisjoint(scan.names(call.func)) for call in scan.calls)
+        return bool(scan.calls_named(names))
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)

@@ -111,7 +111,7 @@ class ForkStartedProcessUnderXdist(Rule):
 
     @classmethod
     def might_report(cls, scan: Scan, settings: Settings) -> bool:
-        return any(not STARTER_NAMES.isdisjoint(scan.names(call.func)) for call in scan.calls)
+        return bool(scan.calls_named(STARTER_NAMES))
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)

@@ -1,0 +1,57 @@
+"""The `ast` gate's facts: pruned walks must find every node a full walk finds."""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+from testlint.scan import Scan, parse
+
+SOURCES = {
+    "decorator above the def": (
+        "from unittest import mock\n\n\n@mock.patch('a.b')\n\ndef test_x(m):\n    pass\n"
+    ),
+    "call over several lines": "import os\nx = (\n    os\n    .\n    patch\n)('a')\n",
+    "alias": "from unittest.mock import patch as swap\n\n\ndef test():\n    swap('a.b')\n",
+    "class decorator": (
+        "import unittest.mock\n\n\n@unittest.mock.patch('a.b')\nclass TestX:\n    pass\n"
+    ),
+    "lone carriage return": "import os\rpatch('a.b')\n",
+}
+
+
+def full_walk_calls(tree: ast.Module, name: str) -> set[tuple[int, int]]:
+    return {
+        (node.lineno, node.col_offset)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and (getattr(node.func, "attr", None) == name or getattr(node.func, "id", None) == name)
+    }
+
+
+@pytest.mark.parametrize("source", SOURCES.values(), ids=list(SOURCES))
+def test_calls_named_finds_what_a_full_walk_finds(source: str) -> None:
+    tree = parse(source)
+    assert tree is not None
+    scan = Scan(tree, source)
+    found = {(call.lineno, call.col_offset) for call in scan.calls_named({"patch"})}
+    expected = full_walk_calls(tree, "patch") | full_walk_calls(tree, "swap")
+    assert expected, "the example must hold a patch call"
+    assert found == expected
+
+
+def test_nodes_near_skips_lines_without_the_words() -> None:
+    source = "def f():\n    return 1\n\n\ndef g():\n    patch()\n"
+    tree = parse(source)
+    assert tree is not None
+    near = list(Scan(tree, source).nodes_near(["patch"]))
+    names = {node.name for node in near if isinstance(node, ast.FunctionDef)}
+    assert names == {"g"}
+
+
+def test_import_time_calls_exclude_function_bodies_but_not_defaults() -> None:
+    source = "import sys\n\n\ndef f(x=sys.exit()):\n    quit()\n"
+    tree = parse(source)
+    assert tree is not None
+    assert Scan(tree, source).import_time_callees == {"exit"}
