@@ -163,13 +163,19 @@ class ModuleIndex:
             self._consumers[key] = found
         return self._consumers[key]
 
+    def may_use_depends(self, name: str) -> bool:
+        """Whether module `name` can pass anything to `Depends`/`Security`."""
+        if name not in self.files:
+            return False
+        data = self.data(name)
+        return b"Depends(" in data or b"Security(" in data
+
     def depends_targets(self) -> set[str]:
         """Qualified names of functions passed to `Depends(...)`/`Security(...)`."""
         if self._depends is None:
             self._depends = set()
             for candidate in self.code:
-                data = self.data(candidate)
-                if b"Depends(" not in data and b"Security(" not in data:
+                if not self.may_use_depends(candidate):
                     continue
                 info = self.get(candidate)
                 if info is not None:

@@ -77,9 +77,12 @@ class Scan:
         pattern = "|".join(sorted(re.escape(word) for word in set(words)))
         if not pattern:
             return
-        text = self.text
+        newlines = self._newlines
         lines = sorted(
-            {text.count("\n", 0, m.start()) + 1 for m in re.finditer(rf"\b(?:{pattern})\b", text)}
+            {
+                bisect.bisect_left(newlines, m.start()) + 1
+                for m in re.finditer(rf"\b(?:{pattern})\b", self.text)
+            }
         )
         if not lines:
             return
@@ -97,6 +100,10 @@ class Scan:
                     continue
             yield node
             stack.extend(ast.iter_child_nodes(node))
+
+    @cached_property
+    def _newlines(self) -> list[int]:
+        return [m.start() for m in re.finditer("\n", self.text or "")]
 
     def calls_named(self, names: Iterable[str]) -> list[ast.Call]:
         """Calls whose callee may be one of `names` (see `names`)."""

@@ -87,9 +87,10 @@ class PatchOfFastapiDependency(PatchRule):
         # The function object FastAPI holds is the one defined at the target (or the
         # target module itself passes its binding to Depends). Patching another
         # module's by-value copy is a different question (it may well work there).
-        info = self.index.get(split.module)
         in_depends = target.target in self.index.depends_targets() or (
-            info is not None and split.attr in info.depends
+            self.index.may_use_depends(split.module)
+            and (info := self.index.get(split.module)) is not None
+            and split.attr in info.depends
         )
         if not in_depends or not self._through_fastapi():
             return
