@@ -67,6 +67,7 @@ class Scan:
         # Line numbers are counted on "\n"; CPython also ends lines at a lone "\r",
         # so such files are walked whole.
         self._prunable = text is not None and "\r" not in text.replace("\r\n", "")
+        self._word_lines: dict[str, set[int]] = {}
 
     def nodes_near(self, words: Iterable[str]) -> Iterator[ast.AST]:
         """Every node whose lines include a line containing one of `words` (as a
@@ -74,16 +75,7 @@ class Scan:
         if not self._prunable or self.text is None:
             yield from self.nodes
             return
-        pattern = "|".join(sorted(re.escape(word) for word in set(words)))
-        if not pattern:
-            return
-        newlines = self._newlines
-        lines = sorted(
-            {
-                bisect.bisect_left(newlines, m.start()) + 1
-                for m in re.finditer(rf"\b(?:{pattern})\b", self.text)
-            }
-        )
+        lines = sorted(set().union(*(self._lines_of(word) for word in set(words))))
         if not lines:
             return
         stack: list[ast.AST] = [self.tree]
@@ -104,6 +96,24 @@ class Scan:
     @cached_property
     def _newlines(self) -> list[int]:
         return [m.start() for m in re.finditer("\n", self.text or "")]
+
+    def _lines_of(self, word: str) -> set[int]:
+        """Lines holding `word` as a whole word (found with str.find: most words
+        of interest are rare, and a regex alternation costs a pass per question)."""
+        found = self._word_lines.get(word)
+        if found is None:
+            found = set()
+            text = self.text or ""
+            at = text.find(word)
+            while at != -1:
+                end = at + len(word)
+                before = text[at - 1] if at else " "
+                after = text[end] if end < len(text) else " "
+                if not (before.isalnum() or before == "_" or after.isalnum() or after == "_"):
+                    found.add(bisect.bisect_left(self._newlines, at) + 1)
+                at = text.find(word, end)
+            self._word_lines[word] = found
+        return found
 
     def calls_named(self, names: Iterable[str]) -> list[ast.Call]:
         """Calls whose callee may be one of `names` (see `names`)."""
