@@ -364,7 +364,7 @@ def _run_source(
 Work = tuple[SourcePath, Linter, str]
 PARALLEL_MIN_FILES = 24
 """Below this, starting workers costs more than it saves."""
-CHUNK = 4
+CHUNK = 2
 
 
 def _open_cache(options: RunOptions, project: Project, settings: Settings) -> _Store | None:
@@ -418,17 +418,21 @@ def _lint(
     outcomes = (
         _in_workers(todo, options, roots, jobs) if jobs > 1 else _serially(todo, options, roots)
     )
+    done: dict[int, RunResult] = {}
     try:
-        for (_, _, key), (partial, tests_read) in zip(todo, outcomes):
-            result.files.extend(partial.files)
-            result.errors.extend(partial.errors)
-            result.warnings.extend(partial.warnings)
-            result.diffs.extend(partial.diffs)
+        for number, (partial, tests_read) in outcomes:
+            done[number] = partial
             if store is not None and len(partial.files) == 1 and not partial.errors:
-                store.run_cache.record(key, partial.files[0], tests_read)
+                store.run_cache.record(todo[number][2], partial.files[0], tests_read)
             bar.advance()
     finally:
         bar.close()
+    for number in sorted(done):  # in path order, however the workers finished
+        partial = done[number]
+        result.files.extend(partial.files)
+        result.errors.extend(partial.errors)
+        result.warnings.extend(partial.warnings)
+        result.diffs.extend(partial.diffs)
 
 
 def _jobs(options: RunOptions, files: int) -> int:
@@ -452,11 +456,13 @@ def _jobs(options: RunOptions, files: int) -> int:
 Outcome = tuple[RunResult, frozenset[Path]]
 
 
-def _serially(todo: list[Work], options: RunOptions, roots: Sequence[Path]) -> Iterator[Outcome]:
-    for item, linter, _ in todo:
+def _serially(
+    todo: list[Work], options: RunOptions, roots: Sequence[Path]
+) -> Iterator[tuple[int, Outcome]]:
+    for number, (item, linter, _) in enumerate(todo):
         if INTERRUPTED.is_set():
             return
-        yield _lint_one(item, linter, options, roots)
+        yield number, _lint_one(item, linter, options, roots)
 
 
 def _lint_one(
@@ -476,20 +482,21 @@ _STOP: Any = None
 
 def _in_workers(
     todo: list[Work], options: RunOptions, roots: Sequence[Path], jobs: int
-) -> Iterator[Outcome]:
+) -> Iterator[tuple[int, Outcome]]:
     """Lint in forked workers: they inherit the project model, settings and module
     index built so far, so nothing is parsed or read twice to set them up."""
     global _SHARED, _STOP
     context = multiprocessing.get_context("fork")
     _SHARED, _STOP = (todo, options, roots), context.Event()
-    chunks = [
-        list(range(start, min(start + CHUNK, len(todo)))) for start in range(0, len(todo), CHUNK)
-    ]
+    # Largest files first, in small chunks: the run ends when the slowest worker
+    # does, so a big file must not be the last one handed out.
+    order = sorted(range(len(todo)), key=lambda number: -_size(todo[number][0].path))
+    chunks = [order[start : start + CHUNK] for start in range(0, len(order), CHUNK)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # fork with the main thread waiting
         pool = context.Pool(jobs, initializer=_worker_start)
     try:
-        for outcomes in pool.imap(_worker_lint, chunks):
+        for outcomes in pool.imap_unordered(_worker_lint, chunks):
             if INTERRUPTED.is_set():
                 _STOP.set()
                 return
@@ -506,17 +513,24 @@ def _worker_start() -> None:
     sys.setrecursionlimit(max(sys.getrecursionlimit(), RECURSION_LIMIT))
 
 
-def _worker_lint(chunk: list[int]) -> list[Outcome]:
+def _size(path: Path) -> int:
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
+
+
+def _worker_lint(chunk: list[int]) -> list[tuple[int, Outcome]]:
     assert _SHARED is not None
     todo, options, roots = _SHARED
-    outcomes: list[Outcome] = []
+    outcomes: list[tuple[int, Outcome]] = []
 
     def work() -> None:
         for number in chunk:
             if _STOP.is_set():
                 return
             item, linter, _ = todo[number]
-            outcomes.append(_lint_one(item, linter, options, roots))
+            outcomes.append((number, _lint_one(item, linter, options, roots)))
 
     # libcst recurses once per nesting level: a thread with a large stack, as in `run`.
     thread = threading.Thread(target=work)
