@@ -634,6 +634,7 @@ class Project:
         default_factory=dict, repr=False
     )
     _owners: dict[Path, Project] = field(default_factory=dict, repr=False)
+    _owners_by_name: dict[Path, Project] = field(default_factory=dict, repr=False)
     _conftests: dict[Path, tuple[str, ...]] = field(default_factory=dict, repr=False)
     extensions: dict[str, object] = field(default_factory=dict, repr=False)
     """Room for later, lazily built models (e.g. a module index for cross-file rules)."""
@@ -663,6 +664,9 @@ class Project:
     def owner(self, path: Path) -> Project:
         """The project a file belongs to: the nearest directory above it that declares
         dependencies (a monorepo holds several), else this one."""
+        fast = self._owners_by_name.get(path.parent)
+        if fast is not None:
+            return fast
         directory = path.resolve().parent
         cached = self._owners.get(directory)
         if cached is None:
@@ -679,6 +683,7 @@ class Project:
                     self._owners[candidate] = cached
                     break
             self._owners[directory] = cached
+        self._owners_by_name[path.parent] = cached  # as given: no resolving next time
         return cached
 
     @cached_property

@@ -68,6 +68,8 @@ class Scan:
         # so such files are walked whole.
         self._prunable = text is not None and "\r" not in text.replace("\r\n", "")
         self._word_lines: dict[str, set[int]] = {}
+        self.memo: dict[str, object] = {}
+        """Answers rules derive from the scan and share (e.g. the patch targets)."""
 
     def nodes_near(self, words: Iterable[str]) -> Iterator[ast.AST]:
         """Every node whose lines include a line containing one of `words` (as a

@@ -79,7 +79,7 @@ class PatchRule(Rule):
     @classmethod
     def might_report(cls, scan: Scan, settings: Settings) -> bool:
         """Only a file with a patch the recording below can take a target from."""
-        return any(_may_have_target(call, scan) for call in scan.calls_named(PATCH_CALL_NAMES))
+        return bool(_targets_and_imports(scan)[0])
 
     @classmethod
     def needed(cls, project: Project, path: Path, text: str, scan: Scan | None) -> bool:
@@ -89,17 +89,11 @@ class PatchRule(Rule):
         parsed with libcst."""
         if scan is None:
             return True
-        targets = {
-            (target, _creates(call))
-            for call in scan.calls_named(PATCH_CALL_NAMES)
-            if _may_have_target(call, scan)
-            for target in _possible_targets(call, scan)
-            if target is not None  # a module bound by a relative import is never a target
-        }
+        targets, imports = _targets_and_imports(scan)
         if not targets:
             return False
         judge = _dry_run(cls)(project, path, text)
-        judge._imported = _all_imports(scan) | conftest_imports(judge.context)
+        judge._imported = imports | conftest_imports(judge.context)
         for target, create in sorted(targets):
             judge.check(PatchTarget(target, cst.Name("_"), None, create, None))
             if judge.would_report:
@@ -408,6 +402,23 @@ def _may_have_target(call: ast.Call, scan: Scan) -> bool:
         return False
     named = any(k.arg is not None and k.arg not in ("new", "create") for k in call.keywords)
     return named or (len(args) >= 2 and _ast_string(args[1]) is not None)
+
+
+def _targets_and_imports(scan: Scan) -> tuple[set[tuple[str, bool]], set[str]]:
+    """The file's possible patch targets (with their `create`) and every module it
+    imports, found once per file for all the patch rules."""
+    found = scan.memo.get("patching")
+    if found is None:
+        targets = {
+            (target, _creates(call))
+            for call in scan.calls_named(PATCH_CALL_NAMES)
+            if _may_have_target(call, scan)
+            for target in _possible_targets(call, scan)
+            if target is not None  # a module bound by a relative import is never a target
+        }
+        found = (targets, _all_imports(scan) if targets else set())
+        scan.memo["patching"] = found
+    return found  # type: ignore[return-value]
 
 
 def _creates(call: ast.Call) -> bool:
