@@ -635,6 +635,10 @@ class Project:
     )
     _owners: dict[Path, Project] = field(default_factory=dict, repr=False)
     _owners_by_name: dict[Path, Project] = field(default_factory=dict, repr=False)
+    _configs_by_name: dict[Path, PytestConfig] = field(default_factory=dict, repr=False)
+    _collection_rules: dict[Path, bool | tuple[tuple[Path, ...], tuple[str, ...]]] = field(
+        default_factory=dict, repr=False
+    )
     _conftests: dict[Path, tuple[str, ...]] = field(default_factory=dict, repr=False)
     extensions: dict[str, object] = field(default_factory=dict, repr=False)
     """Room for later, lazily built models (e.g. a module index for cross-file rules)."""
@@ -791,6 +795,10 @@ class Project:
 
     def pytest_config(self, directory: Path) -> PytestConfig:
         """The pytest configuration for files in `directory` (nearest config wins)."""
+        known = self._configs_by_name.get(directory)
+        if known is not None:
+            return known
+        given = directory
         directory = directory.resolve()
         chain: list[Path] = []
         config: PytestConfig | None = None
@@ -806,6 +814,7 @@ class Project:
         result = config or DEFAULT_PYTEST_CONFIG
         for visited in chain:
             self._configs[visited] = result
+        self._configs_by_name[given] = result  # as given: no resolving next time
         return result
 
     @staticmethod
@@ -836,27 +845,41 @@ class Project:
         `--ignore`/`--ignore-glob` in `addopts`, or `collect_ignore`/
         `collect_ignore_glob` in a conftest above it."""
         path = path.resolve()
-        config = self.pytest_config(path.parent)
-        rootdir = config.rootdir or self.root
-        if not is_relative_to(path, rootdir):
+        rules = self._collection_rules.get(path.parent)
+        if rules is None:
+            rules = self._directory_rules(path.parent)
+            self._collection_rules[path.parent] = rules
+        if rules is False:
+            return False
+        if rules is True:
             return True
-        patterns = config.get_list("norecursedirs")
-        norecurse = patterns if patterns is not None else DEFAULT_NORECURSEDIRS
-        for directory in path.parents:
-            if directory == rootdir or not is_relative_to(directory, rootdir):
-                break
-            if any(python_files_match(pattern, directory) for pattern in norecurse):
-                return False
-        ignored, globs = _addopts_ignores(config.addopts, rootdir)
-        for directory in (path.parent, *path.parents):
-            more_ignored, more_globs = self._collect_ignores(directory)
-            ignored += more_ignored
-            globs += more_globs
-            if directory == rootdir or not is_relative_to(directory, rootdir):
-                break
+        ignored, globs = rules
         if any(path == p or is_relative_to(path, p) for p in ignored):
             return False
         return not any(fnmatch.fnmatch(str(path), glob) for glob in globs)
+
+    def _directory_rules(self, directory: Path) -> bool | tuple[tuple[Path, ...], tuple[str, ...]]:
+        """For the files of one (resolved) directory: True (all collected), False
+        (`norecursedirs` excludes the directory) or the ignores that apply."""
+        config = self.pytest_config(directory)
+        rootdir = config.rootdir or self.root
+        if not is_relative_to(directory, rootdir):
+            return True
+        patterns = config.get_list("norecursedirs")
+        norecurse = patterns if patterns is not None else DEFAULT_NORECURSEDIRS
+        for current in (directory, *directory.parents):
+            if current == rootdir or not is_relative_to(current, rootdir):
+                break
+            if any(python_files_match(pattern, current) for pattern in norecurse):
+                return False
+        ignored, globs = _addopts_ignores(config.addopts, rootdir)
+        for current in (directory, *directory.parents):
+            more_ignored, more_globs = self._collect_ignores(current)
+            ignored += more_ignored
+            globs += more_globs
+            if current == rootdir or not is_relative_to(current, rootdir):
+                break
+        return ignored, globs
 
     def _collect_ignores(self, directory: Path) -> tuple[tuple[Path, ...], tuple[str, ...]]:
         cached = self._ignores.get(directory)
