@@ -218,3 +218,29 @@ def test_workers_apply_fixes(tmp_path: Path) -> None:
     assert all(
         "allow_module_level=True" in p.read_text() for p in (tmp_path / "tests").glob("*.py")
     )
+
+
+def test_a_run_over_some_files_keeps_the_entries_of_the_others(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """pre-commit lints the staged files only: the rest of the cache must survive."""
+    shop(tmp_path)
+    write(tmp_path, "tests/test_other.py", "import sys\n\nsys.exit(1)\n")
+    everything = codes(lint(tmp_path))
+    one = run(
+        [tmp_path / "tests/test_other.py"],
+        RunOptions(cache=True, cache_dir=tmp_path / "cache"),
+    )
+    assert codes(one) == [("test_other.py", "TL101", 3)]
+    request.getfixturevalue("no_linting")
+    assert codes(lint(tmp_path)) == everything
+
+
+def test_a_warm_run_writes_nothing(tmp_path: Path) -> None:
+    shop(tmp_path)
+    lint(tmp_path)
+    (stored,) = (tmp_path / "cache").glob("v*/*.json")
+    before = stored.stat().st_mtime_ns
+    os.utime(stored, ns=(before - 10**9, before - 10**9))
+    lint(tmp_path)
+    assert stored.stat().st_mtime_ns == before - 10**9

@@ -169,6 +169,36 @@ class Cache:
             self.entries = {}
         self.scope = scope
 
+    def changed(self) -> bool:
+        """Whether this run has anything new to remember (a warm run writes nothing)."""
+        known = self.hasher.known
+        return (
+            any(self.entries.get(k) is not entry for k, entry in self.fresh.items())
+            or any(known.get(k) != v for k, v in self.hasher.seen.items())
+            or any(self.tokens.get(k) != v for k, v in self.tokens_used.items())
+            or any(k not in self.exits or self.exits[k] != v for k, v in self.exits_used.items())
+        )
+
+    def _merged(self) -> dict[str, Any]:
+        """What to write: this run's entries, and the earlier ones for files this run
+        did not lint (a pre-commit run over a few files must not forget the rest)."""
+        linted = {key.split("|", 1)[0] for key in self.fresh}
+        kept = {k: e for k, e in self.entries.items() if k.split("|", 1)[0] not in linted}
+        entries = {**kept, **self.fresh}
+        tokens = {**self.tokens, **self.tokens_used}
+        exits = {**self.exits, **self.exits_used}
+        if len(tokens) > 2 * len(self.tokens_used) + 1000:  # old versions of files
+            tokens = dict(self.tokens_used)
+        if len(exits) > 2 * len(self.exits_used) + 1000:
+            exits = dict(self.exits_used)
+        return {
+            "scope": self.scope,
+            "entries": {k: {"d": e.diagnostics, "g": e.groups} for k, e in entries.items()},
+            "stats": {**self.hasher.known, **self.hasher.seen},
+            "tokens": tokens,
+            "exits": exits,
+        }
+
     def save(self) -> None:
         """Write entries used or made by this run, atomically (a concurrent run
         wins or loses whole)."""
@@ -177,13 +207,7 @@ class Cache:
             ignore = self.directory / ".gitignore"
             if not ignore.exists():
                 ignore.write_text("# Created by testlint: a cache, never committed.\n*\n")
-            data = {
-                "scope": self.scope,
-                "entries": {k: {"d": e.diagnostics, "g": e.groups} for k, e in self.fresh.items()},
-                "stats": self.hasher.seen,
-                "tokens": self.tokens_used,
-                "exits": self.exits_used,
-            }
+            data = self._merged()
             handle, temporary = tempfile.mkstemp(dir=self.file.parent, suffix=".tmp")
             try:
                 with os.fdopen(handle, "w", encoding="utf-8") as out:
@@ -251,9 +275,9 @@ class RunCache:
         return found
 
     def key(self, path: Path, kind: str, linter: Linter) -> str:
-        return combine(
-            [str(path), kind, self._settings_digest(linter), self.cache.hasher.digest(path)]
-        )
+        # Not hashed again: joining is cheaper, and the parts are already short.
+        content = self.cache.hasher.digest(path)
+        return f"{path}|{kind}|{self._settings_digest(linter)[:16]}|{content}"
 
     def lookup(self, key: str, path: Path, fixing: bool) -> FileResult | None:
         entry = self.cache.entries.get(key)

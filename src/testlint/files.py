@@ -127,6 +127,7 @@ def discover(
         ):
             yield from _directory_errors(unlistable)
             here = Path(directory)
+            here_resolved = Path(os.path.realpath(here))
             dirnames[:] = sorted(d for d in dirnames if not _skip_dir(here / d, project, settings))
             for filename in sorted(filenames):
                 if not filename.endswith(".py"):
@@ -144,7 +145,8 @@ def discover(
                 kind = project.file_kind(path)
                 if kind not in kinds or settings.is_excluded(path):
                     continue
-                key = path.resolve()
+                # One realpath per directory; a file that is a link is resolved itself.
+                key = path.resolve() if os.path.islink(path) else here_resolved / filename
                 if key in seen:
                     continue
                 seen.add(key)

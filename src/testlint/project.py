@@ -636,6 +636,7 @@ class Project:
     _owners: dict[Path, Project] = field(default_factory=dict, repr=False)
     _owners_by_name: dict[Path, Project] = field(default_factory=dict, repr=False)
     _configs_by_name: dict[Path, PytestConfig] = field(default_factory=dict, repr=False)
+    _resolved_dirs: dict[Path, Path] = field(default_factory=dict, repr=False)
     _collection_rules: dict[Path, bool | tuple[tuple[Path, ...], tuple[str, ...]]] = field(
         default_factory=dict, repr=False
     )
@@ -844,7 +845,7 @@ class Project:
         `norecursedirs` on a directory between the rootdir and the file,
         `--ignore`/`--ignore-glob` in `addopts`, or `collect_ignore`/
         `collect_ignore_glob` in a conftest above it."""
-        path = path.resolve()
+        path = self._resolved(path)
         rules = self._collection_rules.get(path.parent)
         if rules is None:
             rules = self._directory_rules(path.parent)
@@ -857,6 +858,17 @@ class Project:
         if any(path == p or is_relative_to(path, p) for p in ignored):
             return False
         return not any(fnmatch.fnmatch(str(path), glob) for glob in globs)
+
+    def _resolved(self, path: Path) -> Path:
+        """`path.resolve()`, resolving each directory once (files that are links
+        are resolved themselves)."""
+        if os.path.islink(path):
+            return path.resolve()
+        directory = self._resolved_dirs.get(path.parent)
+        if directory is None:
+            directory = path.parent.resolve()
+            self._resolved_dirs[path.parent] = directory
+        return directory / path.name
 
     def _directory_rules(self, directory: Path) -> bool | tuple[tuple[Path, ...], tuple[str, ...]]:
         """For the files of one (resolved) directory: True (all collected), False

@@ -265,11 +265,19 @@ class _Linters:
         self.main = main
         self._by_config: dict[Path | None, Linter] = {main.settings.config_path: main}
         self._by_directory: dict[Path, Linter] = {}
+        self._by_name: dict[Path, Linter] = {}
 
     def for_path(self, path: Path) -> Linter:
         if self.options.config is not None or self.options.isolated:
             return self.main
-        directory = path.resolve().parent
+        known = self._by_name.get(path.parent)
+        if known is not None:
+            return known
+        linter = self._for_directory(path.resolve().parent)
+        self._by_name[path.parent] = linter
+        return linter
+
+    def _for_directory(self, directory: Path) -> Linter:
         linter = self._by_directory.get(directory)
         if linter is None:
             config = find_config_file(directory)
@@ -402,7 +410,7 @@ class _Store:
 
     def save(self, written: bool) -> None:
         # Files written by --fix changed what other entries were made against.
-        if not written:
+        if not written and self.run_cache.cache.changed():
             self.run_cache.cache.save()
 
 
@@ -508,7 +516,9 @@ def _in_workers(
 
 
 def _worker_start() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides, and stops us
+    # Ctrl-C reaches every process of the group: a worker finishes its file in
+    # hand, tells the others through the shared event, and takes no more.
+    signal.signal(signal.SIGINT, _stop_on_interrupt)
     threading.stack_size(STACK_SIZE)
     sys.setrecursionlimit(max(sys.getrecursionlimit(), RECURSION_LIMIT))
 
@@ -518,6 +528,11 @@ def _size(path: Path) -> int:
         return os.stat(path).st_size
     except OSError:
         return 0
+
+
+def _stop_on_interrupt(signum: int, frame: object) -> None:
+    if _STOP is not None:
+        _STOP.set()
 
 
 def _worker_lint(chunk: list[int]) -> list[tuple[int, Outcome]]:
