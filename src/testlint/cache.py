@@ -111,11 +111,8 @@ class Hasher:
 
 
 def combine(parts: Iterable[str]) -> str:
-    digest = hashlib.sha256()
-    for part in parts:
-        digest.update(part.encode("utf-8", "surrogateescape"))
-        digest.update(b"\0")
-    return digest.hexdigest()
+    joined = "\0".join(parts)  # parts are paths and digests: never a NUL inside
+    return hashlib.sha256(joined.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 @dataclass

@@ -117,8 +117,9 @@ def discover(
         if not root.is_dir():
             if force_exclude and settings.is_excluded(root):
                 continue
-            if root.resolve() not in seen:
-                seen.add(root.resolve())
+            resolved = root.resolve()
+            if resolved not in seen:
+                seen.add(resolved)
                 yield SourcePath(root, project.file_kind(root), explicit=True)
             continue
         unlistable: list[OSError] = []

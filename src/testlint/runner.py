@@ -214,7 +214,8 @@ def _run(paths: Sequence[Path], options: RunOptions) -> RunResult:
         )
     except ProjectError as exc:
         raise ConfigError(str(exc)) from exc
-    roots = [_root(path) for path in resolvable]
+    # Where fixes may be written (resolving every named file costs, so only to write).
+    roots = [_root(path) for path in resolvable] if options.fix and not options.diff else []
     # Every configuration is read before any file is touched: a broken one found
     # half-way through must not leave the files before it fixed (ConfigError, exit 2).
     try:
