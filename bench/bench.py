@@ -121,7 +121,7 @@ FLAKE8_SCRIPT = textwrap.dedent(
 )
 
 TOUCH = "# touched by bench\n"
-COPY_IGNORE = (".git", "__pycache__", "node_modules", ".tox", ".nox", ".venv", "*_cache")
+COPY_IGNORE = (".git", "__pycache__", "node_modules", ".tox", ".nox", ".venv", ".*_cache")
 SAMPLE_INTERVAL = 0.05
 PSS_GAP = 0.2
 """PSS costs some 2 ms of CPU per 100 MB to read: read it when the RSS sum has grown,
@@ -408,7 +408,7 @@ def test_files(roots: list[Path]) -> list[Path]:
 
 def copy_corpora(corpora: list[Path], directory: Path) -> list[Path]:
     """Copy the project around each corpus into `directory`; the corpora's paths there."""
-    from testlint.project import find_project_root
+    from testlint.project import ROOT_MARKERS, find_project_root
 
     copies: dict[Path, Path] = {}
     mapped: list[Path] = []
@@ -417,8 +417,12 @@ def copy_corpora(corpora: list[Path], directory: Path) -> list[Path]:
         if not corpus.exists():
             raise SystemExit(f"bench: {corpus} does not exist")
         project = find_project_root(corpus)
-        if project == Path(project.anchor) or project == Path.home():
-            raise SystemExit(f"bench: {corpus} is in no project; refusing to copy {project}")
+        if not any((project / marker).exists() for marker in ROOT_MARKERS):
+            project = corpus if corpus.is_dir() else corpus.parent  # in no project
+        if project in (Path(project.anchor), Path.home()):
+            raise SystemExit(f"bench: refusing to copy all of {project}")
+        if directory.is_relative_to(project):
+            raise SystemExit(f"bench: {project} holds the scratch directory: set TMPDIR")
         if project not in copies:
             copy = directory / f"{len(copies)}-{project.name}"
             ignore = shutil.ignore_patterns(*COPY_IGNORE)
