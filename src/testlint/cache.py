@@ -97,13 +97,6 @@ class Hasher:
             return "unreadable"
         return self.remember(key, signature, data)
 
-    def digest_bytes(self, path: Path, data: bytes) -> str:
-        try:
-            stat = os.stat(path)
-        except OSError:
-            return hashlib.sha256(data).hexdigest()
-        return self.remember(str(path), [stat.st_mtime_ns, stat.st_size, stat.st_ino], data)
-
     def remember(self, key: str, signature: list[Any], data: bytes) -> str:
         value = hashlib.sha256(data).hexdigest()
         self.seen[key] = [*signature, value]
@@ -219,10 +212,6 @@ class Cache:
 
 def scope_digest(environment: str) -> str:
     return combine([__version__, sys.version, environment])
-
-
-def file_key(path: Path, kind: str, content: str) -> str:
-    return combine([str(path), kind, content])
 
 
 def encode(diagnostic: Diagnostic) -> dict[str, Any]:

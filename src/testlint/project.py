@@ -713,29 +713,17 @@ class Project:
     @cached_property
     def suite_files(self) -> tuple[Path, ...]:
         """Every test module and conftest under the root, in sorted order."""
-        found = []
-        for directory, dirnames, filenames in os.walk(self.root):
-            dirnames[:] = sorted(
-                d
-                for d in dirnames
-                if not d.startswith(".")
-                and d not in _SKIPPED_DIRS
-                and not os.path.exists(Path(directory, d, "pyvenv.cfg"))
-            )
-            for filename in sorted(filenames):
-                path = Path(directory, filename)
-                # Regular files only (not FIFOs, not symlink loops or broken links).
-                if not filename.endswith(".py") or not os.path.isfile(path):
-                    continue
-                if self.file_kind(path) is not FileKind.OTHER:
-                    found.append(path)
-        return tuple(found)
+        return tuple(p for p in self._python_files() if self.file_kind(p) is not FileKind.OTHER)
 
     @cached_property
     def test_named_files(self) -> tuple[Path, ...]:
         """Every file named like a test module or conftest under the root: a
         superset of `suite_files`, cheaper to list (nothing is resolved)."""
-        found = []
+        return tuple(p for p in self._python_files() if self.is_test_file(p))
+
+    def _python_files(self) -> Iterator[Path]:
+        """Regular `.py` files under the root (not FIFOs, symlink loops or broken
+        links), skipping hidden, vendored and virtualenv directories; sorted."""
         for directory, dirnames, filenames in os.walk(self.root):
             dirnames[:] = sorted(
                 d
@@ -746,9 +734,8 @@ class Project:
             )
             for filename in sorted(filenames):
                 path = Path(directory, filename)
-                if filename.endswith(".py") and self.is_test_file(path) and os.path.isfile(path):
-                    found.append(path)
-        return tuple(found)
+                if filename.endswith(".py") and os.path.isfile(path):
+                    yield path
 
     @staticmethod
     def suite_text(path: Path) -> str:

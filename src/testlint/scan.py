@@ -189,18 +189,19 @@ class Scan:
         return frozenset(self.aliases)
 
     @cached_property
-    def calls(self) -> list[ast.Call]:
-        return [node for node in self.nodes if isinstance(node, ast.Call)]
+    def import_time_nodes(self) -> list[ast.AST]:
+        """Nodes outside function and lambda bodies (one walk for every question)."""
+        return list(_import_time_nodes(self.tree))
 
     @cached_property
     def import_time_calls(self) -> list[ast.Call]:
-        return [node for node in _import_time_nodes(self.tree) if isinstance(node, ast.Call)]
+        return [node for node in self.import_time_nodes if isinstance(node, ast.Call)]
 
     @cached_property
     def import_time_callees(self) -> frozenset[str]:
         """Names (see `names`) of what is called or raised at import time."""
         found: set[str] = set()
-        for node in _import_time_nodes(self.tree):
+        for node in self.import_time_nodes:
             if isinstance(node, ast.Call):
                 found |= self.names(node.func)
             elif isinstance(node, ast.Raise) and node.exc is not None:

@@ -5,7 +5,7 @@ module and attribute against the project's module index."""
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -334,14 +334,7 @@ def _imported_modules(text: str) -> set[str]:
         tree = ast.parse(text)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return set()
-    found: set[str] = set()
-    for node in _module_level(tree.body):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            found.add(node.module)
-            found.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return found
+    return _modules_imported_by(_module_level(tree.body))
 
 
 def _module_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
@@ -435,8 +428,13 @@ def _creates(call: ast.Call) -> bool:
 def _all_imports(scan: Scan) -> set[str]:
     """Every module the file imports anywhere, and every `from X import name` as
     `X.name` too (it may be a submodule): more than any one test imports."""
+    return _modules_imported_by(scan.nodes_near(["import"]))
+
+
+def _modules_imported_by(nodes: Iterable[ast.AST]) -> set[str]:
+    """`X` for `import X`; `X` and `X.name` for `from X import name` (absolute only)."""
     found: set[str] = set()
-    for node in scan.nodes_near(["import"]):
+    for node in nodes:
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
