@@ -36,10 +36,26 @@ class Binding:
 
 
 @dataclass
+class BodyFacts:
+    """What only a walk of the whole module tells; found on first use."""
+
+    used_in_functions: set[str] = field(default_factory=set)
+    """Dotted names loaded inside function bodies (`charge`, `payments.charge`)."""
+    depends: set[str] = field(default_factory=set)
+    """Dotted names passed to `Depends(...)`/`Security(...)`."""
+    defines_actors: bool = False
+    """Has a function under a dramatiq `actor` decorator."""
+    assigned_attributes: set[str] = field(default_factory=set)
+    """Attribute names it assigns (`module.attr = ...`)."""
+    declared_global: set[str] = field(default_factory=set)
+    """Names a function declares `global` (and so may bind at module level)."""
+
+
+@dataclass
 class ModuleInfo:
     name: str
     path: Path
-    defined: set[str] = field(default_factory=set)
+    top_level: set[str] = field(default_factory=set)
     """Every name bound at top level (def, class, assignment, import, for, with...)."""
     by_value: dict[str, Binding] = field(default_factory=dict)
     """Local name -> where it was imported from, for module-level `from X import a`."""
@@ -47,20 +63,61 @@ class ModuleInfo:
     """Local name -> module, for module-level `import X.Y as Z` / `import X`."""
     dynamic: bool = False
     """A module-level `__getattr__` or a star import: its names cannot be listed."""
-    used_in_functions: set[str] = field(default_factory=set)
-    """Dotted names loaded inside function bodies (`charge`, `payments.charge`)."""
     called_at_import: dict[str, list[str]] = field(default_factory=dict)
     """Dotted name called at module level -> the globals assigned from the call."""
-    depends: set[str] = field(default_factory=set)
-    """Dotted names passed to `Depends(...)`/`Security(...)`."""
-    defines_actors: bool = False
-    """Has a function under a dramatiq `actor` decorator."""
     exit_line: int | None = None
     """Line of a module-level exit (`sys.exit(...)`, `raise SystemExit`), if any."""
     imports: set[str] = field(default_factory=set)
     """Modules it imports at module level (absolute names)."""
-    assigned_attributes: set[str] = field(default_factory=set)
-    """Attribute names it assigns (`module.attr = ...`)."""
+    source: bytes = field(default=b"", repr=False, compare=False)
+    """Parsed again if the body facts are asked for (rare: cheaper than keeping
+    every tree)."""
+    _body: BodyFacts | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def body(self) -> BodyFacts:
+        """The whole-module walk, done once and only for modules a question reaches
+        (most index questions need only the top level)."""
+        if self._body is None:
+            facts = BodyFacts()
+            tree = _parse(self.source)
+            if tree is not None:
+                _BodyScan(self, facts).visit(tree)
+            self._body = facts
+            self.source = b""
+        return self._body
+
+    @property
+    def declared_global(self) -> set[str]:
+        """Names functions declare `global`; the walk is skipped when the text
+        never says `global`."""
+        if self._body is None and _GLOBAL.search(self.source) is None:
+            return set()
+        return self.body.declared_global
+
+    @property
+    def defined(self) -> set[str]:
+        """Names the module binds: top level, and `global` names functions bind."""
+        return self.top_level | self.declared_global
+
+    def binds(self, name: str) -> bool:
+        return name in self.top_level or name in self.declared_global
+
+    @property
+    def used_in_functions(self) -> set[str]:
+        return self.body.used_in_functions
+
+    @property
+    def depends(self) -> set[str]:
+        return self.body.depends
+
+    @property
+    def defines_actors(self) -> bool:
+        return self.body.defines_actors
+
+    @property
+    def assigned_attributes(self) -> set[str]:
+        return self.body.assigned_attributes
 
     def qualify(self, dotted: str) -> str:
         """The qualified name a dotted name in this module refers to."""
@@ -75,6 +132,8 @@ class ModuleInfo:
         return f"{base}.{rest}" if rest else base
 
 
+_GLOBAL = re.compile(rb"(?:^|[;:])[ \t\f]*global[ \t\\]", re.MULTILINE)
+"""A `global` statement: it starts a line or follows `;` or a one-line block's `:`."""
 _EXIT_CALL = re.compile(rb"\b(?:exit|_exit|abort|quit)\s*\(|SystemExit")
 """Every exit `_exit_line` can find is one of these (a call, or `raise SystemExit`)."""
 TESTS_READ: set[Path] = set()
@@ -111,7 +170,11 @@ class ModuleIndex:
             TESTS_READ.add(self.files[name])
         if name not in self._infos:
             path = self.files.get(name)
-            self._infos[name] = None if path is None else _read_module(name, path)
+            self._infos[name] = (
+                None
+                if path is None or _too_big(path)
+                else _read_module(name, path, self.data(name))
+            )
         return self._infos[name]
 
     def knows(self, name: str) -> bool:
@@ -259,7 +322,7 @@ def exit_line_of(name: str, path: Path, data: bytes) -> int | None:
     """The line of the exit that module `name` (its bytes: `data`) runs on import."""
     if _EXIT_CALL.search(data) is None:
         return None
-    info = _read_module(name, path)
+    info = _read_module(name, path, data)
     return None if info is None else info.exit_line
 
 
@@ -271,28 +334,47 @@ def build_index(root: Path, is_test: Callable[[Path], bool] = lambda path: False
     return ModuleIndex(files, tests)
 
 
-def _read_module(name: str, path: Path) -> ModuleInfo | None:
+def _too_big(path: Path) -> bool:
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            return None
-        tree = ast.parse(path.read_bytes())
-    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+        return path.stat().st_size > MAX_FILE_BYTES
+    except OSError:
+        return True
+
+
+def _parse(data: bytes) -> ast.Module | None:
+    try:
+        return ast.parse(data)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    info = ModuleInfo(name, path)
+
+
+def _read_module(name: str, path: Path, data: bytes | None = None) -> ModuleInfo | None:
+    """The module's top-level facts (its bytes: `data`, or read from `path`)."""
+    if data is None:
+        if _too_big(path):
+            return None
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+    tree = _parse(data)
+    if tree is None:
+        return None
+    info = ModuleInfo(name, path, source=data)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     for statement in _import_time_statements(tree.body):
         _record_statement(info, statement, package)
     info.exit_line = _exit_line(tree.body)
-    _BodyScan(info).visit(tree)
     return info
 
 
 class _BodyScan(ast.NodeVisitor):
     """One pass over the whole module: names used inside functions, `Depends`
-    arguments, attribute assignments, dramatiq actors."""
+    arguments, attribute assignments, dramatiq actors, `global` names."""
 
-    def __init__(self, info: ModuleInfo) -> None:
+    def __init__(self, info: ModuleInfo, facts: BodyFacts) -> None:
         self.info = info
+        self.facts = facts
         self.function_depth = 0
         self.shadowed: list[set[str]] = []
         """Names a function imports itself: its uses read that import, not the
@@ -300,7 +382,7 @@ class _BodyScan(ast.NodeVisitor):
 
     def visit_FunctionDef(self, node: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
         if any(self._is_actor(d) for d in node.decorator_list):
-            self.info.defines_actors = True
+            self.facts.defines_actors = True
         for decorator in node.decorator_list:
             self.visit(decorator)
         # `Depends(fn)` in a signature is evaluated at import time, but FastAPI calls
@@ -328,7 +410,7 @@ class _BodyScan(ast.NodeVisitor):
         return dotted is not None and self.info.qualify(dotted) == "dramatiq.actor"
 
     def visit_Global(self, node: ast.Global) -> None:
-        self.info.defined.update(node.names)  # `global X` then `X = ...` in a function
+        self.facts.declared_global.update(node.names)  # `global X` then `X = ...` in a function
 
     def visit_Lambda(self, node: ast.Lambda) -> None:
         self.function_depth += 1
@@ -348,26 +430,26 @@ class _BodyScan(ast.NodeVisitor):
 
     def visit_Name(self, node: ast.Name) -> None:
         if self.function_depth and isinstance(node.ctx, ast.Load) and not self._shadowed(node.id):
-            self.info.used_in_functions.add(node.id)
+            self.facts.used_in_functions.add(node.id)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         if self.function_depth and isinstance(node.ctx, ast.Load):
             dotted = _dotted(node)
             if dotted and not self._shadowed(dotted.split(".", 1)[0]):
-                self.info.used_in_functions.add(dotted)
+                self.facts.used_in_functions.add(dotted)
         self.generic_visit(node)
 
     def visit_Call(self, node: ast.Call) -> None:
         if node.args and _dotted(node.func) in DEPENDS_CALLS:
             dotted = _dotted(node.args[0])
             if dotted:
-                self.info.depends.add(dotted)
+                self.facts.depends.add(dotted)
         self.generic_visit(node)
 
     def visit_Assign(self, node: ast.Assign) -> None:
         for target in node.targets:
             if isinstance(target, ast.Attribute):
-                self.info.assigned_attributes.add(target.attr)
+                self.facts.assigned_attributes.add(target.attr)
         self.generic_visit(node)
 
 
@@ -424,7 +506,7 @@ def _record_statement(info: ModuleInfo, statement: ast.stmt, package: str) -> No
                 info.dynamic = True
                 continue
             local = alias.asname or alias.name
-            info.defined.add(local)
+            info.top_level.add(local)
             info.module_aliases.pop(local, None)
             info.by_value[local] = Binding(source, alias.name, statement.lineno)
             info.imports.add(f"{source}.{alias.name}")
@@ -432,11 +514,11 @@ def _record_statement(info: ModuleInfo, statement: ast.stmt, package: str) -> No
         for alias in statement.names:
             info.imports.add(alias.name)
             local = alias.asname or alias.name.split(".", 1)[0]
-            info.defined.add(local)
+            info.top_level.add(local)
             info.by_value.pop(local, None)
             info.module_aliases[local] = alias.name if alias.asname else local
     elif isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-        info.defined.add(statement.name)
+        info.top_level.add(statement.name)
         _forget(info, statement.name)
         if statement.name == "__getattr__":
             info.dynamic = True
@@ -444,7 +526,7 @@ def _record_statement(info: ModuleInfo, statement: ast.stmt, package: str) -> No
         targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
         names = [n for t in targets for n in _target_names(t)]
         for name in names:
-            info.defined.add(name)
+            info.top_level.add(name)
             _forget(info, name)
         value = statement.value
         if isinstance(value, ast.Call):
@@ -452,11 +534,11 @@ def _record_statement(info: ModuleInfo, statement: ast.stmt, package: str) -> No
             if dotted:
                 info.called_at_import.setdefault(dotted, []).extend(names)
     elif isinstance(statement, (ast.For, ast.AsyncFor)):
-        info.defined.update(_target_names(statement.target))
+        info.top_level.update(_target_names(statement.target))
     elif isinstance(statement, (ast.With, ast.AsyncWith)):
         for item in statement.items:
             if item.optional_vars is not None:
-                info.defined.update(_target_names(item.optional_vars))
+                info.top_level.update(_target_names(item.optional_vars))
     elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
         dotted = _dotted(statement.value.func)
         if dotted:

@@ -71,7 +71,7 @@ class PatchTargetDoesNotExist(PatchRule):
         info = self.index.get(module)
         if module in self.index.files and info is None:
             return  # a module Python here cannot parse (newer syntax): unknown
-        if info is not None and (info.dynamic or attr in info.defined):
+        if info is not None and (info.dynamic or info.binds(attr)):
             return
         if info is None and module not in self.index.files and not self.index.is_package(module):
             return
