@@ -2,7 +2,8 @@
 
 Per file: decode -> decide which rules could match from a cheap text scan (most
 test files need no parse at all) -> parse once with libcst -> run every enabled
-rule in one batched visit -> positions only if something was reported -> `# noqa`
+rule in one batched visit -> positions only if something was reported, and only
+for the top-level statements holding the reports (`positions.py`) -> `# noqa`
 and per-file-ignores -> fixes applied as libcst node replacements, re-linted until
 nothing changes, and the result must re-parse or the file is left alone.
 """
@@ -15,12 +16,12 @@ import io
 import re
 import tokenize
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import libcst as cst
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
+from libcst.metadata import CodeRange
 
 from testlint.diagnostics import (
     Applicability,
@@ -32,8 +33,9 @@ from testlint.diagnostics import (
     Position,
 )
 from testlint.names import ImportTable, is_docstring, leading_imports
+from testlint.positions import positions_of
 from testlint.project import Project
-from testlint.rule import FileKind, Report, Rule, RuleContext, Tracker
+from testlint.rule import FileKind, Report, Rule, RuleContext, TopStatement, Tracker
 from testlint.rules import ENGINE_RULES
 from testlint.scan import Scan
 from testlint.scan import parse as parse_ast
@@ -265,6 +267,19 @@ def _edits(before: str, after: str) -> tuple[Edit, ...]:
     return tuple(edits)
 
 
+def _placed(reports: Iterable[Report]) -> Iterator[cst.CSTNode]:
+    """Every node whose position a report needs: the node, its statement (for
+    `# noqa`), what its fix changes and those nodes' decorators."""
+    for report in reports:
+        yield report.node
+        if report.statement is not None:
+            yield report.statement
+        if report.fix is not None:
+            for node in report.fix.changes:
+                yield node
+                yield from getattr(node, "decorators", ())
+
+
 def _overlaps(a: CodeRange, b: CodeRange) -> bool:
     a_start = (a.start.line, a.start.column)
     a_end = (a.end.line, a.end.column)
@@ -315,8 +330,9 @@ class Linter:
     def rules_for(
         self, path: Path, kind: FileKind, text: str, tree: ast.Module | None = None
     ) -> list[type[Rule]]:
-        """The rules that could report in this file. With gating, three cheap gates
-        in turn: trigger text, the CPython `ast` (`might_report`), project facts."""
+        """The rules that could report in this file. With gating, cheap gates in
+        turn: trigger text, project facts that need no tree (`gate_reads_tree`
+        False), the CPython `ast` (`might_report`), project facts that need it."""
         ignored = self.settings.ignored_codes(path, self._all_rules)
         chosen = [r for r in self.rules if kind in r.file_kinds and r.code not in ignored]
         if not self.gating:
@@ -324,6 +340,9 @@ class Linter:
             return chosen
         chosen = [r for r in chosen if any(t in text for t in self._triggers[r])]
         self.last_uses = frozenset().union(*(r.uses for r in chosen))
+        chosen = [
+            r for r in chosen if r.gate_reads_tree or r.needed(self.project, path, text, None)
+        ]
         if not chosen:
             return chosen
         tree = tree if tree is not None else parse_ast(text)
@@ -332,7 +351,9 @@ class Linter:
             chosen = [
                 r for r in chosen if not self._scanned[r] or r.might_report(scan, self.settings)
             ]
-        return [r for r in chosen if r.needed(self.project, path, text, scan)]
+        return [
+            r for r in chosen if not r.gate_reads_tree or r.needed(self.project, path, text, scan)
+        ]
 
     # -- one pass
 
@@ -354,12 +375,13 @@ class Linter:
             imports=ImportTable(module),
         )
         instances = [rule(context) for rule in rules]
-        cst.visit_batched(module, [Tracker(context), *instances])
+        cst.visit_batched(module, [TopStatement(context), Tracker(context), *instances])
         reports = context.reports
         positions: Mapping[cst.CSTNode, CodeRange] = {}
         if reports:
-            wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-            positions = wrapper.resolve(PositionProvider)
+            placed = list(_placed(reports))
+            hints = [*(context.tops.get(n) for n in placed), *(r.top for r in reports)]
+            positions = positions_of(module, placed, hints)
         return _Parsed(module, reports, positions)
 
     def _active(self, parsed: _Parsed, text: str) -> list[tuple[type[Rule], Report, CodeRange]]:

@@ -18,6 +18,7 @@ import libcst as cst
 
 from testlint.diagnostics import NodeFix
 from testlint.names import ImportTable
+from testlint.positions import STATEMENT_CLASSES
 
 if TYPE_CHECKING:
     from testlint.project import Project
@@ -51,6 +52,9 @@ class Report:
     message: str
     statement: cst.CSTNode | None
     fix: NodeFix | None
+    top: cst.CSTNode | None = None
+    """The top-level statement being visited when it was reported: where its
+    nodes most likely are (the engine checks; see `positions.py`)."""
 
 
 def is_main_guard(test: cst.BaseExpression) -> bool:
@@ -99,6 +103,11 @@ class RuleContext:
     )
     blocks: list[Sequence[cst.BaseStatement]] = field(default_factory=list)
     classes: list[cst.ClassDef] = field(default_factory=list)
+    top_statement: cst.CSTNode | None = None
+    """The top-level statement being visited (or last visited)."""
+    tops: dict[cst.CSTNode, cst.CSTNode | None] = field(default_factory=dict)
+    """Statements, calls and strings visited so far -> their top-level statement
+    (for reports made after the visit has left it)."""
 
     @property
     def at_import_time(self) -> bool:
@@ -236,6 +245,27 @@ class Tracker(CachedVisitors):
             self.context.imports.add_local_import(node)
 
 
+class TopStatement(cst.BatchableCSTVisitor):
+    """Keeps `RuleContext.top_statement` current and notes the top-level statement
+    of each statement, call and string: what reports and fixes point at (see
+    `positions.py`). Runs first in the batched visit."""
+
+    NOTED = (*STATEMENT_CLASSES, "SimpleStatementSuite", "Call", "SimpleString")
+
+    def __init__(self, context: RuleContext) -> None:
+        super().__init__()
+        self.context = context
+        self._top = {id(statement) for statement in context.module.body}
+
+    def get_visitors(self) -> dict[str, Callable[[cst.CSTNode], None]]:
+        return {f"visit_{name}": self._visit for name in self.NOTED}
+
+    def _visit(self, node: cst.CSTNode) -> None:
+        if id(node) in self._top:
+            self.context.top_statement = node
+        self.context.tops[node] = self.context.top_statement
+
+
 class Rule(CachedVisitors):
     """Base class for every rule. The class docstring is the rule's documentation
     (sections: What it does / Why is this bad? / Example / Use instead /
@@ -256,6 +286,9 @@ class Rule(CachedVisitors):
     cache re-lints the file when one of them changes."""
     fixable: ClassVar[str] = "none"
     """"always", "sometimes" or "none": shown in the rules table."""
+    gate_reads_tree: ClassVar[bool] = True
+    """False when `needed` ignores `scan`: the engine then asks it before parsing
+    the file at all."""
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__()
@@ -290,4 +323,5 @@ class Rule(CachedVisitors):
         """Report `node`. A `# noqa` on any line of its enclosing statement applies
         (`statement`: that statement, for reports made after the visit has left it)."""
         enclosing = statement or self.context.enclosing_statement()
-        self.context.reports.append(Report(type(self), node, message, enclosing, fix))
+        top = self.context.top_statement
+        self.context.reports.append(Report(type(self), node, message, enclosing, fix, top))

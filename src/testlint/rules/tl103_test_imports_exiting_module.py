@@ -86,6 +86,7 @@ class TestImportsExitingModule(Rule):
     summary = "Test imports a project module that exits when imported"
     triggers = ("import",)
     uses = frozenset({"exiting"})
+    gate_reads_tree = False  # every file says "import": decide before parsing
 
     @classmethod
     def needed(cls, project: Project, path: Path, text: str, scan: Scan | None) -> bool:

@@ -1,0 +1,73 @@
+"""Positions computed for a few top-level statements must be libcst's own."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import libcst as cst
+import pytest
+
+from testlint.positions import all_positions, positions_in, positions_of
+
+FIXTURES = Path(__file__).parent / "fixtures"
+FILES = sorted(FIXTURES.rglob("*.py"))
+EXTRA = {
+    "crlf": "import os\r\n\r\n\r\ndef f():\r\n    x = 1\r\n    return x\r\n\r\nos.exit(1)\r\n",
+    "lone cr": "import os\r\rdef f():\r    return '''a\rb'''\r\ros.exit(1)\r",
+    "header and tabs": "#!/usr/bin/env python\n# hi\n\nif x:\n\ty = (\n\t  1)\nz = 2",
+    "one line blocks": "if a: b; c\nwhile d: e\nclass K: pass\n",
+    "strings over lines": "x = '''\nfoo\n'''; y = 1\n\n@d(\n  2)\ndef g(): return 3\n",
+}
+
+
+def _modules() -> list[tuple[str, cst.Module]]:
+    modules = []
+    for path in FILES:
+        try:
+            modules.append(
+                (path.relative_to(FIXTURES).as_posix(), cst.parse_module(path.read_bytes()))
+            )
+        except cst.ParserSyntaxError:
+            continue  # fixtures of unparsable files
+    modules.extend((name, cst.parse_module(text)) for name, text in EXTRA.items())
+    return modules
+
+
+MODULES = _modules()
+
+
+def test_fixtures_were_found() -> None:
+    assert len(MODULES) > 300
+
+
+@pytest.mark.parametrize(("name", "module"), MODULES, ids=[name for name, _ in MODULES])
+def test_each_statement_alone_gets_libcst_positions(name: str, module: cst.Module) -> None:
+    full = all_positions(module)
+    for statement in module.body:
+        some = positions_in(module, {statement})
+        assert statement in some
+        assert {node: some[node] for node in some} == {node: full[node] for node in some}
+
+
+@pytest.mark.parametrize(("name", "module"), MODULES, ids=[name for name, _ in MODULES])
+def test_first_and_last_statements_together(name: str, module: cst.Module) -> None:
+    if len(module.body) < 2:
+        return
+    chosen = {module.body[0], module.body[-1]}
+    full = all_positions(module)
+    some = positions_in(module, chosen)
+    assert chosen <= set(some)
+    assert all(some[node] == full[node] for node in some)
+
+
+def test_a_node_outside_the_hinted_statements_falls_back_to_the_whole_module() -> None:
+    module = cst.parse_module("a = 1\nb = 2\nc = 3\n")
+    first, _, last = module.body
+    positions = positions_of(module, [last], [first])
+    assert positions[last] == all_positions(module)[last]
+    assert first in positions  # the whole module was generated
+
+
+def test_no_hint_means_the_whole_module() -> None:
+    module = cst.parse_module("a = 1\nb = 2\n")
+    assert set(positions_of(module, [module.body[1]], [None])) == set(all_positions(module))
