@@ -54,4 +54,30 @@ def test_import_time_calls_exclude_function_bodies_but_not_defaults() -> None:
     source = "import sys\n\n\ndef f(x=sys.exit()):\n    quit()\n"
     tree = parse(source)
     assert tree is not None
-    assert Scan(tree, source).import_time_callees == {"exit"}
+    assert Scan(tree, source).import_time_callees_named({"exit", "quit"}) == {"exit"}
+
+
+IMPORT_TIME_SOURCES = {
+    **SOURCES,
+    "exit alias in a default": (
+        "from sys import exit as bail\n\n\ndef f(x=bail(\n  1)):\n    bail()\n"
+    ),
+    "raise over lines": "raise \\\n    SystemExit(\n        2)\n",
+    "decorated class": "@d(exit())\nclass K:\n    x = quit()\n    def m(self):\n        exit()\n",
+    "lambda": "f = lambda: exit()\ng = exit\n",
+}
+
+
+@pytest.mark.parametrize("source", IMPORT_TIME_SOURCES.values(), ids=list(IMPORT_TIME_SOURCES))
+@pytest.mark.parametrize("wanted", [{"exit", "quit", "SystemExit"}, {"patch"}])
+def test_pruned_import_time_walk_finds_what_a_full_walk_finds(
+    source: str, wanted: set[str]
+) -> None:
+    tree = parse(source)
+    assert tree is not None
+    pruned = Scan(tree, source)
+    whole = Scan(tree, None)  # no text: walked whole
+    assert pruned.import_time_callees_named(wanted) == whole.import_time_callees_named(wanted)
+    assert {id(c) for c in pruned.import_time_calls_named(wanted)} == {
+        id(c) for c in whole.import_time_calls_named(wanted)
+    }

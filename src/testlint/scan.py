@@ -19,7 +19,7 @@ import ast
 import bisect
 import re
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import cached_property
 
 
@@ -74,9 +74,19 @@ class Scan:
     def nodes_near(self, words: Iterable[str]) -> Iterator[ast.AST]:
         """Every node whose lines include a line containing one of `words` (as a
         whole word), and the nodes above them; every node if that cannot be told."""
-        if not self._prunable or self.text is None:
-            yield from self.nodes
-            return
+        if not self._prunable:
+            return iter(self.nodes)
+        return self._walk_near(words, ast.iter_child_nodes)
+
+    def import_time_nodes_near(self, words: Iterable[str]) -> Iterator[ast.AST]:
+        """`nodes_near`, outside function and lambda bodies."""
+        if not self._prunable:
+            return iter(self.import_time_nodes)
+        return self._walk_near(words, _import_time_children)
+
+    def _walk_near(
+        self, words: Iterable[str], children: Callable[[ast.AST], Iterable[ast.AST]]
+    ) -> Iterator[ast.AST]:
         lines = sorted(set().union(*(self._lines_of(word) for word in set(words))))
         if not lines:
             return
@@ -93,7 +103,7 @@ class Scan:
                 if at == len(lines) or lines[at] > end:
                     continue
             yield node
-            stack.extend(ast.iter_child_nodes(node))
+            stack.extend(children(node))
 
     @cached_property
     def _newlines(self) -> list[int]:
@@ -120,10 +130,9 @@ class Scan:
     def calls_named(self, names: Iterable[str]) -> list[ast.Call]:
         """Calls whose callee may be one of `names` (see `names`)."""
         wanted = set(names)
-        words = wanted | {local for local, origins in self.aliases.items() if origins & wanted}
         return [
             node
-            for node in self.nodes_near(words)
+            for node in self.nodes_near(self._words_for(wanted))
             if isinstance(node, ast.Call) and self.names(node.func) & wanted
         ]
 
@@ -193,21 +202,31 @@ class Scan:
         """Nodes outside function and lambda bodies (one walk for every question)."""
         return list(_import_time_nodes(self.tree))
 
-    @cached_property
-    def import_time_calls(self) -> list[ast.Call]:
-        return [node for node in self.import_time_nodes if isinstance(node, ast.Call)]
+    def import_time_calls_named(self, names: Iterable[str]) -> list[ast.Call]:
+        """Calls at import time whose callee may be one of `names` (see `names`)."""
+        wanted = set(names)
+        return [
+            node
+            for node in self.import_time_nodes_near(self._words_for(wanted))
+            if isinstance(node, ast.Call) and self.names(node.func) & wanted
+        ]
 
-    @cached_property
-    def import_time_callees(self) -> frozenset[str]:
-        """Names (see `names`) of what is called or raised at import time."""
+    def import_time_callees_named(self, names: Iterable[str]) -> frozenset[str]:
+        """Which of `names` (see `names`) are called or raised at import time."""
+        wanted = set(names)
         found: set[str] = set()
-        for node in self.import_time_nodes:
+        for node in self.import_time_nodes_near(self._words_for(wanted)):
             if isinstance(node, ast.Call):
-                found |= self.names(node.func)
+                found |= self.names(node.func) & wanted
             elif isinstance(node, ast.Raise) and node.exc is not None:
                 exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
-                found |= self.names(exc)
+                found |= self.names(exc) & wanted
         return frozenset(found)
+
+    def _words_for(self, wanted: set[str]) -> set[str]:
+        """The words a use of `wanted` names sits on: the names, and local names
+        imported as one of them."""
+        return wanted | {local for local, origins in self.aliases.items() if origins & wanted}
 
     @cached_property
     def has_async_function(self) -> bool:
@@ -220,13 +239,18 @@ def _import_time_nodes(tree: ast.Module) -> Iterator[ast.AST]:
     while stack:
         node = stack.pop()
         yield node
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            stack.extend(node.decorator_list)
-            stack.append(node.args)
-            if node.returns is not None:
-                stack.append(node.returns)
-            stack.extend(getattr(node, "type_params", ()))
-        elif isinstance(node, ast.Lambda):
-            stack.append(node.args)
-        else:
-            stack.extend(ast.iter_child_nodes(node))
+        stack.extend(_import_time_children(node))
+
+
+def _import_time_children(node: ast.AST) -> Iterable[ast.AST]:
+    """Children that run when `node` runs at import time: a function's decorators,
+    defaults and annotations, not its body."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        found: list[ast.AST] = [*node.decorator_list, node.args]
+        if node.returns is not None:
+            found.append(node.returns)
+        found.extend(getattr(node, "type_params", ()))
+        return found
+    if isinstance(node, ast.Lambda):
+        return [node.args]
+    return ast.iter_child_nodes(node)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import libcst as cst
@@ -244,7 +245,7 @@ class PatchRule(Rule):
 
     # -- judging
 
-    @property
+    @cached_property
     def index(self) -> ModuleIndex:
         return self.context.project.owner(self.context.path).module_index
 
@@ -318,14 +319,20 @@ class PatchRule(Rule):
 def conftest_imports(context: RuleContext) -> set[str]:
     """Modules imported by the conftests in the test's directory and above (the
     fixtures a test uses come from them)."""
+    extensions = context.project.extensions
+    directory_key = f"conftest_imports_in:{context.path.parent}"
+    known = extensions.get(directory_key)
+    if isinstance(known, frozenset):
+        return set(known)
     found: set[str] = set()
     for text in context.project.conftest_texts(context.path.parent):
         key = f"conftest_imports:{hash(text)}"
-        cached = context.project.extensions.get(key)
+        cached = extensions.get(key)
         if not isinstance(cached, frozenset):
             cached = frozenset(_imported_modules(text))
-            context.project.extensions[key] = cached
+            extensions[key] = cached
         found |= cached
+    extensions[directory_key] = frozenset(found)
     return found
 
 

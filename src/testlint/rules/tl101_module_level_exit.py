@@ -119,7 +119,7 @@ class ModuleLevelExit(Rule):
 
     @classmethod
     def might_report(cls, scan: Scan, settings: Settings) -> bool:
-        return not EXIT_NAMES.isdisjoint(scan.import_time_callees)
+        return bool(scan.import_time_callees_named(EXIT_NAMES))
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)

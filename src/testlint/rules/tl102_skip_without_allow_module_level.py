@@ -69,10 +69,8 @@ class SkipWithoutAllowModuleLevel(Rule):
     @classmethod
     def might_report(cls, scan: Scan, settings: Settings) -> bool:
         return any(
-            "skip" in scan.names(call.func)
-            and not _is_mark_skip(call.func)
-            and _may_lack_allow(call)
-            for call in scan.import_time_calls
+            not _is_mark_skip(call.func) and _may_lack_allow(call)
+            for call in scan.import_time_calls_named({"skip"})
         )
 
     def visit_Call(self, node: cst.Call) -> None:
