@@ -228,10 +228,6 @@ class Scan:
         imported as one of them."""
         return wanted | {local for local, origins in self.aliases.items() if origins & wanted}
 
-    @cached_property
-    def has_async_function(self) -> bool:
-        return any(isinstance(node, ast.AsyncFunctionDef) for node in self.nodes_near(["async"]))
-
 
 def _import_time_nodes(tree: ast.Module) -> Iterator[ast.AST]:
     """Nodes outside function and lambda bodies."""

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import ast
+from collections.abc import Iterable, Iterator, Sequence
 
 import libcst as cst
 
+from testlint.names import CANONICAL_PREFIXES
 from testlint.project import asyncio_setup
 from testlint.rule import Option, RuleContext
+from testlint.scan import Scan
 
 ASYNCIO_MODE = Option(
     key="asyncio-mode",
@@ -21,6 +24,39 @@ ASYNCIO_MODE = Option(
 )
 ASYNCIO_MARK = "pytest.mark.asyncio"
 OTHER_PLUGIN_MARKS = frozenset({"pytest.mark.anyio", "pytest.mark.trio"})
+
+
+def async_functions(scan: Scan, *, import_time_only: bool) -> Iterator[ast.AsyncFunctionDef]:
+    """`async def`s of the file (only those outside function bodies, if asked)."""
+    near = scan.import_time_nodes_near if import_time_only else scan.nodes_near
+    for node in near(["async"]):
+        if isinstance(node, ast.AsyncFunctionDef):
+            yield node
+
+
+def decorator_names(scan: Scan, decorator: ast.expr) -> set[str | None]:
+    """What a decorator may resolve to, as the rules' import table would name it
+    (None: an import the gate cannot resolve; empty: not an imported name)."""
+    target = decorator.func if isinstance(decorator, ast.Call) else decorator
+    return {_canonical(name) for name in scan.qualified(target)}
+
+
+def surely_one_of(scan: Scan, decorators: Iterable[ast.expr], names: frozenset[str]) -> bool:
+    """Some decorator resolves to one of `names` however its imports are read."""
+    for decorator in decorators:
+        found = decorator_names(scan, decorator)
+        if found and all(name in names for name in found):
+            return True
+    return False
+
+
+def _canonical(name: str | None) -> str | None:
+    if name is None:
+        return None
+    for prefix, canonical in CANONICAL_PREFIXES:
+        if name.startswith(prefix):
+            return canonical + name[len(prefix) :]
+    return name
 
 
 # Text in a conftest (or the module) that means testlint cannot know who runs async

@@ -7,6 +7,8 @@ from testlint.rule import Rule
 from testlint.rules._asyncio import (
     ASYNCIO_MARK,
     ASYNCIO_MODE,
+    async_functions,
+    decorator_names,
     marks_in_scope,
     strict_pytest_asyncio,
 )
@@ -98,7 +100,13 @@ class AsyncFixtureWithPlainDecorator(Rule):
 
     @classmethod
     def might_report(cls, scan: Scan, settings: Settings) -> bool:
-        return scan.has_async_function
+        """An `async def` with a decorator that may be `pytest.fixture`."""
+        return any(
+            names & {"pytest.fixture", None}
+            for function in async_functions(scan, import_time_only=False)
+            for decorator in function.decorator_list
+            if (names := decorator_names(scan, decorator))
+        )
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if node.asynchronous is None or not node.decorators:

@@ -8,15 +8,19 @@ from testlint.rules._asyncio import (
     ASYNCIO_MARK,
     ASYNCIO_MODE,
     OTHER_PLUGIN_MARKS,
+    async_functions,
     mark_names,
     marks_in_scope,
     strict_pytest_asyncio,
+    surely_one_of,
 )
 from testlint.rules._helpers import module_reference
 from testlint.scan import Scan
 from testlint.settings import Settings
 
 FIXTURE_DECORATORS = frozenset({"pytest.fixture", "pytest_asyncio.fixture"})
+SETTLED_BY = frozenset({ASYNCIO_MARK, *OTHER_PLUGIN_MARKS, *FIXTURE_DECORATORS})
+"""A test's own decorator that means this rule never reports it."""
 # Decorators that leave a test a pytest test function.
 KNOWN_DECORATOR_PREFIXES = ("pytest.mark.", "unittest.mock.patch", "mock.patch")
 
@@ -83,7 +87,12 @@ class AsyncTestWithoutAsyncioMark(Rule):
 
     @classmethod
     def might_report(cls, scan: Scan, settings: Settings) -> bool:
-        return scan.has_async_function
+        """An `async def` outside function bodies whose own decorators do not
+        settle it (an asyncio, anyio or trio mark, a fixture decorator)."""
+        return any(
+            not surely_one_of(scan, function.decorator_list, SETTLED_BY)
+            for function in async_functions(scan, import_time_only=True)
+        )
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if node.asynchronous is None or self.context.function_depth:
