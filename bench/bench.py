@@ -24,6 +24,8 @@ would check):
   out: flake8 runs every installed plugin whatever `--select` says) and Fixit, when
   installed. On generated suites only with `--peers-on-generated`.
 
+testlint's own bytecode is written first (`compileall`), as installing a wheel does:
+where PYTHONDONTWRITEBYTECODE is set, every run would otherwise recompile testlint.
 Each measurement runs in its own process. Reported: wall time; CPU time of the whole
 process tree (wait4, plus orphaned descendants the bench reaps itself); peak memory of
 the whole tree (testlint may use a process pool): a sampler sums the RSS of every
@@ -894,12 +896,23 @@ def environment() -> dict[str, Any]:
         memory = "wait4 ru_maxrss: the largest single process"
     return {
         "testlint": testlint.__version__,
+        "bytecode": compile_bytecode(repo),
         "commit": head,
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
         "memory": memory,
     }
+
+
+def compile_bytecode(package: Path) -> str:
+    """Write testlint's bytecode before timing it, as installing a wheel does.
+    Without it, an environment with PYTHONDONTWRITEBYTECODE=1 (or a read-only
+    checkout) compiles every testlint module on every run, which users never pay."""
+    done = subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(package)], capture_output=True
+    )
+    return "compiled" if done.returncode == 0 else "not compiled (compileall failed)"
 
 
 def write_json(
@@ -975,8 +988,8 @@ def main() -> None:
     env = environment()  # before the subreaper: git's children are no command's orphans
     env["subreaper"] = become_subreaper()
     print(
-        f"testlint {env['testlint']} ({env['commit']}), Python {env['python']}, "
-        f"{env['cpus']} CPUs; memory: {env['memory']}\n"
+        f"testlint {env['testlint']} ({env['commit']}, bytecode {env['bytecode']}), "
+        f"Python {env['python']}, {env['cpus']} CPUs; memory: {env['memory']}\n"
     )
     scratch = Path(tempfile.mkdtemp(prefix="testlint-bench-")).resolve()
     suites: list[Suite] = []
