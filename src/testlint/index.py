@@ -267,33 +267,62 @@ def source_roots(root: Path) -> list[Path]:
 
 
 def _module_files(root: Path) -> Iterator[tuple[str, Path]]:
-    seen: set[Path] = set()
+    seen: set[str] = set()
     for source_root in source_roots(root):
-        for directory, dirnames, filenames in os.walk(source_root):
-            current = Path(directory)
-            dirnames[:] = sorted(
-                d
-                for d in dirnames
-                if not d.startswith(".")
-                and d not in SKIPPED_DIRS
-                and d.isidentifier()
-                and not os.path.exists(current / d / "pyvenv.cfg")
-                and not (current == root and d == "src" and source_root == root)
-            )
-            for filename in sorted(filenames):
-                path = current / filename
-                # Regular files only: reading a FIFO named like a module blocks forever.
-                if not filename.endswith(".py") or path in seen or not os.path.isfile(path):
-                    continue
-                stem = filename[:-3]
-                if filename == "conftest.py" or not stem.isidentifier():
-                    continue
-                seen.add(path)
-                parts = list(current.relative_to(source_root).parts)
-                if stem != "__init__":
-                    parts.append(stem)
-                if parts:
-                    yield ".".join(parts), path
+        # The flat-layout walk of the root must not enter src/ again.
+        skip = os.path.join(root, "src") if source_root == root else None
+        yield from _modules_under(str(source_root), [], seen, skip)
+
+
+def _modules_under(
+    directory: str, parts: list[str], seen: set[str], skip: str | None
+) -> Iterator[tuple[str, Path]]:
+    """Modules in `directory` (package `parts`), then in its subdirectories, each
+    sorted by name, as `os.walk` would list them (symbolic links to directories are
+    not followed). One `scandir` per directory: most files are rejected by name,
+    without a `stat` or a `Path`."""
+    try:
+        with os.scandir(directory) as listing:
+            entries = sorted(listing, key=lambda entry: entry.name)
+    except OSError:
+        return
+    subdirectories = []
+    for entry in entries:
+        name = entry.name
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            continue
+        if is_dir:
+            if (
+                not name.startswith(".")
+                and name not in SKIPPED_DIRS
+                and name.isidentifier()
+                and entry.path != skip
+                and not entry.is_symlink()
+                and not os.path.exists(os.path.join(entry.path, "pyvenv.cfg"))
+            ):
+                subdirectories.append(entry)
+            continue
+        if not name.endswith(".py") or name == "conftest.py" or entry.path in seen:
+            continue
+        stem = name[:-3]
+        # Regular files only: reading a FIFO named like a module blocks forever.
+        if not stem.isidentifier() or not _is_file(entry):
+            continue
+        seen.add(entry.path)
+        module = parts if stem == "__init__" else [*parts, stem]
+        if module:
+            yield ".".join(module), Path(entry.path)
+    for entry in subdirectories:
+        yield from _modules_under(entry.path, [*parts, entry.name], seen, skip)
+
+
+def _is_file(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_file()
+    except OSError:
+        return False
 
 
 def find_exiting_modules(

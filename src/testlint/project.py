@@ -723,19 +723,9 @@ class Project:
 
     def _python_files(self) -> Iterator[Path]:
         """Regular `.py` files under the root (not FIFOs, symlink loops or broken
-        links), skipping hidden, vendored and virtualenv directories; sorted."""
-        for directory, dirnames, filenames in os.walk(self.root):
-            dirnames[:] = sorted(
-                d
-                for d in dirnames
-                if not d.startswith(".")
-                and d not in _SKIPPED_DIRS
-                and not os.path.exists(Path(directory, d, "pyvenv.cfg"))
-            )
-            for filename in sorted(filenames):
-                path = Path(directory, filename)
-                if filename.endswith(".py") and os.path.isfile(path):
-                    yield path
+        links), skipping hidden, vendored and virtualenv directories; sorted, in
+        `os.walk` order (symbolic links to directories are not followed)."""
+        return _python_files_under(str(self.root))
 
     @staticmethod
     def suite_text(path: Path) -> str:
@@ -893,3 +883,30 @@ def common_root(paths: Iterable[Path]) -> Path:
     if not resolved:
         return Path.cwd()
     return Path(os.path.commonpath([str(p) for p in resolved]))
+
+
+def _python_files_under(directory: str) -> Iterator[Path]:
+    """`Project._python_files`: one `scandir` per directory, no `stat` or `Path`
+    for files rejected by name."""
+    try:
+        with os.scandir(directory) as listing:
+            entries = sorted(listing, key=lambda entry: entry.name)
+    except OSError:
+        return
+    subdirectories = []
+    for entry in entries:
+        try:
+            if entry.is_dir():
+                if (
+                    not entry.name.startswith(".")
+                    and entry.name not in _SKIPPED_DIRS
+                    and not entry.is_symlink()
+                    and not os.path.exists(os.path.join(entry.path, "pyvenv.cfg"))
+                ):
+                    subdirectories.append(entry.path)
+            elif entry.name.endswith(".py") and entry.is_file():
+                yield Path(entry.path)
+        except OSError:
+            continue
+    for subdirectory in subdirectories:
+        yield from _python_files_under(subdirectory)
