@@ -10,9 +10,13 @@ from pathlib import Path
 import pytest
 
 from cli_runner import make_runner
-from testlint import engine
+from testlint import cache, engine, runner
 from testlint.cli import main
-from testlint.runner import RunOptions, RunResult, run
+from testlint.engine import Linter
+from testlint.files import SourcePath
+from testlint.rule import FileKind
+from testlint.rules import RULES
+from testlint.runner import RunOptions, RunResult, resolve_settings, run
 
 PAYMENTS = "def charge(amount):\n    return amount\n"
 ORDERS_BY_VALUE = (
@@ -244,3 +248,38 @@ def test_a_warm_run_writes_nothing(tmp_path: Path) -> None:
     os.utime(stored, ns=(before - 10**9, before - 10**9))
     lint(tmp_path)
     assert stored.stat().st_mtime_ns == before - 10**9
+
+
+def test_suite_tokens_from_the_linted_bytes_equal_those_read_from_the_file(
+    tmp_path: Path,
+) -> None:
+    """Workers hand the parent each file's suite tokens (it then reads no test file
+    again): they must be what the cache reads from the file itself, or a later run
+    would see the suite change."""
+    text = (
+        "\ufeff# caf\xe9\r\nimport pytest\r\n\r\n"
+        "@pytest.mark.r\xe9seau\n@pytest.mark.slow\ndef test_a(): pass\n"
+    )
+    data = text.encode("utf-8") + b"\n# \xff\xfe not utf-8: mark.broken\n"
+    path = write(tmp_path, "tests/test_bytes.py", "")
+    path.write_bytes(data)
+    settings, project = resolve_settings([path], RunOptions())
+    item = SourcePath(path, FileKind.TEST, explicit=True)
+    linter = Linter(RULES, settings, project)
+    _, _, offered = runner._lint_one(item, linter, RunOptions(cache=True), [])
+    assert offered is not None
+    read = cache.suite_tokens(path.read_text(encoding="utf-8", errors="replace"))
+    assert offered == (cache.Hasher({}).digest(path), read)
+    assert read == "mark.broken mark.r\xe9seau mark.slow"
+
+
+def test_work_is_handed_out_largest_first_in_bounded_chunks() -> None:
+    sizes = [10, 50_000, 300, 7, 20_000, 20_000, *([1_000] * 100)]
+    chunks = runner._chunks(sizes)
+    order = [number for chunk in chunks for number in chunk]
+    assert sorted(order) == list(range(len(sizes)))
+    assert [sizes[n] for n in order] == sorted(sizes, reverse=True)
+    assert chunks[0] == [1]  # a big file alone
+    for chunk in chunks:
+        assert len(chunk) <= runner.CHUNK_FILES
+        assert len(chunk) == 1 or sum(sizes[n] for n in chunk[:-1]) < runner.CHUNK_BYTES

@@ -69,25 +69,41 @@ ENVIRONMENT_NAMES = frozenset(
 )
 
 
+def suite_tokens(text: str) -> str:
+    """What the suite facts can read from one test module's text."""
+    return " ".join(sorted(set(SUITE_TOKENS.findall(text))))
+
+
 def is_environment_file(name: str) -> bool:
     return name in ENVIRONMENT_NAMES or (name.endswith(".txt") and "requirements" in name)
 
 
 class Hasher:
-    """Content hashes, re-read only when a file's stat changed (like git's index)."""
+    """Content hashes, re-read only when a file's stat changed (like git's index).
+
+    Files are keyed by absolute path (the suite listing and the files named on the
+    command line reach the same file by different paths) and stat'ed once a run:
+    a run that writes fixes does not save the cache (see `runner._Store.save`)."""
 
     def __init__(self, known: Mapping[str, list[Any]]) -> None:
         self.known = dict(known)
         self.seen: dict[str, list[Any]] = {}
+        try:
+            self._cwd = os.getcwd()
+        except OSError:  # the working directory was removed: paths stay as given
+            self._cwd = ""
 
     def digest(self, path: Path) -> str:
-        key = str(path)
+        key = os.path.join(self._cwd, path)
+        entry = self.seen.get(key)
+        if entry is not None:
+            return str(entry[3])
         try:
             stat = os.stat(path)
         except OSError:
             return "missing"
         signature = [stat.st_mtime_ns, stat.st_size, stat.st_ino]
-        entry = self.seen.get(key) or self.known.get(key)
+        entry = self.known.get(key)
         if entry is not None and entry[:3] == signature:
             self.seen[key] = entry
             return str(entry[3])
@@ -252,6 +268,8 @@ class RunCache:
         self.hits: list[FileResult] = []
         self._groups: dict[str, str] = {}
         self._settings: dict[int, str] = {}
+        self.offered: dict[str, str] = {}
+        """Content hash -> suite tokens, from the workers that read the file."""
 
     def _settings_digest(self, linter: Linter) -> str:
         found = self._settings.get(id(linter))
@@ -303,11 +321,13 @@ class RunCache:
         content = self.cache.hasher.digest(path)
         found = self.cache.tokens.get(content)
         if found is None:
+            found = self.offered.get(content)
+        if found is None:
             try:
                 text = path.read_text(encoding="utf-8", errors="replace")
             except OSError:
                 text = ""
-            found = " ".join(sorted(set(SUITE_TOKENS.findall(text))))
+            found = suite_tokens(text)
         self.cache.tokens_used[content] = found
         return found
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import errno
+import hashlib
 import multiprocessing
 import os
 import signal
@@ -373,7 +374,10 @@ def _run_source(
 Work = tuple[SourcePath, Linter, str]
 PARALLEL_MIN_FILES = 24
 """Below this, starting workers costs more than it saves."""
-CHUNK = 2
+CHUNK_BYTES = 32_000
+"""A worker's task: files totalling about this much source (a few tens of
+milliseconds of linting), so that handing work out costs little against doing it."""
+CHUNK_FILES = 64
 
 
 def _open_cache(options: RunOptions, project: Project, settings: Settings) -> _Store | None:
@@ -428,14 +432,21 @@ def _lint(
         _in_workers(todo, options, roots, jobs) if jobs > 1 else _serially(todo, options, roots)
     )
     done: dict[int, RunResult] = {}
+    read: dict[int, frozenset[Path]] = {}
     try:
-        for number, (partial, tests_read) in outcomes:
+        for number, (partial, tests_read, tokens) in outcomes:
             done[number] = partial
-            if store is not None and len(partial.files) == 1 and not partial.errors:
-                store.run_cache.record(todo[number][2], partial.files[0], tests_read)
+            read[number] = tests_read
+            if store is not None and tokens is not None:
+                store.run_cache.offered[tokens[0]] = tokens[1]
             bar.advance()
     finally:
         bar.close()
+    if store is not None:
+        # Once every file is in: the suite's digest then reads no file again.
+        for number, partial in done.items():
+            if len(partial.files) == 1 and not partial.errors:
+                store.run_cache.record(todo[number][2], partial.files[0], read[number])
     for number in sorted(done):  # in path order, however the workers finished
         partial = done[number]
         result.files.extend(partial.files)
@@ -462,7 +473,9 @@ def _jobs(options: RunOptions, files: int) -> int:
     return max(1, min(wanted, files))
 
 
-Outcome = tuple[RunResult, frozenset[Path]]
+Outcome = tuple[RunResult, frozenset[Path], "tuple[str, str] | None"]
+"""A file's result, the test modules a cross-file question read, and the content
+hash and suite tokens of what was read, for the cache (None without a cache)."""
 
 
 def _serially(
@@ -480,9 +493,15 @@ def _lint_one(
     index.TESTS_READ.clear()
     partial = RunResult(linter.settings)
     _check_one(linter, item, _fix_level(options, linter.settings), options, partial, roots)
+    tokens = None
     for checked in partial.files:
+        if options.cache:  # keyed by what was read: the file may have changed since
+            tokens = (
+                hashlib.sha256(checked.original).hexdigest(),
+                cache.suite_tokens(checked.original.decode("utf-8", "replace")),
+            )
         checked.original = b""  # not needed once checked; workers would send it back
-    return partial, frozenset(index.TESTS_READ)
+    return partial, frozenset(index.TESTS_READ), tokens
 
 
 _SHARED: tuple[list[Work], RunOptions, Sequence[Path]] | None = None
@@ -497,10 +516,7 @@ def _in_workers(
     global _SHARED, _STOP
     context = multiprocessing.get_context("fork")
     _SHARED, _STOP = (todo, options, roots), context.Event()
-    # Largest files first, in small chunks: the run ends when the slowest worker
-    # does, so a big file must not be the last one handed out.
-    order = sorted(range(len(todo)), key=lambda number: -_size(todo[number][0].path))
-    chunks = [order[start : start + CHUNK] for start in range(0, len(order), CHUNK)]
+    chunks = _chunks([_size(item.path) for item, _, _ in todo])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # fork with the main thread waiting
         pool = context.Pool(jobs, initializer=_worker_start)
@@ -514,6 +530,25 @@ def _in_workers(
         pool.close()
         pool.join()
         _SHARED = None
+
+
+def _chunks(sizes: list[int]) -> list[list[int]]:
+    """File numbers in tasks for the workers, largest files first: the run ends
+    when the slowest worker does, so a big file must not be the last one handed
+    out. Small files are grouped (see `CHUNK_BYTES`)."""
+    order = sorted(range(len(sizes)), key=lambda number: -sizes[number])
+    chunks: list[list[int]] = []
+    current: list[int] = []
+    total = 0
+    for number in order:
+        current.append(number)
+        total += sizes[number]
+        if total >= CHUNK_BYTES or len(current) >= CHUNK_FILES:
+            chunks.append(current)
+            current, total = [], 0
+    if current:
+        chunks.append(current)
+    return chunks
 
 
 def _worker_start() -> None:
