@@ -40,6 +40,7 @@ from testlint.rules import ENGINE_RULES
 from testlint.scan import Scan
 from testlint.scan import parse as parse_ast
 from testlint.settings import Settings
+from testlint.traversal import visit_batched
 
 MAX_FIX_ITERATIONS = 10
 UNPARSABLE = ENGINE_RULES["TL001"]
@@ -375,7 +376,7 @@ class Linter:
             imports=ImportTable(module),
         )
         instances = [rule(context) for rule in rules]
-        cst.visit_batched(module, [TopStatement(context), Tracker(context), *instances])
+        visit_batched(module, [TopStatement(context), Tracker(context), *instances])
         reports = context.reports
         positions: Mapping[cst.CSTNode, CodeRange] = {}
         if reports:

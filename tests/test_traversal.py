@@ -1,0 +1,146 @@
+"""testlint's walk must call every hook libcst's `visit_batched` calls, in its order."""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from textwrap import dedent
+
+import libcst as cst
+import pytest
+
+from testlint import traversal
+from testlint.traversal import child_fields, visit_batched
+
+FIXTURES = Path(__file__).parent / "fixtures"
+LIBCST = Path(cst.__file__).parent
+# Every fixture, and libcst's own node definitions and parser: long, varied modules
+# (decorators, f-strings, match, async, star imports, type parameters...).
+FILES = sorted(FIXTURES.rglob("*.py")) + sorted(
+    path for folder in ("_nodes", "_parser", "metadata") for path in (LIBCST / folder).glob("*.py")
+)
+EXTRA = {
+    "f-strings": 'x = f"{a!r:>{w}}" f"{b=}" f"{c:{d}.{e}f}"\n',
+    "imports": "from . import (a, b as c)\nfrom x import *\nimport y.z as w\n",
+    "match": dedent(
+        """\
+        match p:
+            case [1, *r] | {"k": v, **kw} if v:
+                pass
+            case C(a=1):
+                pass
+        """
+    ),
+    "statements": dedent(
+        """\
+        async def f(a: int = 1, /, *b, c, **d) -> T:
+            async with x as y, z:
+                await g()
+            del a; global q
+            try:
+                pass
+            except* E as e:
+                raise
+        """
+    ),
+    "comprehensions": "f = lambda a, *b: {k: v for k in x if v} or [y async for y in z]\n",
+}
+
+
+def _all_classes() -> set[type[cst.CSTNode]]:
+    found: set[type[cst.CSTNode]] = set()
+    stack: list[type[cst.CSTNode]] = [cst.CSTNode]  # type: ignore[type-abstract]
+    while stack:
+        for sub in stack.pop().__subclasses__():
+            if sub not in found:
+                found.add(sub)
+                stack.append(sub)
+    return found
+
+
+CLASSES = sorted(_all_classes(), key=lambda c: c.__name__)
+
+
+def _hook_names() -> list[str]:
+    names = []
+    for cls in CLASSES:
+        names += [f"visit_{cls.__name__}", f"leave_{cls.__name__}"]
+        if dataclasses.is_dataclass(cls):
+            for field in dataclasses.fields(cls):
+                names += [
+                    f"visit_{cls.__name__}_{field.name}",
+                    f"leave_{cls.__name__}_{field.name}",
+                ]
+    return names
+
+
+HOOK_NAMES = _hook_names()
+
+
+class Recorder(cst.BatchableCSTVisitor):
+    """A hook for every node class and every field: the whole sequence of calls."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[tuple[str, int]] = []
+
+    def get_visitors(self) -> dict[str, Callable[[cst.CSTNode], None]]:
+        calls = self.calls
+        return {name: partial(_record, calls, name) for name in HOOK_NAMES}
+
+
+def _record(calls: list[tuple[str, int]], name: str, node: cst.CSTNode) -> None:
+    calls.append((name, id(node)))
+
+
+def _modules() -> list[tuple[str, cst.Module]]:
+    modules = []
+    for path in FILES:
+        try:
+            modules.append((path.as_posix(), cst.parse_module(path.read_bytes())))
+        except cst.ParserSyntaxError:
+            continue  # fixtures of unparsable files
+    modules.extend((name, cst.parse_module(text)) for name, text in EXTRA.items())
+    return modules
+
+
+@pytest.mark.parametrize(
+    ("name", "module"), _modules(), ids=lambda v: v if isinstance(v, str) else ""
+)
+def test_same_hooks_in_the_same_order(name: str, module: cst.Module) -> None:
+    expected, actual = Recorder(), Recorder()
+    cst.visit_batched(module, [expected])
+    visit_batched(module, [actual])
+    assert actual.calls == expected.calls
+    assert len(actual.calls) > 2
+
+
+def test_every_node_class_has_a_known_order() -> None:
+    """No class falls back to libcst's rebuilding walk with the installed libcst."""
+    concrete = [
+        c for c in CLASSES if not inspect.isabstract(c) and c.__module__.startswith("libcst._nodes")
+    ]
+    assert len(concrete) > 150
+    assert [c.__name__ for c in concrete if child_fields(c) is None] == []
+    assert child_fields(cst.ImportFrom) is not None
+    assert ("names", traversal.EITHER) in child_fields(cst.ImportFrom)  # type: ignore[operator]
+    assert ("format_spec", traversal.SEQUENCE) in child_fields(cst.FormattedStringExpression)  # type: ignore[operator]
+
+
+def test_a_class_whose_source_cannot_be_read_is_walked_by_libcst(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def unreadable(obj: object) -> str:
+        raise OSError("no source")
+
+    monkeypatch.setattr(traversal, "_ORDERS", {})
+    monkeypatch.setattr(inspect, "getsource", unreadable)
+    module = cst.parse_module(EXTRA["statements"])
+    expected, actual = Recorder(), Recorder()
+    cst.visit_batched(module, [expected])
+    visit_batched(module, [actual])
+    assert actual.calls == expected.calls
+    assert child_fields(cst.Name) is None
