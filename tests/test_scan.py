@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -81,3 +83,53 @@ def test_pruned_import_time_walk_finds_what_a_full_walk_finds(
     assert {id(c) for c in pruned.import_time_calls_named(wanted)} == {
         id(c) for c in whole.import_time_calls_named(wanted)
     }
+
+
+IMPORT_SOURCES = {
+    **SOURCES,
+    "everywhere": (
+        "import a\n"
+        "try:\n    import b\nexcept ImportError:\n    from c import d\nelse:\n    import e\n"
+        "finally:\n    import f\n"
+        "if x:\n    import g\nelif y:\n    import h\nelse:\n    from .i import j\n"
+        "for k in l:\n    import m\nelse:\n    import n\n"
+        "while o:\n    import p\nelse:\n    import q\n"
+        "with r:\n    import s\n"
+        "class T:\n    import u\n    def v(self):\n        import w\n"
+        "async def x():\n    async with y:\n        import z\n    async for _ in a:\n"
+        "        import aa\n"
+        "def ee(): import ff; import gg\n"
+    ),
+    "continued": "from os \\\n    import path\nimport sys; x = 'import'\n",
+    "no space": "from .import a\nfrom . import(b)\n",
+    "word only in strings": "x = 'import os'\ndef f():\n    return '''\nimport sys\n'''\n",
+    "lone carriage return": "import os\rimport sys\n",
+}
+if sys.version_info >= (3, 10):
+    IMPORT_SOURCES["match"] = "match bb:\n    case 1:\n        import cc\n"
+if sys.version_info >= (3, 11):
+    IMPORT_SOURCES["except star"] = "try:\n    pass\nexcept* E:\n    import dd\n"
+
+
+def _whole_imports(tree: ast.Module) -> set[int]:
+    return {id(n) for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))}
+
+
+@pytest.mark.parametrize("source", IMPORT_SOURCES.values(), ids=list(IMPORT_SOURCES))
+def test_imports_are_every_import_statement(source: str) -> None:
+    tree = parse(source)
+    assert tree is not None
+    found = {id(node) for node in Scan(tree, source).imports}
+    assert found == _whole_imports(tree)
+
+
+def test_imports_of_every_fixture_are_every_import_statement() -> None:
+    checked = 0
+    for path in sorted((Path(__file__).parent / "fixtures").rglob("*.py")):
+        source = path.read_text(encoding="utf-8", errors="replace")
+        tree = parse(source)
+        if tree is None:
+            continue
+        assert {id(node) for node in Scan(tree, source).imports} == _whole_imports(tree), path
+        checked += 1
+    assert checked > 300

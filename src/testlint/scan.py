@@ -148,14 +148,39 @@ class Scan:
         return found
 
     @cached_property
+    def imports(self) -> list[ast.Import | ast.ImportFrom]:
+        """Every import statement, wherever it is. Imports are statements, so only
+        blocks of statements are walked (not the expressions in them), and only
+        statements spanning a line with the word `import`."""
+        lines = sorted(self._lines_of("import")) if self._prunable else None
+        if lines == []:
+            return []
+        found: list[ast.Import | ast.ImportFrom] = []
+        stack: list[ast.AST] = [self.tree]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                found.append(node)
+                continue
+            start = getattr(node, "lineno", None)
+            if lines is not None and start is not None:
+                at = bisect.bisect_left(lines, start)
+                if at == len(lines) or lines[at] > (getattr(node, "end_lineno", None) or start):
+                    continue
+            for field in _BLOCKS:
+                block = getattr(node, field, None)
+                if isinstance(block, list):
+                    stack.extend(block)
+        return found
+
+    @cached_property
     def aliases(self) -> dict[str, set[str]]:
         """Local name -> the names it was imported as (`bail` -> {`exit`})."""
         found: dict[str, set[str]] = {}
-        for node in self.nodes_near(["import"]):
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
-                for alias in node.names:
-                    local = alias.asname or alias.name.split(".", 1)[0]
-                    found.setdefault(local, set()).add(alias.name.rsplit(".", 1)[-1])
+        for node in self.imports:
+            for alias in node.names:
+                local = alias.asname or alias.name.split(".", 1)[0]
+                found.setdefault(local, set()).add(alias.name.rsplit(".", 1)[-1])
         return found
 
     def names(self, node: ast.expr) -> set[str]:
@@ -171,7 +196,7 @@ class Scan:
         """Local name -> the qualified names imports bind it to (None: a relative
         import, which the gate cannot resolve)."""
         found: dict[str, set[str | None]] = {}
-        for node in self.nodes_near(["import"]):
+        for node in self.imports:
             if isinstance(node, ast.Import):
                 for alias in node.names:
                     local = alias.asname or alias.name.split(".", 1)[0]
@@ -227,6 +252,11 @@ class Scan:
         """The words a use of `wanted` names sits on: the names, and local names
         imported as one of them."""
         return wanted | {local for local, origins in self.aliases.items() if origins & wanted}
+
+
+_BLOCKS = ("body", "orelse", "finalbody", "handlers", "cases")
+"""Fields that hold statements (or `except` and `case` clauses, which do): a
+lambda's or conditional expression's `body` is an expression, not a list."""
 
 
 def _import_time_nodes(tree: ast.Module) -> Iterator[ast.AST]:

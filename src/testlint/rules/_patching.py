@@ -435,7 +435,7 @@ def _creates(call: ast.Call) -> bool:
 def _all_imports(scan: Scan) -> set[str]:
     """Every module the file imports anywhere, and every `from X import name` as
     `X.name` too (it may be a submodule): more than any one test imports."""
-    return _modules_imported_by(scan.nodes_near(["import"]))
+    return _modules_imported_by(scan.imports)
 
 
 def _modules_imported_by(nodes: Iterable[ast.AST]) -> set[str]:
