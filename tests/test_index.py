@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from testlint import index
+from testlint.engine import Linter
 from testlint.index import build_index, find_exiting_modules, resolve_relative
+from testlint.rules import RULES
+from testlint.runner import RunOptions, resolve_settings
 
 
 def write(root: Path, files: dict[str, str]) -> None:
@@ -110,3 +116,29 @@ def test_relative_imports_resolve_against_the_package() -> None:
     assert resolve_relative("shop.sub", 2, "payments") == "shop.payments"
     assert resolve_relative("shop", 1, None) == "shop"
     assert resolve_relative("", 0, "os.path") == "os.path"
+
+
+def test_exit_lines_are_parsed_once_per_content(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path, {"pkg/__init__.py": "", "pkg/boot.py": "import sys\n\nsys.exit(3)\n"})
+    assert find_exiting_modules(tmp_path)["pkg.boot"][1] == 3
+    path = tmp_path / "pkg" / "boot.py"
+    monkeypatch.setattr(index, "_read_module", _no_parse)
+    assert index.exit_line_of("pkg.boot", path, path.read_bytes()) == 3  # answered from memory
+    changed = b"import sys\n\n\nsys.exit(3)\n"
+    with pytest.raises(AssertionError, match="parsed again"):
+        index.exit_line_of("pkg.boot", path, changed)
+
+
+def _no_parse(*args: object) -> None:
+    raise AssertionError("parsed again")
+
+
+def test_prepare_builds_the_exiting_modules_before_workers_fork(tmp_path: Path) -> None:
+    write(tmp_path, {"pyproject.toml": "[project]\nname = 'x'\n", "tests/test_a.py": "import os\n"})
+    settings, project = resolve_settings([tmp_path], RunOptions())
+    linter = Linter(RULES, settings, project)
+    assert "exiting_modules" not in vars(project)
+    linter.prepare([tmp_path / "tests" / "test_a.py"])
+    assert "exiting_modules" in vars(project)

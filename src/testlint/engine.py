@@ -328,6 +328,14 @@ class Linter:
             kinds |= rule.file_kinds
         return frozenset(kinds)
 
+    def prepare(self, paths: Iterable[Path]) -> None:
+        """Build, for the projects owning `paths`, the facts most files' gates read
+        (see `Rule.prepare`)."""
+        owners = {id(owner): owner for owner in map(self.project.owner, paths)}
+        for rule in self.rules:
+            for owner in owners.values():
+                rule.prepare(owner)
+
     def rules_for(
         self, path: Path, kind: FileKind, text: str, tree: ast.Module | None = None
     ) -> list[type[Rule]]:

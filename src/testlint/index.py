@@ -347,12 +347,20 @@ def find_exiting_modules(
     return found
 
 
+_EXIT_LINES: dict[tuple[str, str, bytes], int | None] = {}
+"""Answers for the modules that had to be parsed: the cache asks again about
+modules the exiting-module rule already read in this process."""
+
+
 def exit_line_of(name: str, path: Path, data: bytes) -> int | None:
     """The line of the exit that module `name` (its bytes: `data`) runs on import."""
     if _EXIT_CALL.search(data) is None:
         return None
-    info = _read_module(name, path, data)
-    return None if info is None else info.exit_line
+    key = (name, str(path), data)
+    if key not in _EXIT_LINES:
+        info = _read_module(name, path, data)
+        _EXIT_LINES[key] = None if info is None else info.exit_line
+    return _EXIT_LINES[key]
 
 
 def build_index(root: Path, is_test: Callable[[Path], bool] = lambda path: False) -> ModuleIndex:

@@ -312,6 +312,11 @@ class Rule(CachedVisitors):
         False for a file where the rule could report."""
         return True
 
+    @classmethod
+    def prepare(cls, project: Project) -> None:
+        """Build the project facts `needed` reads for most files, once, before the
+        workers fork (each would otherwise build its own copy)."""
+
     def report(
         self,
         node: cst.CSTNode,

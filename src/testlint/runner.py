@@ -517,6 +517,9 @@ def _in_workers(
     context = multiprocessing.get_context("fork")
     _SHARED, _STOP = (todo, options, roots), context.Event()
     chunks = _chunks([_size(item.path) for item, _, _ in todo])
+    linters = {id(linter): linter for _, linter, _ in todo}
+    for linter in linters.values():
+        linter.prepare(item.path for item, other, _ in todo if other is linter)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # fork with the main thread waiting
         pool = context.Pool(jobs, initializer=_worker_start)

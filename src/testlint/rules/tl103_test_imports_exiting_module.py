@@ -89,6 +89,10 @@ class TestImportsExitingModule(Rule):
     gate_reads_tree = False  # every file says "import": decide before parsing
 
     @classmethod
+    def prepare(cls, project: Project) -> None:
+        project.exiting_modules  # noqa: B018 (built and kept by the project)
+
+    @classmethod
     def needed(cls, project: Project, path: Path, text: str, scan: Scan | None) -> bool:
         """Only files that mention a module which exits (found once per project)."""
         exiting = project.owner(path).exiting_modules
