@@ -12,6 +12,7 @@ from testlint.project import (
     DEFAULT_PYTHON_FILES,
     Project,
     ProjectError,
+    common_root,
     find_project_root,
     normalize_name,
     parse_requirement,
@@ -411,3 +412,26 @@ def test_suite_scan_skips_fifos_and_symlink_loops(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "test_fifo.py")
     (tmp_path / "test_loop.py").symlink_to(tmp_path / "test_loop.py")
     assert Project(tmp_path).suite_files == (tmp_path / "test_ok.py",)
+
+
+def test_common_root_resolves_as_path_resolve_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "real" / "a").mkdir(parents=True)
+    (tmp_path / "real" / "a" / "t.py").write_text("")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "u.py").write_text("")
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    (tmp_path / "real" / "a" / "v.py").symlink_to(tmp_path / "elsewhere" / "u.py")
+    monkeypatch.chdir(tmp_path)
+    cases = [
+        [Path("link/a/t.py")],
+        [Path("link/a/t.py"), Path("real/a/missing.py")],
+        [Path("real/a/v.py")],  # a file that is a link: its target counts
+        [Path("real/a/t.py"), Path("link/a/..")],
+        [Path("real/a"), Path("elsewhere/u.py")],
+        [Path("t.py")],
+    ]
+    for paths in cases:
+        expected = Path(os.path.commonpath([str(p.resolve()) for p in paths]))
+        assert common_root(paths) == expected, paths

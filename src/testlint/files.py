@@ -117,7 +117,7 @@ def discover(
         if not root.is_dir():
             if force_exclude and settings.is_excluded(root):
                 continue
-            resolved = root.resolve()
+            resolved = project.resolved(root)
             if resolved not in seen:
                 seen.add(resolved)
                 yield SourcePath(root, project.file_kind(root), explicit=True)

@@ -822,7 +822,7 @@ class Project:
         `norecursedirs` on a directory between the rootdir and the file,
         `--ignore`/`--ignore-glob` in `addopts`, or `collect_ignore`/
         `collect_ignore_glob` in a conftest above it."""
-        path = self._resolved(path)
+        path = self.resolved(path)
         rules = self._collection_rules.get(path.parent)
         if rules is None:
             rules = self._directory_rules(path.parent)
@@ -836,7 +836,7 @@ class Project:
             return False
         return not any(fnmatch.fnmatch(str(path), glob) for glob in globs)
 
-    def _resolved(self, path: Path) -> Path:
+    def resolved(self, path: Path) -> Path:
         """`path.resolve()`, resolving each directory once (files that are links
         are resolved themselves)."""
         if os.path.islink(path):
@@ -879,10 +879,22 @@ class Project:
 
 
 def common_root(paths: Iterable[Path]) -> Path:
-    resolved = [p.resolve() for p in paths]
+    """The deepest directory holding every path, resolved (each directory once:
+    pre-commit names thousands of files in a few directories)."""
+    directories: dict[str, str] = {}
+    resolved: list[str] = []
+    for path in paths:
+        if path.name in ("", ".", "..") or os.path.islink(path):
+            resolved.append(str(path.resolve()))
+            continue
+        parent = os.path.dirname(str(path)) or "."
+        directory = directories.get(parent)
+        if directory is None:
+            directory = directories[parent] = os.path.realpath(parent)
+        resolved.append(os.path.join(directory, path.name))
     if not resolved:
         return Path.cwd()
-    return Path(os.path.commonpath([str(p) for p in resolved]))
+    return Path(os.path.commonpath(resolved))
 
 
 def _python_files_under(directory: str) -> Iterator[Path]:
