@@ -636,7 +636,7 @@ class Project:
     _owners: dict[Path, Project] = field(default_factory=dict, repr=False)
     _owners_by_name: dict[Path, Project] = field(default_factory=dict, repr=False)
     _configs_by_name: dict[Path, PytestConfig] = field(default_factory=dict, repr=False)
-    _resolved_dirs: dict[Path, Path] = field(default_factory=dict, repr=False)
+    _resolved_dirs: dict[str, str] = field(default_factory=dict, repr=False)
     _collection_rules: dict[Path, bool | tuple[tuple[Path, ...], tuple[str, ...]]] = field(
         default_factory=dict, repr=False
     )
@@ -837,15 +837,8 @@ class Project:
         return not any(fnmatch.fnmatch(str(path), glob) for glob in globs)
 
     def resolved(self, path: Path) -> Path:
-        """`path.resolve()`, resolving each directory once (files that are links
-        are resolved themselves)."""
-        if os.path.islink(path):
-            return path.resolve()
-        directory = self._resolved_dirs.get(path.parent)
-        if directory is None:
-            directory = path.parent.resolve()
-            self._resolved_dirs[path.parent] = directory
-        return directory / path.name
+        """`path.resolve()`, resolving each directory once (see `resolve_once`)."""
+        return Path(resolve_once(path, self._resolved_dirs))
 
     def _directory_rules(self, directory: Path) -> bool | tuple[tuple[Path, ...], tuple[str, ...]]:
         """For the files of one (resolved) directory: True (all collected), False
@@ -882,19 +875,23 @@ def common_root(paths: Iterable[Path]) -> Path:
     """The deepest directory holding every path, resolved (each directory once:
     pre-commit names thousands of files in a few directories)."""
     directories: dict[str, str] = {}
-    resolved: list[str] = []
-    for path in paths:
-        if path.name in ("", ".", "..") or os.path.islink(path):
-            resolved.append(str(path.resolve()))
-            continue
-        parent = os.path.dirname(str(path)) or "."
-        directory = directories.get(parent)
-        if directory is None:
-            directory = directories[parent] = os.path.realpath(parent)
-        resolved.append(os.path.join(directory, path.name))
+    resolved = [resolve_once(path, directories) for path in paths]
     if not resolved:
         return Path.cwd()
     return Path(os.path.commonpath(resolved))
+
+
+def resolve_once(path: Path, directories: dict[str, str]) -> str:
+    """`str(path.resolve())`, resolving the directory holding `path` only the
+    first time (`directories` remembers it); a path that is a link is resolved
+    itself."""
+    if path.name in ("", ".", "..") or os.path.islink(path):
+        return str(path.resolve())
+    parent = os.path.dirname(str(path)) or "."
+    directory = directories.get(parent)
+    if directory is None:
+        directory = directories[parent] = os.path.realpath(parent)
+    return os.path.join(directory, path.name)
 
 
 def _python_files_under(directory: str) -> Iterator[Path]:

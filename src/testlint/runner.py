@@ -431,12 +431,10 @@ def _lint(
     outcomes = (
         _in_workers(todo, options, roots, jobs) if jobs > 1 else _serially(todo, options, roots)
     )
-    done: dict[int, RunResult] = {}
-    read: dict[int, frozenset[Path]] = {}
+    done: dict[int, tuple[RunResult, frozenset[Path]]] = {}
     try:
         for number, (partial, tests_read, tokens) in outcomes:
-            done[number] = partial
-            read[number] = tests_read
+            done[number] = partial, tests_read
             if store is not None and tokens is not None:
                 store.run_cache.offered[tokens[0]] = tokens[1]
             bar.advance()
@@ -444,11 +442,11 @@ def _lint(
         bar.close()
     if store is not None:
         # Once every file is in: the suite's digest then reads no file again.
-        for number, partial in done.items():
+        for number, (partial, tests_read) in done.items():
             if len(partial.files) == 1 and not partial.errors:
-                store.run_cache.record(todo[number][2], partial.files[0], read[number])
+                store.run_cache.record(todo[number][2], partial.files[0], tests_read)
     for number in sorted(done):  # in path order, however the workers finished
-        partial = done[number]
+        partial = done[number][0]
         result.files.extend(partial.files)
         result.errors.extend(partial.errors)
         result.warnings.extend(partial.warnings)

@@ -139,39 +139,18 @@ class Scan:
     @cached_property
     def nodes(self) -> list[ast.AST]:
         """Every node, iteratively (deeply nested files must not recurse)."""
-        found: list[ast.AST] = []
-        stack: list[ast.AST] = [self.tree]
-        while stack:
-            node = stack.pop()
-            found.append(node)
-            stack.extend(ast.iter_child_nodes(node))
-        return found
+        return list(_walk(self.tree, ast.iter_child_nodes))
 
     @cached_property
     def imports(self) -> list[ast.Import | ast.ImportFrom]:
         """Every import statement, wherever it is. Imports are statements, so only
-        blocks of statements are walked (not the expressions in them), and only
-        statements spanning a line with the word `import`."""
-        lines = sorted(self._lines_of("import")) if self._prunable else None
-        if lines == []:
-            return []
-        found: list[ast.Import | ast.ImportFrom] = []
-        stack: list[ast.AST] = [self.tree]
-        while stack:
-            node = stack.pop()
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
-                found.append(node)
-                continue
-            start = getattr(node, "lineno", None)
-            if lines is not None and start is not None:
-                at = bisect.bisect_left(lines, start)
-                if at == len(lines) or lines[at] > (getattr(node, "end_lineno", None) or start):
-                    continue
-            for field in _BLOCKS:
-                block = getattr(node, field, None)
-                if isinstance(block, list):
-                    stack.extend(block)
-        return found
+        blocks of statements are walked, not the expressions in them."""
+        nodes = (
+            self._walk_near(["import"], _statements_in)
+            if self._prunable
+            else _walk(self.tree, _statements_in)
+        )
+        return [node for node in nodes if isinstance(node, (ast.Import, ast.ImportFrom))]
 
     @cached_property
     def aliases(self) -> dict[str, set[str]]:
@@ -225,7 +204,7 @@ class Scan:
     @cached_property
     def import_time_nodes(self) -> list[ast.AST]:
         """Nodes outside function and lambda bodies (one walk for every question)."""
-        return list(_import_time_nodes(self.tree))
+        return list(_walk(self.tree, _import_time_children))
 
     def import_time_calls_named(self, names: Iterable[str]) -> list[ast.Call]:
         """Calls at import time whose callee may be one of `names` (see `names`)."""
@@ -254,18 +233,28 @@ class Scan:
         return wanted | {local for local, origins in self.aliases.items() if origins & wanted}
 
 
+def _walk(tree: ast.AST, children: Callable[[ast.AST], Iterable[ast.AST]]) -> Iterator[ast.AST]:
+    """`tree` and what `children` leads to from it, iteratively."""
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(children(node))
+
+
 _BLOCKS = ("body", "orelse", "finalbody", "handlers", "cases")
 """Fields that hold statements (or `except` and `case` clauses, which do): a
 lambda's or conditional expression's `body` is an expression, not a list."""
 
 
-def _import_time_nodes(tree: ast.Module) -> Iterator[ast.AST]:
-    """Nodes outside function and lambda bodies."""
-    stack: list[ast.AST] = [tree]
-    while stack:
-        node = stack.pop()
-        yield node
-        stack.extend(_import_time_children(node))
+def _statements_in(node: ast.AST) -> list[ast.AST]:
+    """The statements (and `except`/`case` clauses) directly in `node`'s blocks."""
+    found: list[ast.AST] = []
+    for name in _BLOCKS:
+        block = getattr(node, name, None)
+        if isinstance(block, list):
+            found.extend(block)
+    return found
 
 
 def _import_time_children(node: ast.AST) -> Iterable[ast.AST]:
