@@ -393,7 +393,8 @@ def measure(key: str, name: str, command: list[str], cwd: Path) -> Measurement:
 def test_files(roots: list[Path]) -> list[Path]:
     """The files testlint checks (test modules and conftests), via its own discovery."""
     from testlint.files import SourcePath, discover
-    from testlint.project import Project, find_project_root
+    from testlint.locate import find_project_root
+    from testlint.project import Project
     from testlint.rule import FileKind
     from testlint.settings import Settings
 
@@ -410,7 +411,7 @@ def test_files(roots: list[Path]) -> list[Path]:
 
 def copy_corpora(corpora: list[Path], directory: Path) -> list[Path]:
     """Copy the project around each corpus into `directory`; the corpora's paths there."""
-    from testlint.project import ROOT_MARKERS, find_project_root
+    from testlint.locate import ROOT_MARKERS, find_project_root
 
     copies: dict[Path, Path] = {}
     mapped: list[Path] = []

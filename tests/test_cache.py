@@ -283,3 +283,20 @@ def test_work_is_handed_out_largest_first_in_bounded_chunks() -> None:
     for chunk in chunks:
         assert len(chunk) <= runner.CHUNK_FILES
         assert len(chunk) == 1 or sum(sizes[n] for n in chunk[:-1]) < runner.CHUNK_BYTES
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["ci/test.sh", "ci/nightly.yml", "run-tests.sh", "azure-pipelines.yml", "makefile", "Justfile"],
+)
+def test_every_run_file_is_part_of_the_environment(tmp_path: Path, name: str) -> None:
+    """`run_files` tells the xdist rules how the suite is run: editing one must
+    invalidate every entry, wherever it lives."""
+    from testlint.project import run_files
+
+    write(tmp_path, "pyproject.toml", "[project]\nname = 'x'\n")
+    path = write(tmp_path, name, "pytest tests\n")
+    assert path in [found for found, _ in run_files(tmp_path)]
+    before = cache.environment_digest(tmp_path, cache.Hasher({}))
+    path.write_text("pytest -n 4 -m 'not serial' tests\n")
+    assert cache.environment_digest(tmp_path, cache.Hasher({})) != before

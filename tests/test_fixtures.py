@@ -22,7 +22,8 @@ import pytest
 
 from testlint.diagnostics import Applicability, Diagnostic
 from testlint.engine import FileResult, Linter, python_parses
-from testlint.project import Project, find_project_root
+from testlint.locate import find_project_root
+from testlint.project import Project
 from testlint.rules import RULES
 from testlint.settings import load_settings
 

@@ -8,12 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from testlint.locate import ProjectError, common_root, find_project_root
 from testlint.project import (
     DEFAULT_PYTHON_FILES,
     Project,
-    ProjectError,
-    common_root,
-    find_project_root,
     normalize_name,
     parse_requirement,
 )

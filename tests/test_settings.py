@@ -6,12 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from testlint.locate import ConfigError, find_config_file
 from testlint.rules import ALL_RULES
 from testlint.settings import (
-    ConfigError,
     Settings,
     compile_glob,
-    find_config_file,
     glob_matches,
     load_settings,
     resolve_selectors,

@@ -1,3 +1,3 @@
-from testlint.cli import main
+from testlint.replay import main
 
-main(prog_name="testlint")
+main()

@@ -38,12 +38,13 @@ from testlint import __version__
 from testlint.diagnostics import Applicability, Diagnostic, Position
 from testlint.engine import FileResult
 from testlint.index import exit_line_of
+from testlint.locate import DEFAULT_CACHE_DIRECTORY
 
 if TYPE_CHECKING:
     from testlint.engine import Linter
     from testlint.project import Project
 
-DEFAULT_DIRECTORY = ".testlint_cache"
+DEFAULT_DIRECTORY = DEFAULT_CACHE_DIRECTORY
 SUITE_TOKENS = re.compile(r"\bmark\.\w+|pytest_asyncio")
 """A superset of what `suite_markers` and `Project.pytest_asyncio` look for in
 test modules (marker names, plugins)."""

@@ -7,16 +7,18 @@ files), 2 usage, configuration or internal error; 130 interrupted (Ctrl-C).
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import click
 
-from testlint import __version__, output
+from testlint import __version__, output, replay
 from testlint.docs import rule_markdown, rules_table_text
+from testlint.files import skips_directory
+from testlint.locate import ConfigError
 from testlint.rules import ALL_RULES, rule_by_selector
 from testlint.runner import RunOptions, RunResult, run, run_source
-from testlint.settings import ConfigError
 
 EXIT_CLEAN, EXIT_PROBLEMS, EXIT_ERROR = 0, 1, 2
 EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report it
@@ -121,6 +123,7 @@ def check(paths: tuple[Path, ...], **kwargs: Any) -> None:
     )
     if kwargs["config"] is not None and kwargs["isolated"]:
         _fail("--config and --isolated cannot be used together")
+    started_ns = time.time_ns()
     stdin = paths == (Path("-"),)
     if Path("-") in paths and not stdin:
         _fail("`-` (standard input) cannot be combined with other paths")
@@ -136,7 +139,28 @@ def check(paths: tuple[Path, ...], **kwargs: Any) -> None:
     except KeyboardInterrupt:
         click.echo("testlint: interrupted (no file is left half written)", err=True)
         sys.exit(EXIT_INTERRUPTED)
-    sys.exit(_report(result, options, kwargs, fixed))
+    printed: replay.Printed = []
+    code = _report(result, options, kwargs, fixed, printed)
+    if not stdin and not result.errors and code in (EXIT_CLEAN, EXIT_PROBLEMS):
+        _remember(result, list(paths) or [Path(".")], printed, code, started_ns)
+    sys.exit(code)
+
+
+def _remember(
+    result: RunResult, paths: list[Path], printed: replay.Printed, code: int, started_ns: int
+) -> None:
+    """Record a check for `replay` (only when `replay.main` started the run)."""
+    project, cache_directory = result.project, result.cache_directory
+    if replay.ARGV is None or project is None or cache_directory is None:
+        return
+    settings = result.settings
+    stats = replay.snapshot(
+        project.root,
+        paths,
+        skipped=[cache_directory],
+        discovery_enters=lambda directory: not skips_directory(directory, project, settings),
+    )
+    replay.record(printed, code, started_ns, stats)
 
 
 def _fail(message: str) -> None:
@@ -145,7 +169,11 @@ def _fail(message: str) -> None:
 
 
 def _report(
-    result: RunResult, options: RunOptions, flags: dict[str, Any], fixed: bytes | None
+    result: RunResult,
+    options: RunOptions,
+    flags: dict[str, Any],
+    fixed: bytes | None,
+    printed: replay.Printed,
 ) -> int:
     diagnostics = result.diagnostics
     unsafe = result.settings.unsafe_fixes
@@ -153,8 +181,12 @@ def _report(
     # With --fix on standard input, the fixed source owns stdout (as in ruff).
     writes_source = fixed is not None and options.fix and not options.diff
 
+    def say(text: str, err: bool = False, nl: bool = True) -> None:
+        printed.append((err, text, nl))
+        click.echo(text, err=err, nl=nl)
+
     def echo(text: str) -> None:
-        click.echo(text, err=writes_source)
+        say(text, err=writes_source)
 
     if writes_source:
         assert fixed is not None
@@ -162,7 +194,7 @@ def _report(
         sys.stdout.flush()
     if options.diff:
         for diff in result.diffs:
-            click.echo(diff, nl=False)
+            say(diff, nl=False)
     elif fmt == "json":
         echo(output.json_output(diagnostics))
     elif fmt == "sarif":
@@ -176,15 +208,15 @@ def _report(
     elif diagnostics:
         echo(output.text(diagnostics, unsafe))
     for warning in result.warnings:
-        click.echo(f"testlint: warning: {warning}", err=True)
+        say(f"testlint: warning: {warning}", err=True)
     for error in result.errors:
-        click.echo(f"testlint: error: {error}", err=True)
+        say(f"testlint: error: {error}", err=True)
     # With errors and nothing else to say, "All checks passed!" would be a lie.
     nothing_to_say = not diagnostics and not result.fixes_applied
     if fmt == "text" and not flags["quiet"] and not (result.errors and nothing_to_say):
         if options.diff:
             would = sum(f.fixes_applied for f in result.files)
-            click.echo(f"Would fix {would} problem{'s' if would != 1 else ''}.", err=True)
+            say(f"Would fix {would} problem{'s' if would != 1 else ''}.", err=True)
         else:
             text = output.summary(diagnostics, unsafe, result.fixes_applied, options.fix)
             echo(text)

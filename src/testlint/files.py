@@ -81,7 +81,9 @@ def _excluded_unresolved(path: Path, settings: Settings) -> bool:
     return any(glob_matches(pattern, relative) for pattern in settings.exclude)
 
 
-def _skip_dir(directory: Path, project: Project, settings: Settings) -> bool:
+def skips_directory(directory: Path, project: Project, settings: Settings) -> bool:
+    """Whether discovery leaves `directory` out, as pytest would (`norecursedirs`),
+    or as configured (`exclude`)."""
     name = directory.name
     if name in ALWAYS_SKIPPED or name.endswith(".egg-info"):
         return True
@@ -129,7 +131,9 @@ def discover(
             yield from _directory_errors(unlistable)
             here = Path(directory)
             here_resolved = Path(os.path.realpath(here))
-            dirnames[:] = sorted(d for d in dirnames if not _skip_dir(here / d, project, settings))
+            dirnames[:] = sorted(
+                d for d in dirnames if not skips_directory(here / d, project, settings)
+            )
             for filename in sorted(filenames):
                 if not filename.endswith(".py"):
                     continue

@@ -19,10 +19,11 @@ from pathlib import Path
 from testlint import __version__
 from testlint.diagnostics import Applicability, Diagnostic
 from testlint.engine import Linter
-from testlint.project import Project, find_project_root
+from testlint.locate import ConfigError, find_config_file, find_project_root
+from testlint.project import Project
 from testlint.rule import FileKind
 from testlint.rules import RULES
-from testlint.settings import ConfigError, Settings, find_config_file, load_settings
+from testlint.settings import Settings, load_settings
 
 STDIN_NAMES = frozenset({"stdin", "-", "<stdin>"})
 

@@ -20,37 +20,17 @@ import fnmatch
 import os
 import re
 import shlex
-import sys
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from testlint.index import ModuleIndex, build_index, find_exiting_modules
+from testlint.locate import load_toml, resolve_once
 from testlint.rule import FileKind
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python < 3.11 only
-    import tomli as tomllib
-
 DEFAULT_PYTHON_FILES = ("test_*.py", "*_test.py")
-
-
-class ProjectError(Exception):
-    """A project file testlint must read is broken (e.g. invalid TOML)."""
-
-
-def load_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as handle:
-            data: dict[str, Any] = tomllib.load(handle)
-            return data
-    except tomllib.TOMLDecodeError as exc:
-        raise ProjectError(f"{path}: invalid TOML: {exc}") from exc
-    except OSError as exc:
-        raise ProjectError(f"{path}: cannot read: {exc.strerror}") from exc
 
 
 def _read_ini(path: Path) -> configparser.RawConfigParser | None:
@@ -610,18 +590,7 @@ def pinned_before_strict_default(specifier: str) -> bool:
 # ---------------------------------------------------------------- the project
 
 
-ROOT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", "tox.ini", "pytest.ini", ".git")
 DEPENDENCY_FILES = ("pyproject.toml", "setup.py", "setup.cfg", "tox.ini", "noxfile.py")
-
-
-def find_project_root(start: Path) -> Path:
-    """The nearest ancestor of `start` that looks like a project root."""
-    start = start.resolve()
-    base = start if start.is_dir() else start.parent
-    for directory in (base, *base.parents):
-        if any((directory / marker).exists() for marker in ROOT_MARKERS):
-            return directory
-    return base
 
 
 @dataclass
@@ -869,29 +838,6 @@ class Project:
             cached = collect_ignores(directory / "conftest.py")
             self._ignores[directory] = cached
         return cached
-
-
-def common_root(paths: Iterable[Path]) -> Path:
-    """The deepest directory holding every path, resolved (each directory once:
-    pre-commit names thousands of files in a few directories)."""
-    directories: dict[str, str] = {}
-    resolved = [resolve_once(path, directories) for path in paths]
-    if not resolved:
-        return Path.cwd()
-    return Path(os.path.commonpath(resolved))
-
-
-def resolve_once(path: Path, directories: dict[str, str]) -> str:
-    """`str(path.resolve())`, resolving the directory holding `path` only the
-    first time (`directories` remembers it); a path that is a link is resolved
-    itself."""
-    if path.name in ("", ".", "..") or os.path.islink(path):
-        return str(path.resolve())
-    parent = os.path.dirname(str(path)) or "."
-    directory = directories.get(parent)
-    if directory is None:
-        directory = directories[parent] = os.path.realpath(parent)
-    return os.path.join(directory, path.name)
 
 
 def _python_files_under(directory: str) -> Iterator[Path]:

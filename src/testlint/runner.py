@@ -22,10 +22,17 @@ from testlint import cache, index
 from testlint.diagnostics import Applicability, Diagnostic
 from testlint.engine import FileResult, Linter, decode
 from testlint.files import PathError, SourcePath, WriteError, discover, write_atomically
-from testlint.project import Project, ProjectError, common_root, find_project_root
+from testlint.locate import (
+    ConfigError,
+    ProjectError,
+    common_root,
+    find_config_file,
+    find_project_root,
+)
+from testlint.project import Project
 from testlint.rule import FileKind, Rule
 from testlint.rules import ALL_RULES, RULES
-from testlint.settings import ConfigError, Settings, find_config_file, load_settings
+from testlint.settings import Settings, load_settings
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,9 @@ class RunResult:
     warnings: list[str] = field(default_factory=list)
     """Problems with a file that leave it unchanged (fix not written)."""
     diffs: list[str] = field(default_factory=list)
+    project: Project | None = None
+    cache_directory: Path | None = None
+    """Where the cache was read and written (None: no cache)."""
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
@@ -202,7 +212,7 @@ def _run(paths: Sequence[Path], options: RunOptions) -> RunResult:
     except ProjectError as exc:
         raise ConfigError(str(exc)) from exc
     linters = _Linters(options, Linter(RULES, settings, project, gating=options.gating))
-    result = RunResult(settings)
+    result = RunResult(settings, project=project)
     try:
         found = list(
             discover(
@@ -235,6 +245,7 @@ def _run(paths: Sequence[Path], options: RunOptions) -> RunResult:
     todo = [(i, lint, "") for i, lint in work] if store is None else store.split(work, options)
     if store is not None:
         result.files.extend(store.hits)
+        result.cache_directory = store.run_cache.cache.directory
     _lint(todo, options, roots, result, store)
     if store is not None and not INTERRUPTED.is_set():
         store.save(written=result.fixes_applied > 0 and not options.diff)

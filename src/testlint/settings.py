@@ -15,15 +15,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from testlint.project import ProjectError, load_toml
+from testlint.locate import ConfigError, ProjectError, load_toml
 from testlint.rule import Option, OptionValue, Rule
 
 CODE_PATTERN = re.compile(r"^TL\d{3}$")
 PREFIX_PATTERN = re.compile(r"^TL\d{0,2}$")
-
-
-class ConfigError(Exception):
-    """Bad configuration or selection: reported with exit code 2."""
 
 
 @lru_cache(maxsize=512)
@@ -186,30 +182,6 @@ def _check_option_value(where: str, key: str, default: OptionValue, value: objec
             raise _type_error(where, key, "a string", value)
         return value
     return _string_list(where, key, value)
-
-
-def find_config_file(start: Path) -> Path | None:
-    """The nearest pyproject.toml with a `[tool.testlint]` table, from `start` up."""
-    start = start.resolve()
-    base = start if start.is_dir() else start.parent
-    for directory in (base, *base.parents):
-        candidate = directory / "pyproject.toml"
-        if candidate.is_file():
-            stat = candidate.stat()
-            if _has_testlint_table(candidate, stat.st_mtime_ns, stat.st_size):
-                return candidate
-    return None
-
-
-@lru_cache(maxsize=1024)
-def _has_testlint_table(pyproject: Path, mtime_ns: int, size: int) -> bool:
-    """Cached per file version: every directory of a run asks about the same files."""
-    try:
-        data = load_toml(pyproject)
-    except ProjectError as exc:
-        raise ConfigError(str(exc)) from exc
-    tool = data.get("tool")
-    return isinstance(tool, dict) and "testlint" in tool
 
 
 def load_settings(

@@ -1,0 +1,97 @@
+"""Where a run's project, configuration and cache are, found with the standard
+library only: the replay path (`replay.py`) asks these questions before it knows
+whether anything must be linted, so nothing here may import libcst or click."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python < 3.11 only
+    import tomli as tomllib
+
+
+class ProjectError(Exception):
+    """A project file testlint must read is broken (e.g. invalid TOML)."""
+
+
+def load_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            data: dict[str, Any] = tomllib.load(handle)
+            return data
+    except tomllib.TOMLDecodeError as exc:
+        raise ProjectError(f"{path}: invalid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ProjectError(f"{path}: cannot read: {exc.strerror}") from exc
+
+
+class ConfigError(Exception):
+    """Bad configuration or selection: reported with exit code 2."""
+
+
+DEFAULT_CACHE_DIRECTORY = ".testlint_cache"
+ROOT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", "tox.ini", "pytest.ini", ".git")
+
+
+def find_project_root(start: Path) -> Path:
+    """The nearest ancestor of `start` that looks like a project root."""
+    start = start.resolve()
+    base = start if start.is_dir() else start.parent
+    for directory in (base, *base.parents):
+        if any((directory / marker).exists() for marker in ROOT_MARKERS):
+            return directory
+    return base
+
+
+def find_config_file(start: Path) -> Path | None:
+    """The nearest pyproject.toml with a `[tool.testlint]` table, from `start` up."""
+    start = start.resolve()
+    base = start if start.is_dir() else start.parent
+    for directory in (base, *base.parents):
+        candidate = directory / "pyproject.toml"
+        if candidate.is_file():
+            stat = candidate.stat()
+            if _has_testlint_table(candidate, stat.st_mtime_ns, stat.st_size):
+                return candidate
+    return None
+
+
+@lru_cache(maxsize=1024)
+def _has_testlint_table(pyproject: Path, mtime_ns: int, size: int) -> bool:
+    """Cached per file version: every directory of a run asks about the same files."""
+    try:
+        data = load_toml(pyproject)
+    except ProjectError as exc:
+        raise ConfigError(str(exc)) from exc
+    tool = data.get("tool")
+    return isinstance(tool, dict) and "testlint" in tool
+
+
+def common_root(paths: Iterable[Path]) -> Path:
+    """The deepest directory holding every path, resolved (each directory once:
+    pre-commit names thousands of files in a few directories)."""
+    directories: dict[str, str] = {}
+    resolved = [resolve_once(path, directories) for path in paths]
+    if not resolved:
+        return Path.cwd()
+    return Path(os.path.commonpath(resolved))
+
+
+def resolve_once(path: Path, directories: dict[str, str]) -> str:
+    """`str(path.resolve())`, resolving the directory holding `path` only the
+    first time (`directories` remembers it); a path that is a link is resolved
+    itself."""
+    if path.name in ("", ".", "..") or os.path.islink(path):
+        return str(path.resolve())
+    parent = os.path.dirname(str(path)) or "."
+    directory = directories.get(parent)
+    if directory is None:
+        directory = directories[parent] = os.path.realpath(parent)
+    return os.path.join(directory, path.name)

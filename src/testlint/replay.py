@@ -1,0 +1,369 @@
+"""Replay: a check whose inputs have not changed prints what it printed last time.
+
+`testlint tests/` run again with nothing changed must not import libcst, build the
+project model or read a cached entry per file: it stats what the last run depended
+on and, if every stat is the same, prints the same output and exits with the same
+code. Anything else runs the linter (`cli.py`), which records the run for next time.
+
+A record is made by a check (no `--fix`, `--diff`, standard input or `--config`)
+with the cache on, that reported no error. It is keyed on the command line, the
+working directory, `TESTLINT_CACHE_DIR` and testlint's own code (its version and
+source files, libcst's, the Python running it), and holds the stat (mtime, ctime,
+size, inode, mode) of:
+
+- every directory under the project root and under each directory named, and every
+  file in them, skipping only what no part of testlint reads (`__pycache__`,
+  `node_modules`, `site-packages`, virtualenvs, symbolic links to directories, and
+  hidden directories, unless pytest's `norecursedirs` lets discovery walk them);
+  a file added, removed or renamed changes its directory's stat;
+- every directory from a named path up to the root, and the files that mark a
+  project or hold configuration in every directory above the root (found or
+  missing: creating one changes the answer);
+- the CI directories read for how the suite is run (`.github/workflows`, ...).
+
+The stats are taken after the run. A run during which any of them changed, or
+that changed within a second before it, is not recorded: a file written in the same
+clock tick as its stat could otherwise keep the stat of its old content.
+Records live in `v1/replay/` of the cache directory, the newest `KEEP` kept.
+
+This module imports only the standard library and `locate.py`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+from testlint import __version__
+from testlint.locate import (
+    DEFAULT_CACHE_DIRECTORY,
+    ROOT_MARKERS,
+    common_root,
+    find_config_file,
+    find_project_root,
+    load_toml,
+)
+
+FORMAT = 1
+KEEP = 8
+RACY_NS = 1_000_000_000
+"""A stat this close before the run started (or later) is not trusted."""
+
+# The `check` options, by what they mean for a replay (tests compare these with
+# the click command, so that a new option cannot be forgotten here).
+VALUE_OPTIONS = frozenset(
+    {"--select", "--extend-select", "--ignore", "--output-format", "--cache-dir", "-j", "--jobs"}
+)
+FLAG_OPTIONS = frozenset(
+    {
+        "--statistics",
+        "--exit-zero",
+        "-q",
+        "--quiet",
+        "--isolated",
+        "--force-exclude",
+        "--unsafe-fixes",
+        "--no-unsafe-fixes",
+    }
+)
+NOT_REPLAYED = frozenset(
+    {"--fix", "--diff", "--config", "--no-cache", "--stdin-filename", "-h", "--help", "--version"}
+)
+"""Runs that write files, read standard input or print something else."""
+UNREAD_DIRECTORIES = frozenset({"__pycache__", "node_modules", "site-packages", "venv"})
+"""Skipped by every reader of the tree (module index, suite listing, environment
+digest); discovery decides about hidden and `venv` directories from `norecursedirs`."""
+CI_DIRECTORIES = (".github/workflows", ".gitlab", ".circleci", "ci", "requirements", "scripts")
+
+Signature = Optional[list[int]]
+Printed = list[tuple[bool, str, bool]]
+"""What a run printed, in order: (to stderr, text, newline after it)."""
+
+ARGV: tuple[str, ...] | None = None
+"""The command line, when the run was started by `main` (and may be recorded)."""
+
+
+@dataclass(frozen=True)
+class Invocation:
+    argv: tuple[str, ...]
+    paths: tuple[str, ...]
+    cache_dir: str | None
+    isolated: bool
+
+
+def parse(argv: Sequence[str]) -> Invocation | None:
+    """The paths and the options a replay needs from a `check` command line, or
+    None for a command that is never replayed (or that this parser does not know)."""
+    args = list(argv)
+    if args and args[0] == "check":
+        args = args[1:]
+    elif args and args[0] in ("rules", "explain"):
+        return None
+    paths: list[str] = []
+    cache_dir: str | None = None
+    isolated = only_paths = False
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        index += 1
+        if only_paths or not arg.startswith("-"):
+            paths.append(arg)
+            continue
+        name, equals, value = arg.partition("=")
+        if arg == "--":
+            only_paths = True
+        elif arg in FLAG_OPTIONS:
+            isolated = isolated or arg == "--isolated"
+        elif name in VALUE_OPTIONS and (equals or name == arg):
+            if not equals:
+                if index >= len(args):
+                    return None
+                value = args[index]
+                index += 1
+            if name == "--cache-dir":
+                cache_dir = value
+        else:
+            return None  # not replayed ("-", --fix, ...) or unknown
+    if any(path == "-" for path in paths):
+        return None
+    return Invocation(tuple(argv), tuple(paths) or (".",), cache_dir, isolated)
+
+
+def cache_directory(invocation: Invocation, environ: Mapping[str, str]) -> Path:
+    """Where the run's cache lives, found as the runner finds it (`--cache-dir`,
+    `TESTLINT_CACHE_DIR`, `cache-dir` in the configuration, else under the root)."""
+    if invocation.cache_dir:
+        return Path(invocation.cache_dir).resolve()
+    if environ.get("TESTLINT_CACHE_DIR"):
+        return Path(environ["TESTLINT_CACHE_DIR"]).resolve()
+    start = common_root([Path(path) for path in invocation.paths])
+    config = None if invocation.isolated else find_config_file(start)
+    if config is None:
+        return find_project_root(start) / DEFAULT_CACHE_DIRECTORY
+    value = load_toml(config)["tool"]["testlint"].get("cache-dir")
+    if isinstance(value, str) and value:
+        return (config.parent / value).resolve()
+    return config.parent / DEFAULT_CACHE_DIRECTORY
+
+
+def code_fingerprint() -> str:
+    """testlint's version and source files, libcst's, and the Python running them:
+    an edited checkout (an editable install) must not replay the old code's output."""
+    parts = [__version__, sys.version, sys.executable]
+    package = os.path.dirname(os.path.abspath(__file__))
+    for directory in (package, os.path.join(package, "rules")):
+        with os.scandir(directory) as listing:
+            for entry in sorted(listing, key=lambda entry: entry.name):
+                if entry.name.endswith(".py"):
+                    parts.append(f"{entry.name}={signature(entry.path)}")
+    from importlib.util import find_spec
+
+    spec = find_spec("libcst")
+    origin = spec.origin if spec is not None else None
+    parts.append(f"libcst={signature(origin) if origin else None}")
+    return _digest(parts)
+
+
+def _digest(parts: Iterable[str]) -> str:
+    joined = "\0".join(parts)
+    return hashlib.sha256(joined.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def run_key(argv: Sequence[str], environ: Mapping[str, str]) -> str:
+    return _digest(
+        [
+            str(FORMAT),
+            os.getcwd(),
+            environ.get("TESTLINT_CACHE_DIR", ""),
+            code_fingerprint(),
+            *argv,
+        ]
+    )
+
+
+def record_path(directory: Path, key: str) -> Path:
+    return directory / f"v{FORMAT}" / "replay" / f"{key[:32]}.json"
+
+
+def signature(path: str) -> Signature:
+    try:
+        found = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return [found.st_mtime_ns, found.st_ctime_ns, found.st_size, found.st_ino, found.st_mode]
+
+
+# ------------------------------------------------------------------ replaying
+
+
+@dataclass
+class Replay:
+    printed: Printed
+    exit_code: int
+
+
+def find(argv: Sequence[str], environ: Mapping[str, str]) -> Replay | None:
+    """The recorded output of this command, if nothing it depended on changed."""
+    invocation = parse(argv)
+    if invocation is None:
+        return None
+    key = run_key(argv, environ)
+    try:
+        path = record_path(cache_directory(invocation, environ), key)
+        with open(path, encoding="utf-8") as handle:
+            record = json.load(handle)
+        if record["key"] != key:
+            return None
+        for name, recorded in record["stats"]:
+            if signature(name) != recorded:
+                return None
+        printed = [(bool(err), str(text), bool(nl)) for err, text, nl in record["printed"]]
+        return Replay(printed, int(record["exit"]))
+    except Exception:  # no record, a foreign or broken one, an unusual tree: just lint
+        return None
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """The `testlint` command: replay if nothing changed, else run the linter."""
+    global ARGV
+    args = list(sys.argv[1:] if argv is None else argv)
+    found = find(args, os.environ)
+    if found is not None:
+        for err, text, newline in found.printed:
+            stream = sys.stderr if err else sys.stdout
+            stream.write(text + "\n" if newline else text)
+        sys.stdout.flush()
+        sys.exit(found.exit_code)
+    ARGV = tuple(args)
+    from testlint.cli import main as cli_main
+
+    cli_main(args=args, prog_name="testlint")
+
+
+# ------------------------------------------------------------------ recording
+
+
+def snapshot(
+    root: Path,
+    paths: Sequence[Path],
+    skipped: Iterable[Path],
+    discovery_enters: Callable[[Path], bool],
+) -> dict[str, Signature]:
+    """The stat of everything a run under `root` over `paths` may have read or
+    listed (see the module docstring). `discovery_enters(directory)`: whether
+    discovery walks a directory that the other readers skip."""
+    stats: dict[str, Signature] = {}
+    excluded = {os.path.abspath(path) for path in skipped}
+
+    def walk(directory: str) -> None:
+        if directory in stats or directory in excluded:
+            return
+        stats[directory] = signature(directory)
+        try:
+            with os.scandir(directory) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError:
+            return
+        for entry in entries:
+            try:
+                is_directory = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                is_directory = False
+            if not is_directory:
+                stats[entry.path] = signature(entry.path)
+            elif _read_by_all(entry) or discovery_enters(Path(entry.path)):
+                walk(entry.path)
+
+    root_name = os.path.abspath(root)
+    walk(root_name)
+    for name in CI_DIRECTORIES:
+        if os.path.isdir(os.path.join(root_name, name)):
+            walk(os.path.join(root_name, name))
+    for path in paths:
+        named = os.path.abspath(path)
+        if os.path.isdir(named):
+            walk(named)
+        else:
+            stats[named] = signature(named)
+        # Every directory up to the root: configuration is looked up along it.
+        parent = os.path.dirname(named)
+        while _within(parent, root_name) and parent not in stats:
+            stats[parent] = signature(parent)
+            parent = os.path.dirname(parent)
+    for directory in Path(root_name).parents:
+        for marker in ROOT_MARKERS:
+            name = os.path.join(directory, marker)
+            stats[name] = signature(name)
+    return stats
+
+
+def _within(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _read_by_all(entry: os.DirEntry[str]) -> bool:
+    """Whether the module index, suite listing and environment digest may enter."""
+    return not (
+        entry.name.startswith(".")
+        or entry.name in UNREAD_DIRECTORIES
+        or os.path.exists(os.path.join(entry.path, "pyvenv.cfg"))
+    )
+
+
+def record(
+    printed: Printed,
+    exit_code: int,
+    started_ns: int,
+    stats: Mapping[str, Signature],
+    environ: Mapping[str, str] = os.environ,
+) -> bool:
+    """Remember this run for `find`, unless something changed during it (or just
+    before it). Returns whether a record was written."""
+    if ARGV is None:
+        return False
+    invocation = parse(ARGV)
+    if invocation is None:
+        return False
+    if any(found is not None and found[1] >= started_ns - RACY_NS for found in stats.values()):
+        return False
+    key = run_key(ARGV, environ)
+    try:
+        path = record_path(cache_directory(invocation, environ), key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        document = {
+            "key": key,
+            "stats": list(stats.items()),
+            "printed": printed,
+            "exit": exit_code,
+        }
+        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        try:
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                json.dump(document, out, separators=(",", ":"))
+            os.replace(temporary, path)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+        _prune(path.parent)
+    except Exception:  # a read-only checkout still lints; it just does not remember
+        return False
+    return True
+
+
+def _prune(directory: Path) -> None:
+    """Keep the newest `KEEP` records: pre-commit names different files each time."""
+    records = [entry for entry in os.scandir(directory) if entry.name.endswith(".json")]
+    if len(records) <= KEEP:
+        return
+    records.sort(key=lambda entry: entry.stat().st_mtime_ns, reverse=True)
+    for entry in records[KEEP:]:
+        with contextlib.suppress(OSError):
+            os.unlink(entry.path)

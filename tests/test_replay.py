@@ -1,0 +1,350 @@
+"""Replay: an unchanged check prints what it printed last time, and any change a
+result depends on makes it lint again (same output as a run without a cache)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import ClassVar
+
+import click
+import pytest
+
+from testlint import cli, replay, runner
+from testlint.files import skips_directory
+from testlint.locate import ROOT_MARKERS
+from testlint.runner import RunOptions
+
+SHOP = {
+    "pyproject.toml": "[project]\nname = 'shop'\n\n[tool.testlint]\n",
+    "src/shop/__init__.py": "",
+    "src/shop/payments.py": "def charge(amount):\n    return amount\n",
+    "src/shop/orders.py": (
+        "from shop.payments import charge\n\n\ndef checkout(total):\n    return charge(total)\n"
+    ),
+    "tests/conftest.py": "import pytest\n",
+    "tests/test_orders.py": (
+        "from unittest import mock\n\nfrom shop import orders\n\n\n"
+        "def test_checkout():\n"
+        '    with mock.patch("shop.payments.charge") as charge:\n'
+        "        orders.checkout(3)\n"
+        "    charge.assert_called_once()\n"
+    ),
+    "tests/unit/test_exit.py": "import sys\n\ntry:\n    import numpy\nexcept ImportError:\n"
+    "    sys.exit(1)\n",
+}
+
+
+def write(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
+@pytest.fixture
+def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "shop"
+    write(root, SHOP)
+    monkeypatch.chdir(root)
+    # Files made a moment ago are "racy": recording is tested with the guard off,
+    # and the guard on its own (test_a_run_just_after_a_change_is_not_recorded).
+    monkeypatch.setattr(replay, "RACY_NS", -(10**15))
+    monkeypatch.setattr(replay, "ARGV", None)
+    return root
+
+
+class Launch:
+    """`replay.main` in this process: exit code, output, and whether it linted."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
+        self.capsys = capsys
+        self.linted = 0
+        real = cli.main
+
+        def counting(*args: object, **kwargs: object) -> None:
+            self.linted += 1
+            real(*args, **kwargs)
+
+        monkeypatch.setattr(cli, "main", counting)
+
+    def __call__(self, *argv: str) -> tuple[int, str, str, bool]:
+        before = self.linted
+        with pytest.raises(SystemExit) as exited:
+            replay.main(list(argv))
+        replay.ARGV = None
+        out, err = self.capsys.readouterr()
+        code = exited.value.code
+        assert isinstance(code, int)
+        return code, out, err, self.linted == before
+
+
+@pytest.fixture
+def launch(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Launch:
+    return Launch(monkeypatch, capsys)
+
+
+def uncached(launch: Launch, *argv: str) -> tuple[int, str, str]:
+    code, out, err, _ = launch(*argv, "--no-cache")
+    return code, out, err
+
+
+def test_an_unchanged_check_is_replayed_exactly(shop: Path, launch: Launch) -> None:
+    first = launch("tests")
+    assert first[0] == 1
+    assert "TL401" in first[1]
+    assert "TL101" in first[1]
+    assert not first[3]
+    second = launch("tests")
+    assert second[3], "nothing changed: replayed, not linted"
+    assert second[:3] == first[:3]
+    assert launch("tests")[:3] == first[:3]
+    # Each command line is its own record.
+    assert not launch("check", "tests", "--output-format", "json")[3]
+    replayed = launch("check", "tests", "--output-format", "json")
+    assert replayed[3]
+    assert json.loads(replayed[1])
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "edit a test",
+        "add a test in a new directory",
+        "remove a test",
+        "edit a module a patch rule reads",
+        "edit the configuration",
+        "add a conftest",
+        "a CI workflow runs xdist",
+    ],
+)
+def test_every_change_lints_again(shop: Path, launch: Launch, change: str) -> None:
+    launch("tests")
+    assert launch("tests")[3]
+    if change == "edit a test":
+        (shop / "tests/unit/test_exit.py").write_text("import sys\n", encoding="utf-8")
+    elif change == "add a test in a new directory":
+        write(shop, {"tests/new/deeper/test_new.py": "import os\nos._exit(3)\n"})
+    elif change == "remove a test":
+        (shop / "tests/test_orders.py").unlink()
+    elif change == "edit a module a patch rule reads":
+        write(shop, {"src/shop/orders.py": "from shop import payments\n"})
+    elif change == "edit the configuration":
+        write(shop, {"pyproject.toml": SHOP["pyproject.toml"] + 'ignore = ["TL101"]\n'})
+    elif change == "add a conftest":
+        write(shop, {"tests/unit/conftest.py": "import sys\nsys.exit(0)\n"})
+    else:
+        write(
+            shop,
+            {
+                ".github/workflows/ci.yml": "steps:\n  - run: pytest -n auto\n",
+                "tests/test_pool.py": "from concurrent.futures import ThreadPoolExecutor\n\n\n"
+                "def test_pool():\n    with ThreadPoolExecutor() as pool:\n"
+                "        pool.submit(print)\n",
+            },
+        )
+    code, out, err, replayed = launch("tests")
+    assert not replayed, f"{change}: replayed a stale result"
+    assert (code, out, err) == uncached(launch, "tests")
+
+
+def test_a_directory_only_discovery_walks_is_watched(shop: Path, launch: Launch) -> None:
+    """With `norecursedirs` not skipping hidden directories, pytest (and testlint)
+    collect `.hidden/`: a file added there must not be missed."""
+    config = SHOP["pyproject.toml"] + "\n[tool.pytest.ini_options]\nnorecursedirs = ['build']\n"
+    write(shop, {"pyproject.toml": config, "tests/.hidden/test_ok.py": "def test(): pass\n"})
+    launch("tests")
+    assert launch("tests")[3]
+    write(shop, {"tests/.hidden/test_exit.py": "import sys\nsys.exit(1)\n"})
+    code, out, _, replayed = launch("tests")
+    assert not replayed
+    assert "test_exit.py" in out
+    assert code == 1
+
+
+def test_a_configuration_above_the_root_is_watched(shop: Path, launch: Launch) -> None:
+    """The root is `tests/` (it has a setup.py) until a pyproject.toml above it
+    gains a `[tool.testlint]` table; the cache stays where it is."""
+    write(shop, {"pyproject.toml": "[project]\nname = 'shop'\n", "tests/setup.py": ""})
+    os.chdir(shop / "tests")
+    argv = (".", "--cache-dir", str(shop / "cache"))
+    launch(*argv)
+    assert launch(*argv)[3]
+    write(shop, {"pyproject.toml": "[tool.testlint]\nignore = ['TL101']\n"})
+    code, out, err, replayed = launch(*argv)
+    assert not replayed
+    assert "TL101" not in out
+    assert (code, out, err) == uncached(launch, *argv)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--fix", "tests"], ["--diff", "tests"], ["--no-cache", "tests"], ["rules"], ["tests", "-j2"]],
+)
+def test_commands_that_are_never_replayed(shop: Path, launch: Launch, argv: list[str]) -> None:
+    for _ in range(2):
+        assert not launch(*argv)[3]
+    assert not (shop / ".testlint_cache/v1/replay").exists() or not any(
+        (shop / ".testlint_cache/v1/replay").iterdir()
+    )
+
+
+def test_a_broken_record_is_ignored(shop: Path, launch: Launch) -> None:
+    first = launch("tests")
+    (record,) = (shop / ".testlint_cache/v1/replay").iterdir()
+    record.write_text('{"key": 1, "stats": [', encoding="utf-8")
+    code, out, err, replayed = launch("tests")
+    assert not replayed
+    assert (code, out, err) == first[:3]
+
+
+def test_a_run_just_after_a_change_is_not_recorded(
+    shop: Path, launch: Launch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(replay, "RACY_NS", 10**9)
+    launch("tests")  # every file was written less than a second ago
+    assert not launch("tests")[3]
+    assert not list((shop / ".testlint_cache/v1/replay").glob("*.json"))
+
+
+def test_records_are_pruned(shop: Path, launch: Launch) -> None:
+    for number in range(replay.KEEP + 3):
+        launch("tests", "--select", f"TL{number}")
+        time.sleep(0.01)  # distinct modification times
+    assert len(list((shop / ".testlint_cache/v1/replay").glob("*.json"))) == replay.KEEP
+
+
+def test_the_record_is_found_where_the_runner_keeps_its_cache(
+    shop: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cases: list[tuple[list[str], dict[str, str], str]] = [
+        (["tests"], {}, ""),
+        (["tests", "--isolated"], {}, ""),
+        (["--cache-dir", "elsewhere", "tests"], {}, ""),
+        (["tests"], {"TESTLINT_CACHE_DIR": str(shop / "env")}, ""),
+        (["tests"], {}, 'cache-dir = "configured"\n'),
+    ]
+    for argv, environ, config in cases:
+        write(shop, {"pyproject.toml": SHOP["pyproject.toml"] + config})
+        for name, value in environ.items():
+            monkeypatch.setenv(name, value)
+        invocation = replay.parse(argv)
+        assert invocation is not None
+        options = RunOptions(
+            cache=True,
+            cache_dir=Path(invocation.cache_dir) if invocation.cache_dir else None,
+            isolated=invocation.isolated,
+        )
+        result = runner.run([Path(p) for p in invocation.paths], options)
+        assert result.cache_directory == replay.cache_directory(invocation, os.environ), argv
+        for name in environ:
+            monkeypatch.delenv(name)
+
+
+def test_the_parser_knows_every_check_option() -> None:
+    known = replay.VALUE_OPTIONS | replay.FLAG_OPTIONS | replay.NOT_REPLAYED
+    for param in cli.check.params:
+        if not isinstance(param, click.Option):
+            continue
+        names = [*param.opts, *param.secondary_opts]
+        assert set(names) <= known, f"replay.py does not know {names}"
+        if any(name in replay.VALUE_OPTIONS for name in names):
+            assert not param.is_flag, names
+        if any(name in replay.FLAG_OPTIONS for name in names):
+            assert param.is_flag, names
+
+
+@pytest.mark.parametrize(
+    ("argv", "paths", "cache_dir"),
+    [
+        ([], (".",), None),
+        (["check", "a", "b"], ("a", "b"), None),
+        (["--select", "TL1", "a", "--cache-dir=c"], ("a",), "c"),
+        (["-q", "--", "--weird-name.py"], ("--weird-name.py",), None),
+        (["--cache-dir", "c", "--isolated"], (".",), "c"),
+    ],
+)
+def test_parse(argv: list[str], paths: tuple[str, ...], cache_dir: str | None) -> None:
+    found = replay.parse(argv)
+    assert found is not None
+    assert found.paths == paths
+    assert found.cache_dir == cache_dir
+
+
+@pytest.mark.parametrize(
+    "argv", [["-"], ["--fix"], ["explain", "TL101"], ["--select"], ["-qj2"], ["--bogus"]]
+)
+def test_parse_refuses(argv: list[str]) -> None:
+    assert replay.parse(argv) is None
+
+
+# ------------------------------------------------------------------ the snapshot covers every read
+
+
+class Reads:
+    """Every path a run opens, lists or stats, from audit events and `os.stat`."""
+
+    active: ClassVar[list[set[str]]] = []
+
+    @classmethod
+    def hook(cls, event: str, args: tuple[object, ...]) -> None:
+        if cls.active and event in ("open", "os.scandir", "os.listdir") and args:
+            path = args[0]
+            if isinstance(path, (str, Path)):
+                cls.active[-1].add(os.path.abspath(path))
+
+
+sys.addaudithook(Reads.hook)
+
+
+@pytest.mark.parametrize("layout", ["shop", "examples"])
+def test_the_snapshot_holds_everything_a_run_reads(
+    shop: Path, monkeypatch: pytest.MonkeyPatch, layout: str
+) -> None:
+    if layout == "examples":
+        examples = Path(__file__).parent.parent / "examples"
+        for path in examples.rglob("*"):
+            if path.is_file():
+                write(shop / "ex", {str(path.relative_to(examples)): path.read_text("utf-8")})
+        os.chdir(shop / "ex")
+        paths = [Path("tests")]
+    else:
+        write(shop, {".github/workflows/ci.yml": "run: pytest -n 4\n", "ci/run.sh": "pytest\n"})
+        paths = [Path("tests"), Path("tests/unit/test_exit.py")]
+    stats_seen: set[str] = set()
+    real_stat = os.stat
+
+    def stat(path: object, *args: object, **kwargs: object) -> os.stat_result:
+        if isinstance(path, (str, Path)):
+            stats_seen.add(os.path.abspath(path))
+        return real_stat(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    opened: set[str] = set()
+    Reads.active.append(opened)
+    monkeypatch.setattr(os, "stat", stat)
+    try:
+        result = runner.run(paths, RunOptions(jobs=1))
+    finally:
+        monkeypatch.setattr(os, "stat", real_stat)
+        Reads.active.pop()
+    assert result.project is not None
+    assert result.diagnostics
+    project, settings = result.project, result.settings
+    stats = replay.snapshot(
+        project.root,
+        paths,
+        skipped=[],
+        discovery_enters=lambda d: not skips_directory(d, project, settings),
+    )
+    tree = str(shop)
+    for name in sorted(opened):
+        if name.startswith(tree):
+            assert name in stats, f"read or listed, not watched: {name}"
+    for name in sorted(stats_seen):
+        if name.startswith(tree):
+            assert name in stats or os.path.dirname(name) in stats, f"probed: {name}"
+        elif name.endswith(tuple(f"/{marker}" for marker in ROOT_MARKERS)):
+            assert name in stats, f"probed above the root: {name}"
