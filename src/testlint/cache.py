@@ -7,7 +7,7 @@ An entry is keyed on everything a file's result depends on:
   file's kind and path;
 - the project's *environment*: every conftest and every configuration, dependency
   and CI file testlint reads (root files, `requirements/`, CI workflows, scripts,
-  and config files anywhere in the suite);
+  the files `project.run_files` reads, and config files anywhere in the suite);
 - the project facts the file's rules read, by group (`Rule.uses`): `"suite"` (the
   text of every test module: markers, plugins in use) and `"modules"` (every
   project module that is not a test, for the cross-file rules), plus the test
@@ -39,6 +39,7 @@ from testlint.diagnostics import Applicability, Diagnostic, Position
 from testlint.engine import FileResult
 from testlint.index import exit_line_of
 from testlint.locate import DEFAULT_CACHE_DIRECTORY
+from testlint.project import RUN_FILE_GLOBS, RUN_FILES
 
 if TYPE_CHECKING:
     from testlint.engine import Linter
@@ -373,6 +374,13 @@ def environment_digest(root: Path, hasher: Hasher) -> str:
         path = root / name
         if is_environment_file(name) and os.path.isfile(path):
             parts.append(f"{path}={hasher.digest(path)}")
+    # How the suite is run (`run_files`): CI scripts outside the directories above.
+    for name in RUN_FILES:
+        path = root / name
+        if os.path.isfile(path):
+            parts.append(f"{path}={hasher.digest(path)}")
+    for pattern in RUN_FILE_GLOBS:
+        parts.extend(f"{path}={hasher.digest(path)}" for path in sorted(root.glob(pattern)))
     for sub in ENVIRONMENT_DIRECTORIES:
         directory = root / sub
         for current, dirnames, filenames in os.walk(directory):
