@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cli_runner import make_runner
-from testlint import cache, engine, runner
+from testlint import cache, engine, index, runner
 from testlint.cli import main
 from testlint.engine import Linter
 from testlint.files import SourcePath
@@ -111,6 +111,36 @@ def test_a_module_that_starts_exiting_is_seen_by_tl103(tmp_path: Path) -> None:
     assert "TL103" not in {c for _, c, _ in codes(lint(tmp_path))}
     write(tmp_path, "src/shop/tool.py", "import sys\n\nsys.exit(0)\n")
     assert ("test_tool.py", "TL103", 1) in codes(lint(tmp_path))
+
+
+def test_exit_lines_remembered_by_the_cache_are_not_parsed_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shop(tmp_path)
+    write(tmp_path, "tests/test_tool.py", "from shop import tool\n\n\ndef test_x():\n    pass\n")
+    write(tmp_path, "src/shop/tool.py", "import sys\n\nsys.exit(0)\n")
+    assert ("test_tool.py", "TL103", 1) in codes(lint(tmp_path))
+    monkeypatch.setattr(index, "_EXIT_LINES", {})  # a new process
+    monkeypatch.setattr(index, "KNOWN_EXIT_LINES", {})
+    parsed: list[str] = []
+    real = index._read_module
+
+    def counting(name: str, *args: object, **kwargs: object) -> object:
+        parsed.append(name)
+        return real(name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(index, "_read_module", counting)
+    write(tmp_path, "tests/test_tool.py", "from shop import tool\n\n\ndef test_y():\n    pass\n")
+    assert ("test_tool.py", "TL103", 1) in codes(lint(tmp_path))
+    assert "shop.tool" not in parsed
+
+
+def test_a_new_scope_forgets_what_was_derived_from_contents(tmp_path: Path) -> None:
+    store = cache.Cache(tmp_path, tmp_path, scope="old", tokens={"a": "mark.x"}, exits={"b": 3})
+    store.enter("old")
+    assert store.exits == {"b": 3}
+    store.enter("new")
+    assert (store.entries, store.tokens, store.exits) == ({}, {}, {})
 
 
 def test_another_test_module_changing_the_suite_facts_invalidates(tmp_path: Path) -> None:

@@ -373,3 +373,16 @@ def test_gates_never_hide_a_finding(
         source = data.draw(st.sampled_from(MUTATIONS), label="mutation")(data, source)
     data.draw(st.just(source), label="source")
     with_deep_stack(lambda: _same_findings(linter, gated, source))
+
+
+_EXIT_PIECES = ["exit", "_", "__exit__", "(", " ", "\t", "\n", "a", "9", "os.", "SystemExit"]
+_EXIT_PIECES += ["abort", "quit", "é", "sys.exit", "Exit", ")"]
+
+
+@settings(max_examples=3000, database=None, deadline=None)
+@given(st.lists(st.sampled_from(_EXIT_PIECES), max_size=12))
+def test_the_fast_exit_scan_agrees_with_the_exit_pattern(pieces: list[str]) -> None:
+    from testlint.index import _EXIT_CALL, mentions_exit
+
+    data = "".join(pieces).encode("utf-8")
+    assert mentions_exit(data) == (_EXIT_CALL.search(data) is not None)

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from testlint import __version__
+from testlint import __version__, index
 from testlint.diagnostics import Applicability, Diagnostic, Position
 from testlint.engine import FileResult
 from testlint.index import exit_line_of
@@ -174,7 +174,8 @@ class Cache:
     def enter(self, scope: str) -> None:
         """Keep the entries only if they were made in the same scope."""
         if scope != self.scope:
-            self.entries = {}
+            # Another testlint (or Python): what it derived from file contents too.
+            self.entries, self.tokens, self.exits = {}, {}, {}
         self.scope = scope
 
     def changed(self) -> bool:
@@ -267,6 +268,7 @@ class RunCache:
         self.cache = cache
         self.project = project
         self.with_edits = with_edits
+        index.KNOWN_EXIT_LINES.update(cache.exits)
         self.hits: list[FileResult] = []
         self._groups: dict[str, str] = {}
         self._settings: dict[int, str] = {}
@@ -337,9 +339,9 @@ class RunCache:
         """Which project modules exit at import, each module's answer remembered by
         its content hash (what `Project.exiting_modules` computes, without parsing
         the modules that did not change)."""
-        index = owner.module_index
-        for name in sorted(index.code):
-            path = index.files[name]
+        modules = owner.module_index
+        for name in sorted(modules.code):
+            path = modules.files[name]
             content = self.cache.hasher.digest(path)
             if content in self.cache.exits:
                 line = self.cache.exits[content]
