@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -348,3 +349,35 @@ def test_the_snapshot_holds_everything_a_run_reads(
             assert name in stats or os.path.dirname(name) in stats, f"probed: {name}"
         elif name.endswith(tuple(f"/{marker}" for marker in ROOT_MARKERS)):
             assert name in stats, f"probed above the root: {name}"
+
+
+# ------------------------------------------------------- libcst only when a file is parsed
+
+PROBE = """
+import sys
+from testlint import replay
+sys.argv = ["testlint", "--no-cache", "tests"]
+try:
+    replay.main()
+except SystemExit as exc:
+    print("exit", exc.code, "libcst-loaded", "libcst._nodes.expression" in sys.modules)
+"""
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("def test_ok():\n    assert 1 + 1 == 2\n", "exit 0 libcst-loaded False"),
+        ("import sys\n\nsys.exit(1)\n", "exit 1 libcst-loaded True"),
+    ],
+)
+def test_libcst_is_imported_only_when_a_file_is_parsed(
+    tmp_path: Path, source: str, expected: str
+) -> None:
+    """Every testlint module touches libcst only inside functions: a check whose
+    gates need no parse never imports it (`replay.defer_import`)."""
+    write(tmp_path, {"pyproject.toml": "[project]\nname = 'x'\n", "tests/test_a.py": source})
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert done.stdout.strip().splitlines()[-1] == expected, done.stderr

@@ -19,9 +19,9 @@ import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import libcst as cst
-from libcst.metadata import CodeRange
 
 from testlint.diagnostics import (
     Applicability,
@@ -41,6 +41,9 @@ from testlint.scan import Scan
 from testlint.scan import parse as parse_ast
 from testlint.settings import Settings
 from testlint.traversal import visit_batched
+
+if TYPE_CHECKING:
+    from libcst.metadata import CodeRange
 
 MAX_FIX_ITERATIONS = 10
 UNPARSABLE = ENGINE_RULES["TL001"]
@@ -238,20 +241,16 @@ def add_imports(module: cst.Module, requests: Iterable[ImportRequest]) -> cst.Mo
     return module.with_changes(body=[*body[:index], *new, *body[index:]])
 
 
-class _ApplyChanges(cst.CSTTransformer):
-    def __init__(self, changes: Mapping[cst.CSTNode, object]) -> None:
-        super().__init__()
-        self.changes = changes
-
-    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> object:  # type: ignore[override]
-        return self.changes.get(original_node, updated_node)
-
-
 def apply_node_fixes(module: cst.Module, fixes: Sequence[NodeFix]) -> cst.Module:
     changes: dict[cst.CSTNode, object] = {}
     for fix in fixes:
         changes.update(fix.changes)
-    fixed = module.visit(_ApplyChanges(changes))
+
+    class ApplyChanges(cst.CSTTransformer):  # defined here: libcst is imported lazily
+        def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> object:  # type: ignore[override]
+            return changes.get(original_node, updated_node)
+
+    fixed = module.visit(ApplyChanges())
     return add_imports(fixed, (request for fix in fixes for request in fix.imports))
 
 

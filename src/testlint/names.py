@@ -29,8 +29,6 @@ CANONICAL_PREFIXES = (
     ("_pytest.outcomes.", "pytest."),
 )
 
-_COMPOUND_BLOCKS = (cst.If, cst.Else, cst.Try, cst.TryStar, cst.With, cst.For, cst.While)
-
 
 def dotted_name(node: cst.BaseExpression) -> str | None:
     """`a.b.c` for a Name/Attribute chain, else None."""
@@ -102,7 +100,9 @@ def import_time_statements(body: Sequence[cst.BaseStatement]) -> Iterator[cst.CS
 
 def _nested_import_time(statement: cst.CSTNode) -> Iterator[cst.CSTNode]:
     blocks: list[cst.BaseSuite] = []
-    if isinstance(statement, _COMPOUND_BLOCKS):
+    if isinstance(
+        statement, (cst.If, cst.Else, cst.Try, cst.TryStar, cst.With, cst.For, cst.While)
+    ):
         blocks.append(statement.body)
     if isinstance(statement, (cst.If, cst.For, cst.While, cst.Try, cst.TryStar)):
         orelse = statement.orelse

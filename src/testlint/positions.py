@@ -12,13 +12,14 @@ cheaper) only to count lines. The result for those nodes is exactly libcst's
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 import libcst as cst
-from libcst import CSTNode
-from libcst._nodes.internal import CodegenState
-from libcst.metadata import CodeRange, MetadataWrapper, PositionProvider
-from libcst.metadata.position_provider import PositionProvidingCodegenState
+
+if TYPE_CHECKING:
+    from libcst import CSTNode
+    from libcst.metadata import CodeRange
+    from libcst.metadata.position_provider import PositionProvidingCodegenState
 
 STATEMENT_CLASSES = (
     "SimpleStatementLine",
@@ -36,6 +37,8 @@ STATEMENT_CLASSES = (
 
 
 def all_positions(module: cst.Module) -> Mapping[CSTNode, CodeRange]:
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
     return MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
 
 
@@ -44,6 +47,9 @@ def positions_in(
 ) -> Mapping[CSTNode, CodeRange]:
     """Ranges of every node inside `statements` (top-level statements of
     `module`), as `PositionProvider` gives them."""
+    from libcst.metadata import PositionProvider
+    from libcst.metadata.position_provider import PositionProvidingCodegenState
+
     provider = PositionProvider()
     state = PositionProvidingCodegenState(
         default_indent=module.default_indent,
@@ -62,7 +68,7 @@ def positions_in(
         else:
             _skip(state, statement)
     # The provider stores plain CodeRanges (its laziness is for other providers).
-    return cast(Mapping[CSTNode, CodeRange], provider._computed)
+    return cast("Mapping[CSTNode, CodeRange]", provider._computed)
 
 
 def positions_of(
@@ -80,6 +86,8 @@ def positions_of(
 
 def _skip(state: PositionProvidingCodegenState, statement: CSTNode) -> None:
     """Move `state` past `statement`'s code without recording ranges."""
+    from libcst._nodes.internal import CodegenState
+
     plain = CodegenState(default_indent=state.default_indent, default_newline=state.default_newline)
     statement._codegen(plain)
     text = "".join(plain.tokens)

@@ -33,14 +33,17 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import importlib
+import importlib.util
 import json
 import os
 import sys
 import tempfile
+import types
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 from testlint import __version__
 from testlint.locate import (
@@ -164,9 +167,7 @@ def code_fingerprint() -> str:
             for entry in sorted(listing, key=lambda entry: entry.name):
                 if entry.name.endswith(".py"):
                     parts.append(f"{entry.name}={signature(entry.path)}")
-    from importlib.util import find_spec
-
-    spec = find_spec("libcst")
+    spec = importlib.util.find_spec("libcst")
     origin = spec.origin if spec is not None else None
     parts.append(f"libcst={signature(origin) if origin else None}")
     return _digest(parts)
@@ -243,9 +244,39 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.stdout.flush()
         sys.exit(found.exit_code)
     ARGV = tuple(args)
+    defer_import("libcst")
     from testlint.cli import main as cli_main
 
     cli_main(args=args, prog_name="testlint")
+
+
+class _Deferred(types.ModuleType):
+    """Stands in `sys.modules` for a module not imported yet; the first attribute
+    asked of it imports the real module, whose names it then holds."""
+
+    def __getattr__(self, attribute: str) -> Any:
+        name = self.__name__
+        if sys.modules.get(name) is self:
+            del sys.modules[name]
+        real = importlib.import_module(name)
+        self.__dict__.update(real.__dict__)
+        return getattr(real, attribute)
+
+
+def defer_import(name: str) -> None:
+    """Import `name` when first used, not when first imported. libcst takes longer
+    to import (0.1 s) than a warm run over a few files, and the gates and the cache
+    answer most files without parsing them. `import libcst as cst` then binds the
+    stand-in; `cst.Name`, `from libcst import ...` or importing a submodule (which
+    asks for the missing `__path__`) imports libcst itself."""
+    if name in sys.modules:
+        return
+    spec = importlib.util.find_spec(name)
+    if spec is None:
+        return
+    stand_in = _Deferred(name)
+    stand_in.__spec__ = spec
+    sys.modules[name] = stand_in
 
 
 # ------------------------------------------------------------------ recording

@@ -132,7 +132,7 @@ class RuleContext:
 _VISITOR_NAMES: dict[type, tuple[str, ...]] = {}
 
 
-class CachedVisitors(cst.BatchableCSTVisitor):
+class CachedVisitors:
     """libcst's `get_visitors` runs `inspect.getmembers` on every instance, which
     cost more than parsing when one instance is made per rule per file. The names
     of a class's visitor methods are found once and cached."""
@@ -245,7 +245,7 @@ class Tracker(CachedVisitors):
             self.context.imports.add_local_import(node)
 
 
-class TopStatement(cst.BatchableCSTVisitor):
+class TopStatement:
     """Keeps `RuleContext.top_statement` current and notes the top-level statement
     of each statement, call and string: what reports and fixes point at (see
     `positions.py`). Runs first in the batched visit."""

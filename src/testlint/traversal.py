@@ -17,14 +17,22 @@ from __future__ import annotations
 
 import inspect
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields
+from typing import TYPE_CHECKING, Protocol, cast
 
 import libcst as cst
-from libcst import MaybeSentinel
-from libcst._batched_visitor import _BatchedCSTVisitor, _get_visitor_methods
 
-Hook = Callable[[cst.CSTNode], None]
+if TYPE_CHECKING:
+    Hook = Callable[[cst.CSTNode], None]
+
+
+class Visitor(Protocol):
+    """What the walk needs of a visitor (libcst's `BatchableCSTVisitor` is one)."""
+
+    def get_visitors(self) -> Mapping[str, Hook]: ...
+
+
 _FIELD = re.compile(r'\bvisit_(\w+)\(\s*self,\s*"(\w+)"')
 _SEQUENCES = frozenset({"sequence", "iterable", "body_sequence", "body_iterable"})
 """Fields holding a sequence of nodes. libcst never visits None as one: such a
@@ -77,9 +85,13 @@ class _Plan:
         self.leaves = leaves
 
 
-def visit_batched(node: cst.CSTNode, visitors: Sequence[cst.BatchableCSTVisitor]) -> None:
+def visit_batched(node: cst.CSTNode, visitors: Sequence[Visitor]) -> None:
     """`libcst.visit_batched(node, visitors)` for visitors that change nothing."""
-    methods = _get_visitor_methods(visitors)
+    # Here, not at the top: libcst is imported only when a file is parsed (replay.py).
+    from libcst import MaybeSentinel
+    from libcst._batched_visitor import _BatchedCSTVisitor, _get_visitor_methods
+
+    methods = _get_visitor_methods(cast("Sequence[cst.BatchableCSTVisitor]", visitors))
     plans: dict[type[cst.CSTNode], _Plan] = {}
     fallback = _BatchedCSTVisitor(methods)
     none: list[Hook] = []

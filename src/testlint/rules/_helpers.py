@@ -10,8 +10,9 @@ from testlint.diagnostics import ImportRequest
 from testlint.names import dotted_name
 from testlint.rule import RuleContext
 
-STRING_NODES = (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString)
-NO_SPACE = cst.SimpleWhitespace("")
+
+def is_string_node(node: cst.BaseExpression) -> bool:
+    return isinstance(node, (cst.SimpleString, cst.ConcatenatedString, cst.FormattedString))
 
 
 def py_string(text: str) -> str:
@@ -42,7 +43,9 @@ def keyword_arg(name: str, value: cst.BaseExpression) -> cst.Arg:
     return cst.Arg(
         value=value,
         keyword=cst.Name(name),
-        equal=cst.AssignEqual(whitespace_before=NO_SPACE, whitespace_after=NO_SPACE),
+        equal=cst.AssignEqual(
+            whitespace_before=cst.SimpleWhitespace(""), whitespace_after=cst.SimpleWhitespace("")
+        ),
     )
 
 
@@ -79,7 +82,7 @@ def append_keyword(call: cst.Call, new_arg: cst.Arg) -> cst.Call:
     else:
         space = cst.SimpleWhitespace(" ")
         args[-1] = last.with_changes(
-            comma=cst.Comma(whitespace_after=space), whitespace_after_arg=NO_SPACE
+            comma=cst.Comma(whitespace_after=space), whitespace_after_arg=cst.SimpleWhitespace("")
         )
         args.append(new_arg.with_changes(whitespace_after_arg=last.whitespace_after_arg))
     return call.with_changes(args=args)

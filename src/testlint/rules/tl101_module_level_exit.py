@@ -5,8 +5,8 @@ import libcst as cst
 from testlint.diagnostics import Applicability, NodeFix
 from testlint.rule import FileKind, Rule, RuleContext
 from testlint.rules._helpers import (
-    STRING_NODES,
     imported_modules,
+    is_string_node,
     keyword_arg,
     module_reference,
     positional_args,
@@ -258,7 +258,7 @@ class ModuleLevelExit(Rule):
     ) -> cst.BaseExpression:
         if call is not None:
             args = positional_args(call)
-            if args and isinstance(args[0].value, STRING_NODES):
+            if args and is_string_node(args[0].value):
                 return args[0].value
         printed = self._printed_message(statement)
         if printed is not None:
@@ -283,6 +283,6 @@ class ModuleLevelExit(Rule):
         if self.context.imports.resolve(call.func) != "builtins.print":
             return None
         args = positional_args(call)
-        if len(args) == 1 and isinstance(args[0].value, STRING_NODES):
+        if len(args) == 1 and is_string_node(args[0].value):
             return args[0].value
         return None

@@ -152,19 +152,15 @@ class AsyncFixtureWithPlainDecorator(Rule):
         )
 
 
-class _YieldFinder(cst.CSTVisitor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.found = False
-
-    def visit_Yield(self, node: cst.Yield) -> bool:
-        self.found = True
-        return False
-
-
 def _has_yield(body: cst.BaseSuite) -> bool:
     """A `yield` anywhere in the body (what `libcst.matchers.findall` found; that
     module alone took half of testlint's start-up time to import)."""
-    finder = _YieldFinder()
-    body.visit(finder)
-    return finder.found
+    found: list[cst.Yield] = []
+
+    class YieldFinder(cst.CSTVisitor):  # defined here: libcst is imported lazily
+        def visit_Yield(self, node: cst.Yield) -> bool:
+            found.append(node)
+            return False
+
+    body.visit(YieldFinder())
+    return bool(found)
