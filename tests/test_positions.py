@@ -17,6 +17,8 @@ EXTRA = {
     "header and tabs": "#!/usr/bin/env python\n# hi\n\nif x:\n\ty = (\n\t  1)\nz = 2",
     "one line blocks": "if a: b; c\nwhile d: e\nclass K: pass\n",
     "strings over lines": "x = '''\nfoo\n'''; y = 1\n\n@d(\n  2)\ndef g(): return 3\n",
+    "repeated statements": "x = 1\n\ndef f():\n    x = 1\n\nx = 1\n# c\nx = 1\ny = 2  # t\n",
+    "bom": "\ufeffimport os\n\nos.exit(1)\n",
 }
 
 
@@ -43,10 +45,11 @@ def test_fixtures_were_found() -> None:
 @pytest.mark.parametrize(("name", "module"), MODULES, ids=[name for name, _ in MODULES])
 def test_each_statement_alone_gets_libcst_positions(name: str, module: cst.Module) -> None:
     full = all_positions(module)
-    for statement in module.body:
-        some = positions_in(module, {statement})
-        assert statement in some
-        assert {node: some[node] for node in some} == {node: full[node] for node in some}
+    for source in (None, module.code):  # statements generated, or found in the code
+        for statement in module.body:
+            some = positions_in(module, {statement}, source)
+            assert statement in some
+            assert {node: some[node] for node in some} == {node: full[node] for node in some}
 
 
 @pytest.mark.parametrize(("name", "module"), MODULES, ids=[name for name, _ in MODULES])
@@ -55,9 +58,10 @@ def test_first_and_last_statements_together(name: str, module: cst.Module) -> No
         return
     chosen = {module.body[0], module.body[-1]}
     full = all_positions(module)
-    some = positions_in(module, chosen)
-    assert chosen <= set(some)
-    assert all(some[node] == full[node] for node in some)
+    for source in (None, module.code):
+        some = positions_in(module, chosen, source)
+        assert chosen <= set(some)
+        assert all(some[node] == full[node] for node in some)
 
 
 def test_a_node_outside_the_hinted_statements_falls_back_to_the_whole_module() -> None:

@@ -389,7 +389,7 @@ class Linter:
         if reports:
             placed = list(_placed(reports))
             hints = [*(context.tops.get(n) for n in placed), *(r.top for r in reports)]
-            positions = positions_of(module, placed, hints)
+            positions = positions_of(module, placed, hints, text)
         return _Parsed(module, reports, positions)
 
     def _active(self, parsed: _Parsed, text: str) -> list[tuple[type[Rule], Report, CodeRange]]:

@@ -11,7 +11,7 @@ cheaper) only to count lines. The result for those nodes is exactly libcst's
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, cast
 
 import libcst as cst
@@ -43,10 +43,11 @@ def all_positions(module: cst.Module) -> Mapping[CSTNode, CodeRange]:
 
 
 def positions_in(
-    module: cst.Module, statements: Collection[CSTNode]
+    module: cst.Module, statements: Collection[CSTNode], source: str | None = None
 ) -> Mapping[CSTNode, CodeRange]:
     """Ranges of every node inside `statements` (top-level statements of
-    `module`), as `PositionProvider` gives them."""
+    `module`), as `PositionProvider` gives them. With `source` (the module's code),
+    the statements in between are found in it rather than generated."""
     from libcst.metadata import PositionProvider
     from libcst.metadata.position_provider import PositionProvidingCodegenState
 
@@ -58,34 +59,87 @@ def positions_in(
     )
     for line in module.header:
         line._codegen(state)
+    offset = sum(len(token) for token in state.tokens)
+    if source is not None and ("\r" in source or not source.startswith("".join(state.tokens))):
+        source = None  # libcst counts "\r\n" split across tokens twice; or not this code
     remaining = set(statements)
+    skipped: list[CSTNode] = []
     for statement in module.body:
         if not remaining:
             break
-        if statement in remaining:
-            remaining.discard(statement)
-            statement._codegen(state)
-        else:
-            _skip(state, statement)
+        if statement not in remaining:
+            skipped.append(statement)
+            continue
+        remaining.discard(statement)
+        if skipped:
+            offset = _skip_to(state, statement, skipped, source, offset)
+            skipped = []
+        first = len(state.tokens)
+        statement._codegen(state)
+        offset += sum(len(token) for token in state.tokens[first:])
     # The provider stores plain CodeRanges (its laziness is for other providers).
     return cast("Mapping[CSTNode, CodeRange]", provider._computed)
 
 
 def positions_of(
-    module: cst.Module, wanted: Iterable[CSTNode], hints: Iterable[CSTNode | None]
+    module: cst.Module,
+    wanted: Iterable[CSTNode],
+    hints: Iterable[CSTNode | None],
+    source: str | None = None,
 ) -> Mapping[CSTNode, CodeRange]:
     """Ranges for at least the `wanted` nodes: from the top-level statements in
     `hints` when they hold them all, else from the whole module."""
     statements = {hint for hint in hints if hint is not None}
     if statements:
-        positions = positions_in(module, statements)
+        positions = positions_in(module, statements, source)
         if all(node in positions for node in wanted):
             return positions
     return all_positions(module)
 
 
-def _skip(state: PositionProvidingCodegenState, statement: CSTNode) -> None:
-    """Move `state` past `statement`'s code without recording ranges."""
+def _skip_to(
+    state: PositionProvidingCodegenState,
+    statement: CSTNode,
+    skipped: Sequence[CSTNode],
+    source: str | None,
+    offset: int,
+) -> int:
+    """Move `state` past the `skipped` statements to `statement`; returns its offset
+    in the code. Where `statement`'s code occurs once in `source` after `offset`,
+    that is where it starts (generating it plainly costs less than generating what
+    comes before it); otherwise each skipped statement is generated plainly."""
+    if source is not None:
+        code = _plain_code(statement, state)
+        start = source.find(code, offset)
+        if start >= 0 and source.find(code, start + 1) < 0:
+            _advance(state, source[offset:start])
+            return start
+    for before in skipped:
+        offset += _skip(state, before)
+    return offset
+
+
+def _plain_code(statement: CSTNode, state: PositionProvidingCodegenState) -> str:
+    from libcst._nodes.internal import CodegenState
+
+    plain = CodegenState(default_indent=state.default_indent, default_newline=state.default_newline)
+    statement._codegen(plain)
+    return "".join(plain.tokens)
+
+
+def _advance(state: PositionProvidingCodegenState, text: str) -> None:
+    """Move `state` past `text` (which holds no "\r")."""
+    newlines = text.count("\n")
+    if newlines:
+        state.line += newlines
+        state.column = len(text) - text.rfind("\n") - 1
+    else:
+        state.column += len(text)
+
+
+def _skip(state: PositionProvidingCodegenState, statement: CSTNode) -> int:
+    """Move `state` past `statement`'s code without recording ranges; returns the
+    code's length."""
     from libcst._nodes.internal import CodegenState
 
     plain = CodegenState(default_indent=state.default_indent, default_newline=state.default_newline)
@@ -94,10 +148,6 @@ def _skip(state: PositionProvidingCodegenState, statement: CSTNode) -> None:
     if "\r" in text:
         for token in plain.tokens:  # libcst counts "\r\n" split across tokens twice
             state._update_position(token)
-        return
-    newlines = text.count("\n")
-    if newlines:
-        state.line += newlines
-        state.column = len(text) - text.rfind("\n") - 1
     else:
-        state.column += len(text)
+        _advance(state, text)
+    return len(text)
