@@ -352,23 +352,26 @@ def _is_file(entry: os.DirEntry[str]) -> bool:
 def find_exiting_modules(
     root: Path, is_test: Callable[[Path], bool] = lambda path: False
 ) -> dict[str, tuple[Path, int]]:
-    """Project modules that exit when imported, by name, with the exit's line.
-    Only files whose text mentions an exit are parsed. Test modules are left to
-    TL101."""
+    """Project modules that exit when imported, by name, with the exit's line."""
+    return exiting_modules(build_index(root, is_test))
+
+
+def exiting_modules(index: ModuleIndex) -> dict[str, tuple[Path, int]]:
+    """The modules of `index` that exit when imported, with the exit's line: the
+    same modules, read the same way, as the cache's `exiting` digest. Test modules
+    are left to TL101; only modules whose text mentions an exit are parsed."""
     found: dict[str, tuple[Path, int]] = {}
-    for name, path in _module_files(root):
+    for name in index.code:
+        path = index.files[name]
         try:
             if path.stat().st_size > MAX_FILE_BYTES:
                 continue
             data = path.read_bytes()
         except OSError:
             continue
-        # The text test first: most modules never mention an exit.
-        if not mentions_exit(data) or is_test(path):
-            continue
         line = exit_line_of(name, path, data)
         if line is not None:
-            found.setdefault(name, (path, line))
+            found[name] = (path, line)
     return found
 
 
@@ -379,7 +382,7 @@ modules the exiting-module rule already read in this process."""
 
 def exit_line_of(name: str, path: Path, data: bytes) -> int | None:
     """The line of the exit that module `name` (its bytes: `data`) runs on import."""
-    if not mentions_exit(data):
+    if len(data) > MAX_FILE_BYTES or not mentions_exit(data):
         return None
     key = (name, str(path), data)
     if key not in _EXIT_LINES and KNOWN_EXIT_LINES:

@@ -26,7 +26,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from testlint.index import ModuleIndex, build_index, find_exiting_modules
+from testlint.index import ModuleIndex, build_index, exiting_modules
 from testlint.locate import load_toml, resolve_once
 from testlint.rule import FileKind
 
@@ -712,8 +712,9 @@ class Project:
 
     @cached_property
     def exiting_modules(self) -> dict[str, tuple[Path, int]]:
-        """Project modules that exit at import time (cheaper than the full index)."""
-        return find_exiting_modules(self.root, self.is_test_file)
+        """Project modules that exit at import time (the index lists them; only
+        those that mention an exit are parsed)."""
+        return exiting_modules(self.module_index)
 
     def is_test_file(self, path: Path) -> bool:
         """A conftest, or a module named as pytest's `python_files` name tests
