@@ -433,3 +433,43 @@ def test_common_root_resolves_as_path_resolve_does(
     for paths in cases:
         expected = Path(os.path.commonpath([str(p.resolve()) for p in paths]))
         assert common_root(paths) == expected, paths
+
+
+@pytest.mark.parametrize(
+    "patterns",
+    [
+        ("test_*.py", "*_test.py"),
+        ("check_*.py",),
+        ("*.py",),
+        ("[tc]est_?.py", "*[!x].py"),
+        (),
+        ("testing/*.py", "test_*.py"),
+    ],
+)
+@pytest.mark.parametrize(
+    "name",
+    ["test_a.py", "a_test.py", "check_x.py", "x.py", "tEST_a.py", "test_.py", ".py", "t.pyc"],
+)
+def test_the_compiled_name_matcher_agrees_with_python_files_match(
+    tmp_path: Path, patterns: tuple[str, ...], name: str
+) -> None:
+    from testlint.project import _names_matcher, python_files_match
+
+    path = tmp_path / "testing" / name
+    expected = any(python_files_match(pattern, path) for pattern in patterns)
+    assert _names_matcher(patterns)(path) == expected
+
+
+def test_a_linked_test_file_is_collected_where_it_leads(tmp_path: Path) -> None:
+    """A directory's rules are remembered by its name, but a link is judged by
+    its target's directory (here one that `norecursedirs` keeps pytest out of)."""
+    (tmp_path / "pytest.ini").write_text("[pytest]\nnorecursedirs = hidden\n")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "hidden").mkdir()
+    (tmp_path / "tests" / "test_a.py").write_text("")
+    (tmp_path / "hidden" / "test_b.py").write_text("")
+    (tmp_path / "tests" / "test_b.py").symlink_to(tmp_path / "hidden" / "test_b.py")
+    project = Project(tmp_path)
+    assert project.is_collected(tmp_path / "tests" / "test_a.py")
+    assert not project.is_collected(tmp_path / "tests" / "test_b.py")
+    assert project.is_collected(tmp_path / "tests" / "test_a.py")

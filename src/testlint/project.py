@@ -20,7 +20,7 @@ import fnmatch
 import os
 import re
 import shlex
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -173,6 +173,17 @@ CONFIG_FILES = (
     ("tox.ini", _load_section("pytest")),
     ("setup.cfg", _load_section("tool:pytest")),
 )
+
+
+def _names_matcher(patterns: Sequence[str]) -> Callable[[Path], bool]:
+    """`any(python_files_match(p, path) for p in patterns)`, as one regex when no
+    pattern holds a separator (then only the file's name counts)."""
+    if not patterns:
+        return lambda path: False
+    if any("/" in pattern or os.sep in pattern for pattern in patterns):
+        return lambda path: any(python_files_match(pattern, path) for pattern in patterns)
+    regex = re.compile("|".join(fnmatch.translate(os.path.normcase(p)) for p in patterns))
+    return lambda path: regex.match(os.path.normcase(path.name)) is not None
 
 
 def python_files_match(pattern: str, path: Path) -> bool:
@@ -606,6 +617,10 @@ class Project:
     _owners_by_name: dict[Path, Project] = field(default_factory=dict, repr=False)
     _configs_by_name: dict[Path, PytestConfig] = field(default_factory=dict, repr=False)
     _resolved_dirs: dict[str, str] = field(default_factory=dict, repr=False)
+    _test_names: dict[str, Callable[[Path], bool]] = field(default_factory=dict, repr=False)
+    _rules_by_name: dict[str, bool | tuple[tuple[Path, ...], tuple[str, ...]]] = field(
+        default_factory=dict, repr=False
+    )
     _collection_rules: dict[Path, bool | tuple[tuple[Path, ...], tuple[str, ...]]] = field(
         default_factory=dict, repr=False
     )
@@ -719,10 +734,18 @@ class Project:
     def is_test_file(self, path: Path) -> bool:
         """A conftest, or a module named as pytest's `python_files` name tests
         (collected or not: either way it is not code under test)."""
-        if path.name == "conftest.py":
-            return True
-        patterns = self.pytest_config(path.parent).python_files
-        return any(python_files_match(pattern, path) for pattern in patterns)
+        return path.name == "conftest.py" or self._named_as_test(path)
+
+    def _named_as_test(self, path: Path) -> bool:
+        """Whether `python_files` names `path` a test module; the patterns of each
+        directory are compiled once (suites list thousands of files in a few)."""
+        directory = os.path.dirname(str(path))
+        matches = self._test_names.get(directory)
+        if matches is None:
+            matches = self._test_names[directory] = _names_matcher(
+                self.pytest_config(path.parent).python_files
+            )
+        return matches(path)
 
     @cached_property
     def requires_python(self) -> str | None:
@@ -782,21 +805,28 @@ class Project:
             return FileKind.OTHER
         if path.name == "conftest.py":
             return FileKind.CONFTEST
-        patterns = self.pytest_config(path.parent).python_files
-        if any(python_files_match(pattern, path) for pattern in patterns):
-            return FileKind.TEST
-        return FileKind.OTHER
+        return FileKind.TEST if self._named_as_test(path) else FileKind.OTHER
 
     def is_collected(self, path: Path) -> bool:
         """False when pytest's own configuration keeps it away from `path`:
         `norecursedirs` on a directory between the rootdir and the file,
         `--ignore`/`--ignore-glob` in `addopts`, or `collect_ignore`/
         `collect_ignore_glob` in a conftest above it."""
+        # The rules of a file's directory, looked up by the name given when the file
+        # is not a link (a link is judged where it leads).
+        directory = os.path.dirname(str(path))
+        link = os.path.islink(path)
+        rules = None if link else self._rules_by_name.get(directory)
+        if rules is True or rules is False:
+            return rules
         path = self.resolved(path)
-        rules = self._collection_rules.get(path.parent)
         if rules is None:
-            rules = self._directory_rules(path.parent)
-            self._collection_rules[path.parent] = rules
+            rules = self._collection_rules.get(path.parent)
+            if rules is None:
+                rules = self._directory_rules(path.parent)
+                self._collection_rules[path.parent] = rules
+            if not link:
+                self._rules_by_name[directory] = rules
         if rules is False:
             return False
         if rules is True:
