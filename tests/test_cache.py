@@ -313,6 +313,9 @@ def test_work_is_handed_out_largest_first_in_bounded_chunks() -> None:
     for chunk in chunks:
         assert len(chunk) <= runner.CHUNK_FILES
         assert len(chunk) == 1 or sum(sizes[n] for n in chunk[:-1]) < runner.CHUNK_BYTES
+    # The last tasks are short: no worker is left alone with a long one.
+    assert sum(sizes[n] for n in chunks[-1]) <= runner.TAIL_CHUNK_BYTES
+    assert max(sum(sizes[n] for n in chunk) for chunk in chunks[-3:]) < runner.CHUNK_BYTES
 
 
 @pytest.mark.parametrize(

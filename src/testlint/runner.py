@@ -389,6 +389,10 @@ CHUNK_BYTES = 32_000
 """A worker's task: files totalling about this much source (a few tens of
 milliseconds of linting), so that handing work out costs little against doing it."""
 CHUNK_FILES = 64
+TAIL_CHUNK_BYTES = 4_000
+"""The smallest task: towards the end of a run, tasks shrink (to the work left
+divided among twice the workers), so that no worker is left with a long last task
+while the others idle."""
 
 
 def _open_cache(options: RunOptions, project: Project, settings: Settings) -> _Store | None:
@@ -525,7 +529,7 @@ def _in_workers(
     global _SHARED, _STOP
     context = multiprocessing.get_context("fork")
     _SHARED, _STOP = (todo, options, roots), context.Event()
-    chunks = _chunks([_size(item.path) for item, _, _ in todo])
+    chunks = _chunks([_size(item.path) for item, _, _ in todo], jobs)
     linters = {id(linter): linter for _, linter, _ in todo}
     for linter in linters.values():
         linter.prepare(item.path for item, other, _ in todo if other is linter)
@@ -544,19 +548,22 @@ def _in_workers(
         _SHARED = None
 
 
-def _chunks(sizes: list[int]) -> list[list[int]]:
+def _chunks(sizes: list[int], jobs: int = 2) -> list[list[int]]:
     """File numbers in tasks for the workers, largest files first: the run ends
     when the slowest worker does, so a big file must not be the last one handed
-    out. Small files are grouped (see `CHUNK_BYTES`)."""
+    out. Small files are grouped (see `CHUNK_BYTES` and `TAIL_CHUNK_BYTES`)."""
     order = sorted(range(len(sizes)), key=lambda number: -sizes[number])
+    left = sum(sizes)
     chunks: list[list[int]] = []
     current: list[int] = []
     total = 0
     for number in order:
         current.append(number)
         total += sizes[number]
-        if total >= CHUNK_BYTES or len(current) >= CHUNK_FILES:
+        budget = min(CHUNK_BYTES, max(TAIL_CHUNK_BYTES, left // (2 * jobs)))
+        if total >= budget or len(current) >= CHUNK_FILES:
             chunks.append(current)
+            left -= total
             current, total = [], 0
     if current:
         chunks.append(current)
