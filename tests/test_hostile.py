@@ -591,7 +591,9 @@ def test_ctrl_c_stops_cleanly(tmp_path: Path, jobs: str) -> None:
     and every file is either as it was or completely fixed; with worker processes
     too, which finish their file in hand and stop."""
     (tmp_path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
-    names = [f"test_{i:03d}.py" for i in range(60)]
+    # More tasks than workers (see runner._chunks): the last file's task cannot have
+    # been handed out before the interrupt.
+    names = [f"test_{i:03d}.py" for i in range(300)]
     for name in names:
         (tmp_path / name).write_bytes(EXIT)
     process = subprocess.run(
