@@ -31,17 +31,14 @@ This module imports only the standard library and `locate.py`.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import importlib
 import importlib.util
 import json
 import os
 import sys
-import tempfile
 import types
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
@@ -94,12 +91,18 @@ ARGV: tuple[str, ...] | None = None
 """The command line, when the run was started by `main` (and may be recorded)."""
 
 
-@dataclass(frozen=True)
 class Invocation:
-    argv: tuple[str, ...]
-    paths: tuple[str, ...]
-    cache_dir: str | None
-    isolated: bool
+    """What a `check` command line says that a replay needs."""
+
+    __slots__ = ("argv", "cache_dir", "isolated", "paths")
+
+    def __init__(
+        self, argv: tuple[str, ...], paths: tuple[str, ...], cache_dir: str | None, isolated: bool
+    ) -> None:
+        self.argv = argv
+        self.paths = paths
+        self.cache_dir = cache_dir
+        self.isolated = isolated
 
 
 def parse(argv: Sequence[str]) -> Invocation | None:
@@ -205,10 +208,14 @@ def signature(path: str) -> Signature:
 # ------------------------------------------------------------------ replaying
 
 
-@dataclass
 class Replay:
-    printed: Printed
-    exit_code: int
+    """What a recorded run printed, and its exit code."""
+
+    __slots__ = ("exit_code", "printed")
+
+    def __init__(self, printed: Printed, exit_code: int) -> None:
+        self.printed = printed
+        self.exit_code = exit_code
 
 
 def find(argv: Sequence[str], environ: Mapping[str, str]) -> Replay | None:
@@ -375,6 +382,8 @@ def record(
             "printed": printed,
             "exit": exit_code,
         }
+        import tempfile  # here: a replay never writes
+
         handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as out:
@@ -391,6 +400,8 @@ def record(
 
 def _prune(directory: Path) -> None:
     """Keep the newest `KEEP` records: pre-commit names different files each time."""
+    import contextlib  # here: a replay never prunes
+
     records = [entry for entry in os.scandir(directory) if entry.name.endswith(".json")]
     if len(records) <= KEEP:
         return
