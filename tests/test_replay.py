@@ -364,19 +364,25 @@ except SystemExit as exc:
 """
 
 
+CORRECT_PATCH = SHOP["tests/test_orders.py"].replace("shop.payments.charge", "shop.orders.charge")
+
+
 @pytest.mark.parametrize(
     ("source", "expected"),
     [
         ("def test_ok():\n    assert 1 + 1 == 2\n", "exit 0 libcst-loaded False"),
+        (CORRECT_PATCH, "exit 0 libcst-loaded False"),  # judged by the patch rules' gate
         ("import sys\n\nsys.exit(1)\n", "exit 1 libcst-loaded True"),
+        (SHOP["tests/test_orders.py"], "exit 1 libcst-loaded True"),
     ],
 )
 def test_libcst_is_imported_only_when_a_file_is_parsed(
     tmp_path: Path, source: str, expected: str
 ) -> None:
-    """Every testlint module touches libcst only inside functions: a check whose
-    gates need no parse never imports it (`replay.defer_import`)."""
-    write(tmp_path, {"pyproject.toml": "[project]\nname = 'x'\n", "tests/test_a.py": source})
+    """Every testlint module touches libcst only inside functions, gates included:
+    a check whose gates need no parse never imports it (`replay.defer_import`)."""
+    write(tmp_path, {name: text for name, text in SHOP.items() if not name.startswith("tests/")})
+    write(tmp_path, {"tests/test_a.py": source})
     done = subprocess.run(
         [sys.executable, "-c", PROBE], cwd=tmp_path, capture_output=True, text=True, check=False
     )

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import cast
 
 import libcst as cst
 
@@ -66,6 +67,11 @@ class TestFacts:
     reload_unknown: bool = False
 
 
+_NOWHERE = cast("cst.BaseExpression", object())
+"""The node a dry run's targets report at: it reports nowhere, and building a
+libcst node here would import libcst for files that are never parsed."""
+
+
 class PatchRule(Rule):
     """Base for TL4xx: records the file's patch targets and imports during the
     visit; subclasses judge each target in `check` once the visit is over.
@@ -96,7 +102,7 @@ class PatchRule(Rule):
         judge = _dry_run(cls)(project, path, text)
         judge._imported = imports | conftest_imports(judge.context)
         for target, create in sorted(targets):
-            judge.check(PatchTarget(target, cst.Name("_"), None, create, None))
+            judge.check(PatchTarget(target, _NOWHERE, None, create, None))
             if judge.would_report:
                 return True
         return False
