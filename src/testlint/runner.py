@@ -71,6 +71,8 @@ class RunResult:
     project: Project | None = None
     cache_directory: Path | None = None
     """Where the cache was read and written (None: no cache)."""
+    newest_input_ns: int = 0
+    """The latest modification time of a file the cache hashed (0: none)."""
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
@@ -247,6 +249,9 @@ def _run(paths: Sequence[Path], options: RunOptions) -> RunResult:
         result.files.extend(store.hits)
         result.cache_directory = store.run_cache.cache.directory
     _lint(todo, options, roots, result, store)
+    if store is not None:
+        seen = store.run_cache.cache.hasher.seen.values()
+        result.newest_input_ns = max((int(entry[0]) for entry in seen), default=0)
     if store is not None and not INTERRUPTED.is_set():
         store.save(written=result.fixes_applied > 0 and not options.diff)
     return result
