@@ -220,7 +220,9 @@ class Cache:
             handle, temporary = tempfile.mkstemp(dir=self.file.parent, suffix=".tmp")
             try:
                 with os.fdopen(handle, "w", encoding="utf-8") as out:
-                    json.dump(data, out, separators=(",", ":"))
+                    out.write(
+                        json.dumps(data, separators=(",", ":"))
+                    )  # C encoder; dump streams in Python
                 os.replace(temporary, self.file)
             except BaseException:
                 os.unlink(temporary)

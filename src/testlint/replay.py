@@ -387,7 +387,7 @@ def record(
         handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as out:
-                json.dump(document, out, separators=(",", ":"))
+                out.write(json.dumps(document, separators=(",", ":")))
             os.replace(temporary, path)
         except BaseException:
             os.unlink(temporary)
