@@ -282,8 +282,9 @@ class PatchRule(Rule):
 
     def call_time_consumer(self, module: str, attr: str) -> bool:
         """A project module the test imports reads `module.attr` at call time
-        (`import module` ... `module.attr()`, or `module` itself using `attr`):
-        the patch takes effect there, so the test may well mean that one."""
+        (`import module` ... `module.attr()`): the patch takes effect there, so the
+        test may well mean that one. (`module` itself using `attr` does not count:
+        the fixtures' true positives patch names their own module uses too.)"""
         for name in self._imported:
             info = self.index.get(name) if name in self.index.files else None
             if info is None:
