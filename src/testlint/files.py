@@ -7,7 +7,6 @@ import errno
 import fnmatch
 import os
 import stat
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -188,6 +187,8 @@ def write_atomically(path: Path, expected: bytes, new: bytes) -> None:
     if not os.access(target, os.W_OK):
         raise WriteError("the file is read-only; not written")
     try:
+        import tempfile  # here: only --fix writes
+
         handle, temporary = tempfile.mkstemp(
             dir=target.parent, prefix=f".{target.name}.", suffix=".testlint"
         )

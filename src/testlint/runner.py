@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import errno
 import hashlib
-import multiprocessing
 import os
 import signal
 import sys
@@ -120,6 +118,8 @@ def _fix_level(options: RunOptions, settings: Settings) -> Applicability | None:
 
 def unified_diff(path: Path, before: bytes, after: bytes) -> str:
     name = path.as_posix()
+    import difflib  # here: only --diff needs it
+
     lines = difflib.unified_diff(
         decode(before).splitlines(keepends=True),
         decode(after).splitlines(keepends=True),
@@ -532,6 +532,8 @@ def _in_workers(
     """Lint in forked workers: they inherit the project model, settings and module
     index built so far, so nothing is parsed or read twice to set them up."""
     global _SHARED, _STOP
+    import multiprocessing  # here: a run of a few files starts no worker
+
     context = multiprocessing.get_context("fork")
     _SHARED, _STOP = (todo, options, roots), context.Event()
     chunks = _chunks([_size(item.path) for item, _, _ in todo], jobs)
