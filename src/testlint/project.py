@@ -861,7 +861,7 @@ class Project:
             globs += more_globs
             if current == rootdir or not is_relative_to(current, rootdir):
                 break
-        return ignored, globs
+        return (ignored, globs) if ignored or globs else True
 
     def _collect_ignores(self, directory: Path) -> tuple[tuple[Path, ...], tuple[str, ...]]:
         cached = self._ignores.get(directory)
