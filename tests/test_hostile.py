@@ -12,6 +12,7 @@ import os
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -563,19 +564,27 @@ def test_checked_code_is_never_imported_or_run(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ Ctrl-C
 
 INTERRUPT_SCRIPT = """
-import os, signal, sys
+import os, signal, sys, time
 from testlint.cli import main
 from testlint.engine import Linter
 
 original = Linter.check
 seen = []
+marker, presses = sys.argv[2], int(sys.argv[3])
 
 def check(self, path, *args, **kwargs):
     seen.append(path)
     if len(seen) == 3:
-        # Ctrl-C reaches every process of the terminal's process group, while the
-        # thread linting this file runs.
-        os.killpg(os.getpgid(0), signal.SIGINT)
+        try:  # one user, one keyboard: only the first process to get here presses
+            os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            pass
+        else:
+            # Ctrl-C reaches every process of the terminal's process group, while
+            # the thread linting this file runs.
+            for press in range(presses):
+                os.killpg(os.getpgid(0), signal.SIGINT)
+                time.sleep(0.2)
     return original(self, path, *args, **kwargs)
 
 Linter.check = check
@@ -584,33 +593,75 @@ main()
 """
 
 
+def _interrupt(tmp_path: Path, jobs: str, presses: int) -> tuple[subprocess.Popen[str], str, str]:
+    """Run testlint --fix over 300 files that need a fix, pressing Ctrl-C
+    `presses` times during the third file a process lints."""
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    # More tasks than workers (see runner._chunks): the last file's task cannot have
+    # been handed out before the interrupt.
+    for i in range(300):
+        (suite / f"test_{i:03d}.py").write_bytes(EXIT)
+    process = subprocess.Popen(
+        [sys.executable, "-c", INTERRUPT_SCRIPT, jobs, str(tmp_path / "pressed"), str(presses)],
+        cwd=suite,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, which the script interrupts
+    )
+    # Ends when every process holding its pipes has ended (workers included).
+    out, err = process.communicate(timeout=120)
+    return process, out, err
+
+
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_ctrl_c_stops_cleanly(tmp_path: Path, jobs: str) -> None:
     """Ctrl-C stops the run after the file in hand: no traceback, no abort (a worker
     thread left running at exit used to kill the process with SIGABRT), exit 130,
     and every file is either as it was or completely fixed; with worker processes
     too, which finish their file in hand and stop."""
-    (tmp_path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
-    # More tasks than workers (see runner._chunks): the last file's task cannot have
-    # been handed out before the interrupt.
+    process, _, err = _interrupt(tmp_path, jobs, presses=1)
+    assert process.returncode == 130, err
+    assert err.strip() == "testlint: interrupted (no file is left half written)"
     names = [f"test_{i:03d}.py" for i in range(300)]
-    for name in names:
-        (tmp_path / name).write_bytes(EXIT)
-    process = subprocess.run(
-        [sys.executable, "-c", INTERRUPT_SCRIPT, jobs],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        start_new_session=True,  # its own process group, which the script interrupts
-    )
-    assert process.returncode == 130, process.stderr
-    assert process.stderr.strip() == "testlint: interrupted (no file is left half written)"
-    contents = [(tmp_path / name).read_bytes() for name in names]
+    contents = [(tmp_path / "suite" / name).read_bytes() for name in names]
     if jobs == "1":
         assert contents[:2] == [EXIT_FIXED] * 2
     assert EXIT_FIXED in contents, "the file in hand was not finished"
     assert set(contents) <= {EXIT, EXIT_FIXED}
     assert contents[-1] == EXIT, "the run went on after Ctrl-C"
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([*names, "pytest.ini"])
+    assert sorted(p.name for p in (tmp_path / "suite").iterdir()) == sorted([*names, "pytest.ini"])
+
+
+def _running_in_group(group: int) -> bool:
+    """Whether a process of process group `group` runs (zombies, which a
+    container's init may never reap, do not count)."""
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat_file.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[2]) == group and fields[0] != "Z":
+            return True
+    return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_a_second_ctrl_c_leaves_at_once_and_takes_the_workers_along(tmp_path: Path) -> None:
+    """The second Ctrl-C exits at once (130); the worker processes must not outlive
+    it: left behind, they printed tracebacks, or held its stdout open, so that
+    `communicate` (or `testlint | less`) never ended."""
+    process, _, err = _interrupt(tmp_path, "2", presses=2)
+    assert process.returncode == 130, err
+    # Workers left behind crashed writing to their dead parent (BrokenPipeError).
+    assert "Traceback" not in err, err
+    for _ in range(50):  # killed workers take a moment to go
+        if not _running_in_group(process.pid):
+            break
+        time.sleep(0.1)
+    else:
+        pytest.fail("a process of the interrupted run is still alive")
+    contents = {path.read_bytes() for path in (tmp_path / "suite").glob("test_*.py")}
+    assert contents <= {EXIT, EXIT_FIXED}, "a file was left half written"

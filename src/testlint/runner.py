@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import errno
 import hashlib
@@ -185,8 +186,21 @@ def _wait(done: threading.Event) -> None:
         try:
             done.wait()
         except KeyboardInterrupt:
+            _kill_workers()
             os._exit(130)
         raise
+
+
+def _kill_workers() -> None:
+    """Worker processes outlive an `os._exit` of their parent: they wait for tasks on
+    a pipe whose write end they hold themselves, and keep the parent's stdout open
+    (`testlint | less` would never end)."""
+    multiprocessing = sys.modules.get("multiprocessing")
+    if multiprocessing is None:
+        return  # imported only to start workers
+    for child in multiprocessing.active_children():
+        with contextlib.suppress(OSError):
+            child.kill()
 
 
 def run(paths: Sequence[Path], options: RunOptions) -> RunResult:
