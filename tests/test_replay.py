@@ -387,3 +387,24 @@ def test_libcst_is_imported_only_when_a_file_is_parsed(
         [sys.executable, "-c", PROBE], cwd=tmp_path, capture_output=True, text=True, check=False
     )
     assert done.stdout.strip().splitlines()[-1] == expected, done.stderr
+
+
+def test_a_replay_into_a_closed_pipe_exits_quietly(tmp_path: Path) -> None:
+    """`testlint | head -1`: the reader goes away; like a run that lints (click),
+    a replay exits 1 without a traceback."""
+    shop = tmp_path / "shop"
+    write(shop, SHOP)
+    time.sleep(1.1)  # older than the racy window, so that the first run is recorded
+    cache = tmp_path / "cache"  # outside the project: creating it changes no watched stat
+    command = [sys.executable, "-m", "testlint", "--cache-dir", str(cache), "tests"]
+    first = subprocess.run(command, cwd=shop, capture_output=True, text=True, check=False)
+    assert first.returncode == 1
+    assert list((cache / "v1" / "replay").glob("*.json")), first.stderr
+    process = subprocess.Popen(
+        command, cwd=shop, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    process.stdout.close()
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert "Traceback" not in err, err

@@ -245,10 +245,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     found = find(args, os.environ)
     if found is not None:
-        for err, text, newline in found.printed:
-            stream = sys.stderr if err else sys.stdout
-            stream.write(text + "\n" if newline else text)
-        sys.stdout.flush()
+        try:
+            for err, text, newline in found.printed:
+                stream = sys.stderr if err else sys.stdout
+                stream.write(text + "\n" if newline else text)
+            sys.stdout.flush()
+        except BrokenPipeError:  # `testlint | head`: the reader has gone
+            _silence_stdout()
+            sys.exit(1)  # as click does
         sys.exit(found.exit_code)
     ARGV = tuple(args)
     defer_import("libcst")
@@ -268,6 +272,15 @@ class _Deferred(types.ModuleType):
         real = importlib.import_module(name)
         self.__dict__.update(real.__dict__)
         return getattr(real, attribute)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that flushing it at exit raises nothing."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 def defer_import(name: str) -> None:
