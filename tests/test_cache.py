@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -333,3 +334,25 @@ def test_every_run_file_is_part_of_the_environment(tmp_path: Path, name: str) ->
     before = cache.environment_digest(tmp_path, cache.Hasher({}))
     path.write_text("pytest -n 4 -m 'not serial' tests\n")
     assert cache.environment_digest(tmp_path, cache.Hasher({})) != before
+
+
+def test_the_scope_is_the_testlint_that_made_the_entries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Entries are keyed on testlint's source files, as replay records are: an
+    edited checkout (an editable install) must not answer from the old code."""
+    shop(tmp_path)
+    assert codes(lint(tmp_path)) == [("test_orders.py", "TL401", 7)]
+    linted: list[Path] = []
+    original = engine.Linter.check
+
+    def check(self: Linter, path: Path, *args: Any, **kwargs: Any) -> engine.FileResult:
+        linted.append(path)
+        return original(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(engine.Linter, "check", check)
+    assert codes(lint(tmp_path)) == [("test_orders.py", "TL401", 7)]
+    assert linted == [], "the same code: answered from the cache"
+    monkeypatch.setattr(cache, "code_fingerprint", lambda: "edited")
+    assert codes(lint(tmp_path)) == [("test_orders.py", "TL401", 7)]
+    assert len(linted) == 1, "answered from entries made by other code"

@@ -3,8 +3,8 @@
 An entry is keyed on everything a file's result depends on:
 
 - the file's content (its SHA-256; `os.stat` only decides whether to re-hash);
-- testlint's version, the Python version (the `ast` gate), the settings, the
-  file's kind and path;
+- testlint (its version and source files), libcst and Python (the `ast` gate),
+  the settings, the file's kind and path;
 - the project's *environment*: every conftest and every configuration, dependency
   and CI file testlint reads (root files, `requirements/`, CI workflows, scripts,
   the files `project.run_files` reads, and config files anywhere in the suite);
@@ -27,30 +27,27 @@ import hashlib
 import json
 import os
 import re
-import sys
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from testlint import __version__, index
+from testlint import index
 from testlint.diagnostics import Applicability, Diagnostic, Position
 from testlint.engine import FileResult
 from testlint.index import exit_line_of
-from testlint.locate import DEFAULT_CACHE_DIRECTORY
+from testlint.locate import DEFAULT_CACHE_DIRECTORY, ENVIRONMENT_DIRECTORIES
 from testlint.project import RUN_FILE_GLOBS, RUN_FILES
+from testlint.replay import code_fingerprint, combine, write_json_atomically
 
 if TYPE_CHECKING:
     from testlint.engine import Linter
     from testlint.project import Project
 
-DEFAULT_DIRECTORY = DEFAULT_CACHE_DIRECTORY
 SUITE_TOKENS = re.compile(r"\bmark\.\w+|pytest_asyncio")
 """A superset of what `suite_markers` and `Project.pytest_asyncio` look for in
 test modules (marker names, plugins)."""
 FORMAT = 1
-ENVIRONMENT_DIRECTORIES = (".github/workflows", ".gitlab", ".circleci", "requirements", "scripts")
 ENVIRONMENT_NAMES = frozenset(
     {
         "pyproject.toml",
@@ -119,11 +116,6 @@ class Hasher:
         value = hashlib.sha256(data).hexdigest()
         self.seen[key] = [*signature, value]
         return value
-
-
-def combine(parts: Iterable[str]) -> str:
-    joined = "\0".join(parts)  # parts are paths and digests: never a NUL inside
-    return hashlib.sha256(joined.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 @dataclass
@@ -216,23 +208,15 @@ class Cache:
             ignore = self.directory / ".gitignore"
             if not ignore.exists():
                 ignore.write_text("# Created by testlint: a cache, never committed.\n*\n")
-            data = self._merged()
-            handle, temporary = tempfile.mkstemp(dir=self.file.parent, suffix=".tmp")
-            try:
-                with os.fdopen(handle, "w", encoding="utf-8") as out:
-                    out.write(
-                        json.dumps(data, separators=(",", ":"))
-                    )  # C encoder; dump streams in Python
-                os.replace(temporary, self.file)
-            except BaseException:
-                os.unlink(temporary)
-                raise
+            write_json_atomically(self.file, self._merged())
         except OSError:
             pass  # a read-only checkout still lints; it just does not remember
 
 
 def scope_digest(environment: str) -> str:
-    return combine([__version__, sys.version, environment])
+    """What every entry shares: the testlint that made it (its version and source
+    files, libcst, Python: as a replay is keyed) and the environment files."""
+    return combine([code_fingerprint(), environment])
 
 
 def encode(diagnostic: Diagnostic) -> dict[str, Any]:
@@ -372,41 +356,32 @@ class RunCache:
 
 
 def environment_digest(root: Path, hasher: Hasher) -> str:
-    """Every configuration, dependency, CI and conftest file under the root."""
-    parts: list[str] = []
-    for name in sorted(os.listdir(root)) if root.is_dir() else ():
-        path = root / name
-        if is_environment_file(name) and os.path.isfile(path):
-            parts.append(f"{path}={hasher.digest(path)}")
-    # How the suite is run (`run_files`): CI scripts outside the directories above.
-    for name in RUN_FILES:
-        path = root / name
-        if os.path.isfile(path):
-            parts.append(f"{path}={hasher.digest(path)}")
+    """Every configuration, dependency, CI and conftest file under the root, and
+    the files `project.run_files` reads; each once."""
+    found: set[Path] = set()
+    for name in os.listdir(root) if root.is_dir() else ():
+        if is_environment_file(name) and os.path.isfile(root / name):
+            found.add(root / name)
+    # How the suite is run: CI scripts outside the directories below, too.
+    found.update(root / name for name in RUN_FILES if os.path.isfile(root / name))
     for pattern in RUN_FILE_GLOBS:
-        parts.extend(f"{path}={hasher.digest(path)}" for path in sorted(root.glob(pattern)))
+        found.update(root.glob(pattern))
     for sub in ENVIRONMENT_DIRECTORIES:
-        directory = root / sub
-        for current, dirnames, filenames in os.walk(directory):
-            dirnames.sort()
-            for filename in sorted(filenames):
-                path = Path(current, filename)
-                parts.append(f"{path}={hasher.digest(path)}")
+        for current, _, filenames in os.walk(root / sub):
+            found.update(Path(current, filename) for filename in filenames)
     for current, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(
+        dirnames[:] = [
             d
             for d in dirnames
             if not d.startswith(".")
             and d not in SKIPPED
             and not os.path.exists(Path(current, d, "pyvenv.cfg"))
-        )
-        if Path(current) == root:
-            continue
-        for filename in sorted(filenames):
-            if is_environment_file(filename):
-                path = Path(current, filename)
-                parts.append(f"{path}={hasher.digest(path)}")
-    return combine(parts)
+        ]
+        if Path(current) != root:
+            found.update(Path(current, name) for name in filenames if is_environment_file(name))
+    return combine(f"{path}={hasher.digest(path)}" for path in sorted(found))
 
 
-SKIPPED = frozenset({"__pycache__", "node_modules", "site-packages", "venv", DEFAULT_DIRECTORY})
+SKIPPED = frozenset(
+    {"__pycache__", "node_modules", "site-packages", "venv", DEFAULT_CACHE_DIRECTORY}
+)

@@ -37,6 +37,16 @@ class ConfigError(Exception):
 
 
 DEFAULT_CACHE_DIRECTORY = ".testlint_cache"
+ENVIRONMENT_DIRECTORIES = (
+    ".github/workflows",
+    ".gitlab",
+    ".circleci",
+    "ci",
+    "requirements",
+    "scripts",
+)
+"""Where CI, dependency and run scripts live: every file in them is part of the
+cache's environment digest, and watched by replay."""
 ROOT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", "tox.ini", "pytest.ini", ".git")
 
 

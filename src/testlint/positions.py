@@ -109,7 +109,7 @@ def _skip_to(
     that is where it starts (generating it plainly costs less than generating what
     comes before it); otherwise each skipped statement is generated plainly."""
     if source is not None:
-        code = _plain_code(statement, state)
+        code = "".join(_plain_tokens(statement, state))
         start = source.find(code, offset)
         if start >= 0 and source.find(code, start + 1) < 0:
             _advance(state, source[offset:start])
@@ -119,12 +119,13 @@ def _skip_to(
     return offset
 
 
-def _plain_code(statement: CSTNode, state: PositionProvidingCodegenState) -> str:
+def _plain_tokens(statement: CSTNode, state: PositionProvidingCodegenState) -> list[str]:
+    """`statement`'s code, generated without recording ranges (six times cheaper)."""
     from libcst._nodes.internal import CodegenState
 
     plain = CodegenState(default_indent=state.default_indent, default_newline=state.default_newline)
     statement._codegen(plain)
-    return "".join(plain.tokens)
+    return plain.tokens
 
 
 def _advance(state: PositionProvidingCodegenState, text: str) -> None:
@@ -140,13 +141,10 @@ def _advance(state: PositionProvidingCodegenState, text: str) -> None:
 def _skip(state: PositionProvidingCodegenState, statement: CSTNode) -> int:
     """Move `state` past `statement`'s code without recording ranges; returns the
     code's length."""
-    from libcst._nodes.internal import CodegenState
-
-    plain = CodegenState(default_indent=state.default_indent, default_newline=state.default_newline)
-    statement._codegen(plain)
-    text = "".join(plain.tokens)
+    tokens = _plain_tokens(statement, state)
+    text = "".join(tokens)
     if "\r" in text:
-        for token in plain.tokens:  # libcst counts "\r\n" split across tokens twice
+        for token in tokens:  # libcst counts "\r\n" split across tokens twice
             state._update_position(token)
     else:
         _advance(state, text)

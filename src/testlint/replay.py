@@ -45,6 +45,7 @@ from typing import Any, Optional
 from testlint import __version__
 from testlint.locate import (
     DEFAULT_CACHE_DIRECTORY,
+    ENVIRONMENT_DIRECTORIES,
     ROOT_MARKERS,
     common_root,
     find_config_file,
@@ -81,7 +82,6 @@ NOT_REPLAYED = frozenset(
 UNREAD_DIRECTORIES = frozenset({"__pycache__", "node_modules", "site-packages", "venv"})
 """Skipped by every reader of the tree (module index, suite listing, environment
 digest); discovery decides about hidden and `venv` directories from `norecursedirs`."""
-CI_DIRECTORIES = (".github/workflows", ".gitlab", ".circleci", "ci", "requirements", "scripts")
 
 Signature = Optional[list[int]]
 Printed = list[tuple[bool, str, bool]]
@@ -173,16 +173,17 @@ def code_fingerprint() -> str:
     spec = importlib.util.find_spec("libcst")
     origin = spec.origin if spec is not None else None
     parts.append(f"libcst={signature(origin) if origin else None}")
-    return _digest(parts)
+    return combine(parts)
 
 
-def _digest(parts: Iterable[str]) -> str:
+def combine(parts: Iterable[str]) -> str:
+    """One digest of `parts` (paths and digests: never a NUL inside)."""
     joined = "\0".join(parts)
     return hashlib.sha256(joined.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def run_key(argv: Sequence[str], environ: Mapping[str, str]) -> str:
-    return _digest(
+    return combine(
         [
             str(FORMAT),
             os.getcwd(),
@@ -335,7 +336,7 @@ def snapshot(
 
     root_name = os.path.abspath(root)
     walk(root_name)
-    for name in CI_DIRECTORIES:
+    for name in ENVIRONMENT_DIRECTORIES:
         if os.path.isdir(os.path.join(root_name, name)):
             walk(os.path.join(root_name, name))
     for path in paths:
@@ -395,20 +396,27 @@ def record(
             "printed": printed,
             "exit": exit_code,
         }
-        import tempfile  # here: a replay never writes
-
-        handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as out:
-                out.write(json.dumps(document, separators=(",", ":")))
-            os.replace(temporary, path)
-        except BaseException:
-            os.unlink(temporary)
-            raise
+        write_json_atomically(path, document)
         _prune(path.parent)
     except Exception:  # a read-only checkout still lints; it just does not remember
         return False
     return True
+
+
+def write_json_atomically(path: Path, data: object) -> None:
+    """Write `data` as compact JSON, atomically: a concurrent run wins or loses
+    whole. Raises OSError. (`json.dumps`, not `dump`: dump streams through the
+    pure-Python encoder.)"""
+    import tempfile  # here: a replay never writes
+
+    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(json.dumps(data, separators=(",", ":")))
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
 
 
 def _prune(directory: Path) -> None:

@@ -22,6 +22,7 @@ from testlint.diagnostics import Applicability, Diagnostic
 from testlint.engine import FileResult, Linter, decode
 from testlint.files import PathError, SourcePath, WriteError, discover, write_atomically
 from testlint.locate import (
+    DEFAULT_CACHE_DIRECTORY,
     ConfigError,
     ProjectError,
     common_root,
@@ -423,7 +424,7 @@ def _open_cache(options: RunOptions, project: Project, settings: Settings) -> _S
             Path(os.environ["TESTLINT_CACHE_DIR"]) if os.environ.get("TESTLINT_CACHE_DIR") else None
         )
         or settings.cache_dir
-        or project.root / cache.DEFAULT_DIRECTORY
+        or project.root / DEFAULT_CACHE_DIRECTORY
     )
     store = cache.Cache.load(directory.resolve(), project.root)
     store.enter(cache.scope_digest(cache.environment_digest(project.root, store.hasher)))

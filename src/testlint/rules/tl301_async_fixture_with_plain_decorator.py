@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 import libcst as cst
 
 from testlint.diagnostics import Applicability, NodeFix
@@ -155,12 +158,23 @@ class AsyncFixtureWithPlainDecorator(Rule):
 def _has_yield(body: cst.BaseSuite) -> bool:
     """A `yield` anywhere in the body (what `libcst.matchers.findall` found; that
     module alone took half of testlint's start-up time to import)."""
-    found: list[cst.Yield] = []
+    finder = _yield_finder()()
+    body.visit(finder)
+    return bool(finder.found)
 
-    class YieldFinder(cst.CSTVisitor):  # defined here: libcst is imported lazily
+
+@functools.cache
+def _yield_finder() -> type[Any]:
+    """The visitor class, made on first use: libcst is imported only when a file
+    is parsed (`replay.defer_import`), so no class may subclass it at import."""
+
+    class YieldFinder(cst.CSTVisitor):
+        def __init__(self) -> None:
+            super().__init__()
+            self.found = False
+
         def visit_Yield(self, node: cst.Yield) -> bool:
-            found.append(node)
+            self.found = True
             return False
 
-    body.visit(YieldFinder())
-    return bool(found)
+    return YieldFinder
