@@ -17,11 +17,9 @@ from testlint import __version__, output, replay
 from testlint.docs import rule_markdown, rules_table_text
 from testlint.files import skips_directory
 from testlint.locate import ConfigError
+from testlint.output import EXIT_CLEAN, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_PROBLEMS, Shown
 from testlint.rules import ALL_RULES, rule_by_selector
 from testlint.runner import RunOptions, RunResult, run, run_source
-
-EXIT_CLEAN, EXIT_PROBLEMS, EXIT_ERROR = 0, 1, 2
-EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report it
 
 
 class DefaultCommandGroup(click.Group):
@@ -140,7 +138,20 @@ def check(paths: tuple[Path, ...], **kwargs: Any) -> None:
         click.echo("testlint: interrupted (no file is left half written)", err=True)
         sys.exit(EXIT_INTERRUPTED)
     printed: replay.Printed = []
-    code = _report(result, options, kwargs, fixed, printed)
+
+    def say(text: str, err: bool, nl: bool) -> None:
+        printed.append((err, text, nl))
+        click.echo(text, err=err, nl=nl)
+
+    shown = Shown(
+        kwargs["output_format"], kwargs["statistics"], kwargs["exit_zero"], kwargs["quiet"]
+    )
+    # With --fix on standard input, the fixed source owns stdout (as in ruff).
+    source_on_stdout = fixed is not None and options.fix and not options.diff
+    if fixed is not None and source_on_stdout:
+        sys.stdout.buffer.write(fixed)
+        sys.stdout.flush()
+    code = output.report(result, options, shown, say, source_on_stdout)
     if not stdin and not result.errors and code in (EXIT_CLEAN, EXIT_PROBLEMS):
         _remember(result, list(paths) or [Path(".")], printed, code, started_ns)
     sys.exit(code)
@@ -168,67 +179,6 @@ def _remember(
 def _fail(message: str) -> None:
     click.echo(f"testlint: error: {message}", err=True)
     sys.exit(EXIT_ERROR)
-
-
-def _report(
-    result: RunResult,
-    options: RunOptions,
-    flags: dict[str, Any],
-    fixed: bytes | None,
-    printed: replay.Printed,
-) -> int:
-    diagnostics = result.diagnostics
-    unsafe = result.settings.unsafe_fixes
-    fmt = flags["output_format"]
-    # With --fix on standard input, the fixed source owns stdout (as in ruff).
-    writes_source = fixed is not None and options.fix and not options.diff
-
-    def say(text: str, err: bool = False, nl: bool = True) -> None:
-        printed.append((err, text, nl))
-        click.echo(text, err=err, nl=nl)
-
-    def echo(text: str) -> None:
-        say(text, err=writes_source)
-
-    if writes_source:
-        assert fixed is not None
-        sys.stdout.buffer.write(fixed)
-        sys.stdout.flush()
-    if options.diff:
-        for diff in result.diffs:
-            say(diff, nl=False)
-    elif fmt == "json":
-        echo(output.json_output(diagnostics))
-    elif fmt == "sarif":
-        echo(output.sarif(diagnostics, ALL_RULES))
-    elif fmt == "github":
-        if diagnostics:
-            echo(output.github(diagnostics))
-    elif flags["statistics"]:
-        if diagnostics:
-            echo(output.statistics(diagnostics, unsafe))
-    elif diagnostics:
-        echo(output.text(diagnostics, unsafe))
-    for warning in result.warnings:
-        say(f"testlint: warning: {warning}", err=True)
-    for error in result.errors:
-        say(f"testlint: error: {error}", err=True)
-    # With errors and nothing else to say, "All checks passed!" would be a lie.
-    nothing_to_say = not diagnostics and not result.fixes_applied
-    if fmt == "text" and not flags["quiet"] and not (result.errors and nothing_to_say):
-        if options.diff:
-            would = sum(f.fixes_applied for f in result.files)
-            say(f"Would fix {would} problem{'s' if would != 1 else ''}.", err=True)
-        else:
-            text = output.summary(diagnostics, unsafe, result.fixes_applied, options.fix)
-            echo(text)
-    if result.errors:
-        return EXIT_ERROR
-    if flags["exit_zero"]:
-        return EXIT_CLEAN
-    if options.diff:
-        return EXIT_PROBLEMS if result.diffs or diagnostics else EXIT_CLEAN
-    return EXIT_PROBLEMS if diagnostics else EXIT_CLEAN
 
 
 @main.command()

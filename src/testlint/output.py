@@ -5,16 +5,87 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from testlint import __version__
 from testlint.diagnostics import Applicability, Diagnostic, Edit, Fix
 from testlint.docs import rule_help
 from testlint.rule import Rule
 
+if TYPE_CHECKING:
+    from testlint.runner import RunOptions, RunResult
+
 FORMATS = ("text", "json", "github", "sarif")
+EXIT_CLEAN, EXIT_PROBLEMS, EXIT_ERROR = 0, 1, 2
+EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report it
+
+
+@dataclass(frozen=True)
+class Shown:
+    """How `check` prints its results (its output options)."""
+
+    format: str = "text"
+    statistics: bool = False
+    exit_zero: bool = False
+    quiet: bool = False
+
+
+Say = Callable[[str, bool, bool], None]
+"""Prints `text` (to stderr when the first flag is set; a newline after it when
+the second is)."""
+
+
+def report(
+    result: RunResult, options: RunOptions, shown: Shown, say: Say, source_on_stdout: bool = False
+) -> int:
+    """Print a run's results; returns the exit code. `source_on_stdout`: the fixed
+    source owns stdout (`--fix` on standard input, as in ruff)."""
+    diagnostics = result.diagnostics
+    unsafe = result.settings.unsafe_fixes
+    fmt = shown.format
+
+    def echo(text: str) -> None:
+        say(text, source_on_stdout, True)
+
+    if options.diff:
+        for diff in result.diffs:
+            say(diff, False, False)
+    elif fmt == "json":
+        echo(json_output(diagnostics))
+    elif fmt == "sarif":
+        from testlint.rules import ALL_RULES
+
+        echo(sarif(diagnostics, ALL_RULES))
+    elif fmt == "github":
+        if diagnostics:
+            echo(github(diagnostics))
+    elif shown.statistics:
+        if diagnostics:
+            echo(statistics(diagnostics, unsafe))
+    elif diagnostics:
+        echo(text(diagnostics, unsafe))
+    for warning in result.warnings:
+        say(f"testlint: warning: {warning}", True, True)
+    for error in result.errors:
+        say(f"testlint: error: {error}", True, True)
+    # With errors and nothing else to say, "All checks passed!" would be a lie.
+    nothing_to_say = not diagnostics and not result.fixes_applied
+    if fmt == "text" and not shown.quiet and not (result.errors and nothing_to_say):
+        if options.diff:
+            would = sum(f.fixes_applied for f in result.files)
+            say(f"Would fix {would} problem{'s' if would != 1 else ''}.", True, True)
+        else:
+            echo(summary(diagnostics, unsafe, result.fixes_applied, options.fix))
+    if result.errors:
+        return EXIT_ERROR
+    if shown.exit_zero:
+        return EXIT_CLEAN
+    if options.diff:
+        return EXIT_PROBLEMS if result.diffs or diagnostics else EXIT_CLEAN
+    return EXIT_PROBLEMS if diagnostics else EXIT_CLEAN
 
 
 def display_path(path: Path) -> str:
