@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import click
 import pytest
@@ -59,28 +59,37 @@ def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 class Launch:
-    """`replay.main` in this process: exit code, output, and whether it linted."""
+    """`replay.main` in this process: exit code, output, and whether it replayed
+    (neither linted every file nor checked changed files alone: `rerun`)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
         self.capsys = capsys
         self.linted = 0
+        self.reruns = 0
         real = cli.main
+        real_rerun = replay.rerun
 
         def counting(*args: object, **kwargs: object) -> None:
             self.linted += 1
             real(*args, **kwargs)
 
+        def counting_reruns(*args: Any, **kwargs: Any) -> int | None:
+            code = real_rerun(*args, **kwargs)
+            self.reruns += code is not None
+            return code
+
         monkeypatch.setattr(cli, "main", counting)
+        monkeypatch.setattr(replay, "rerun", counting_reruns)
 
     def __call__(self, *argv: str) -> tuple[int, str, str, bool]:
-        before = self.linted
+        before = self.linted, self.reruns
         with pytest.raises(SystemExit) as exited:
             replay.main(list(argv))
         replay.ARGV = None
         out, err = self.capsys.readouterr()
         code = exited.value.code
         assert isinstance(code, int)
-        return code, out, err, self.linted == before
+        return code, out, err, (self.linted, self.reruns) == before
 
 
 @pytest.fixture
@@ -150,6 +159,127 @@ def test_every_change_lints_again(shop: Path, launch: Launch, change: str) -> No
     code, out, err, replayed = launch("tests")
     assert not replayed, f"{change}: replayed a stale result"
     assert (code, out, err) == uncached(launch, "tests")
+
+
+# ------------------------------------------------------------------ a few changed test modules
+
+EDITS = {
+    "a finding appears": ("tests/test_orders.py", "\nimport sys\n\nsys.exit(1)\n"),
+    "a finding goes": ("tests/unit/test_exit.py", None),
+    "a fixable finding appears": (
+        "tests/test_orders.py",
+        "\n\n@pytest.fixture\nasync def client():\n    yield 1\n",
+    ),
+    "the file no longer parses": ("tests/test_orders.py", "\ndef broken(:\n"),
+    "a comment": ("tests/unit/test_exit.py", "# reviewed\n"),
+}
+
+
+def edit(root: Path, name: str, appended: str | None) -> None:
+    path = root / name
+    text = "import sys\n" if appended is None else path.read_text("utf-8") + appended
+    path.write_text(text, encoding="utf-8")
+
+
+@pytest.mark.parametrize("change", sorted(EDITS))
+def test_a_changed_test_module_is_checked_alone(shop: Path, launch: Launch, change: str) -> None:
+    """Only that file is checked again, and the output is a full run's."""
+    launch("tests")
+    edit(shop, *EDITS[change])
+    linted, reruns = launch.linted, launch.reruns
+    code, out, err, _ = launch("tests")
+    assert (launch.linted, launch.reruns) == (linted, reruns + 1), "checked alone"
+    assert (code, out, err) == uncached(launch, "tests")
+    # The re-check was recorded: the next run replays it.
+    assert launch("tests") == (code, out, err, True)
+
+
+def test_several_changed_modules_and_other_output_options(shop: Path, launch: Launch) -> None:
+    argv = ("tests", "--statistics", "--select", "TL1,TL3", "--exit-zero")
+    launch(*argv)
+    edit(shop, *EDITS["a finding goes"])
+    edit(shop, *EDITS["a fixable finding appears"])
+    reruns = launch.reruns
+    code, out, err, _ = launch(*argv)
+    assert launch.reruns == reruns + 1
+    assert (code, out, err) == uncached(launch, *argv)
+
+
+def test_new_suite_facts_for_other_files_lint_everything(shop: Path, launch: Launch) -> None:
+    """An asyncio marker in one file tells every async test that pytest-asyncio is
+    in use: the other files' results change, so everything is linted."""
+    write(shop, {"tests/test_async.py": "async def test_fetch():\n    pass\n"})
+    before = launch("tests")
+    assert "TL302" not in before[1]  # pytest-asyncio is not in use
+    edit(
+        shop,
+        "tests/test_orders.py",
+        "\nimport pytest\n\n@pytest.mark.asyncio\nasync def test_a(): pass\n",
+    )
+    linted = launch.linted
+    code, out, err, _ = launch("tests")
+    assert launch.linted == linted + 1, "linted every file"
+    assert "TL302" in out
+    assert (code, out, err) == uncached(launch, "tests")
+
+
+def test_a_test_module_another_result_read_lints_everything(shop: Path, launch: Launch) -> None:
+    write(
+        shop,
+        {
+            "tests/helpers_test.py": "def make():\n    return 1\n",
+            "tests/test_orders.py": "from unittest import mock\n\n\ndef test_make():\n"
+            '    with mock.patch("tests.helpers_test.make"):\n        pass\n',
+        },
+    )
+    launch("tests")
+    (recorded,) = (shop / ".testlint_cache/v1/replay").glob("*.json")
+    reads = {facts[0]: facts[3] for facts in json.loads(recorded.read_text("utf-8"))["checked"]}
+    helper = os.path.realpath("tests/helpers_test.py")
+    assert reads[os.path.join("tests", "test_orders.py")] == [helper]
+    write(shop, {"tests/helpers_test.py": "def made():\n    return 1\n"})
+    linted = launch.linted
+    code, out, err, _ = launch("tests")
+    assert launch.linted == linted + 1, "linted every file"
+    assert "TL403" in out  # the patch target is gone
+    assert (code, out, err) == uncached(launch, "tests")
+
+
+@pytest.mark.parametrize(
+    "name", ["tests/conftest.py", "src/shop/orders.py", "pyproject.toml", "ci/run.sh"]
+)
+def test_other_changed_files_lint_everything(shop: Path, launch: Launch, name: str) -> None:
+    write(shop, {"ci/run.sh": "pytest\n"})
+    launch("tests")
+    edit(shop, name, "\n# edited\n")
+    linted = launch.linted
+    launch("tests")
+    assert launch.linted == linted + 1
+
+
+def test_the_bundled_examples_checked_alone_match_full_runs(shop: Path, launch: Launch) -> None:
+    examples = Path(__file__).parent.parent / "examples"
+    for path in examples.rglob("*"):
+        if path.is_file():
+            write(shop / "ex", {str(path.relative_to(examples)): path.read_text("utf-8")})
+    os.chdir(shop / "ex")
+    modules = sorted(Path("tests").rglob("test_*.py"))
+    assert len(modules) >= 4
+    launch("tests")
+    reruns = launch.reruns
+    for module in modules:
+        original = module.read_text("utf-8")
+        for appended in (
+            "\nimport sys\nsys.exit(2)\n",
+            "\n# note\n",
+            "\nasync def test_late(): pass\n",
+        ):
+            module.write_text(original + appended, encoding="utf-8")
+            code, out, err, _ = launch("tests")
+            assert (code, out, err) == uncached(launch, "tests"), (module, appended)
+        module.write_text(original, encoding="utf-8")
+        assert launch("tests")[:3] == uncached(launch, "tests")
+    assert launch.reruns - reruns >= 3 * len(modules)
 
 
 def test_a_directory_only_discovery_walks_is_watched(shop: Path, launch: Launch) -> None:

@@ -77,6 +77,20 @@ def is_environment_file(name: str) -> bool:
     return name in ENVIRONMENT_NAMES or (name.endswith(".txt") and "requirements" in name)
 
 
+def in_environment(path: Path, root: Path) -> bool:
+    """Whether `environment_digest(root)` may read `path` (an over-estimate)."""
+    if is_environment_file(path.name) or path.name in RUN_FILES:
+        return True
+    try:
+        relative = Path(os.path.abspath(path)).relative_to(os.path.abspath(root))
+    except ValueError:
+        return False
+    within = relative.as_posix()
+    return any(within.startswith(f"{sub}/") for sub in ENVIRONMENT_DIRECTORIES) or any(
+        relative.match(pattern) for pattern in RUN_FILE_GLOBS
+    )
+
+
 class Hasher:
     """Content hashes, re-read only when a file's stat changed (like git's index).
 
@@ -162,6 +176,12 @@ class Cache:
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             cache.entries = {}  # no cache, or one this version cannot read: start afresh
         return cache
+
+    @classmethod
+    def known_exits(cls, directory: Path, root: Path, scope: str) -> dict[str, int | None]:
+        """The exit lines remembered by content hash, if made in `scope`."""
+        cache = cls.load(directory, root)
+        return cache.exits if cache.scope == scope else {}
 
     def enter(self, scope: str) -> None:
         """Keep the entries only if they were made in the same scope."""
@@ -291,6 +311,21 @@ class RunCache:
         groups = {name: self.group(name, result.path) for name in sorted(result.uses)}
         groups.update({f"file:{p}": self.cache.hasher.digest(p) for p in sorted(tests_read)})
         self.cache.fresh[key] = Entry([encode(d) for d in result.diagnostics], groups)
+
+    def ties(self, key: str, path: Path) -> tuple[list[str], bool, str | None] | None:
+        """What ties a checked file's entry to other files, for a replay that
+        re-checks a few changed files (`runner.run_changed`): the test modules its
+        result read (resolved), whether it read the suite's facts, and the file's
+        suite tokens (None: not known). None when the file has no entry."""
+        entry = self.cache.fresh.get(key)
+        if entry is None:
+            return None
+        reads = sorted(os.path.realpath(name[5:]) for name in entry.groups if name[:5] == "file:")
+        content = self.cache.hasher.digest(path)
+        tokens = self.cache.tokens_used.get(content)
+        if tokens is None:
+            tokens = self.offered.get(content, self.cache.tokens.get(content))
+        return reads, "suite" in entry.groups, tokens
 
     def group(self, name: str, path: Path) -> str:
         """The current digest of a group of project facts, for the file's project."""

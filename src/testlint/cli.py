@@ -6,6 +6,7 @@ files), 2 usage, configuration or internal error; 130 interrupted (Ctrl-C).
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -153,12 +154,18 @@ def check(paths: tuple[Path, ...], **kwargs: Any) -> None:
         sys.stdout.flush()
     code = output.report(result, options, shown, say, source_on_stdout)
     if not stdin and not result.errors and code in (EXIT_CLEAN, EXIT_PROBLEMS):
-        _remember(result, list(paths) or [Path(".")], printed, code, started_ns)
+        _remember(result, options, list(paths) or [Path(".")], printed, code, started_ns, shown)
     sys.exit(code)
 
 
 def _remember(
-    result: RunResult, paths: list[Path], printed: replay.Printed, code: int, started_ns: int
+    result: RunResult,
+    options: RunOptions,
+    paths: list[Path],
+    printed: replay.Printed,
+    code: int,
+    started_ns: int,
+    shown: Shown,
 ) -> None:
     """Record a check for `replay` (only when `replay.main` started the run)."""
     project, cache_directory = result.project, result.cache_directory
@@ -173,7 +180,16 @@ def _remember(
         skipped=[cache_directory],
         discovery_enters=lambda directory: not skips_directory(directory, project, settings),
     )
-    replay.record(printed, code, started_ns, stats)
+    rerunnable = None
+    if result.checked is not None and not options.with_edits:
+        rerunnable = {
+            "paths": [str(path) for path in paths],
+            "options": options.to_json(),
+            "shown": dataclasses.asdict(shown),
+            "scope": result.cache_scope,
+            "checked": result.checked,
+        }
+    replay.record(printed, code, started_ns, stats, rerunnable)
 
 
 def _fail(message: str) -> None:

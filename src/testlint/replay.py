@@ -37,6 +37,7 @@ import importlib.util
 import json
 import os
 import sys
+import time
 import types
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -55,6 +56,8 @@ from testlint.locate import (
 
 FORMAT = 1
 KEEP = 8
+MAX_CHANGED = 16
+"""More changed files than this: the full run, in parallel, is as quick."""
 RACY_NS = 1_000_000_000
 """A stat this close before the run started (or later) is not trusted."""
 
@@ -219,8 +222,20 @@ class Replay:
         self.exit_code = exit_code
 
 
-def find(argv: Sequence[str], environ: Mapping[str, str]) -> Replay | None:
-    """The recorded output of this command, if nothing it depended on changed."""
+class Changed:
+    """A recorded run whose inputs changed only in a few test modules that no other
+    file's result read (see `rerun`)."""
+
+    __slots__ = ("names", "record")
+
+    def __init__(self, record: dict[str, Any], names: set[str]) -> None:
+        self.record = record
+        self.names = names
+
+
+def find(argv: Sequence[str], environ: Mapping[str, str]) -> Replay | Changed | None:
+    """The recorded output of this command, if nothing it depended on changed; the
+    record and what changed, if only files `rerun` can check again did."""
     invocation = parse(argv)
     if invocation is None:
         return None
@@ -231,35 +246,99 @@ def find(argv: Sequence[str], environ: Mapping[str, str]) -> Replay | None:
             record = json.load(handle)
         if record["key"] != key:
             return None
+        changed: set[str] = set()
         for name, recorded in record["stats"]:
             if signature(name) != recorded:
-                return None
+                changed.add(name)
+                if len(changed) > MAX_CHANGED or "checked" not in record:
+                    return None
+        if changed:
+            return Changed(record, changed) if _only_alone(record, changed) else None
         printed = [(bool(err), str(text), bool(nl)) for err, text, nl in record["printed"]]
         return Replay(printed, int(record["exit"]))
     except Exception:  # no record, a foreign or broken one, an unusual tree: just lint
         return None
 
 
+def _only_alone(record: dict[str, Any], changed: set[str]) -> bool:
+    """Whether every changed file is a checked test module whose content no other
+    file's result read (`runner.Checked`)."""
+    alone = {os.path.abspath(facts[0]) for facts in record["checked"] if facts[6]}
+    if not changed <= alone or any(signature(name) is None for name in changed):
+        return False
+    for facts in record["checked"]:
+        reads = set(facts[3])
+        reads.discard(os.path.realpath(facts[0]))  # a file reading itself is checked anew
+        if reads & changed:
+            return False
+    return True
+
+
+def rerun(found: Changed, argv: Sequence[str], started_ns: int) -> int | None:
+    """Check the changed files again, print the run's output with the other files'
+    findings as recorded, and record the new run. Returns the exit code, or None
+    (nothing printed) when only the full run can tell."""
+    global ARGV
+    defer_import("libcst")
+    from testlint import output, runner
+
+    recorded = found.record
+    try:
+        options = runner.RunOptions.from_json(recorded["options"])
+        shown = output.Shown(**recorded["shown"])
+        paths = [Path(name) for name in recorded["paths"]]
+        checked = [tuple(facts) for facts in recorded["checked"]]
+        scope = str(recorded["scope"])
+        result = runner.run_changed(paths, options, checked, found.names, scope)
+    except Exception:  # a foreign record, or a file that cannot be checked alone
+        return None
+    if result is None:
+        return None
+    printed: Printed = []
+
+    def say(text: str, err: bool, newline: bool) -> None:
+        printed.append((err, text, newline))
+        _write([(err, text, newline)])
+
+    code = output.report(result, options, shown, say)
+    ARGV = tuple(argv)
+    stats = dict(recorded["stats"])
+    stats.update((name, signature(name)) for name in found.names)
+    if result.newest_input_ns < started_ns - RACY_NS:
+        same = {key: recorded[key] for key in ("paths", "options", "shown", "scope")}
+        record(printed, code, started_ns, stats, {**same, "checked": result.checked})
+    return code
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """The `testlint` command: replay if nothing changed, else run the linter."""
     global ARGV
+    started_ns = time.time_ns()
     args = list(sys.argv[1:] if argv is None else argv)
     found = find(args, os.environ)
-    if found is not None:
-        try:
-            for err, text, newline in found.printed:
-                stream = sys.stderr if err else sys.stdout
-                stream.write(text + "\n" if newline else text)
-            sys.stdout.flush()
-        except BrokenPipeError:  # `testlint | head`: the reader has gone
-            _silence_stdout()
-            sys.exit(1)  # as click does
+    if isinstance(found, Replay):
+        _write(found.printed)
         sys.exit(found.exit_code)
+    if isinstance(found, Changed):
+        code = rerun(found, args, started_ns)
+        if code is not None:
+            sys.exit(code)
     ARGV = tuple(args)
     defer_import("libcst")
     from testlint.cli import main as cli_main
 
     cli_main(args=args, prog_name="testlint")
+
+
+def _write(printed: Printed) -> None:
+    try:
+        for err, text, newline in printed:
+            stream = sys.stderr if err else sys.stdout
+            stream.write(text + "\n" if newline else text)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `testlint | head`: the reader has gone
+        _silence_stdout()
+        sys.exit(1)  # as click does
 
 
 class _Deferred(types.ModuleType):
@@ -375,10 +454,13 @@ def record(
     exit_code: int,
     started_ns: int,
     stats: Mapping[str, Signature],
+    rerunnable: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] = os.environ,
 ) -> bool:
     """Remember this run for `find`, unless something changed during it (or just
-    before it). Returns whether a record was written."""
+    before it). `rerunnable`: what `rerun` needs ("paths", "options", "shown",
+    "scope", "checked"), when a few changed test modules can be checked alone. Returns
+    whether a record was written."""
     if ARGV is None:
         return False
     invocation = parse(ARGV)
@@ -395,6 +477,7 @@ def record(
             "stats": list(stats.items()),
             "printed": printed,
             "exit": exit_code,
+            **(rerunnable or {}),
         }
         write_json_atomically(path, document)
         _prune(path.parent)

@@ -58,6 +58,24 @@ class RunOptions:
     progress: bool = False
     """Draw a progress bar on stderr (the CLI decides: a terminal, not --quiet)."""
 
+    def to_json(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        for name in ("config", "cache_dir"):
+            data[name] = None if data[name] is None else str(data[name])
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RunOptions:
+        """Options saved by `to_json` (a replay's record). Raises on foreign data."""
+        values = dict(data)
+        for name in ("select", "extend_select", "ignore"):
+            if values[name] is not None:
+                values[name] = tuple(str(item) for item in values[name])
+        for name in ("config", "cache_dir"):
+            if values[name] is not None:
+                values[name] = Path(values[name])
+        return cls(**values)
+
 
 @dataclass
 class RunResult:
@@ -73,6 +91,11 @@ class RunResult:
     """Where the cache was read and written (None: no cache)."""
     newest_input_ns: int = 0
     """The latest modification time of a file the cache hashed (0: none)."""
+    checked: list[Checked] | None = None
+    """Every file checked, as a replay re-checking a few of them needs it (None:
+    not known, e.g. without the cache)."""
+    cache_scope: str = ""
+    """What the cache's entries were made in (`cache.scope_digest`)."""
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
@@ -204,6 +227,13 @@ def _kill_workers() -> None:
             child.kill()
 
 
+Checked = tuple[str, str, list[dict[str, Any]], list[str], bool, "str | None", bool]
+"""A checked file for a replay (JSON-ready): its path as given, kind, findings
+(`cache.encode`), the test modules its result read, whether it read the suite's
+facts, its suite tokens (None: not known), and whether a change to it can change
+no other file's result but through its suite tokens (`_alone`)."""
+
+
 def run(paths: Sequence[Path], options: RunOptions) -> RunResult:
     """Check (and maybe fix) every file under `paths`. Raises ConfigError."""
     return with_deep_stack(lambda: _run(paths, options))
@@ -267,8 +297,68 @@ def _run(paths: Sequence[Path], options: RunOptions) -> RunResult:
     if store is not None:
         seen = store.run_cache.cache.hasher.seen.values()
         result.newest_input_ns = max((int(entry[0]) for entry in seen), default=0)
+        result.checked = store.checked(result, project)
+        result.cache_scope = store.run_cache.cache.scope
     if store is not None and not INTERRUPTED.is_set():
         store.save(written=result.fixes_applied > 0 and not options.diff)
+    return result
+
+
+def run_changed(
+    paths: Sequence[Path],
+    options: RunOptions,
+    checked: Sequence[Checked],
+    changed: set[str],
+    scope: str,
+) -> RunResult | None:
+    """The run recorded as `checked`, again, with the files named in `changed`
+    (absolute paths of `_alone` files) checked anew and the others' findings
+    reused: what `run` would find when only those files changed (`replay.py`
+    makes sure they did). None when that cannot be known: then `run` runs."""
+    return with_deep_stack(lambda: _run_changed(paths, options, checked, changed, scope))
+
+
+def _run_changed(
+    paths: Sequence[Path],
+    options: RunOptions,
+    checked: Sequence[Checked],
+    changed: set[str],
+    scope: str,
+) -> RunResult | None:
+    try:
+        settings, project = resolve_settings([p for p in paths if not _loops(p)], options)
+    except (ConfigError, ProjectError):
+        return None
+    # Unchanged modules need not be parsed again to know whether they exit.
+    directory = _cache_directory(options, project, settings)
+    index.KNOWN_EXIT_LINES.update(cache.Cache.known_exits(directory, project.root, scope))
+    linters = _Linters(options, Linter(RULES, settings, project, gating=options.gating))
+    result = RunResult(settings, project=project, checked=[])
+    suite_readers = sum(1 for facts in checked if facts[4])
+    for facts in checked:
+        name, kind, encoded, _, uses_suite, tokens, alone = facts
+        path = Path(name)
+        if os.path.abspath(name) not in changed:
+            findings = [cache.decode(path, raw) for raw in encoded]
+            result.files.append(FileResult(path, diagnostics=findings))
+            result.checked.append(facts)  # type: ignore[union-attr]
+            continue
+        item = SourcePath(path, FileKind(kind), explicit=True)
+        try:
+            linter = linters.for_path(path)
+        except ProjectError:
+            return None
+        partial, tests_read, read = _lint_one(item, linter, options, ())
+        if partial.errors or partial.warnings or len(partial.files) != 1 or read is None:
+            return None
+        if read[1] != tokens and suite_readers > int(uses_suite):
+            return None  # another file's result read the suite's facts this changed
+        found = partial.files[0]
+        result.files.append(found)
+        result.newest_input_ns = max(result.newest_input_ns, os.stat(path).st_mtime_ns)
+        reads = sorted(os.path.realpath(p) for p in tests_read)
+        again = [cache.encode(d) for d in found.diagnostics]
+        result.checked.append((name, kind, again, reads, "suite" in found.uses, read[1], alone))  # type: ignore[union-attr]
     return result
 
 
@@ -415,9 +505,7 @@ divided among twice the workers), so that no worker is left with a long last tas
 while the others idle."""
 
 
-def _open_cache(options: RunOptions, project: Project, settings: Settings) -> _Store | None:
-    if not options.cache:
-        return None
+def _cache_directory(options: RunOptions, project: Project, settings: Settings) -> Path:
     directory = (
         options.cache_dir
         or (
@@ -426,7 +514,13 @@ def _open_cache(options: RunOptions, project: Project, settings: Settings) -> _S
         or settings.cache_dir
         or project.root / DEFAULT_CACHE_DIRECTORY
     )
-    store = cache.Cache.load(directory.resolve(), project.root)
+    return directory.resolve()
+
+
+def _open_cache(options: RunOptions, project: Project, settings: Settings) -> _Store | None:
+    if not options.cache:
+        return None
+    store = cache.Cache.load(_cache_directory(options, project, settings), project.root)
     store.enter(cache.scope_digest(cache.environment_digest(project.root, store.hasher)))
     return _Store(cache.RunCache(store, project, options.with_edits))
 
@@ -435,12 +529,14 @@ class _Store:
     def __init__(self, run_cache: cache.RunCache) -> None:
         self.run_cache = run_cache
         self.hits: list[FileResult] = []
+        self.keys: list[tuple[SourcePath, str]] = []
 
     def split(self, work: list[tuple[SourcePath, Linter]], options: RunOptions) -> list[Work]:
         todo: list[Work] = []
         fixing = options.fix or options.diff
         for item, linter in work:
             key = self.run_cache.key(item.path, item.kind.value, linter)
+            self.keys.append((item, key))
             hit = self.run_cache.lookup(key, item.path, fixing)
             if hit is None:
                 todo.append((item, linter, key))
@@ -448,10 +544,39 @@ class _Store:
                 self.hits.append(hit)
         return todo
 
+    def checked(self, result: RunResult, project: Project) -> list[Checked] | None:
+        """The checked files for a replay, or None if one of them has no entry."""
+        if result.errors or result.warnings or result.fixes_applied:
+            return None
+        findings = {checked.path: checked.diagnostics for checked in result.files}
+        facts: list[Checked] = []
+        for item, key in self.keys:
+            ties = self.run_cache.ties(key, item.path)
+            if ties is None or item.path not in findings:
+                return None
+            reads, uses_suite, tokens = ties
+            encoded = [cache.encode(d) for d in findings[item.path]]
+            alone = _alone(item.path, item.kind, project)
+            facts.append(
+                (str(item.path), item.kind.value, encoded, reads, uses_suite, tokens, alone)
+            )
+        return facts
+
     def save(self, written: bool) -> None:
         # Files written by --fix changed what other entries were made against.
         if not written and self.run_cache.cache.changed():
             self.run_cache.cache.save()
+
+
+def _alone(path: Path, kind: FileKind, project: Project) -> bool:
+    """Whether a change to the file can change no other file's result except
+    through its suite tokens (and the files that read it, which `Checked` lists):
+    a test module that no configuration, CI or conftest reading sees."""
+    if kind is not FileKind.TEST or os.path.abspath(path) != os.path.realpath(path):
+        return False
+    return not any(
+        cache.in_environment(path, root) for root in (project.root, project.owner(path).root)
+    )
 
 
 def _lint(
