@@ -15,6 +15,7 @@ import click
 import pytest
 
 from testlint import cli, replay, runner
+from testlint import project as project_module
 from testlint.files import skips_directory
 from testlint.locate import ROOT_MARKERS
 from testlint.runner import RunOptions
@@ -192,6 +193,28 @@ def test_a_changed_test_module_is_checked_alone(shop: Path, launch: Launch, chan
     assert (code, out, err) == uncached(launch, "tests")
     # The re-check was recorded: the next run replays it.
     assert launch("tests") == (code, out, err, True)
+
+
+def test_a_recheck_starts_from_the_exiting_modules_found_before(
+    shop: Path, launch: Launch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(shop, {"src/shop/tool.py": "import sys\n\nsys.exit(0)\n"})
+    launch("tests")
+    built: list[Path] = []
+    real = project_module.build_index
+
+    def counting(root: Path, *args: Any) -> Any:
+        built.append(root)
+        return real(root, *args)
+
+    monkeypatch.setattr(project_module, "build_index", counting)
+    write(shop, {"tests/unit/test_exit.py": "from shop import tool\n"})
+    reruns = launch.reruns
+    code, out, err, _ = launch("tests")
+    assert launch.reruns == reruns + 1
+    assert not built, "the module index was listed again"
+    assert "TL103" in out
+    assert (code, out, err) == uncached(launch, "tests")
 
 
 def test_several_changed_modules_and_other_output_options(shop: Path, launch: Launch) -> None:

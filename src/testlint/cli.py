@@ -187,6 +187,7 @@ def _remember(
             "options": options.to_json(),
             "shown": dataclasses.asdict(shown),
             "scope": result.cache_scope,
+            "facts": project.known_facts(),
             "checked": result.checked,
         }
     replay.record(printed, code, started_ns, stats, rerunnable)

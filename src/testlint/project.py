@@ -731,6 +731,29 @@ class Project:
         those that mention an exit are parsed)."""
         return exiting_modules(self.module_index)
 
+    def known_facts(self) -> dict[str, dict[str, list[object]]]:
+        """The exiting modules found in this run, by project root (sub-projects
+        too): only the project's modules, configuration and layout decide them,
+        never a test module's content. A replay that re-checks a few test modules
+        starts from them (`recall`) instead of listing every module again."""
+        facts: dict[str, dict[str, list[object]]] = {}
+        for owner in (self, *self._owners.values()):
+            if "exiting_modules" in owner.__dict__:
+                exiting = owner.exiting_modules.items()
+                facts[str(owner.root)] = {name: [str(p), line] for name, (p, line) in exiting}
+        return facts
+
+    def recall(self, facts: Mapping[str, Mapping[str, Sequence[Any]]]) -> None:
+        """Take the facts `known_facts` gave, for a tree where only test modules
+        that no other result read have changed since."""
+        for root, exiting in facts.items():
+            owner = self if str(self.root) == root else self._owners.get(Path(root))
+            if owner is None:
+                owner = self._owners[Path(root)] = Project(Path(root))
+            owner.__dict__["exiting_modules"] = {
+                str(name): (Path(str(where)), int(line)) for name, (where, line) in exiting.items()
+            }
+
     def is_test_file(self, path: Path) -> bool:
         """A conftest, or a module named as pytest's `python_files` name tests
         (collected or not: either way it is not code under test)."""

@@ -289,7 +289,8 @@ def rerun(found: Changed, argv: Sequence[str], started_ns: int) -> int | None:
         paths = [Path(name) for name in recorded["paths"]]
         checked = [tuple(facts) for facts in recorded["checked"]]
         scope = str(recorded["scope"])
-        result = runner.run_changed(paths, options, checked, found.names, scope)
+        facts = recorded["facts"]
+        result = runner.run_changed(paths, options, checked, found.names, scope, facts)
     except Exception:  # a foreign record, or a file that cannot be checked alone
         return None
     if result is None:
@@ -306,7 +307,9 @@ def rerun(found: Changed, argv: Sequence[str], started_ns: int) -> int | None:
     stats.update((name, signature(name)) for name in found.names)
     if result.newest_input_ns < started_ns - RACY_NS:
         same = {key: recorded[key] for key in ("paths", "options", "shown", "scope")}
-        record(printed, code, started_ns, stats, {**same, "checked": result.checked})
+        assert result.project is not None
+        rerunnable = {**same, "checked": result.checked, "facts": result.project.known_facts()}
+        record(printed, code, started_ns, stats, rerunnable)
     return code
 
 
@@ -459,7 +462,7 @@ def record(
 ) -> bool:
     """Remember this run for `find`, unless something changed during it (or just
     before it). `rerunnable`: what `rerun` needs ("paths", "options", "shown",
-    "scope", "checked"), when a few changed test modules can be checked alone. Returns
+    "scope", "checked", "facts"), when a few changed test modules can be checked alone. Returns
     whether a record was written."""
     if ARGV is None:
         return False

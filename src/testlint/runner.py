@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -310,12 +310,14 @@ def run_changed(
     checked: Sequence[Checked],
     changed: set[str],
     scope: str,
+    facts: Mapping[str, Any],
 ) -> RunResult | None:
     """The run recorded as `checked`, again, with the files named in `changed`
     (absolute paths of `_alone` files) checked anew and the others' findings
     reused: what `run` would find when only those files changed (`replay.py`
-    makes sure they did). None when that cannot be known: then `run` runs."""
-    return with_deep_stack(lambda: _run_changed(paths, options, checked, changed, scope))
+    makes sure they did); `facts`: the project's, then (`Project.known_facts`).
+    None when that cannot be known: then `run` runs."""
+    return with_deep_stack(lambda: _run_changed(paths, options, checked, changed, scope, facts))
 
 
 def _run_changed(
@@ -324,24 +326,27 @@ def _run_changed(
     checked: Sequence[Checked],
     changed: set[str],
     scope: str,
+    facts: Mapping[str, Any],
 ) -> RunResult | None:
     try:
         settings, project = resolve_settings([p for p in paths if not _loops(p)], options)
     except (ConfigError, ProjectError):
         return None
+    project.recall(facts)
     # Unchanged modules need not be parsed again to know whether they exit.
     directory = _cache_directory(options, project, settings)
     index.KNOWN_EXIT_LINES.update(cache.Cache.known_exits(directory, project.root, scope))
     linters = _Linters(options, Linter(RULES, settings, project, gating=options.gating))
-    result = RunResult(settings, project=project, checked=[])
-    suite_readers = sum(1 for facts in checked if facts[4])
-    for facts in checked:
-        name, kind, encoded, _, uses_suite, tokens, alone = facts
+    result = RunResult(settings, project=project)
+    result.checked = now = []
+    suite_readers = sum(1 for entry in checked if entry[4])
+    for entry in checked:
+        name, kind, encoded, _, uses_suite, tokens, alone = entry
         path = Path(name)
         if os.path.abspath(name) not in changed:
             findings = [cache.decode(path, raw) for raw in encoded]
             result.files.append(FileResult(path, diagnostics=findings))
-            result.checked.append(facts)  # type: ignore[union-attr]
+            now.append(entry)
             continue
         item = SourcePath(path, FileKind(kind), explicit=True)
         try:
@@ -358,7 +363,7 @@ def _run_changed(
         result.newest_input_ns = max(result.newest_input_ns, os.stat(path).st_mtime_ns)
         reads = sorted(os.path.realpath(p) for p in tests_read)
         again = [cache.encode(d) for d in found.diagnostics]
-        result.checked.append((name, kind, again, reads, "suite" in found.uses, read[1], alone))  # type: ignore[union-attr]
+        now.append((name, kind, again, reads, "suite" in found.uses, read[1], alone))
     return result
 
 
