@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 import click
 import pytest
 
-from testlint import cli, replay, runner
+from testlint import cli, index, replay, runner
 from testlint import project as project_module
 from testlint.files import skips_directory
 from testlint.locate import ROOT_MARKERS
@@ -201,7 +201,7 @@ def test_a_recheck_starts_from_the_exiting_modules_found_before(
     write(shop, {"src/shop/tool.py": "import sys\n\nsys.exit(0)\n"})
     launch("tests")
     built: list[Path] = []
-    real = project_module.build_index
+    real = index.build_index
 
     def counting(root: Path, *args: Any) -> Any:
         built.append(root)
