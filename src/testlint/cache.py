@@ -359,8 +359,9 @@ class RunCache:
     def _exits(self, owner: Project) -> Iterator[str]:
         """Which project modules exit at import, each module's answer remembered by
         its content hash (what `Project.exiting_modules` computes, without parsing
-        the modules that did not change)."""
+        the modules that did not change; the project keeps the answer too)."""
         modules = owner.module_index
+        found: dict[str, tuple[Path, int]] = {}
         for name in sorted(modules.code):
             path = modules.files[name]
             content = self.cache.hasher.digest(path)
@@ -374,7 +375,9 @@ class RunCache:
                 line = exit_line_of(name, path, data)
             self.cache.exits_used[content] = line
             if line is not None:
+                found[name] = (path, line)
                 yield f"{name}={line}"
+        owner.__dict__.setdefault("exiting_modules", found)
 
     def _compute(self, name: str, owner: Project) -> str:
         digest = self.cache.hasher.digest
