@@ -386,3 +386,18 @@ def test_the_fast_exit_scan_agrees_with_the_exit_pattern(pieces: list[str]) -> N
 
     data = "".join(pieces).encode("utf-8")
     assert mentions_exit(data) == (_EXIT_CALL.search(data) is not None)
+
+
+_MARK_PIECES = ["mark", ".", "trade", "_", "é", "9", " ", "\n", "asyncio", "(", "pytest.", "ǅ"]
+_MARK_PIECES += ["\u0301", "mark.", "Ⅻ", "x"]
+
+
+@settings(max_examples=3000, database=None, deadline=None)
+@given(st.lists(st.sampled_from(_MARK_PIECES), max_size=12))
+def test_the_fast_mark_scan_agrees_with_the_mark_pattern(pieces: list[str]) -> None:
+    import re
+
+    from testlint.project import marks_in_text
+
+    text = "".join(pieces)
+    assert marks_in_text(text) == re.findall(r"\bmark\.(\w+)", text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import linecache
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -130,6 +131,28 @@ def test_every_node_class_has_a_known_order() -> None:
     assert ("format_spec", traversal.SEQUENCE) in child_fields(cst.FormattedStringExpression)  # type: ignore[operator]
 
 
+def test_the_source_of_every_visiting_method_is_read_as_inspect_reads_it() -> None:
+    concrete = [c for c in CLASSES if not inspect.isabstract(c)]
+    for cls in concrete:
+        method = cls._visit_and_replace_children
+        assert traversal._source(method) == inspect.getsource(method), cls
+
+
+def test_a_method_block_that_does_not_compile_is_read_by_inspect() -> None:
+    """Lines indented below the `def` inside a string end the block early: the
+    block does not compile, and `inspect.getsource` reads it instead."""
+    namespace: dict[str, object] = {}
+    text = 'def method(self):\n    text = """\nnot indented\n"""\n    return text\n'
+    filename = "<testlint-block-test>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    try:
+        exec(compile(text, filename, "exec"), namespace)
+        method = namespace["method"]
+        assert traversal._source(method) == text  # type: ignore[arg-type]
+    finally:
+        del linecache.cache[filename]
+
+
 def test_a_class_whose_source_cannot_be_read_is_walked_by_libcst(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -137,7 +160,7 @@ def test_a_class_whose_source_cannot_be_read_is_walked_by_libcst(
         raise OSError("no source")
 
     monkeypatch.setattr(traversal, "_ORDERS", {})
-    monkeypatch.setattr(inspect, "getsource", unreadable)
+    monkeypatch.setattr(traversal, "_source", unreadable)
     module = cst.parse_module(EXTRA["statements"])
     expected, actual = Recorder(), Recorder()
     cst.visit_batched(module, [expected])

@@ -26,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,16 +36,13 @@ from testlint.diagnostics import Applicability, Diagnostic, Position
 from testlint.engine import FileResult
 from testlint.index import exit_line_of
 from testlint.locate import DEFAULT_CACHE_DIRECTORY, ENVIRONMENT_DIRECTORIES
-from testlint.project import RUN_FILE_GLOBS, RUN_FILES
+from testlint.project import RUN_FILE_GLOBS, RUN_FILES, marks_in_text
 from testlint.replay import code_fingerprint, combine, write_json_atomically
 
 if TYPE_CHECKING:
     from testlint.engine import Linter
     from testlint.project import Project
 
-SUITE_TOKENS = re.compile(r"\bmark\.\w+|pytest_asyncio")
-"""A superset of what `suite_markers` and `Project.pytest_asyncio` look for in
-test modules (marker names, plugins)."""
 FORMAT = 1
 ENVIRONMENT_NAMES = frozenset(
     {
@@ -69,8 +65,13 @@ ENVIRONMENT_NAMES = frozenset(
 
 
 def suite_tokens(text: str) -> str:
-    """What the suite facts can read from one test module's text."""
-    return " ".join(sorted(set(SUITE_TOKENS.findall(text))))
+    """What the suite facts can read from one test module's text: a superset of
+    what `suite_markers` and `Project.pytest_asyncio` look for (marker names,
+    plugins)."""
+    found = {f"mark.{name}" for name in marks_in_text(text)}
+    if "pytest_asyncio" in text:
+        found.add("pytest_asyncio")
+    return " ".join(sorted(found))
 
 
 def is_environment_file(name: str) -> bool:

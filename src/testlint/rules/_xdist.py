@@ -16,7 +16,7 @@ from pathlib import Path
 
 import libcst as cst
 
-from testlint.project import Project, display_path, is_relative_to
+from testlint.project import Project, display_path, is_relative_to, marks_in_text
 from testlint.rule import FileKind, Option, RuleContext
 from testlint.rules._asyncio import mark_names, pytestmark_values
 from testlint.scan import Scan
@@ -60,7 +60,6 @@ _NO_XDIST = re.compile(r"-p" + _SEP + r"?[\"']?no:xdist")
 _REGISTRATION = re.compile(
     r"addinivalue_line\(\s*[\"']markers[\"']\s*,\s*[rbuf]*[\"']{1,3}\s*(\w+)"
 )
-_MARK_USE = re.compile(r"\bmark\.(\w+)")
 
 
 @dataclass(frozen=True)
@@ -275,11 +274,11 @@ def suite_markers(project: Project, markers: tuple[str, ...]) -> SuiteMarkers:
                 found.mapped_to_group |= handled
             if handled and facts.late_group_hook and _is_initial(project, path):
                 found.late_mapping = found.late_mapping or path
-            found.used |= set(_MARK_USE.findall(text)) & wanted
+            found.used |= set(marks_in_text(text)) & wanted
             continue
         if "mark" not in text:
             continue
-        used = set(_MARK_USE.findall(text)) & (wanted | {XDIST_GROUP})
+        used = set(marks_in_text(text)) & (wanted | {XDIST_GROUP})
         found.used |= used & wanted
         if used and found.first_use is None:
             found.first_use = path
