@@ -226,6 +226,19 @@ def test_noqa_inside_a_string_is_not_a_comment() -> None:
     assert noqa_codes_by_line('x = "# noqa"\n') == {}
 
 
+@pytest.mark.parametrize("newline", [b"\n", b"\r\n", b"\r"])
+def test_noqa_is_found_on_the_reported_line_whatever_the_line_ends(
+    project: Path, newline: bytes
+) -> None:
+    """Form feeds and other characters `str.splitlines` splits on do not end a
+    line for Python: the noqa comment is looked up on the line the finding is on."""
+    lines = [b"import sys", b"\x0c", b"x = '\x0c'", b"sys.exit(1)  # noqa: TL101", b""]
+    assert check(project, newline.join(lines)) == ([], None)
+    lines[3] = b"sys.exit(1)"
+    lines.append(b"y = 1  # noqa: TL101")
+    assert check(project, newline.join(lines)) == (["4:TL101"], None)
+
+
 # ------------------------------------------------------------------ rule failures
 
 

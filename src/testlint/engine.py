@@ -196,15 +196,18 @@ def python_parses(source: bytes) -> bool:
 # ------------------------------------------------------------------ noqa
 
 
+_LINE_ENDS = re.compile(r"\r\n|\r|\n")
+
+
 def noqa_codes_by_line(text: str) -> dict[int, frozenset[str] | None]:
     """Line -> codes named in a `# noqa` comment on it (None: bare `# noqa`)."""
     comments: dict[int, str] = {}
     try:
-        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+        for token in tokenize.generate_tokens(io.StringIO(text, newline=None).readline):
             if token.type == tokenize.COMMENT:
                 comments[token.start[0]] = token.string
     except (tokenize.TokenError, SyntaxError):
-        comments = {n: line for n, line in enumerate(text.splitlines(), 1) if "#" in line}
+        comments = {n: line for n, line in enumerate(_LINE_ENDS.split(text), 1) if "#" in line}
     found: dict[int, frozenset[str] | None] = {}
     for line, comment in comments.items():
         match = _NOQA.search(comment)
@@ -396,10 +399,8 @@ class Linter:
         """Reports left after `# noqa`, each with its position."""
         if not parsed.reports:
             return []
-        noqa = noqa_codes_by_line(text) if self.apply_noqa and "noqa" in text.lower() else {}
-        active = []
+        spans = []
         for report in parsed.reports:
-            rule = report.rule
             where = parsed.positions[report.node]
             lines = range(where.start.line, where.end.line + 1)
             if report.statement is not None and report.statement in parsed.positions:
@@ -407,9 +408,22 @@ class Linter:
                 lines = range(
                     min(outer.start.line, where.start.line), max(outer.end.line, where.end.line) + 1
                 )
-            if not _suppressed(noqa, lines, rule.code, rule.name):
-                active.append((rule, report, where))
-        return active
+            spans.append((report, where, lines))
+        noqa: dict[int, frozenset[str] | None] = {}
+        if self.apply_noqa and "noqa" in text.lower():
+            # Tokenizing a whole file to find its comments is slow: only when a
+            # reported line mentions noqa.
+            source_lines = _LINE_ENDS.split(text)  # as Python counts lines (not \f)
+            reported = {n for _, _, lines in spans for n in lines}
+            if any(
+                "noqa" in source_lines[n - 1].lower() for n in reported if n <= len(source_lines)
+            ):
+                noqa = noqa_codes_by_line(text)
+        return [
+            (report.rule, report, where)
+            for report, where, lines in spans
+            if not _suppressed(noqa, lines, report.rule.code, report.rule.name)
+        ]
 
     @staticmethod
     def _diagnostic(
