@@ -356,3 +356,33 @@ def test_the_scope_is_the_testlint_that_made_the_entries(
     monkeypatch.setattr(cache, "code_fingerprint", lambda: "edited")
     assert codes(lint(tmp_path)) == [("test_orders.py", "TL401", 7)]
     assert len(linted) == 1, "answered from entries made by other code"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("tests/test_a.py", False),
+        ("tests/test_yml.py", False),
+        ("tests/conftest.py", True),
+        ("tox.ini", True),
+        ("noxfile.py", True),
+        ("ci/test_a.py", True),
+        ("scripts/test_x.py", True),
+        ("tools/run.sh", True),
+        (".github/workflows/test.yml", True),
+        ("requirements-dev.txt", True),
+    ],
+)
+def test_in_environment_over_estimates_what_the_environment_digest_reads(
+    tmp_path: Path, name: str, expected: bool
+) -> None:
+    """Every file the digest reads is in the environment (the reverse may not hold)."""
+    found = cache.in_environment(str(tmp_path / name), str(tmp_path))
+    assert found is expected
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("x = 1\n", encoding="utf-8")
+    before = cache.environment_digest(tmp_path, cache.Hasher({}))
+    path.write_text("x = 22\n", encoding="utf-8")
+    after = cache.environment_digest(tmp_path, cache.Hasher({}))
+    assert before == after or found

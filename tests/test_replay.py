@@ -561,3 +561,9 @@ def test_a_replay_into_a_closed_pipe_exits_quietly(tmp_path: Path) -> None:
     _, err = process.communicate(timeout=60)
     assert process.returncode == 1
     assert "Traceback" not in err, err
+
+
+def test_replay_knows_what_a_test_module_is_called() -> None:
+    from testlint.rule import FileKind
+
+    assert FileKind.TEST.value == replay.TEST_MODULE

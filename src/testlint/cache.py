@@ -23,9 +23,11 @@ ignored, never trusted.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,18 +80,22 @@ def is_environment_file(name: str) -> bool:
     return name in ENVIRONMENT_NAMES or (name.endswith(".txt") and "requirements" in name)
 
 
-def in_environment(path: Path, root: Path) -> bool:
-    """Whether `environment_digest(root)` may read `path` (an over-estimate)."""
-    if is_environment_file(path.name) or path.name in RUN_FILES:
+_RUN_FILE_NAMES = re.compile(
+    "|".join(fnmatch.translate(glob.rpartition("/")[2]) for glob in RUN_FILE_GLOBS)
+)
+
+
+def in_environment(path: str, root: str) -> bool:
+    """Whether `environment_digest(root)` may read the file at absolute `path` (an
+    over-estimate: run-file globs are matched on the file name only)."""
+    name = os.path.basename(path)
+    if is_environment_file(name) or name in RUN_FILES or _RUN_FILE_NAMES.match(name):
         return True
-    try:
-        relative = Path(os.path.abspath(path)).relative_to(os.path.abspath(root))
-    except ValueError:
+    prefix = root.rstrip(os.sep) + os.sep
+    if not path.startswith(prefix):
         return False
-    within = relative.as_posix()
-    return any(within.startswith(f"{sub}/") for sub in ENVIRONMENT_DIRECTORIES) or any(
-        relative.match(pattern) for pattern in RUN_FILE_GLOBS
-    )
+    within = path[len(prefix) :].replace(os.sep, "/")
+    return any(within.startswith(f"{sub}/") for sub in ENVIRONMENT_DIRECTORIES)
 
 
 class Hasher:

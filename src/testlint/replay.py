@@ -3,7 +3,11 @@
 `testlint tests/` run again with nothing changed must not import libcst, build the
 project model or read a cached entry per file: it stats what the last run depended
 on and, if every stat is the same, prints the same output and exits with the same
-code. Anything else runs the linter (`cli.py`), which records the run for next time.
+code. If the only stats that changed are those of a few test modules that can be
+checked alone (no configuration, CI file or other file's result reads them:
+`runner.Checked`, `runner._alone`), `rerun` checks just those and prints the run's
+output with the other files' findings as recorded. Anything else runs the linter
+(`cli.py`), which records the run for next time.
 
 A record is made by a check (no `--fix`, `--diff`, standard input or `--config`)
 with the cache on, that reported no error. It is keyed on the command line, the
@@ -58,6 +62,8 @@ FORMAT = 1
 KEEP = 8
 MAX_CHANGED = 16
 """More changed files than this: the full run, in parallel, is as quick."""
+TEST_MODULE = "test module"
+"""`FileKind.TEST.value` (rule.py is not imported to replay)."""
 RACY_NS = 1_000_000_000
 """A stat this close before the run started (or later) is not trusted."""
 
@@ -262,11 +268,12 @@ def find(argv: Sequence[str], environ: Mapping[str, str]) -> Replay | Changed | 
 
 def _only_alone(record: dict[str, Any], changed: set[str]) -> bool:
     """Whether every changed file is a checked test module whose content no other
-    file's result read (`runner.Checked`)."""
-    alone = {os.path.abspath(facts[0]) for facts in record["checked"] if facts[6]}
-    if not changed <= alone or any(signature(name) is None for name in changed):
+    file's result read (`runner.Checked`; `runner.run_changed` checks the rest)."""
+    checked = record["checked"]
+    tests = {os.path.abspath(facts[0]) for facts in checked if facts[1] == TEST_MODULE}
+    if not changed <= tests or any(signature(name) is None for name in changed):
         return False
-    for facts in record["checked"]:
+    for facts in checked:
         reads = set(facts[3])
         reads.discard(os.path.realpath(facts[0]))  # a file reading itself is checked anew
         if reads & changed:

@@ -227,11 +227,10 @@ def _kill_workers() -> None:
             child.kill()
 
 
-Checked = tuple[str, str, list[dict[str, Any]], list[str], bool, "str | None", bool]
+Checked = tuple[str, str, list[dict[str, Any]], list[str], bool, "str | None"]
 """A checked file for a replay (JSON-ready): its path as given, kind, findings
 (`cache.encode`), the test modules its result read, whether it read the suite's
-facts, its suite tokens (None: not known), and whether a change to it can change
-no other file's result but through its suite tokens (`_alone`)."""
+facts, and its suite tokens (None: not known)."""
 
 
 def run(paths: Sequence[Path], options: RunOptions) -> RunResult:
@@ -297,7 +296,7 @@ def _run(paths: Sequence[Path], options: RunOptions) -> RunResult:
     if store is not None:
         seen = store.run_cache.cache.hasher.seen.values()
         result.newest_input_ns = max((int(entry[0]) for entry in seen), default=0)
-        result.checked = store.checked(result, project)
+        result.checked = store.checked(result)
         result.cache_scope = store.run_cache.cache.scope
     if store is not None and not INTERRUPTED.is_set():
         store.save(written=result.fixes_applied > 0 and not options.diff)
@@ -313,10 +312,12 @@ def run_changed(
     facts: Mapping[str, Any],
 ) -> RunResult | None:
     """The run recorded as `checked`, again, with the files named in `changed`
-    (absolute paths of `_alone` files) checked anew and the others' findings
-    reused: what `run` would find when only those files changed (`replay.py`
-    makes sure they did); `facts`: the project's, then (`Project.known_facts`).
-    None when that cannot be known: then `run` runs."""
+    (absolute paths of test modules no other recorded result read) checked anew
+    and the others' findings reused: what `run` would find when only those files
+    changed (`replay.py` makes sure they did); `facts`: the project's, then
+    (`Project.known_facts`). None when that cannot be known (a changed file is not
+    `_alone`, or its suite tokens changed and another file read them): then `run`
+    runs."""
     return with_deep_stack(lambda: _run_changed(paths, options, checked, changed, scope, facts))
 
 
@@ -341,13 +342,15 @@ def _run_changed(
     result.checked = now = []
     suite_readers = sum(1 for entry in checked if entry[4])
     for entry in checked:
-        name, kind, encoded, _, uses_suite, tokens, alone = entry
+        name, kind, encoded, _, uses_suite, tokens = entry
         path = Path(name)
         if os.path.abspath(name) not in changed:
             findings = [cache.decode(path, raw) for raw in encoded]
             result.files.append(FileResult(path, diagnostics=findings))
             now.append(entry)
             continue
+        if not _alone(path, FileKind(kind), project):
+            return None
         item = SourcePath(path, FileKind(kind), explicit=True)
         try:
             linter = linters.for_path(path)
@@ -363,7 +366,7 @@ def _run_changed(
         result.newest_input_ns = max(result.newest_input_ns, os.stat(path).st_mtime_ns)
         reads = sorted(os.path.realpath(p) for p in tests_read)
         again = [cache.encode(d) for d in found.diagnostics]
-        now.append((name, kind, again, reads, "suite" in found.uses, read[1], alone))
+        now.append((name, kind, again, reads, "suite" in found.uses, read[1]))
     return result
 
 
@@ -549,7 +552,7 @@ class _Store:
                 self.hits.append(hit)
         return todo
 
-    def checked(self, result: RunResult, project: Project) -> list[Checked] | None:
+    def checked(self, result: RunResult) -> list[Checked] | None:
         """The checked files for a replay, or None if one of them has no entry."""
         if result.errors or result.warnings or result.fixes_applied:
             return None
@@ -561,10 +564,7 @@ class _Store:
                 return None
             reads, uses_suite, tokens = ties
             encoded = [cache.encode(d) for d in findings[item.path]]
-            alone = _alone(item.path, item.kind, project)
-            facts.append(
-                (str(item.path), item.kind.value, encoded, reads, uses_suite, tokens, alone)
-            )
+            facts.append((str(item.path), item.kind.value, encoded, reads, uses_suite, tokens))
         return facts
 
     def save(self, written: bool) -> None:
@@ -577,11 +577,13 @@ def _alone(path: Path, kind: FileKind, project: Project) -> bool:
     """Whether a change to the file can change no other file's result except
     through its suite tokens (and the files that read it, which `Checked` lists):
     a test module that no configuration, CI or conftest reading sees."""
-    if kind is not FileKind.TEST or os.path.abspath(path) != os.path.realpath(path):
+    if kind is not FileKind.TEST:
         return False
-    return not any(
-        cache.in_environment(path, root) for root in (project.root, project.owner(path).root)
-    )
+    named = os.path.abspath(path)
+    if os.path.realpath(path) != named:  # a link, or under one
+        return False
+    roots = {str(project.root), str(project.owner(path).root)}
+    return not any(cache.in_environment(named, root) for root in roots)
 
 
 def _lint(
