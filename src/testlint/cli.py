@@ -183,7 +183,7 @@ def _remember(
     rerunnable = None
     if result.checked is not None and not options.with_edits:
         rerunnable = {
-            "paths": [str(path) for path in paths],
+            "start": result.start,
             "options": options.to_json(),
             "shown": dataclasses.asdict(shown),
             "scope": result.cache_scope,

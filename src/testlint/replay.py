@@ -274,9 +274,8 @@ def _only_alone(record: dict[str, Any], changed: set[str]) -> bool:
     if not changed <= tests or any(signature(name) is None for name in changed):
         return False
     for facts in checked:
-        reads = set(facts[3])
-        reads.discard(os.path.realpath(facts[0]))  # a file reading itself is checked anew
-        if reads & changed:
+        reads = changed.intersection(facts[3])
+        if reads and reads != {os.path.realpath(facts[0])}:  # reading itself: checked anew
             return False
     return True
 
@@ -293,11 +292,11 @@ def rerun(found: Changed, argv: Sequence[str], started_ns: int) -> int | None:
     try:
         options = runner.RunOptions.from_json(recorded["options"])
         shown = output.Shown(**recorded["shown"])
-        paths = [Path(name) for name in recorded["paths"]]
+        start = Path(recorded["start"])
         checked = [tuple(facts) for facts in recorded["checked"]]
         scope = str(recorded["scope"])
         facts = recorded["facts"]
-        result = runner.run_changed(paths, options, checked, found.names, scope, facts)
+        result = runner.run_changed(start, options, checked, found.names, scope, facts)
     except Exception:  # a foreign record, or a file that cannot be checked alone
         return None
     if result is None:
@@ -313,7 +312,7 @@ def rerun(found: Changed, argv: Sequence[str], started_ns: int) -> int | None:
     stats = dict(recorded["stats"])
     stats.update((name, signature(name)) for name in found.names)
     if result.newest_input_ns < started_ns - RACY_NS:
-        same = {key: recorded[key] for key in ("paths", "options", "shown", "scope")}
+        same = {key: recorded[key] for key in ("start", "options", "shown", "scope")}
         assert result.project is not None
         rerunnable = {**same, "checked": result.checked, "facts": result.project.known_facts()}
         record(printed, code, started_ns, stats, rerunnable)
@@ -468,7 +467,7 @@ def record(
     environ: Mapping[str, str] = os.environ,
 ) -> bool:
     """Remember this run for `find`, unless something changed during it (or just
-    before it). `rerunnable`: what `rerun` needs ("paths", "options", "shown",
+    before it). `rerunnable`: what `rerun` needs ("start", "options", "shown",
     "scope", "checked", "facts"), when a few changed test modules can be checked alone. Returns
     whether a record was written."""
     if ARGV is None:

@@ -96,6 +96,8 @@ class RunResult:
     not known, e.g. without the cache)."""
     cache_scope: str = ""
     """What the cache's entries were made in (`cache.scope_digest`)."""
+    start: str = ""
+    """Where the configuration was looked up from: the paths' common root."""
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
@@ -253,12 +255,13 @@ def _run(paths: Sequence[Path], options: RunOptions) -> RunResult:
     # Paths that cannot even be resolved are reported by `discover`, but must not
     # take part in finding the configuration.
     resolvable = [path for path in paths if not _loops(path)]
+    start = common_root(resolvable) if resolvable else Path.cwd()
     try:
-        settings, project = resolve_settings(resolvable, options)
+        settings, project = resolve_settings([start], options)
     except ProjectError as exc:
         raise ConfigError(str(exc)) from exc
     linters = _Linters(options, Linter(RULES, settings, project, gating=options.gating))
-    result = RunResult(settings, project=project)
+    result = RunResult(settings, project=project, start=str(start))
     try:
         found = list(
             discover(
@@ -304,25 +307,26 @@ def _run(paths: Sequence[Path], options: RunOptions) -> RunResult:
 
 
 def run_changed(
-    paths: Sequence[Path],
+    start: Path,
     options: RunOptions,
     checked: Sequence[Checked],
     changed: set[str],
     scope: str,
     facts: Mapping[str, Any],
 ) -> RunResult | None:
-    """The run recorded as `checked`, again, with the files named in `changed`
+    """The run recorded as `checked` (its configuration looked up from `start`),
+    again, with the files named in `changed`
     (absolute paths of test modules no other recorded result read) checked anew
     and the others' findings reused: what `run` would find when only those files
     changed (`replay.py` makes sure they did); `facts`: the project's, then
     (`Project.known_facts`). None when that cannot be known (a changed file is not
     `_alone`, or its suite tokens changed and another file read them): then `run`
     runs."""
-    return with_deep_stack(lambda: _run_changed(paths, options, checked, changed, scope, facts))
+    return with_deep_stack(lambda: _run_changed(start, options, checked, changed, scope, facts))
 
 
 def _run_changed(
-    paths: Sequence[Path],
+    start: Path,
     options: RunOptions,
     checked: Sequence[Checked],
     changed: set[str],
@@ -330,13 +334,14 @@ def _run_changed(
     facts: Mapping[str, Any],
 ) -> RunResult | None:
     try:
-        settings, project = resolve_settings([p for p in paths if not _loops(p)], options)
+        settings, project = resolve_settings([start], options)
     except (ConfigError, ProjectError):
         return None
     project.recall(facts)
-    # Unchanged modules need not be parsed again to know whether they exit.
-    directory = _cache_directory(options, project, settings)
-    index.KNOWN_EXIT_LINES.update(cache.Cache.known_exits(directory, project.root, scope))
+    if str(project.root) not in facts:
+        # Unchanged modules need not be parsed again to know whether they exit.
+        directory = _cache_directory(options, project, settings)
+        index.KNOWN_EXIT_LINES.update(cache.Cache.known_exits(directory, project.root, scope))
     linters = _Linters(options, Linter(RULES, settings, project, gating=options.gating))
     result = RunResult(settings, project=project)
     result.checked = now = []
