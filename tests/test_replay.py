@@ -217,6 +217,21 @@ def test_a_recheck_starts_from_the_exiting_modules_found_before(
     assert (code, out, err) == uncached(launch, "tests")
 
 
+def test_ctrl_c_during_a_recheck_exits_130(
+    shop: Path, launch: Launch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    launch("tests")
+    edit(shop, *EDITS["a comment"])
+
+    def interrupted(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner, "run_changed", interrupted)
+    code, out, err, _ = launch("tests")
+    assert (code, out) == (130, "")
+    assert "interrupted" in err
+
+
 def test_several_changed_modules_and_other_output_options(shop: Path, launch: Launch) -> None:
     argv = ("tests", "--statistics", "--select", "TL1,TL3", "--exit-zero")
     launch(*argv)

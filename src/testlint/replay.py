@@ -329,7 +329,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         _write(found.printed)
         sys.exit(found.exit_code)
     if isinstance(found, Changed):
-        code = rerun(found, args, started_ns)
+        try:
+            code = rerun(found, args, started_ns)
+        except KeyboardInterrupt:
+            sys.stderr.write("testlint: interrupted (no file is left half written)\n")
+            sys.exit(130)  # as cli.py does
         if code is not None:
             sys.exit(code)
     ARGV = tuple(args)
