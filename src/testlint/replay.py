@@ -292,11 +292,14 @@ def rerun(found: Changed, argv: Sequence[str], started_ns: int) -> int | None:
     try:
         options = runner.RunOptions.from_json(recorded["options"])
         shown = output.Shown(**recorded["shown"])
-        start = Path(recorded["start"])
-        checked = [tuple(facts) for facts in recorded["checked"]]
-        scope = str(recorded["scope"])
-        facts = recorded["facts"]
-        result = runner.run_changed(start, options, checked, found.names, scope, facts)
+        previous = runner.Recorded(
+            start=Path(recorded["start"]),
+            options=options,
+            checked=[tuple(facts) for facts in recorded["checked"]],
+            scope=str(recorded["scope"]),
+            facts=recorded["facts"],
+        )
+        result = runner.run_changed(previous, found.names)
     except Exception:  # a foreign record, or a file that cannot be checked alone
         return None
     if result is None:

@@ -306,42 +306,42 @@ def _run(paths: Sequence[Path], options: RunOptions) -> RunResult:
     return result
 
 
-def run_changed(
-    start: Path,
-    options: RunOptions,
-    checked: Sequence[Checked],
-    changed: set[str],
-    scope: str,
-    facts: Mapping[str, Any],
-) -> RunResult | None:
-    """The run recorded as `checked` (its configuration looked up from `start`),
-    again, with the files named in `changed`
-    (absolute paths of test modules no other recorded result read) checked anew
-    and the others' findings reused: what `run` would find when only those files
-    changed (`replay.py` makes sure they did); `facts`: the project's, then
-    (`Project.known_facts`). None when that cannot be known (a changed file is not
-    `_alone`, or its suite tokens changed and another file read them): then `run`
-    runs."""
-    return with_deep_stack(lambda: _run_changed(start, options, checked, changed, scope, facts))
+@dataclass(frozen=True)
+class Recorded:
+    """A recorded run, as `run_changed` starts from it (`replay.rerun` reads it)."""
+
+    start: Path
+    """Where its configuration was looked up from (`RunResult.start`)."""
+    options: RunOptions
+    checked: Sequence[Checked]
+    scope: str
+    """The cache scope its entries were made in."""
+    facts: Mapping[str, Any]
+    """The project's facts then (`Project.known_facts`)."""
 
 
-def _run_changed(
-    start: Path,
-    options: RunOptions,
-    checked: Sequence[Checked],
-    changed: set[str],
-    scope: str,
-    facts: Mapping[str, Any],
-) -> RunResult | None:
+def run_changed(recorded: Recorded, changed: set[str]) -> RunResult | None:
+    """The recorded run again, with the files named in `changed` (absolute paths of
+    test modules no other recorded result read) checked anew and the others'
+    findings reused: what `run` would find when only those files changed
+    (`replay.py` makes sure they did). None when that cannot be known (a changed
+    file is not `_alone`, or its suite tokens changed and another file read
+    them): then `run` runs."""
+    return with_deep_stack(lambda: _run_changed(recorded, changed))
+
+
+def _run_changed(recorded: Recorded, changed: set[str]) -> RunResult | None:
+    options, checked, facts = recorded.options, recorded.checked, recorded.facts
     try:
-        settings, project = resolve_settings([start], options)
+        settings, project = resolve_settings([recorded.start], options)
     except (ConfigError, ProjectError):
         return None
     project.recall(facts)
     if str(project.root) not in facts:
         # Unchanged modules need not be parsed again to know whether they exit.
         directory = _cache_directory(options, project, settings)
-        index.KNOWN_EXIT_LINES.update(cache.Cache.known_exits(directory, project.root, scope))
+        exits = cache.Cache.known_exits(directory, project.root, recorded.scope)
+        index.KNOWN_EXIT_LINES.update(exits)
     linters = _Linters(options, Linter(RULES, settings, project, gating=options.gating))
     result = RunResult(settings, project=project)
     result.checked = now = []
