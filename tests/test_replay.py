@@ -217,6 +217,49 @@ def test_a_recheck_starts_from_the_exiting_modules_found_before(
     assert (code, out, err) == uncached(launch, "tests")
 
 
+def test_a_module_saved_through_a_renamed_temporary_file_is_checked_alone(
+    shop: Path, launch: Launch
+) -> None:
+    """Editors that save atomically change the directory's time too; the names it
+    holds are the same, so only the module is checked again."""
+    launch("tests")
+    temporary = shop / "tests/unit/.test_exit.py.tmp"
+    temporary.write_text("import sys\n\nsys.exit(3)\n", encoding="utf-8")
+    os.replace(temporary, shop / "tests/unit/test_exit.py")
+    reruns, linted = launch.reruns, launch.linted
+    code, out, err, _ = launch("tests")
+    assert (launch.reruns, launch.linted) == (reruns + 1, linted)
+    assert (code, out, err) == uncached(launch, "tests")
+    assert launch("tests") == (code, out, err, True)
+
+
+def test_a_file_that_came_and_went_is_replayed(shop: Path, launch: Launch) -> None:
+    first = launch("tests")
+    swap = shop / "tests/.test_orders.py.swp"
+    swap.write_text("", encoding="utf-8")
+    swap.unlink()
+    assert launch("tests") == (*first[:3], True)
+
+
+@pytest.mark.parametrize("change", ["rename", "add", "remove"])
+def test_a_directory_whose_names_changed_lints_everything(
+    shop: Path, launch: Launch, change: str
+) -> None:
+    write(shop, {"tests/unit/test_ok.py": "def test_ok():\n    pass\n"})
+    launch("tests")
+    unit = shop / "tests/unit"
+    if change == "rename":
+        (unit / "test_ok.py").rename(unit / "test_fine.py")
+    elif change == "add":
+        write(shop, {"tests/unit/notes.txt": "x\n"})
+    else:
+        (unit / "test_ok.py").unlink()
+    linted = launch.linted
+    code, out, err, _ = launch("tests")
+    assert launch.linted == linted + 1
+    assert (code, out, err) == uncached(launch, "tests")
+
+
 def test_ctrl_c_during_a_recheck_exits_130(
     shop: Path, launch: Launch, monkeypatch: pytest.MonkeyPatch
 ) -> None:

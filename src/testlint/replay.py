@@ -19,7 +19,9 @@ size, inode, mode) of:
   file in them, skipping only what no part of testlint reads (`__pycache__`,
   `node_modules`, `site-packages`, virtualenvs, symbolic links to directories, and
   hidden directories, unless pytest's `norecursedirs` lets discovery walk them);
-  a file added, removed or renamed changes its directory's stat;
+  a directory's record holds a digest of the names in it too: a file added, removed
+  or renamed changes those names, while a file saved through a temporary file
+  renamed over it changes the directory's time only (and its own stat);
 - every directory from a named path up to the root, and the files that mark a
   project or hold configuration in every directory above the root (found or
   missing: creating one changes the answer);
@@ -92,7 +94,9 @@ UNREAD_DIRECTORIES = frozenset({"__pycache__", "node_modules", "site-packages", 
 """Skipped by every reader of the tree (module index, suite listing, environment
 digest); discovery decides about hidden and `venv` directories from `norecursedirs`."""
 
-Signature = Optional[list[int]]
+Signature = Optional[list[Any]]
+"""mtime, ctime, size, inode and mode (`os.stat`); a directory's also the digest of
+the names it holds (`listing`)."""
 Printed = list[tuple[bool, str, bool]]
 """What a run printed, in order: (to stderr, text, newline after it)."""
 
@@ -232,11 +236,13 @@ class Changed:
     """A recorded run whose inputs changed only in a few test modules that no other
     file's result read (see `rerun`)."""
 
-    __slots__ = ("names", "record")
+    __slots__ = ("names", "record", "relisted")
 
-    def __init__(self, record: dict[str, Any], names: set[str]) -> None:
+    def __init__(self, record: dict[str, Any], names: set[str], relisted: list[str]) -> None:
         self.record = record
         self.names = names
+        self.relisted = relisted
+        """Directories whose stat changed but not the names they hold."""
 
 
 def find(argv: Sequence[str], environ: Mapping[str, str]) -> Replay | Changed | None:
@@ -253,16 +259,43 @@ def find(argv: Sequence[str], environ: Mapping[str, str]) -> Replay | Changed | 
         if record["key"] != key:
             return None
         changed: set[str] = set()
+        relisted: list[str] = []
         for name, recorded in record["stats"]:
-            if signature(name) != recorded:
+            if not _unchanged(name, recorded, relisted):
                 changed.add(name)
                 if len(changed) > MAX_CHANGED or "checked" not in record:
                     return None
         if changed:
-            return Changed(record, changed) if _only_alone(record, changed) else None
+            if not _only_alone(record, changed):
+                return None
+            return Changed(record, changed, relisted)
         printed = [(bool(err), str(text), bool(nl)) for err, text, nl in record["printed"]]
         return Replay(printed, int(record["exit"]))
     except Exception:  # no record, a foreign or broken one, an unusual tree: just lint
+        return None
+
+
+def _unchanged(name: str, recorded: Signature, relisted: list[str]) -> bool:
+    """Whether `name` has the stat it was recorded with; a directory also when only
+    its stat changed, not the names it holds (then it joins `relisted`): an editor
+    that saves through a temporary file renamed over the old one changes the
+    directory's time, and the file's own stat tells that it changed."""
+    now = signature(name)
+    if now is None or recorded is None:
+        return now == recorded
+    if now == recorded[:5]:
+        return True
+    if len(recorded) > 5 and now[3:] == recorded[3:5] and listing(name) == recorded[5]:
+        relisted.append(name)
+        return True
+    return False
+
+
+def listing(directory: str) -> str | None:
+    """A digest of the names a directory holds."""
+    try:
+        return combine(sorted(os.listdir(directory)))
+    except OSError:
         return None
 
 
@@ -314,6 +347,7 @@ def rerun(found: Changed, argv: Sequence[str], started_ns: int) -> int | None:
     ARGV = tuple(argv)
     stats = dict(recorded["stats"])
     stats.update((name, signature(name)) for name in found.names)
+    stats.update((name, _with_listing(name)) for name in found.relisted)
     if result.newest_input_ns < started_ns - RACY_NS:
         same = {key: recorded[key] for key in ("start", "options", "shown", "scope")}
         assert result.project is not None
@@ -413,12 +447,14 @@ def snapshot(
     def walk(directory: str) -> None:
         if directory in stats or directory in excluded:
             return
-        stats[directory] = signature(directory)
+        own = stats[directory] = signature(directory)
         try:
-            with os.scandir(directory) as listing:
-                entries = sorted(listing, key=lambda entry: entry.name)
+            with os.scandir(directory) as found:
+                entries = sorted(found, key=lambda entry: entry.name)
         except OSError:
             return
+        if own is not None:
+            stats[directory] = [*own, combine(entry.name for entry in entries)]
         for entry in entries:
             try:
                 is_directory = entry.is_dir(follow_symlinks=False)
@@ -443,13 +479,20 @@ def snapshot(
         # Every directory up to the root: configuration is looked up along it.
         parent = os.path.dirname(named)
         while _within(parent, root_name) and parent not in stats:
-            stats[parent] = signature(parent)
+            stats[parent] = _with_listing(parent)
             parent = os.path.dirname(parent)
     for directory in Path(root_name).parents:
         for marker in ROOT_MARKERS:
             name = os.path.join(directory, marker)
             stats[name] = signature(name)
     return stats
+
+
+def _with_listing(directory: str) -> Signature:
+    """A directory's stat and the digest of its names (`_unchanged`)."""
+    found = signature(directory)
+    names = listing(directory)
+    return found if found is None or names is None else [*found, names]
 
 
 def _within(path: str, root: str) -> bool:
