@@ -300,7 +300,9 @@ def test_suite_tokens_from_the_linted_bytes_equal_those_read_from_the_file(
     _, _, offered = runner._lint_one(item, linter, RunOptions(cache=True), [])
     assert offered is not None
     read = cache.suite_tokens(path.read_text(encoding="utf-8", errors="replace"))
-    assert offered == (cache.Hasher({}).digest(path), read)
+    found = path.stat()
+    stat = [found.st_mtime_ns, found.st_size, found.st_ino]
+    assert offered == (cache.Hasher({}).digest(path), read, stat)
     assert read == "mark.broken mark.r\xe9seau mark.slow"
 
 
@@ -386,3 +388,31 @@ def test_in_environment_over_estimates_what_the_environment_digest_reads(
     path.write_text("x = 22\n", encoding="utf-8")
     after = cache.environment_digest(tmp_path, cache.Hasher({}))
     assert before == after or found
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_first_run_reads_each_linted_file_once_and_the_next_run_hits_every_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    """With no entry to look up, the parent hashes no file it lints: the keys come
+    from what was linted, and answer the next run."""
+    root = shop(tmp_path)
+    for number in range(30):  # enough files for workers
+        write(root, f"tests/test_more_{number}.py", f"def test_{number}():\n    pass\n")
+    hashed: list[str] = []
+    real = cache.Hasher.remember
+
+    def remember(self: cache.Hasher, key: str, signature: list[object], data: bytes) -> str:
+        hashed.append(key)
+        return real(self, key, signature, data)
+
+    monkeypatch.setattr(cache.Hasher, "remember", remember)
+    first = lint(root, jobs=jobs)
+    assert not [key for key in hashed if "/tests/test_" in key]
+    assert codes(first) == [("test_orders.py", "TL401", 7)]
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise AssertionError("linted a file the cache should have answered")
+
+    monkeypatch.setattr(engine.Linter, "check", fail)
+    assert codes(lint(root, jobs=jobs)) == codes(first)

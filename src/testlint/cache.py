@@ -133,6 +133,11 @@ class Hasher:
             return "unreadable"
         return self.remember(key, signature, data)
 
+    def learn(self, path: Path, signature: list[Any], digest: str) -> None:
+        """Take a digest made elsewhere (a worker) of `path`'s bytes, read after
+        its stat was `signature`."""
+        self.seen[os.path.join(self._cwd, path)] = [*signature, digest]
+
     def remember(self, key: str, signature: list[Any], data: bytes) -> str:
         value = hashlib.sha256(data).hexdigest()
         self.seen[key] = [*signature, value]

@@ -545,6 +545,11 @@ class _Store:
         self.keys: list[tuple[SourcePath, str]] = []
 
     def split(self, work: list[tuple[SourcePath, Linter]], options: RunOptions) -> list[Work]:
+        """The work left once the cache answered. With no entry to find (a first
+        run, a new scope), no file is read here: its key is made from what the
+        worker read (`key_of_read`)."""
+        if not self.run_cache.cache.entries:
+            return [(item, linter, "") for item, linter in work]
         todo: list[Work] = []
         fixing = options.fix or options.diff
         for item, linter in work:
@@ -556,6 +561,18 @@ class _Store:
             else:
                 self.hits.append(hit)
         return todo
+
+    def key_of_read(self, item: SourcePath, linter: Linter, read: Read | None) -> str:
+        """The entry key of a file the parent did not hash: from what the worker
+        read ("" when it read nothing)."""
+        key = ""
+        if read is not None:
+            content, _, stat = read
+            if stat is not None:
+                self.run_cache.cache.hasher.learn(item.path, stat, content)
+                key = self.run_cache.key(item.path, item.kind.value, linter)
+        self.keys.append((item, key))
+        return key
 
     def checked(self, result: RunResult) -> list[Checked] | None:
         """The checked files for a replay, or None if one of them has no entry."""
@@ -603,20 +620,26 @@ def _lint(
     outcomes = (
         _in_workers(todo, options, roots, jobs) if jobs > 1 else _serially(todo, options, roots)
     )
-    done: dict[int, tuple[RunResult, frozenset[Path]]] = {}
+    done: dict[int, Outcome] = {}
     try:
-        for number, (partial, tests_read, tokens) in outcomes:
-            done[number] = partial, tests_read
-            if store is not None and tokens is not None:
-                store.run_cache.offered[tokens[0]] = tokens[1]
+        for number, outcome in outcomes:
+            done[number] = outcome
+            read = outcome[2]
+            if store is not None and read is not None:
+                store.run_cache.offered[read[0]] = read[1]
             bar.advance()
     finally:
         bar.close()
     if store is not None:
-        # Once every file is in: the suite's digest then reads no file again.
-        for number, (partial, tests_read) in done.items():
-            if len(partial.files) == 1 and not partial.errors:
-                store.run_cache.record(todo[number][2], partial.files[0], tests_read)
+        # Once every file is in (and every key made): the suite's digest then reads
+        # no file again.
+        keys = {
+            number: todo[number][2] or store.key_of_read(todo[number][0], todo[number][1], read)
+            for number, (_, _, read) in sorted(done.items())
+        }
+        for number, (partial, tests_read, _) in sorted(done.items()):
+            if keys[number] and len(partial.files) == 1 and not partial.errors:
+                store.run_cache.record(keys[number], partial.files[0], tests_read)
     for number in sorted(done):  # in path order, however the workers finished
         partial = done[number][0]
         result.files.extend(partial.files)
@@ -643,9 +666,13 @@ def _jobs(options: RunOptions, files: int) -> int:
     return max(1, min(wanted, files))
 
 
-Outcome = tuple[RunResult, frozenset[Path], "tuple[str, str] | None"]
-"""A file's result, the test modules a cross-file question read, and the content
-hash and suite tokens of what was read, for the cache (None without a cache)."""
+Read = tuple[str, str, "list[int] | None"]
+"""What a worker read of a file, for the cache: the content hash and suite tokens
+of the bytes it linted, and the file's stat taken before reading them (a file
+changed in between has another stat by the next run, which hashes it again)."""
+Outcome = tuple[RunResult, frozenset[Path], "Read | None"]
+"""A file's result, the test modules a cross-file question read, and what was
+read (None without a cache)."""
 
 
 def _serially(
@@ -662,16 +689,26 @@ def _lint_one(
 ) -> Outcome:
     index.TESTS_READ.clear()
     partial = RunResult(linter.settings)
+    stat = _stat(item.path) if options.cache else None  # before reading: see `Read`
     _check_one(linter, item, _fix_level(options, linter.settings), options, partial, roots)
-    tokens = None
+    read = None
     for checked in partial.files:
         if options.cache:  # keyed by what was read: the file may have changed since
-            tokens = (
+            read = (
                 hashlib.sha256(checked.original).hexdigest(),
                 cache.suite_tokens(checked.original.decode("utf-8", "replace")),
+                stat,
             )
         checked.original = b""  # not needed once checked; workers would send it back
-    return partial, frozenset(index.TESTS_READ), tokens
+    return partial, frozenset(index.TESTS_READ), read
+
+
+def _stat(path: Path) -> list[int] | None:
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return [found.st_mtime_ns, found.st_size, found.st_ino]
 
 
 _SHARED: tuple[list[Work], RunOptions, Sequence[Path]] | None = None
