@@ -98,6 +98,15 @@ def in_environment(path: str, root: str) -> bool:
     return any(within.startswith(f"{sub}/") for sub in ENVIRONMENT_DIRECTORIES)
 
 
+def stat_signature(path: Path) -> list[int] | None:
+    """What `Hasher` keeps of a file's stat: re-read when any of it changes."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return [found.st_mtime_ns, found.st_size, found.st_ino]
+
+
 class Hasher:
     """Content hashes, re-read only when a file's stat changed (like git's index).
 
@@ -118,11 +127,9 @@ class Hasher:
         entry = self.seen.get(key)
         if entry is not None:
             return str(entry[3])
-        try:
-            stat = os.stat(path)
-        except OSError:
+        signature = stat_signature(path)
+        if signature is None:
             return "missing"
-        signature = [stat.st_mtime_ns, stat.st_size, stat.st_ino]
         entry = self.known.get(key)
         if entry is not None and entry[:3] == signature:
             self.seen[key] = entry

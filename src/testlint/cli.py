@@ -18,9 +18,9 @@ from testlint import __version__, output, replay
 from testlint.docs import rule_markdown, rules_table_text
 from testlint.files import skips_directory
 from testlint.locate import ConfigError
-from testlint.output import EXIT_CLEAN, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_PROBLEMS, Shown
+from testlint.output import EXIT_CLEAN, EXIT_ERROR, EXIT_PROBLEMS, Shown
 from testlint.rules import ALL_RULES, rule_by_selector
-from testlint.runner import RunOptions, RunResult, run, run_source
+from testlint.runner import Recorded, RunOptions, RunResult, run, run_source
 
 
 class DefaultCommandGroup(click.Group):
@@ -136,8 +136,8 @@ def check(paths: tuple[Path, ...], **kwargs: Any) -> None:
     except ConfigError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
-        click.echo("testlint: interrupted (no file is left half written)", err=True)
-        sys.exit(EXIT_INTERRUPTED)
+        click.echo(replay.INTERRUPTED, err=True)
+        sys.exit(replay.EXIT_INTERRUPTED)
     printed: replay.Printed = []
 
     def say(text: str, err: bool, nl: bool) -> None:
@@ -180,16 +180,10 @@ def _remember(
         skipped=[cache_directory],
         discovery_enters=lambda directory: not skips_directory(directory, project, settings),
     )
+    recorded = Recorded.of(result, options)
     rerunnable = None
-    if result.checked is not None and not options.with_edits:
-        rerunnable = {
-            "start": result.start,
-            "options": options.to_json(),
-            "shown": dataclasses.asdict(shown),
-            "scope": result.cache_scope,
-            "facts": project.known_facts(),
-            "checked": result.checked,
-        }
+    if recorded is not None:
+        rerunnable = {"shown": dataclasses.asdict(shown), **recorded.to_json()}
     replay.record(printed, code, started_ns, stats, rerunnable)
 
 

@@ -20,7 +20,6 @@ if TYPE_CHECKING:
 
 FORMATS = ("text", "json", "github", "sarif")
 EXIT_CLEAN, EXIT_PROBLEMS, EXIT_ERROR = 0, 1, 2
-EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report it
 
 
 @dataclass(frozen=True)

@@ -66,6 +66,8 @@ MAX_CHANGED = 16
 """More changed files than this: the full run, in parallel, is as quick."""
 TEST_MODULE = "test module"
 """`FileKind.TEST.value` (rule.py is not imported to replay)."""
+INTERRUPTED = "testlint: interrupted (no file is left half written)"
+EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report it
 RACY_NS = 1_000_000_000
 """A stat this close before the run started (or later) is not trusted."""
 
@@ -283,7 +285,7 @@ def _unchanged(name: str, recorded: Signature, relisted: list[str]) -> bool:
     now = signature(name)
     if now is None or recorded is None:
         return now == recorded
-    if now == recorded[:5]:
+    if now == recorded or now == recorded[:5]:  # a file; a directory
         return True
     if len(recorded) > 5 and now[3:] == recorded[3:5] and listing(name) == recorded[5]:
         relisted.append(name)
@@ -323,20 +325,14 @@ def rerun(found: Changed, argv: Sequence[str], started_ns: int) -> int | None:
 
     recorded = found.record
     try:
-        options = runner.RunOptions.from_json(recorded["options"])
+        previous = runner.Recorded.from_json(recorded)
         shown = output.Shown(**recorded["shown"])
-        previous = runner.Recorded(
-            start=Path(recorded["start"]),
-            options=options,
-            checked=[tuple(facts) for facts in recorded["checked"]],
-            scope=str(recorded["scope"]),
-            facts=recorded["facts"],
-        )
         result = runner.run_changed(previous, found.names)
     except Exception:  # a foreign record, or a file that cannot be checked alone
         return None
     if result is None:
         return None
+    options = previous.options
     printed: Printed = []
 
     def say(text: str, err: bool, newline: bool) -> None:
@@ -348,11 +344,9 @@ def rerun(found: Changed, argv: Sequence[str], started_ns: int) -> int | None:
     stats = dict(recorded["stats"])
     stats.update((name, signature(name)) for name in found.names)
     stats.update((name, _with_listing(name)) for name in found.relisted)
-    if result.newest_input_ns < started_ns - RACY_NS:
-        same = {key: recorded[key] for key in ("start", "options", "shown", "scope")}
-        assert result.project is not None
-        rerunnable = {**same, "checked": result.checked, "facts": result.project.known_facts()}
-        record(printed, code, started_ns, stats, rerunnable)
+    again = runner.Recorded.of(result, options)
+    if again is not None and result.newest_input_ns < started_ns - RACY_NS:
+        record(printed, code, started_ns, stats, {"shown": recorded["shown"], **again.to_json()})
     return code
 
 
@@ -369,8 +363,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         try:
             code = rerun(found, args, started_ns)
         except KeyboardInterrupt:
-            sys.stderr.write("testlint: interrupted (no file is left half written)\n")
-            sys.exit(130)  # as cli.py does
+            sys.stderr.write(INTERRUPTED + "\n")
+            sys.exit(EXIT_INTERRUPTED)
         if code is not None:
             sys.exit(code)
     ARGV = tuple(args)
@@ -517,9 +511,9 @@ def record(
     environ: Mapping[str, str] = os.environ,
 ) -> bool:
     """Remember this run for `find`, unless something changed during it (or just
-    before it). `rerunnable`: what `rerun` needs ("start", "options", "shown",
-    "scope", "checked", "facts"), when a few changed test modules can be checked alone. Returns
-    whether a record was written."""
+    before it). `rerunnable`: what `rerun` needs (`runner.Recorded.to_json` and the
+    output options, "shown"), when a few changed test modules can be checked alone.
+    Returns whether a record was written."""
     if ARGV is None:
         return False
     invocation = parse(ARGV)

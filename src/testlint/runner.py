@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from testlint import cache, index
 from testlint.diagnostics import Applicability, Diagnostic
@@ -319,6 +319,30 @@ class Recorded:
     facts: Mapping[str, Any]
     """The project's facts then (`Project.known_facts`)."""
 
+    @classmethod
+    def of(cls, result: RunResult, options: RunOptions) -> Recorded | None:
+        """What a re-check of this run needs (None: it cannot start from this run)."""
+        if result.checked is None or result.project is None or options.with_edits:
+            return None
+        facts = result.project.known_facts()
+        return cls(Path(result.start), options, result.checked, result.cache_scope, facts)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "start": str(self.start),
+            "options": self.options.to_json(),
+            "checked": list(self.checked),
+            "scope": self.scope,
+            "facts": dict(self.facts),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Recorded:
+        """A record's `to_json` part. Raises on foreign data."""
+        checked = [cast(Checked, tuple(facts)) for facts in data["checked"]]
+        options = RunOptions.from_json(data["options"])
+        return cls(Path(data["start"]), options, checked, str(data["scope"]), data["facts"])
+
 
 def run_changed(recorded: Recorded, changed: set[str]) -> RunResult | None:
     """The recorded run again, with the files named in `changed` (absolute paths of
@@ -343,7 +367,8 @@ def _run_changed(recorded: Recorded, changed: set[str]) -> RunResult | None:
         exits = cache.Cache.known_exits(directory, project.root, recorded.scope)
         index.KNOWN_EXIT_LINES.update(exits)
     linters = _Linters(options, Linter(RULES, settings, project, gating=options.gating))
-    result = RunResult(settings, project=project)
+    start, scope = str(recorded.start), recorded.scope
+    result = RunResult(settings, project=project, start=start, cache_scope=scope)
     result.checked = now = []
     suite_readers = sum(1 for entry in checked if entry[4])
     for entry in checked:
@@ -633,13 +658,14 @@ def _lint(
     if store is not None:
         # Once every file is in (and every key made): the suite's digest then reads
         # no file again.
-        keys = {
-            number: todo[number][2] or store.key_of_read(todo[number][0], todo[number][1], read)
-            for number, (_, _, read) in sorted(done.items())
-        }
-        for number, (partial, tests_read, _) in sorted(done.items()):
-            if keys[number] and len(partial.files) == 1 and not partial.errors:
-                store.run_cache.record(keys[number], partial.files[0], tests_read)
+        numbers = sorted(done)
+        keys = [
+            todo[n][2] or store.key_of_read(todo[n][0], todo[n][1], done[n][2]) for n in numbers
+        ]
+        for number, key in zip(numbers, keys):
+            partial, tests_read, _ = done[number]
+            if key and len(partial.files) == 1 and not partial.errors:
+                store.run_cache.record(key, partial.files[0], tests_read)
     for number in sorted(done):  # in path order, however the workers finished
         partial = done[number][0]
         result.files.extend(partial.files)
@@ -689,7 +715,7 @@ def _lint_one(
 ) -> Outcome:
     index.TESTS_READ.clear()
     partial = RunResult(linter.settings)
-    stat = _stat(item.path) if options.cache else None  # before reading: see `Read`
+    stat = cache.stat_signature(item.path) if options.cache else None  # before reading: `Read`
     _check_one(linter, item, _fix_level(options, linter.settings), options, partial, roots)
     read = None
     for checked in partial.files:
@@ -701,14 +727,6 @@ def _lint_one(
             )
         checked.original = b""  # not needed once checked; workers would send it back
     return partial, frozenset(index.TESTS_READ), read
-
-
-def _stat(path: Path) -> list[int] | None:
-    try:
-        found = os.stat(path)
-    except OSError:
-        return None
-    return [found.st_mtime_ns, found.st_size, found.st_ino]
 
 
 _SHARED: tuple[list[Work], RunOptions, Sequence[Path]] | None = None
