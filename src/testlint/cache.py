@@ -327,7 +327,8 @@ class RunCache:
         """Remember a result made from the file as it is on disk now."""
         if result.errors or result.fixed is not None:
             return
-        groups = {name: self.group(name, result.path) for name in sorted(result.uses)}
+        owner = self.project.owner(result.path)
+        groups = {name: self._group(name, owner) for name in sorted(result.uses)}
         groups.update({f"file:{p}": self.cache.hasher.digest(p) for p in sorted(tests_read)})
         self.cache.fresh[key] = Entry([encode(d) for d in result.diagnostics], groups)
 
@@ -350,7 +351,9 @@ class RunCache:
         """The current digest of a group of project facts, for the file's project."""
         if name.startswith("file:"):
             return self.cache.hasher.digest(Path(name[5:]))
-        owner = self.project.owner(path)
+        return self._group(name, self.project.owner(path))
+
+    def _group(self, name: str, owner: Project) -> str:
         key = f"{name}:{owner.root}"
         found = self._groups.get(key)
         if found is None:
