@@ -120,6 +120,8 @@ class PatchRule(Rule):
         self._function: cst.FunctionDef | None = None
         self._imported: set[str] = set()
         """What the test being judged imports (set per target in leave_Module)."""
+        self._own: set[str] = set()
+        """What of that the test module imports itself, not through a conftest."""
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if self._records and not self.context.function_depth:
@@ -262,6 +264,7 @@ class PatchRule(Rule):
         for target in self.facts.targets:
             local = self.facts.local_imports.get(target.scope or 0, set())
             self._imported = shared | local
+            self._own = self.facts.imported | local
             self.check(target)
 
     def check(self, target: PatchTarget) -> None:
@@ -293,6 +296,19 @@ class PatchRule(Rule):
                 if aliased == module and f"{local}.{attr}" in info.used_in_functions:
                     return True
         return False
+
+    def own_module_under_test(self, module: str, attr: str) -> bool:
+        """The test module imports `module` itself (not only through a conftest),
+        and `module`'s own functions read `attr` from its namespace: the patch
+        takes effect there, and that module is the one the test names."""
+        if module not in self._own or module not in self.index.files:
+            return False
+        info = self.index.get(module)
+        return info is not None and attr in info.used_in_functions
+
+    def imported_by_test(self, module: str) -> bool:
+        """Whether the test module itself imports `module` (not only a conftest)."""
+        return module in self._own
 
     def imported_project_modules(self) -> set[str]:
         """Project modules the test imports, and what they import, transitively."""
@@ -491,6 +507,9 @@ class _DryRun(PatchRule):
         self.would_report = True
 
     def call_time_consumer(self, module: str, attr: str) -> bool:
+        return False
+
+    def own_module_under_test(self, module: str, attr: str) -> bool:
         return False
 
     def reloads(self, module: str) -> bool:

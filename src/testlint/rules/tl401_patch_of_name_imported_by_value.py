@@ -16,8 +16,10 @@ class PatchOfNameImportedByValue(PatchRule):
 
     Not reported when the test also patches `C.name`, when `C` looks the name up
     at call time (`import X` then `X.name()`, or a `from X import name` inside
-    the function), when the test reloads `C` with `importlib.reload`, or when
-    the target is a FastAPI dependency (TL404 says more).
+    the function), when the test reloads `C` with `importlib.reload`, when the
+    target is a FastAPI dependency (TL404 says more), or when the test module
+    imports `X` itself, `X`'s own functions call `name`, and `C` is imported
+    only by a conftest (the test then most likely exercises `X`).
 
     ## Why is this bad?
     `from X import name` copies the reference into `C`'s namespace when `C` is
@@ -100,6 +102,11 @@ class PatchOfNameImportedByValue(PatchRule):
             for info, local in self.index.consumers(split.module, split.attr)
             if self._misses_patch(info, local)
         ]
+        if self.own_module_under_test(split.module, split.attr):
+            # The test imports the patched module itself and that module reads the
+            # name at call time; a consumer reached only through a conftest is
+            # less likely the code under test.
+            stale = [(info, local) for info, local in stale if self.imported_by_test(info.name)]
         if not stale:
             return
         rest = ""
