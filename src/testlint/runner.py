@@ -110,6 +110,17 @@ class RunResult:
         return sum(result.fixes_applied for result in self.files)
 
 
+@dataclass
+class Partial:
+    """What checking one file adds to a run: what a worker sends back (a
+    `RunResult` would carry the settings too, pickled again for every file)."""
+
+    files: list[FileResult] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    diffs: list[str] = field(default_factory=list)
+
+
 def resolve_settings(
     paths: Sequence[Path], options: RunOptions, rules: Sequence[type[Rule]] = ALL_RULES
 ) -> tuple[Settings, Project]:
@@ -467,7 +478,7 @@ def _check_one(
     item: SourcePath,
     level: Applicability | None,
     options: RunOptions,
-    result: RunResult,
+    result: Partial,
     roots: Sequence[Path],
 ) -> None:
     try:
@@ -601,14 +612,13 @@ class _Store:
     def key_of_read(self, item: SourcePath, linter: Linter, read: Read | None) -> str:
         """The entry key of a file the parent did not hash: from what the worker
         read ("" when it read nothing)."""
-        key = ""
-        if read is not None:
-            content, _, stat = read
-            if stat is not None:
-                self.run_cache.cache.hasher.learn(item.path, stat, content)
-                key = self.run_cache.key(item.path, item.kind.value, linter)
-        self.keys.append((item, key))
-        return key
+        if read is None:
+            return ""
+        content, _, stat = read
+        if stat is None:
+            return ""
+        self.run_cache.cache.hasher.learn(item.path, stat, content)
+        return self.run_cache.key(item.path, item.kind.value, linter)
 
     def checked(self, result: RunResult) -> list[Checked] | None:
         """The checked files for a replay, or None if one of them has no entry."""
@@ -657,26 +667,27 @@ def _lint(
         _in_workers(todo, options, roots, jobs) if jobs > 1 else _serially(todo, options, roots)
     )
     done: dict[int, Outcome] = {}
+    keys: dict[int, str] = {}
     try:
         for number, outcome in outcomes:
             done[number] = outcome
-            read = outcome[2]
-            if store is not None and read is not None:
-                store.run_cache.offered[read[0]] = read[1]
+            if store is not None:  # while the workers go on
+                read = outcome[2]
+                if read is not None:
+                    store.run_cache.offered[read[0]] = read[1]
+                item, linter, key = todo[number]
+                keys[number] = key or store.key_of_read(item, linter, read)
             bar.advance()
     finally:
         bar.close()
     if store is not None:
-        # Once every file is in (and every key made): the suite's digest then reads
-        # no file again.
-        numbers = sorted(done)
-        keys = [
-            todo[n][2] or store.key_of_read(todo[n][0], todo[n][1], done[n][2]) for n in numbers
-        ]
-        for number, key in zip(numbers, keys):
+        # Once every file is in: the suite's digest then reads no file again.
+        for number in sorted(done):
             partial, tests_read, _ = done[number]
-            if key and len(partial.files) == 1 and not partial.errors:
-                store.run_cache.record(key, partial.files[0], tests_read)
+            if not todo[number][2]:  # `split` listed the others
+                store.keys.append((todo[number][0], keys[number]))
+            if keys[number] and len(partial.files) == 1 and not partial.errors:
+                store.run_cache.record(keys[number], partial.files[0], tests_read)
     for number in sorted(done):  # in path order, however the workers finished
         partial = done[number][0]
         result.files.extend(partial.files)
@@ -707,7 +718,7 @@ Read = tuple[str, str, "list[int] | None"]
 """What a worker read of a file, for the cache: the content hash and suite tokens
 of the bytes it linted, and the file's stat taken before reading them (a file
 changed in between has another stat by the next run, which hashes it again)."""
-Outcome = tuple[RunResult, frozenset[Path], "Read | None"]
+Outcome = tuple[Partial, frozenset[Path], "Read | None"]
 """A file's result, the test modules a cross-file question read, and what was
 read (None without a cache)."""
 
@@ -725,7 +736,7 @@ def _lint_one(
     item: SourcePath, linter: Linter, options: RunOptions, roots: Sequence[Path]
 ) -> Outcome:
     index.TESTS_READ.clear()
-    partial = RunResult(linter.settings)
+    partial = Partial()
     stat = cache.stat_signature(item.path) if options.cache else None  # before reading: `Read`
     _check_one(linter, item, _fix_level(options, linter.settings), options, partial, roots)
     read = None
