@@ -7,6 +7,7 @@
     python bench/bench.py CORPUS --qualified-names 60      # also price QualifiedNameProvider
     python bench/bench.py CORPUS --flake8-gate             # plugin cost on files no rule matches
     python bench/bench.py CORPUS --json out.json           # every number, for the docs
+    python bench/bench.py CORPUS --rounds 3                # medians of 3 interleaved rounds
 
 Corpora are real repositories and are never modified: the project around each
 CORPUS_DIR (its nearest pyproject.toml, setup.py, ... or .git) is first copied into a
@@ -33,7 +34,11 @@ descendant every 50 ms (and, as that sum grows, their PSS, which counts pages sh
 by forked workers once). Then the performance targets as PASS/FAIL lines (SKIP when a
 peer was not run, ERROR when a measurement failed), and for several `--generate N` a
 growth table. Machines are shared and noisy: compare the ratios within one run, not
-absolute seconds across runs. Tools that are not installed are skipped; a command that
+absolute seconds across runs. With `--rounds N`, every measurement of a suite is taken
+N times, in rounds (each round runs every command once, cold with a new empty cache):
+the table shows each command's median wall and CPU time and its largest peak memory,
+and a ratio target is the median of its N per-round ratios (each round's two figures
+were taken minutes apart at most). Tools that are not installed are skipped; a command that
 exits other than 0 or 1 is reported as failed (with its last stderr line) and the run
 goes on.
 """
@@ -47,6 +52,7 @@ import json
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -154,6 +160,8 @@ class Measurement:
     note: str = ""
     stderr: str = ""
     """The end of the command's stderr, when it failed."""
+    walls: list[float] = field(default_factory=list)
+    """Each round's wall time (`--rounds`); `wall` is their median."""
 
 
 @dataclass
@@ -617,15 +625,20 @@ def run_suite(suite: Suite, args: argparse.Namespace, scratch: Path) -> None:
     listing = scratch / f"files-{suite.directory.name}.txt"
     listing.write_text("\n".join(str(p) for p in suite.files), encoding="utf-8")
     print(f"== {suite.name}: {len(suite.files)} test files, {suite.lines} lines")
-    print(f"   (measured on a copy in {suite.directory})\n")
-    results = floors(listing, suite.directory)
-    results += testlint_cache_runs(suite, paths, scratch / f"cache-{suite.directory.name}")
-    if not suite.generated or args.peers_on_generated:
-        results += peers(paths, suite.directory, args.skip_fixit)
-    if args.qualified_names:
-        results += qualified(paths, args.qualified_names, suite.directory, scratch)
-    suite.results = results
-    suite.targets = targets(results)
+    rounds = f", medians of {args.rounds} rounds" if args.rounds > 1 else ""
+    print(f"   (measured on a copy in {suite.directory}{rounds})\n")
+    taken: list[list[Measurement]] = []
+    for number in range(args.rounds):
+        results = floors(listing, suite.directory)
+        cache = scratch / f"cache-{suite.directory.name}-{number}"
+        results += testlint_cache_runs(suite, paths, cache)
+        if not suite.generated or args.peers_on_generated:
+            results += peers(paths, suite.directory, args.skip_fixit)
+        if args.qualified_names:
+            results += qualified(paths, args.qualified_names, suite.directory, scratch)
+        taken.append(results)
+    suite.results = combine(taken)
+    suite.targets = targets(suite.results)
     report(suite)
     if args.flake8_gate:
         gate = flake8_gate(suite.files)
@@ -633,6 +646,34 @@ def run_suite(suite: Suite, args: argparse.Namespace, scratch: Path) -> None:
             suite.targets.append(gate)
             print_targets([gate])
     print()
+
+
+def combine(rounds: list[list[Measurement]]) -> list[Measurement]:
+    """One measurement per command: the median wall and CPU time of its rounds, the
+    largest peak memory and process count, every round's wall time; failed if any
+    round failed (then that round's measurement, with its note)."""
+    combined: list[Measurement] = []
+    for same in zip(*rounds):
+        failed = [m for m in same if not m.ok]
+        if failed:
+            combined.append(failed[0])
+            continue
+        first = same[0]
+        pss = [m.pss_mb for m in same if m.pss_mb is not None]
+        combined.append(
+            Measurement(
+                first.key,
+                first.name,
+                statistics.median(m.wall for m in same),
+                statistics.median(m.cpu for m in same),
+                max(m.peak_mb for m in same),
+                max(pss) if pss else None,
+                max(m.processes for m in same),
+                note="; ".join(sorted({m.note for m in same if m.note})),
+                walls=[m.wall for m in same],
+            )
+        )
+    return combined
 
 
 def floors(listing: Path, cwd: Path) -> list[Measurement]:
@@ -789,9 +830,15 @@ def ratio_target(
     failed = [m.name for m in (a, b) if not m.ok]
     if failed:
         return Target(label, "ERROR", f"{' and '.join(failed)} failed")
-    ratio = a.wall / b.wall
+    if len(a.walls) > 1 and len(a.walls) == len(b.walls):
+        ratios = [x / y for x, y in zip(a.walls, b.walls)]
+        ratio = statistics.median(ratios)
+        each = ", ".join(f"{r:.3f}" for r in ratios)
+        detail = f"median of {len(ratios)} rounds {ratio:.3f} ({each}) (limit {limit})"
+    else:
+        ratio = a.wall / b.wall
+        detail = f"{a.wall:.2f} s / {b.wall:.2f} s = {ratio:.3f} (limit {limit})"
     status = "PASS" if ratio <= limit else "FAIL"
-    detail = f"{a.wall:.2f} s / {b.wall:.2f} s = {ratio:.3f} (limit {limit})"
     return Target(label, status, detail, ratio, limit)
 
 
@@ -821,9 +868,11 @@ def report(suite: Suite) -> None:
             print(f"{r.name:36} failed: {r.note}")
             continue
         pss = f"{r.pss_mb:7.1f}" if r.pss_mb is not None else f"{'-':>7}"
+        spread = f"  [{min(r.walls):.2f}-{max(r.walls):.2f}]" if len(r.walls) > 1 else ""
         print(
             f"{r.name:36} {r.wall:8.2f} {r.cpu:8.2f} {r.peak_mb:8.1f} {pss} {r.processes:5} "
-            f"{_ratio(r, floor):>8} {_ratio(r, cold):>7}" + (f"  ({r.note})" if r.note else "")
+            f"{_ratio(r, floor):>8} {_ratio(r, cold):>7}{spread}"
+            + (f"  ({r.note})" if r.note else "")
         )
     print(f"\ntouched: {suite.touched}; cache after cold: {suite.cache_mb:.2f} MB")
     print_targets(suite.targets)
@@ -978,9 +1027,18 @@ def parse_args() -> argparse.Namespace:
         help="time the flake8 plugin on files no rule can match, against ast.parse",
     )
     parser.add_argument("--json", type=Path, metavar="PATH", help="write every measurement here")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        metavar="N",
+        help="take every measurement N times, in interleaved rounds; report medians",
+    )
     args = parser.parse_args()
     if not args.corpus and not args.generate:
         parser.error("give a corpus directory or --generate N")
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     return args
 
 
