@@ -457,7 +457,7 @@ def test_the_compiled_name_matcher_agrees_with_python_files_match(
 
     path = tmp_path / "testing" / name
     expected = any(python_files_match(pattern, path) for pattern in patterns)
-    assert _names_matcher(patterns)(path) == expected
+    assert _names_matcher(patterns)(str(path)) == expected
 
 
 def test_a_linked_test_file_is_collected_where_it_leads(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import ast
 import hashlib
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -170,7 +170,7 @@ class ModuleIndex:
     when a question needs it, and questions about "which modules import X.name"
     first look for the name in the file's bytes. Answers are cached."""
 
-    def __init__(self, files: dict[str, Path], tests: frozenset[str] = frozenset()) -> None:
+    def __init__(self, files: Mapping[str, Path], tests: frozenset[str] = frozenset()) -> None:
         self.files = files
         self.tests = tests
         """Test modules: listed (a target may name one) but never searched, since
@@ -290,7 +290,7 @@ def source_roots(root: Path) -> list[Path]:
     return roots
 
 
-def _module_files(root: Path) -> Iterator[tuple[str, Path]]:
+def _module_files(root: Path) -> Iterator[tuple[str, str]]:
     seen: set[str] = set()
     for source_root in source_roots(root):
         # The flat-layout walk of the root must not enter src/ again.
@@ -300,7 +300,7 @@ def _module_files(root: Path) -> Iterator[tuple[str, Path]]:
 
 def _modules_under(
     directory: str, parts: list[str], seen: set[str], skip: str | None
-) -> Iterator[tuple[str, Path]]:
+) -> Iterator[tuple[str, str]]:
     """Modules in `directory` (package `parts`), then in its subdirectories, each
     sorted by name, as `os.walk` would list them (symbolic links to directories are
     not followed). One `scandir` per directory: most files are rejected by name,
@@ -337,7 +337,7 @@ def _modules_under(
         seen.add(entry.path)
         module = parts if stem == "__init__" else [*parts, stem]
         if module:
-            yield ".".join(module), Path(entry.path)
+            yield ".".join(module), entry.path
     for entry in subdirectories:
         yield from _modules_under(entry.path, [*parts, entry.name], seen, skip)
 
@@ -350,7 +350,7 @@ def _is_file(entry: os.DirEntry[str]) -> bool:
 
 
 def find_exiting_modules(
-    root: Path, is_test: Callable[[Path], bool] = lambda path: False
+    root: Path, is_test: Callable[[str], bool] = lambda path: False
 ) -> dict[str, tuple[Path, int]]:
     """Project modules that exit when imported, by name, with the exit's line."""
     return exiting_modules(build_index(root, is_test))
@@ -395,12 +395,36 @@ def exit_line_of(name: str, path: Path, data: bytes) -> int | None:
     return _EXIT_LINES[key]
 
 
-def build_index(root: Path, is_test: Callable[[Path], bool] = lambda path: False) -> ModuleIndex:
-    files: dict[str, Path] = {}
+def build_index(root: Path, is_test: Callable[[str], bool] = lambda path: False) -> ModuleIndex:
+    files: dict[str, str] = {}
     for name, path in _module_files(root):
         files.setdefault(name, path)  # src/ wins over a same-named flat module
     tests = frozenset(name for name, path in files.items() if is_test(path))
-    return ModuleIndex(files, tests)
+    return ModuleIndex(Paths(files), tests)
+
+
+class Paths(Mapping[str, Path]):
+    """Module name -> file, made a `Path` only when asked for: a suite of 10,000
+    test modules lists them all, and most are never looked up."""
+
+    def __init__(self, paths: dict[str, str]) -> None:
+        self._paths = paths
+        self._made: dict[str, Path] = {}
+
+    def __getitem__(self, name: str) -> Path:
+        found = self._made.get(name)
+        if found is None:
+            found = self._made[name] = Path(self._paths[name])
+        return found
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._paths
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._paths)
+
+    def __len__(self) -> int:
+        return len(self._paths)
 
 
 def _too_big(path: Path) -> bool:

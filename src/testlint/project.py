@@ -175,15 +175,15 @@ CONFIG_FILES = (
 )
 
 
-def _names_matcher(patterns: Sequence[str]) -> Callable[[Path], bool]:
-    """`any(python_files_match(p, path) for p in patterns)`, as one regex when no
-    pattern holds a separator (then only the file's name counts)."""
+def _names_matcher(patterns: Sequence[str]) -> Callable[[str], bool]:
+    """`any(python_files_match(p, Path(path)) for p in patterns)`, as one regex when
+    no pattern holds a separator (then only the file's name counts)."""
     if not patterns:
         return lambda path: False
     if any("/" in pattern or os.sep in pattern for pattern in patterns):
-        return lambda path: any(python_files_match(pattern, path) for pattern in patterns)
+        return lambda path: any(python_files_match(pattern, Path(path)) for pattern in patterns)
     regex = re.compile("|".join(fnmatch.translate(os.path.normcase(p)) for p in patterns))
-    return lambda path: regex.match(os.path.normcase(path.name)) is not None
+    return lambda path: regex.match(os.path.normcase(os.path.basename(path))) is not None
 
 
 def python_files_match(pattern: str, path: Path) -> bool:
@@ -637,7 +637,7 @@ class Project:
     _owners_by_name: dict[Path, Project] = field(default_factory=dict, repr=False)
     _configs_by_name: dict[Path, PytestConfig] = field(default_factory=dict, repr=False)
     _resolved_dirs: dict[str, str] = field(default_factory=dict, repr=False)
-    _test_names: dict[str, Callable[[Path], bool]] = field(default_factory=dict, repr=False)
+    _test_names: dict[str, Callable[[str], bool]] = field(default_factory=dict, repr=False)
     _rules_by_name: dict[str, bool | tuple[tuple[Path, ...], tuple[str, ...]]] = field(
         default_factory=dict, repr=False
     )
@@ -743,7 +743,7 @@ class Project:
     @cached_property
     def module_index(self) -> ModuleIndex:
         """Every project module, read with `ast` (built on first use)."""
-        return build_index(self.root, self.is_test_file)
+        return build_index(self.root, self.is_test_path)
 
     @cached_property
     def exiting_modules(self) -> dict[str, tuple[Path, int]]:
@@ -777,16 +777,20 @@ class Project:
     def is_test_file(self, path: Path) -> bool:
         """A conftest, or a module named as pytest's `python_files` name tests
         (collected or not: either way it is not code under test)."""
-        return path.name == "conftest.py" or self._named_as_test(path)
+        return self.is_test_path(str(path))
 
-    def _named_as_test(self, path: Path) -> bool:
+    def is_test_path(self, path: str) -> bool:
+        """`is_test_file` for a path as text (the module index asks of every file)."""
+        return os.path.basename(path) == "conftest.py" or self._named_as_test(path)
+
+    def _named_as_test(self, path: str) -> bool:
         """Whether `python_files` names `path` a test module; the patterns of each
         directory are compiled once (suites list thousands of files in a few)."""
-        directory = os.path.dirname(str(path))
+        directory = os.path.dirname(path)
         matches = self._test_names.get(directory)
         if matches is None:
             matches = self._test_names[directory] = _names_matcher(
-                self.pytest_config(path.parent).python_files
+                self.pytest_config(Path(directory)).python_files
             )
         return matches(path)
 
@@ -848,7 +852,7 @@ class Project:
             return FileKind.OTHER
         if path.name == "conftest.py":
             return FileKind.CONFTEST
-        return FileKind.TEST if self._named_as_test(path) else FileKind.OTHER
+        return FileKind.TEST if self._named_as_test(str(path)) else FileKind.OTHER
 
     def is_collected(self, path: Path) -> bool:
         """False when pytest's own configuration keeps it away from `path`:

@@ -305,7 +305,12 @@ def _only_alone(record: dict[str, Any], changed: set[str]) -> bool:
     """Whether every changed file is a checked test module whose content no other
     file's result read (`runner.Checked`; `runner.run_changed` checks the rest)."""
     checked = record["checked"]
-    tests = {os.path.abspath(facts[0]) for facts in checked if facts[1] == TEST_MODULE}
+    names = {os.path.basename(name) for name in changed}  # cheaper than abspath for all
+    tests = {
+        os.path.abspath(facts[0])
+        for facts in checked
+        if facts[1] == TEST_MODULE and os.path.basename(facts[0]) in names
+    }
     if not changed <= tests or any(signature(name) is None for name in changed):
         return False
     for facts in checked:

@@ -82,6 +82,8 @@ class RunOptions:
 class RunResult:
     settings: Settings
     files: list[FileResult] = field(default_factory=list)
+    """Every file checked (a re-check, `run_changed`: those with findings, and the
+    files checked again)."""
     errors: list[str] = field(default_factory=list)
     """Problems that make the exit code 2: unreadable paths, internal errors."""
     warnings: list[str] = field(default_factory=list)
@@ -393,14 +395,17 @@ def _run_changed(recorded: Recorded, changed: set[str]) -> RunResult | None:
     result = RunResult(settings, project=project, start=start, cache_scope=scope)
     result.checked = now = []
     suite_readers = sum(1 for entry in checked if entry[4])
+    changed_names = {os.path.basename(name) for name in changed}
     for entry in checked:
         name, kind, encoded, _, uses_suite, tokens = entry
-        path = Path(name)
-        if os.path.abspath(name) not in changed:
-            findings = [cache.decode(path, raw) for raw in encoded]
-            result.files.append(FileResult(path, diagnostics=findings))
+        if os.path.basename(name) not in changed_names or os.path.abspath(name) not in changed:
+            if encoded:  # the output is made of findings: files without any add nothing
+                path = Path(name)
+                findings = [cache.decode(path, raw) for raw in encoded]
+                result.files.append(FileResult(path, diagnostics=findings))
             now.append(entry)
             continue
+        path = Path(name)
         if not _alone(path, FileKind(kind), project):
             return None
         item = SourcePath(path, FileKind(kind), explicit=True)
