@@ -11,7 +11,6 @@ nothing changes, and the result must re-parse or the file is left alone.
 from __future__ import annotations
 
 import ast
-import difflib
 import io
 import re
 import tokenize
@@ -262,6 +261,8 @@ def _edits(before: str, after: str) -> tuple[Edit, ...]:
     old = before.splitlines(keepends=True)
     new = after.splitlines(keepends=True)
     edits = []
+    import difflib  # here: only JSON and SARIF output carry edits
+
     matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":

@@ -15,7 +15,6 @@ beside these (see `Project.extensions`).
 from __future__ import annotations
 
 import ast
-import configparser
 import fnmatch
 import os
 import re
@@ -24,16 +23,21 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from testlint.index import ModuleIndex, build_index, exiting_modules
 from testlint.locate import load_toml, resolve_once
 from testlint.rule import FileKind
 
+if TYPE_CHECKING:
+    import configparser
+
 DEFAULT_PYTHON_FILES = ("test_*.py", "*_test.py")
 
 
 def _read_ini(path: Path) -> configparser.RawConfigParser | None:
+    import configparser  # here: most projects configure pytest in pyproject.toml
+
     parser = configparser.RawConfigParser(strict=False, comment_prefixes=("#", ";"))
     try:
         parser.read_string(path.read_text(encoding="utf-8", errors="replace"), str(path))

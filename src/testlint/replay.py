@@ -548,9 +548,9 @@ def write_json_atomically(path: Path, data: object) -> None:
     """Write `data` as compact JSON, atomically: a concurrent run wins or loses
     whole. Raises OSError. (`json.dumps`, not `dump`: dump streams through the
     pure-Python encoder.)"""
-    import tempfile  # here: a replay never writes
-
-    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    # Not `tempfile`: importing it costs a re-check more than writing does.
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(json.dumps(data, separators=(",", ":")))

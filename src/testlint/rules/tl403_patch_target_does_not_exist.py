@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import difflib
-
 from testlint.rules._patching import PatchRule, PatchTarget
 
 
@@ -82,6 +80,8 @@ class PatchTargetDoesNotExist(PatchRule):
         names |= {
             n[len(prefix) :].split(".", 1)[0] for n in self.index.files if n.startswith(prefix)
         }
+        import difflib  # here: only a finding looks for a close name
+
         close = difflib.get_close_matches(attr, sorted(names), n=1, cutoff=0.6)
         hint = f"; did you mean `{module}.{close[0]}`?" if close else ""
         kind = "module" if info is not None else "package"
