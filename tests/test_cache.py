@@ -321,6 +321,31 @@ def test_work_is_handed_out_largest_first_in_bounded_chunks() -> None:
     assert max(sum(sizes[n] for n in chunk) for chunk in chunks[-3:]) < runner.CHUNK_BYTES
 
 
+def test_files_a_selective_rule_may_parse_are_handed_out_first(tmp_path: Path) -> None:
+    """In a small run, a file holding the trigger words of a rule few files trigger
+    (here `Pool`) goes to the workers before larger files that only hold common
+    ones (`import`, `patch`): its libcst parse must not be the last task."""
+    paths = [
+        write(tmp_path, "tests/test_pool.py", "import multiprocessing\nmultiprocessing.Pool()\n")
+    ]
+    for number in range(8):
+        body = "from unittest import mock\n" + "mock.patch('os.getcwd')\n" * (50 + number)
+        paths.append(write(tmp_path, f"tests/test_big_{number}.py", body))
+    settings, project = resolve_settings([tmp_path], RunOptions())
+    linter = Linter(RULES, settings, project)
+    todo: list[runner.Work] = [
+        (SourcePath(path, FileKind.TEST, explicit=False), linter, "") for path in paths
+    ]
+    first = runner._likely_parsed(todo)
+    assert first == {0}
+    chunks = runner._chunks([path.stat().st_size for path in paths], 2, first)
+    order = [number for chunk in chunks for number in chunk]
+    assert order[0] == 0
+    assert order[1:] == sorted(range(1, len(paths)), key=lambda n: -paths[n].stat().st_size)
+    # Large runs are not read twice: the parses spread over the workers anyway.
+    assert runner._likely_parsed(todo * (runner.PRESCAN_FILES // len(todo) + 1)) == set()
+
+
 @pytest.mark.parametrize(
     "name",
     ["ci/test.sh", "ci/nightly.yml", "run-tests.sh", "azure-pipelines.yml", "makefile", "Justfile"],

@@ -339,6 +339,12 @@ class Linter:
             for owner in owners.values():
                 rule.prepare(owner)
 
+    def triggered(self, text: str) -> frozenset[str]:
+        """Codes of the rules whose trigger words occur in `text` (the first gate)."""
+        return frozenset(
+            rule.code for rule in self.rules if any(t in text for t in self._triggers[rule])
+        )
+
     def rules_for(
         self, path: Path, kind: FileKind, text: str, tree: ast.Module | None = None
     ) -> list[type[Rule]]:
