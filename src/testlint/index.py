@@ -63,7 +63,9 @@ class ModuleInfo:
     module_aliases: dict[str, str] = field(default_factory=dict)
     """Local name -> module, for module-level `import X.Y as Z` / `import X`."""
     dynamic: bool = False
-    """A module-level `__getattr__` or a star import: its names cannot be listed."""
+    """A module-level `__getattr__`, a star import, or code that writes the module's
+    globals (`globals().update(...)`, `sys.modules[__name__]`): its names cannot
+    be listed."""
     called_at_import: dict[str, list[str]] = field(default_factory=dict)
     """Dotted name called at module level -> the globals assigned from the call."""
     exit_line: int | None = None
@@ -441,6 +443,14 @@ def _parse(data: bytes) -> ast.Module | None:
         return None
 
 
+_WRITES_GLOBALS = re.compile(
+    rb"\b(?:globals|vars)\(\)\s*(?:\.update|\.setdefault|\[)|sys\.modules\[__name__\]"
+)
+"""Code that may bind any name in its module (pip's vendored `pkg_resources` binds
+`working_set` through `globals().update(locals())`), wherever it is: a text search
+finds more than runs, which only keeps TL403 quiet."""
+
+
 def _read_module(name: str, path: Path, data: bytes | None = None) -> ModuleInfo | None:
     """The module's top-level facts (its bytes: `data`, or read from `path`)."""
     if data is None:
@@ -454,6 +464,7 @@ def _read_module(name: str, path: Path, data: bytes | None = None) -> ModuleInfo
     if tree is None:
         return None
     info = ModuleInfo(name, path, source=data)
+    info.dynamic = _WRITES_GLOBALS.search(data) is not None
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     for statement in _import_time_statements(tree.body):
         _record_statement(info, statement, package)

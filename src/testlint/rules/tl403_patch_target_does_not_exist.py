@@ -13,7 +13,9 @@ class PatchTargetDoesNotExist(PatchRule):
     Not reported: `create=True` (or `monkeypatch.setattr(..., raising=False)`),
     tests marked `skip`, `skipif` or `xfail` (the failure may be what they
     expect), third-party targets, modules with a module-level `__getattr__` or a star
-    import, and names some project code assigns as `module.name = ...`.
+    import, modules that write their own globals (`globals().update(...)`,
+    `sys.modules[__name__]`), and names some project code assigns as
+    `module.name = ...`.
 
     ## Why is this bad?
     The test errors before it starts: `AttributeError: <module 'shop.orders'>
