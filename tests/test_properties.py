@@ -401,3 +401,34 @@ def test_the_fast_mark_scan_agrees_with_the_mark_pattern(pieces: list[str]) -> N
 
     text = "".join(pieces)
     assert marks_in_text(text) == re.findall(r"\bmark\.(\w+)", text)
+
+
+_GLOBALS_PIECES = [
+    "globals()",
+    "vars()",
+    "sys.modules[__name__]",
+    "sys.modules[",
+    ".update(",
+    "[",
+    ".setdefault(",
+    " ",
+    "\n",
+    "x",
+    "_",
+    "my",
+    "(",
+    ")",
+    "\\",
+    "é",
+    ".",
+    "__name__]",
+]
+
+
+@settings(max_examples=3000, database=None, deadline=None)
+@given(st.lists(st.sampled_from(_GLOBALS_PIECES), max_size=10))
+def test_the_fast_globals_scan_agrees_with_its_pattern(pieces: list[str]) -> None:
+    from testlint.index import _WRITES_GLOBALS, _writes_globals
+
+    data = "".join(pieces).encode("utf-8")
+    assert _writes_globals(data) == (_WRITES_GLOBALS.search(data) is not None)

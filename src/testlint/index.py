@@ -451,6 +451,14 @@ _WRITES_GLOBALS = re.compile(
 finds more than runs, which only keeps TL403 quiet."""
 
 
+def _writes_globals(data: bytes) -> bool:
+    """`_WRITES_GLOBALS.search(data)`, after a scan for its words (which the regex,
+    starting with `\b` and an alternation, cannot do itself: 14 ms a megabyte)."""
+    if b"globals()" not in data and b"vars()" not in data and b"sys.modules[" not in data:
+        return False
+    return _WRITES_GLOBALS.search(data) is not None
+
+
 def _read_module(name: str, path: Path, data: bytes | None = None) -> ModuleInfo | None:
     """The module's top-level facts (its bytes: `data`, or read from `path`)."""
     if data is None:
@@ -464,7 +472,7 @@ def _read_module(name: str, path: Path, data: bytes | None = None) -> ModuleInfo
     if tree is None:
         return None
     info = ModuleInfo(name, path, source=data)
-    info.dynamic = _WRITES_GLOBALS.search(data) is not None
+    info.dynamic = _writes_globals(data)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     for statement in _import_time_statements(tree.body):
         _record_statement(info, statement, package)
