@@ -297,6 +297,22 @@ class PatchRule(Rule):
                     return True
         return False
 
+    def also_named_by(self, module: str, attr: str, besides: str) -> str | None:
+        """Another project module the test imports that names `module.attr` through
+        `import module` (in its text: `call_time_consumer` has ruled out a call-time
+        read, so it keeps the original too, or only mentions it). The test may mean
+        that module rather than `besides`."""
+        for name in sorted(self._imported):
+            if name == besides or name not in self.index.files:
+                continue
+            info = self.index.get(name)
+            if info is None:
+                continue
+            for local, aliased in info.module_aliases.items():
+                if aliased == module and f"{local}.{attr}".encode() in self.index.data(name):
+                    return name
+        return None
+
     def own_module_under_test(self, module: str, attr: str) -> bool:
         """The test module imports `module` itself (not only through a conftest),
         and `module`'s own functions read `attr` from its namespace: the patch

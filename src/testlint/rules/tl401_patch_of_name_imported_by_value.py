@@ -69,8 +69,9 @@ class PatchOfNameImportedByValue(PatchRule):
     ```
 
     ## Fix safety
-    When exactly one such module is imported by the test, the target string is
-    rewritten to `"C.name"`. The fix is **unsafe**: the patch then takes effect,
+    When exactly one such module is imported by the test, and no other project
+    module the test imports names `X.name` (say, in a dict built at import), the
+    target string is rewritten to `"C.name"`. The fix is **unsafe**: the patch then takes effect,
     which changes what the test exercises (that is the point, but the test may
     now fail). With several candidates, or `patch.object`, there is no fix and
     the message lists them.
@@ -115,7 +116,17 @@ class PatchOfNameImportedByValue(PatchRule):
             for info, local in stale
         )
         fix = None
-        if len(stale) == 1:
+        other = self.also_named_by(split.module, split.attr, stale[0][0].name)
+        if len(stale) == 1 and other is not None:
+            info, local = stale[0]
+            message = (
+                f"The test patches `{target.target}`, but `{info.name}` imported it by value at "
+                f"{self.where(info.path)}:{info.by_value[local].line} "
+                f"(`from {split.module} import {split.attr}`), and `{other}`, which the "
+                f"test imports too, names `{split.module}.{split.attr}` outside its "
+                "functions: patch the name where the module under test looks it up"
+            )
+        elif len(stale) == 1:
             info, local = stale[0]
             better = f"{info.name}.{local}{rest}"
             message = (
