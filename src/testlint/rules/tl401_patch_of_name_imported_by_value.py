@@ -71,9 +71,9 @@ class PatchOfNameImportedByValue(PatchRule):
     ## Fix safety
     When exactly one such module is imported by the test, and no other project
     module the test imports names `X.name` (say, in a dict built at import), the
-    target string is rewritten to `"C.name"`. The fix is **unsafe**: the patch then takes effect,
-    which changes what the test exercises (that is the point, but the test may
-    now fail). With several candidates, or `patch.object`, there is no fix and
+    target string is rewritten to `"C.name"`. The fix is **unsafe**: the patch
+    then takes effect, which changes what the test exercises (that is the point,
+    but the test may now fail). With several candidates, or `patch.object`, there is no fix and
     the message lists them.
 
     ## References
