@@ -301,15 +301,23 @@ def listing(directory: str) -> str | None:
         return None
 
 
+def among(changed: set[str]) -> Callable[[str], bool]:
+    """Whether a recorded name (as given on the command line) is one of the `changed`
+    absolute names: most of a suite's names are ruled out by their base name,
+    without resolving them."""
+    bases = {os.path.basename(name) for name in changed}
+    return lambda name: os.path.basename(name) in bases and os.path.abspath(name) in changed
+
+
 def _only_alone(record: dict[str, Any], changed: set[str]) -> bool:
     """Whether every changed file is a checked test module whose content no other
     file's result read (`runner.Checked`; `runner.run_changed` checks the rest)."""
     checked = record["checked"]
-    names = {os.path.basename(name) for name in changed}  # cheaper than abspath for all
+    is_changed = among(changed)
     tests = {
         os.path.abspath(facts[0])
         for facts in checked
-        if facts[1] == TEST_MODULE and os.path.basename(facts[0]) in names
+        if facts[1] == TEST_MODULE and is_changed(facts[0])
     }
     if not changed <= tests or any(signature(name) is None for name in changed):
         return False

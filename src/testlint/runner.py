@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from testlint import cache, index
+from testlint import cache, index, replay
 from testlint.diagnostics import Applicability, Diagnostic
 from testlint.engine import FileResult, Linter, decode
 from testlint.files import PathError, SourcePath, WriteError, discover, write_atomically
@@ -396,10 +396,10 @@ def _run_changed(recorded: Recorded, changed: set[str]) -> RunResult | None:
     result = RunResult(settings, project=project, start=start, cache_scope=scope)
     result.checked = now = []
     suite_readers = sum(1 for entry in checked if entry[4])
-    changed_names = {os.path.basename(name) for name in changed}
+    is_changed = replay.among(changed)
     for entry in checked:
         name, kind, encoded, _, uses_suite, tokens = entry
-        if os.path.basename(name) not in changed_names or os.path.abspath(name) not in changed:
+        if not is_changed(name):
             if encoded:  # the output is made of findings: files without any add nothing
                 path = Path(name)
                 findings = [cache.decode(path, raw) for raw in encoded]

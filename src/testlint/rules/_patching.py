@@ -528,6 +528,9 @@ class _DryRun(PatchRule):
     def own_module_under_test(self, module: str, attr: str) -> bool:
         return False
 
+    def also_named_by(self, module: str, attr: str, besides: str) -> str | None:
+        return None  # only the message and fix depend on it: not worth reading modules
+
     def reloads(self, module: str) -> bool:
         return False
 

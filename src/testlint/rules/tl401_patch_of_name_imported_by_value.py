@@ -73,8 +73,8 @@ class PatchOfNameImportedByValue(PatchRule):
     module the test imports names `X.name` (say, in a dict built at import), the
     target string is rewritten to `"C.name"`. The fix is **unsafe**: the patch
     then takes effect, which changes what the test exercises (that is the point,
-    but the test may now fail). With several candidates, or `patch.object`, there is no fix and
-    the message lists them.
+    but the test may now fail). With several candidates, or `patch.object`, there
+    is no fix and the message lists them.
 
     ## References
     - [unittest.mock: where to patch](https://docs.python.org/3/library/unittest.mock.html#where-to-patch)
@@ -110,42 +110,41 @@ class PatchOfNameImportedByValue(PatchRule):
             stale = [(info, local) for info, local in stale if self.imported_by_test(info.name)]
         if not stale:
             return
-        rest = ""
-        places = ", ".join(
-            f"`{info.name}` ({self.where(info.path)}:{info.by_value[local].line})"
-            for info, local in stale
-        )
-        fix = None
-        other = self.also_named_by(split.module, split.attr, stale[0][0].name)
-        if len(stale) == 1 and other is not None:
-            info, local = stale[0]
-            message = (
-                f"The test patches `{target.target}`, but `{info.name}` imported it by value at "
-                f"{self.where(info.path)}:{info.by_value[local].line} "
-                f"(`from {split.module} import {split.attr}`), and `{other}`, which the "
-                f"test imports too, names `{split.module}.{split.attr}` outside its "
-                "functions: patch the name where the module under test looks it up"
+        if len(stale) > 1:
+            places = ", ".join(
+                f"`{info.name}` ({self.where(info.path)}:{info.by_value[local].line})"
+                for info, local in stale
             )
-        elif len(stale) == 1:
-            info, local = stale[0]
-            better = f"{info.name}.{local}{rest}"
-            message = (
-                f"The test patches `{target.target}`, but `{info.name}` imported it by value at "
-                f"{self.where(info.path)}:{info.by_value[local].line} "
-                f"(`from {split.module} import {split.attr}`): patch `{better}`"
-            )
-            if target.string is not None:
-                fix = NodeFix(
-                    title=f"Patch `{better}`",
-                    applicability=Applicability.UNSAFE,
-                    changes={target.string: quote_like(target.string, better)},
-                )
-        else:
             message = (
                 f"The test patches `{target.target}`, but these modules imported it by value "
                 f"and keep the original: {places}; patch the name in the module under test"
             )
-        self.report(target.node, message, fix=fix, statement=target.statement)
+            self.report(target.node, message, statement=target.statement)
+            return
+        info, local = stale[0]
+        found = (
+            f"The test patches `{target.target}`, but `{info.name}` imported it by value at "
+            f"{self.where(info.path)}:{info.by_value[local].line} "
+            f"(`from {split.module} import {split.attr}`)"
+        )
+        other = self.also_named_by(split.module, split.attr, info.name)
+        if other is not None:  # which module is under test is unclear: no fix
+            message = (
+                f"{found}, and `{other}`, which the test imports too, names "
+                f"`{split.module}.{split.attr}` outside its functions: patch the name where "
+                "the module under test looks it up"
+            )
+            self.report(target.node, message, statement=target.statement)
+            return
+        better = f"{info.name}.{local}"
+        fix = None
+        if target.string is not None:
+            fix = NodeFix(
+                title=f"Patch `{better}`",
+                applicability=Applicability.UNSAFE,
+                changes={target.string: quote_like(target.string, better)},
+            )
+        self.report(target.node, f"{found}: patch `{better}`", fix=fix, statement=target.statement)
 
     def _misses_patch(self, info: ModuleInfo, local: str) -> bool:
         """`info` imported the name by value, the test imports `info`, and `info`
