@@ -142,6 +142,20 @@ def test_tool_pytest_ini_options(tmp_path: Path) -> None:
     assert config.addopts == ("-ra", "-p", "no:cacheprovider")
 
 
+def test_ini_options_win_over_a_plugin_table_beside_them(tmp_path: Path) -> None:
+    # mitmproxy: `[tool.pytest.individual_coverage]` next to `ini_options`; pytest < 9
+    # reads only `ini_options` (and pytest 9 refuses both), so the mode is auto.
+    write(
+        tmp_path,
+        "pyproject.toml",
+        '[tool.pytest.ini_options]\nasyncio_mode = "auto"\n\n'
+        '[tool.pytest.individual_coverage]\nexclude = ["x.py"]\n',
+    )
+    config = Project(tmp_path).pytest_config(tmp_path)
+    assert not config.toml_mode
+    assert config.get_str("asyncio_mode") == "auto"
+
+
 def test_tool_pytest_ini_options_with_lists(tmp_path: Path) -> None:
     write(
         tmp_path,

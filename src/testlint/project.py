@@ -128,12 +128,14 @@ def _tool_pytest(data: Mapping[str, Any]) -> tuple[Mapping[str, Any], bool] | No
     pytest_table = tool.get("pytest") if isinstance(tool, dict) else None
     if not isinstance(pytest_table, dict):
         return None
-    native = {k: v for k, v in pytest_table.items() if k != "ini_options"}
-    if native:
-        return native, True
+    # With both, pytest < 9 reads only `ini_options` and pytest 9 refuses the file;
+    # other tables beside it (`[tool.pytest.individual_coverage]`) belong to plugins.
     ini_options = pytest_table.get("ini_options")
     if isinstance(ini_options, dict):
         return ini_options, False
+    native = {k: v for k, v in pytest_table.items() if k != "ini_options"}
+    if native:
+        return native, True
     return None
 
 
@@ -507,9 +509,10 @@ _COLLECT_IGNORE = ("collect_ignore", "collect_ignore_glob")
 
 def collect_ignores(conftest: Path) -> tuple[tuple[Path, ...], tuple[str, ...]]:
     """Literal strings a conftest puts in `collect_ignore`/`collect_ignore_glob`
-    (assigned, `+=`, `.append`, `.extend`, also under `if`), read with `ast`.
-    A conditional entry counts: the file is not collected in some environment,
-    and a linter that cannot tell which must stay silent."""
+    (assigned, `+=`, `.append`, `.extend`) in statements of its own body, read with
+    `ast`. An entry that is computed (an f-string, a call) or added under a condition
+    is not knowable statically: it is assumed not to apply, so the files it may
+    hide are still checked rather than silently skipped."""
     if not conftest.is_file():
         return (), ()
     try:
@@ -518,36 +521,48 @@ def collect_ignores(conftest: Path) -> tuple[tuple[Path, ...], tuple[str, ...]]:
         return (), ()
     ignored: list[Path] = []
     globs: list[str] = []
-    for node in ast.walk(tree):
-        target: str | None = None
-        value: ast.AST | None = None
-        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            names = [t.id for t in targets if isinstance(t, ast.Name)]
-            target = next((n for n in names if n in _COLLECT_IGNORE), None)
-            value = node.value
-        elif (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr in ("append", "extend")
-            and isinstance(node.func.value, ast.Name)
-            and node.func.value.id in _COLLECT_IGNORE
-            and node.args
-        ):
-            target, value = node.func.value.id, node.args[0]
+    for statement in tree.body:
+        target, value = _collect_ignore_entry(statement)
         if target is None or value is None:
             continue
-        strings = [
-            n.value
-            for n in ast.walk(value)
-            if isinstance(n, ast.Constant) and isinstance(n.value, str)
-        ]
-        for text in strings:
+        for text in _literal_strings(value):
             if target == "collect_ignore":
                 ignored.append((conftest.parent / text).resolve())
             else:
                 globs.append(str((conftest.parent / text).resolve()))
     return tuple(ignored), tuple(globs)
+
+
+def _collect_ignore_entry(statement: ast.stmt) -> tuple[str | None, ast.expr | None]:
+    """(`collect_ignore` or `collect_ignore_glob`, the value it is given) for one
+    module-level statement that adds to either, else (None, None)."""
+    if isinstance(statement, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+        targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+        names = [t.id for t in targets if isinstance(t, ast.Name)]
+        return next((n for n in names if n in _COLLECT_IGNORE), None), statement.value
+    if isinstance(statement, ast.Expr):
+        call = statement.value
+        if (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Attribute)
+            and call.func.attr in ("append", "extend")
+            and isinstance(call.func.value, ast.Name)
+            and call.func.value.id in _COLLECT_IGNORE
+            and call.args
+        ):
+            return call.func.value.id, call.args[0]
+    return None, None
+
+
+def _literal_strings(value: ast.expr) -> list[str]:
+    """The strings of a string literal or a list/tuple of them; computed items
+    (f-strings, calls, names) are left out."""
+    items = value.elts if isinstance(value, (ast.List, ast.Tuple)) else [value]
+    return [
+        item.value
+        for item in items
+        if isinstance(item, ast.Constant) and isinstance(item.value, str)
+    ]
 
 
 # ---------------------------------------------------------------- async plugins
