@@ -50,6 +50,13 @@ class BodyFacts:
     """Attribute names it assigns (`module.attr = ...`)."""
     declared_global: set[str] = field(default_factory=set)
     """Names a function declares `global` (and so may bind at module level)."""
+    reads: dict[str, set[str]] = field(default_factory=dict)
+    """By definition (`f`, `Klass`, `Klass.method`): the dotted names its function
+    bodies load at call time, and for a class its bases. A class's entry holds all
+    of its methods'."""
+    imports_inside: dict[str, set[str]] = field(default_factory=dict)
+    """By definition, likewise: what its functions import themselves, qualified
+    (`from X import name` inside -> `X.name`): read at call time."""
 
 
 @dataclass
@@ -113,6 +120,14 @@ class ModuleInfo:
     @property
     def depends(self) -> set[str]:
         return self.body.depends
+
+    def reads_of(self, definition: str) -> set[str]:
+        """Dotted names `definition` (`f`, `Klass`, `Klass.method`) loads at call time."""
+        return self.body.reads.get(definition, set())
+
+    def imports_inside(self, definition: str) -> set[str]:
+        """Qualified names `definition`'s functions import themselves."""
+        return self.body.imports_inside.get(definition, set())
 
     @property
     def defines_actors(self) -> bool:
@@ -488,6 +503,12 @@ class _BodyScan(ast.NodeVisitor):
         self.info = info
         self.facts = facts
         self.function_depth = 0
+        self.definitions: list[str] = []
+        """The definitions being walked, outermost first, as `BodyFacts.reads`
+        names them: `Klass`, then `Klass.method`."""
+        self.package = (
+            info.name if info.path.name == "__init__.py" else info.name.rpartition(".")[0]
+        )
         self.shadowed: list[set[str]] = []
         """Names a function imports itself: its uses read that import, not the
         module-level binding."""
@@ -505,6 +526,12 @@ class _BodyScan(ast.NodeVisitor):
             if isinstance(inner, (ast.Import, ast.ImportFrom))
             for alias in inner.names
         }
+        entered = self._enter(node.name)
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.ImportFrom):
+                source = resolve_relative(self.package, inner.level, inner.module)
+                for alias in inner.names:
+                    self._note(self.facts.imports_inside, f"{source}.{alias.name}")
         self.function_depth += 1
         self.shadowed.append(local_imports)
         self.visit(node.args)  # defaults (`Depends(fn)`); annotations are skipped
@@ -512,6 +539,32 @@ class _BodyScan(ast.NodeVisitor):
             self.visit(statement)
         self.shadowed.pop()
         self.function_depth -= 1
+        if entered:
+            self.definitions.pop()
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        entered = self._enter(node.name)
+        if entered and len(self.definitions) == 1:
+            for base in node.bases:  # inherited methods run when the class is used
+                dotted = _dotted(base)
+                if dotted:
+                    self._note(self.facts.reads, dotted)
+        self.generic_visit(node)
+        if entered:
+            self.definitions.pop()
+
+    def _enter(self, name: str) -> bool:
+        """Track top-level definitions and the methods of top-level classes."""
+        if self.function_depth or len(self.definitions) >= 2:
+            return False
+        if self.definitions:
+            name = f"{self.definitions[0]}.{name}"
+        self.definitions.append(name)
+        return True
+
+    def _note(self, table: dict[str, set[str]], dotted: str) -> None:
+        for definition in self.definitions:
+            table.setdefault(definition, set()).add(dotted)
 
     visit_AsyncFunctionDef = visit_FunctionDef
 
@@ -543,12 +596,14 @@ class _BodyScan(ast.NodeVisitor):
     def visit_Name(self, node: ast.Name) -> None:
         if self.function_depth and isinstance(node.ctx, ast.Load) and not self._shadowed(node.id):
             self.facts.used_in_functions.add(node.id)
+            self._note(self.facts.reads, node.id)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
         if self.function_depth and isinstance(node.ctx, ast.Load):
             dotted = _dotted(node)
             if dotted and not self._shadowed(dotted.split(".", 1)[0]):
                 self.facts.used_in_functions.add(dotted)
+                self._note(self.facts.reads, dotted)
         self.generic_visit(node)
 
     def visit_Call(self, node: ast.Call) -> None:
@@ -712,3 +767,9 @@ def _target_names(target: ast.expr) -> list[str]:
     if isinstance(target, ast.Starred):
         return _target_names(target.value)
     return []
+
+
+def read_module(name: str, path: Path, data: bytes) -> ModuleInfo | None:
+    """The facts of one module that is not in an index (a test module, read under
+    `name`), as the index reads project modules."""
+    return _read_module(name, path, data)

@@ -13,12 +13,13 @@ from typing import cast
 
 import libcst as cst
 
-from testlint.index import ModuleIndex
+from testlint.index import ModuleIndex, ModuleInfo, read_module
 from testlint.names import dotted_name
 from testlint.project import Project, display_path
 from testlint.rule import Rule, RuleContext
 from testlint.rules._asyncio import marks_in_scope
 from testlint.rules._helpers import find_keyword, positional_args
+from testlint.rules._reach import Reached, reach
 from testlint.scan import Scan, dotted
 from testlint.settings import Settings
 
@@ -45,6 +46,13 @@ class PatchTarget:
     """The top-level function (or method) holding the patch, by id."""
     skipped: bool = False
     """The test holding it is marked skip, skipif or xfail."""
+    definition: str | None = None
+    """The function holding it as the module index names definitions: `test_x`,
+    or `TestKlass.test_x` for a method (None: at module level)."""
+    in_fixture: bool = False
+    """The function holding it is a fixture (its patches reach the tests using it)."""
+    parameters: tuple[str, ...] = ()
+    """The parameters of the function holding it (the fixtures a test requests)."""
 
 
 @dataclass
@@ -67,6 +75,10 @@ class TestFacts:
     reload_unknown: bool = False
 
 
+SET_UP_METHODS = ("setUp", "setup_method", "setUpClass", "setup_class", "asyncSetUp")
+FIXTURE_DECORATORS = frozenset({"pytest.fixture", "pytest_asyncio.fixture"})
+TEST_MODULE = "<test module>"
+"""The name the test module's own facts are read under (not a project module)."""
 _NOWHERE = cast("cst.BaseExpression", object())
 """The node a dry run's targets report at: it reports nowhere, and building a
 libcst node here would import libcst for files that are never parsed."""
@@ -118,10 +130,14 @@ class PatchRule(Rule):
         self._module_names: dict[str, str] = {}
         """Local names bound by `import X` statements (module objects)."""
         self._function: cst.FunctionDef | None = None
+        self._classes: list[str] = []
+        """Names of the classes being visited (outermost first)."""
         self._imported: set[str] = set()
         """What the test being judged imports (set per target in leave_Module)."""
         self._own: set[str] = set()
         """What of that the test module imports itself, not through a conftest."""
+        self._judged: PatchTarget | None = None
+        """The target being judged (set per target in leave_Module)."""
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if self._records and not self.context.function_depth:
@@ -130,6 +146,40 @@ class PatchRule(Rule):
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         if original_node is self._function:
             self._function = None
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        if self._records:
+            self._classes.append(node.name.value)
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        if self._records:
+            self._classes.pop()
+
+    def _definition(self) -> str | None:
+        if self._function is None:
+            return None
+        name = self._function.name.value
+        return f"{self._classes[0]}.{name}" if len(self._classes) == 1 else name
+
+    def _parameters(self) -> tuple[str, ...]:
+        if self._function is None:
+            return ()
+        params = self._function.params
+        return tuple(p.name.value for p in (*params.params, *params.kwonly_params))
+
+    def _in_fixture(self) -> bool:
+        if self._function is None:
+            return False
+        return any(
+            (
+                self.context.imports.resolve(
+                    d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator
+                )
+                or ""
+            )
+            in FIXTURE_DECORATORS
+            for d in self._function.decorators
+        )
 
     def _add_import(self, module: str) -> None:
         """Module-level imports count for every test of the file; an import inside
@@ -229,7 +279,18 @@ class PatchRule(Rule):
         for text, node, literal in targets:
             scope = id(self._function) if self._function is not None else None
             self.facts.targets.append(
-                PatchTarget(text, node, literal, create, statement, scope, self._skipped())
+                PatchTarget(
+                    text,
+                    node,
+                    literal,
+                    create,
+                    statement,
+                    scope,
+                    self._skipped(),
+                    self._definition(),
+                    self._in_fixture(),
+                    self._parameters(),
+                )
             )
 
     def _skipped(self) -> bool:
@@ -265,6 +326,7 @@ class PatchRule(Rule):
             local = self.facts.local_imports.get(target.scope or 0, set())
             self._imported = shared | local
             self._own = self.facts.imported | local
+            self._judged = target
             self.check(target)
 
     def check(self, target: PatchTarget) -> None:
@@ -348,7 +410,61 @@ class PatchRule(Rule):
         return self.facts.reload_unknown or module in self.facts.reloaded
 
     def patches(self, target: str) -> bool:
-        return any(t.target == target for t in self.facts.targets)
+        """Whether the test being judged also patches `target`: in the same
+        function, at module level, in its class's set-up, or in a fixture of the
+        module (which the test may request). Never another test's patch."""
+        judged = self._judged
+        for other in self.facts.targets:
+            if other.target != target:
+                continue
+            if other.definition is None or other.in_fixture:
+                return True
+            if judged is None or other.definition == judged.definition:
+                return True
+            klass, _, method = other.definition.rpartition(".")
+            judged_class = (judged.definition or "").rpartition(".")[0]
+            if klass and klass == judged_class and method in SET_UP_METHODS:
+                return True
+        return False
+
+    @cached_property
+    def _test_module(self) -> ModuleInfo | None:
+        """The test module's own facts, as the index reads project modules."""
+        return read_module(TEST_MODULE, self.context.path, self.context.source.encode())
+
+    def reached(self, module: str, attr: str) -> Reached | None:
+        """What the code the judged test reaches does with `module.attr` (None: not
+        known, e.g. a patch at module level or too much code to follow)."""
+        judged = self._judged
+        test = self._test_module
+        if judged is None or judged.definition is None or judged.in_fixture or test is None:
+            return None
+        starts = [(test, judged.definition)]
+        klass, _, method = judged.definition.rpartition(".")
+        if method in SET_UP_METHODS and klass:
+            starts = [(test, klass)]  # set-up patches reach every test of the class
+        elif klass:
+            starts += [(test, f"{klass}.{name}") for name in SET_UP_METHODS]
+        conftests = self._conftest_modules
+        for fixture in judged.parameters:
+            for info in (test, *conftests):
+                if fixture in info.top_level:  # the nearest definition wins
+                    starts.append((info, fixture))
+                    break
+        return reach(self.index, starts, module, attr, {i.name: i for i in (test, *conftests)})
+
+    @cached_property
+    def _conftest_modules(self) -> list[ModuleInfo]:
+        """The conftests from the test's directory up, nearest first."""
+        found = []
+        where = self.context.path.parent / "conftest.py"
+        for number, text in enumerate(
+            self.context.project.conftest_texts(self.context.path.parent)
+        ):
+            info = read_module(f"<conftest {number}>", where, text.encode())
+            if info is not None:
+                found.append(info)
+        return found
 
     def where(self, path: Path) -> str:
         """A project file as messages name it."""
@@ -517,6 +633,7 @@ class _DryRun(PatchRule):
         self.context = _JudgeContext(path, text, project)  # type: ignore[assignment]
         self.facts = TestFacts()
         self._imported = set()
+        self._judged = None
         self.would_report = False
 
     def report(self, node: cst.CSTNode, message: str, **kwargs: object) -> None:
@@ -536,6 +653,9 @@ class _DryRun(PatchRule):
 
     def patches(self, target: str) -> bool:
         return False
+
+    def reached(self, module: str, attr: str) -> Reached | None:
+        return None
 
 
 def _ast_string(node: ast.expr | None) -> str | None:

@@ -108,6 +108,16 @@ class PatchOfNameImportedByValue(PatchRule):
             # name at call time; a consumer reached only through a conftest is
             # less likely the code under test.
             stale = [(info, local) for info, local in stale if self.imported_by_test(info.name)]
+        if stale:
+            reached = self.reached(split.module, split.attr)
+            if reached is not None:
+                if reached.live:
+                    return  # the code under test sees the patch somewhere
+                stale = [
+                    (info, local)
+                    for info, local in stale
+                    if local in reached.copies.get(info.name, ())
+                ]
         if not stale:
             return
         if len(stale) > 1:
