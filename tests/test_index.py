@@ -20,6 +20,35 @@ def write(root: Path, files: dict[str, str]) -> None:
         path.write_text(text)
 
 
+def test_a_conftest_in_a_package_and_a_venv_subpackage_are_modules(tmp_path: Path) -> None:
+    # psf/black patches `tests.conftest.PRINT_FULL_TREE` (tests/ is a package); pdm
+    # has `pdm.cli.commands.venv`. A virtualenv (pyvenv.cfg) and a top-level build/
+    # stay out.
+    write(
+        tmp_path,
+        {
+            "tests/__init__.py": "",
+            "tests/conftest.py": "PRINT_FULL_TREE = False\n",
+            "src/pdm/__init__.py": "",
+            "src/pdm/venv/__init__.py": "",
+            "src/pdm/venv/backends.py": "",
+            "src/pdm/build/__init__.py": "",
+            "build/lib/pdm/__init__.py": "",
+            "env/pyvenv.cfg": "",
+            "env/lib/site.py": "",
+        },
+    )
+    index = build_index(tmp_path)
+    assert set(index.files) == {
+        "tests",
+        "tests.conftest",
+        "pdm",
+        "pdm.venv",
+        "pdm.venv.backends",
+        "pdm.build",
+    }
+
+
 def test_module_names_follow_src_flat_and_namespace_layouts(tmp_path: Path) -> None:
     write(
         tmp_path,

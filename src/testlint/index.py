@@ -19,9 +19,11 @@ from pathlib import Path
 
 from testlint.scan import dotted as _dotted
 
-SKIPPED_DIRS = frozenset(
-    {"__pycache__", "node_modules", "site-packages", "build", "dist", "venv", "docs"}
-)
+SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "site-packages"})
+SKIPPED_TOP_DIRS = SKIPPED_DIRS | {"build", "dist", "venv", "docs"}
+"""Skipped only where a source root holds them (build output, a virtualenv, docs):
+inside a package, `venv` or `build` is a subpackage like any other (pdm's
+`pdm.cli.commands.venv`). A virtualenv is recognised anywhere by its pyvenv.cfg."""
 EXIT_CALLS = frozenset({"sys.exit", "exit", "quit", "os._exit", "os.abort"})
 DEPENDS_CALLS = frozenset({"Depends", "Security"})
 MAX_FILE_BYTES = 2_000_000
@@ -337,7 +339,7 @@ def _modules_under(
         if is_dir:
             if (
                 not name.startswith(".")
-                and name not in SKIPPED_DIRS
+                and name not in (SKIPPED_DIRS if parts else SKIPPED_TOP_DIRS)
                 and name.isidentifier()
                 and entry.path != skip
                 and not entry.is_symlink()
@@ -345,8 +347,10 @@ def _modules_under(
             ):
                 subdirectories.append(entry)
             continue
-        if not name.endswith(".py") or name == "conftest.py" or entry.path in seen:
+        if not name.endswith(".py") or entry.path in seen:
             continue
+        if name == "conftest.py" and not _in_package(directory):
+            continue  # pytest imports it as `conftest`; in a package, `tests.conftest`
         stem = name[:-3]
         # Regular files only: reading a FIFO named like a module blocks forever.
         if not stem.isidentifier() or not _is_file(entry):
@@ -357,6 +361,10 @@ def _modules_under(
             yield ".".join(module), entry.path
     for entry in subdirectories:
         yield from _modules_under(entry.path, [*parts, entry.name], seen, skip)
+
+
+def _in_package(directory: str) -> bool:
+    return os.path.exists(os.path.join(directory, "__init__.py"))
 
 
 def _is_file(entry: os.DirEntry[str]) -> bool:

@@ -92,9 +92,11 @@ NOT_REPLAYED = frozenset(
     {"--fix", "--diff", "--config", "--no-cache", "--stdin-filename", "-h", "--help", "--version"}
 )
 """Runs that write files, read standard input or print something else."""
-UNREAD_DIRECTORIES = frozenset({"__pycache__", "node_modules", "site-packages", "venv"})
+UNREAD_DIRECTORIES = frozenset({"__pycache__", "node_modules", "site-packages"})
 """Skipped by every reader of the tree (module index, suite listing, environment
-digest); discovery decides about hidden and `venv` directories from `norecursedirs`."""
+digest); discovery decides about hidden and `venv` directories from `norecursedirs`,
+and the module index reads a package's `venv` subpackage (a virtualenv, with its
+pyvenv.cfg, is skipped by all)."""
 
 Signature = Optional[list[Any]]
 """mtime, ctime, size, inode and mode (`os.stat`); a directory's also the digest of
