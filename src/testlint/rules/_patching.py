@@ -53,6 +53,13 @@ class PatchTarget:
     """The function holding it is a fixture (its patches reach the tests using it)."""
     parameters: tuple[str, ...] = ()
     """The parameters of the function holding it (the fixtures a test requests)."""
+    by_mock: bool = True
+    """Patched by `unittest.mock` (`patch`, `patch.object`, `mocker.patch`), which
+    creates a missing builtin name on a module; `monkeypatch.setattr` does not."""
+    call: int | None = None
+    """The id of a `mock.patch(...)` call: a patcher, which looks its target up
+    only when entered, started or used as a decorator (None: applied at once,
+    like `mocker.patch`)."""
 
 
 @dataclass
@@ -73,6 +80,8 @@ class TestFacts:
     """Modules imported inside one top-level function or method, by its id."""
     reloaded: set[str] = field(default_factory=set)
     reload_unknown: bool = False
+    unused_calls: set[int] = field(default_factory=set)
+    """Ids of calls that are a whole statement (their value is dropped)."""
 
 
 SET_UP_METHODS = ("setUp", "setup_method", "setUpClass", "setup_class", "asyncSetUp")
@@ -161,6 +170,12 @@ class PatchRule(Rule):
         name = self._function.name.value
         return f"{self._classes[0]}.{name}" if len(self._classes) == 1 else name
 
+    def _applied(self, call: int) -> bool:
+        """A `mock.patch(...)` patcher (by its call's id) whose value is used:
+        entered, started, a decorator, assigned or passed on. One that is a whole
+        statement is never started, so it looks nothing up."""
+        return call not in self.facts.unused_calls
+
     def _parameters(self) -> tuple[str, ...]:
         if self._function is None:
             return ()
@@ -223,6 +238,10 @@ class PatchRule(Rule):
             else:
                 self._add_import(module)
 
+    def visit_Expr(self, node: cst.Expr) -> None:
+        if self._records and isinstance(node.value, cst.Call):
+            self.facts.unused_calls.add(id(node.value))  # `patch("x.y")` alone: never used
+
     def visit_Call(self, node: cst.Call) -> None:
         if not self._records:
             return
@@ -238,6 +257,7 @@ class PatchRule(Rule):
         dotted = dotted_name(node.func) or ""
         head, _, rest = dotted.partition(".")
         form: str | None = None
+        kind = "mock"
         if qualified is not None:
             for base in PATCH_FUNCTIONS:
                 if qualified == base:
@@ -246,12 +266,15 @@ class PatchRule(Rule):
                     form = qualified.rsplit(".", 1)[-1]
         elif head in MOCKER_NAMES and rest in ("patch", "patch.object", "patch.multiple"):
             form = {"patch": "string", "patch.object": "object"}.get(rest, "multiple")
+            kind = "mocker"
         elif dotted == "monkeypatch.setattr":
-            form = "setattr"
+            form, kind = "setattr", "monkeypatch"
         if form is not None:
-            self._record(node, form)
+            self._record(node, form, kind)
 
-    def _record(self, call: cst.Call, form: str) -> None:
+    def _record(self, call: cst.Call, form: str, kind: str) -> None:
+        """`kind`: "mock" (a patcher, applied when used), "mocker" or "monkeypatch"
+        (applied at once)."""
         args = positional_args(call)
         create = _true(find_keyword(call, "create")) or _false(find_keyword(call, "raising"))
         statement = self.context.enclosing_statement()
@@ -290,6 +313,8 @@ class PatchRule(Rule):
                     self._definition(),
                     self._in_fixture(),
                     self._parameters(),
+                    kind != "monkeypatch",
+                    call=id(call) if kind == "mock" else None,
                 )
             )
 
@@ -323,6 +348,8 @@ class PatchRule(Rule):
             return
         shared = self.facts.imported | conftest_imports(self.context)
         for target in self.facts.targets:
+            if target.call is not None and not self._applied(target.call):
+                continue  # a patcher never used patches nothing
             local = self.facts.local_imports.get(target.scope or 0, set())
             self._imported = shared | local
             self._own = self.facts.imported | local
@@ -426,6 +453,18 @@ class PatchRule(Rule):
             if klass and klass == judged_class and method in SET_UP_METHODS:
                 return True
         return False
+
+    def runs(self, target: PatchTarget) -> bool:
+        """Whether some test can run the patch: it is at module level, in a test,
+        a fixture or a set-up method, or in a helper whose name appears elsewhere in
+        the module (a helper nothing names patches nothing)."""
+        definition = target.definition
+        if definition is None or target.in_fixture:
+            return True
+        name = definition.rpartition(".")[2]
+        if name.startswith("test") or name in SET_UP_METHODS:
+            return True
+        return self.context.source.count(name) > 1
 
     @cached_property
     def _test_module(self) -> ModuleInfo | None:
@@ -656,6 +695,9 @@ class _DryRun(PatchRule):
 
     def reached(self, module: str, attr: str) -> Reached | None:
         return None
+
+    def runs(self, target: PatchTarget) -> bool:
+        return True
 
 
 def _ast_string(node: ast.expr | None) -> str | None:

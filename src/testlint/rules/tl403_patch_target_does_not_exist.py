@@ -1,6 +1,19 @@
 from __future__ import annotations
 
+import builtins
+
 from testlint.rules._patching import PatchRule, PatchTarget
+
+MOCK_CREATES = frozenset(name for name in dir(builtins) if not name.startswith("_"))
+"""`mock.patch("pkg.mod.open")` creates a builtin name a module lacks (mock's
+`_builtins`); `monkeypatch.setattr` does not."""
+MODULE_DUNDERS = frozenset(
+    {
+        "__name__", "__file__", "__doc__", "__spec__", "__loader__", "__package__",
+        "__path__", "__dict__", "__builtins__", "__cached__", "__all__", "__version__",
+    }
+)  # fmt: skip
+"""Names every module (or package) has, or that are never worth a finding."""
 
 
 class PatchTargetDoesNotExist(PatchRule):
@@ -11,8 +24,11 @@ class PatchTargetDoesNotExist(PatchRule):
     path the project does not have. Suggests the closest existing name.
 
     Not reported: `create=True` (or `monkeypatch.setattr(..., raising=False)`),
-    tests marked `skip`, `skipif` or `xfail` (the failure may be what they
-    expect), third-party targets, modules with a module-level `__getattr__` or a star
+    a builtin name patched with `unittest.mock` (`patch("pkg.mod.open")`: mock
+    creates it), module dunders (`__file__`), a patcher that is never used (a
+    `patch(...)` statement alone), a patch in a helper no test of the module
+    names, tests marked `skip`, `skipif` or `xfail` (the failure may be what
+    they expect), third-party targets, modules with a module-level `__getattr__` or a star
     import, modules that write their own globals (`globals().update(...)`,
     `sys.modules[__name__]`), and names some project code assigns as
     `module.name = ...`.
@@ -60,12 +76,14 @@ class PatchTargetDoesNotExist(PatchRule):
     summary = "Patch target that does not exist in the project module"
 
     def check(self, target: PatchTarget) -> None:
-        if target.create or target.skipped:
+        if target.create or target.skipped or not self.runs(target):
             return
         split = self.split(target.target)
         if split is None or not split.project:
             return
         module, attr = split.module, split.attr
+        if attr in MODULE_DUNDERS or (target.by_mock and attr in MOCK_CREATES):
+            return  # every module has it, or unittest.mock creates it
         if self.index.knows(f"{module}.{attr}"):
             return  # a submodule
         info = self.index.get(module)
@@ -84,7 +102,12 @@ class PatchTargetDoesNotExist(PatchRule):
         }
         import difflib  # here: only a finding looks for a close name
 
-        close = difflib.get_close_matches(attr, sorted(names), n=1, cutoff=0.6)
+        # A builtin's name is no typo of a module's name: no suggestion.
+        close = (
+            []
+            if attr in MOCK_CREATES
+            else difflib.get_close_matches(attr, sorted(names), n=1, cutoff=0.6)
+        )
         hint = f"; did you mean `{module}.{close[0]}`?" if close else ""
         kind = "module" if info is not None else "package"
         self.report(
