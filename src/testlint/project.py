@@ -567,6 +567,8 @@ def _literal_strings(value: ast.expr) -> list[str]:
 
 # ---------------------------------------------------------------- async plugins
 
+ASYNC_TEST_PLUGINS = ("pytest-aio", "pytest-tornasync", "pytest-sanic")
+"""Plugins that run every coroutine test (and async fixture) themselves."""
 _SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", "build", "dist", "venv"})
 _OLD_ASYNCIO = re.compile(r"(==|<=|<|~=)\s*0\.(\d+)")
 
@@ -718,8 +720,8 @@ class Project:
     def pytest_asyncio(self) -> str:
         """ "used", "unused", "legacy" (pinned before 0.19, when strict mode was not
         the default) or "other-plugin"
-        (pytest-aio / pytest-tornasync run async tests themselves)."""
-        if self.uses("pytest-aio") or self.uses("pytest-tornasync"):
+        (pytest-aio, pytest-tornasync, pytest-sanic run async tests themselves)."""
+        if any(self.uses(plugin) for plugin in ASYNC_TEST_PLUGINS):
             return "other-plugin"
         declared = self.requirement("pytest-asyncio")
         if declared:
