@@ -38,8 +38,9 @@ class AsyncFixtureWithPlainDecorator(Rule):
     suite), when it pins pytest-asyncio below 0.19 (before strict was the
     default: 0.17 and 0.18 ran plain async fixtures in "legacy" mode), when a
     conftest or the module sets `asyncio_mode` in code (the mode cannot be known:
-    set `asyncio-mode` in `[tool.testlint]`), or uses the old
-    `aiohttp.pytest_plugin`.
+    set `asyncio-mode` in `[tool.testlint]`), uses the old
+    `aiohttp.pytest_plugin`, or declares a plugin that runs async fixtures itself
+    (pytest-aio, pytest-sanic, pytest-tornasync).
 
     ## Why is this bad?
     In strict mode pytest-asyncio only handles fixtures it was told about. A plain

@@ -37,9 +37,9 @@ class AsyncTestWithoutAsyncioMark(Rule):
 
     Tests owned by another plugin are not reported: `pytest.mark.anyio` or
     `pytest.mark.trio` in scope, a test requesting the `anyio_backend` fixture,
-    `trio_mode = true`, `anyio_mode = auto`, a project declaring pytest-aio or
-    pytest-tornasync, or the old `aiohttp.pytest_plugin`. Nor are tests that may
-    not be pytest's: methods of a class with base classes (unittest's
+    `trio_mode = true`, `anyio_mode = auto`, a project declaring pytest-aio,
+    pytest-sanic or pytest-tornasync, or the old `aiohttp.pytest_plugin`. Nor are
+    tests that may not be pytest's: methods of a class with base classes (unittest's
     `IsolatedAsyncioTestCase` runs them itself), and functions under a decorator
     other than a pytest mark or `mock.patch` (it may replace the function). The
     mode and the "does this project use pytest-asyncio" question are answered as
