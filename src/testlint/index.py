@@ -54,11 +54,16 @@ class BodyFacts:
     """Names a function declares `global` (and so may bind at module level)."""
     reads: dict[str, set[str]] = field(default_factory=dict)
     """By definition (`f`, `Klass`, `Klass.method`): the dotted names its function
-    bodies load at call time, and for a class its bases. A class's entry holds all
-    of its methods'."""
+    bodies load at call time. A class's entry holds all of its methods'."""
     imports_inside: dict[str, set[str]] = field(default_factory=dict)
     """By definition, likewise: what its functions import themselves, qualified
     (`from X import name` inside -> `X.name`): read at call time."""
+    methods: dict[str, set[str]] = field(default_factory=dict)
+    """Top-level class -> the names of its methods."""
+    bases: dict[str, list[str]] = field(default_factory=dict)
+    """Top-level class -> its bases as written (dotted names)."""
+    parameters: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Definition (`f`, `Klass.method`) -> its parameter names."""
 
 
 @dataclass
@@ -130,6 +135,16 @@ class ModuleInfo:
     def imports_inside(self, definition: str) -> set[str]:
         """Qualified names `definition`'s functions import themselves."""
         return self.body.imports_inside.get(definition, set())
+
+    def methods_of(self, klass: str) -> set[str] | None:
+        """The method names of top-level class `klass` (None: not a class here)."""
+        return self.body.methods.get(klass)
+
+    def bases_of(self, klass: str) -> list[str]:
+        return self.body.bases.get(klass, [])
+
+    def parameters_of(self, definition: str) -> tuple[str, ...]:
+        return self.body.parameters.get(definition, ())
 
     @property
     def defines_actors(self) -> bool:
@@ -301,12 +316,47 @@ class ModuleIndex:
         return False
 
 
+PROJECT_FILES = ("pyproject.toml", "setup.py", "setup.cfg")
+SUB_PROJECT_DEPTH = 2
+"""How deep below the root sub-projects are looked for (`libs/core/pyproject.toml`)."""
+
+
 def source_roots(root: Path) -> list[Path]:
+    """Where module names start: `src/`, then each sub-project's `src/` or its own
+    directory (a monorepo: `psycopg/pyproject.toml` holding `psycopg/psycopg/`),
+    then the root. The first place that names a module wins."""
     roots = []
-    if (root / "src").is_dir():
-        roots.append(root / "src")
+    for project in (root, *_sub_projects(root, SUB_PROJECT_DEPTH)):
+        if (project / "src").is_dir():
+            roots.append(project / "src")
+        if project != root:
+            roots.append(project)
     roots.append(root)
     return roots
+
+
+def _sub_projects(directory: Path, depth: int) -> Iterator[Path]:
+    try:
+        with os.scandir(directory) as listing:
+            entries = sorted(
+                (e for e in listing if _may_hold_project(e)), key=lambda entry: entry.name
+            )
+    except OSError:
+        return
+    for entry in entries:
+        path = Path(entry.path)
+        if any(os.path.isfile(os.path.join(entry.path, name)) for name in PROJECT_FILES):
+            yield path
+        if depth > 1:
+            yield from _sub_projects(path, depth - 1)
+
+
+def _may_hold_project(entry: os.DirEntry[str]) -> bool:
+    try:
+        is_dir = entry.is_dir() and not entry.is_symlink()
+    except OSError:
+        return False
+    return is_dir and not entry.name.startswith(".") and entry.name not in SKIPPED_TOP_DIRS
 
 
 def _module_files(root: Path) -> Iterator[tuple[str, str]]:
@@ -535,6 +585,13 @@ class _BodyScan(ast.NodeVisitor):
             for alias in inner.names
         }
         entered = self._enter(node.name)
+        if entered:
+            arguments = node.args
+            self.facts.parameters[self.definitions[-1]] = tuple(
+                a.arg for a in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)
+            )
+            if len(self.definitions) == 2:
+                self.facts.methods.setdefault(self.definitions[0], set()).add(node.name)
         for inner in ast.walk(node):
             if isinstance(inner, ast.ImportFrom):
                 source = resolve_relative(self.package, inner.level, inner.module)
@@ -553,10 +610,8 @@ class _BodyScan(ast.NodeVisitor):
     def visit_ClassDef(self, node: ast.ClassDef) -> None:
         entered = self._enter(node.name)
         if entered and len(self.definitions) == 1:
-            for base in node.bases:  # inherited methods run when the class is used
-                dotted = _dotted(base)
-                if dotted:
-                    self._note(self.facts.reads, dotted)
+            self.facts.methods.setdefault(node.name, set())
+            self.facts.bases[node.name] = [d for d in map(_dotted, node.bases) if d]
         self.generic_visit(node)
         if entered:
             self.definitions.pop()

@@ -60,6 +60,8 @@ class PatchTarget:
     """The id of a `mock.patch(...)` call: a patcher, which looks its target up
     only when entered, started or used as a decorator (None: applied at once,
     like `mocker.patch`)."""
+    call_id: int = 0
+    """The id of the patch call, whatever its kind."""
 
 
 @dataclass
@@ -82,6 +84,11 @@ class TestFacts:
     reload_unknown: bool = False
     unused_calls: set[int] = field(default_factory=set)
     """Ids of calls that are a whole statement (their value is dropped)."""
+    bound: dict[int, str] = field(default_factory=dict)
+    """Ids of calls -> the name their value is bound to (`m = patch(...)`,
+    `with patch(...) as m`)."""
+    passed: dict[int, set[str]] = field(default_factory=dict)
+    """Names passed as call arguments inside each top-level function, by its id."""
 
 
 SET_UP_METHODS = ("setUp", "setup_method", "setUpClass", "setup_class", "asyncSetUp")
@@ -165,8 +172,8 @@ class PatchRule(Rule):
             self._classes.pop()
 
     def _definition(self) -> str | None:
-        if self._function is None:
-            return None
+        if self._function is None:  # a class decorator: every method of the class
+            return self._classes[0] if len(self._classes) == 1 else None
         name = self._function.name.value
         return f"{self._classes[0]}.{name}" if len(self._classes) == 1 else name
 
@@ -238,6 +245,20 @@ class PatchRule(Rule):
             else:
                 self._add_import(module)
 
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if self._records and len(node.targets) == 1:
+            target = node.targets[0].target
+            if isinstance(target, cst.Name):
+                self.facts.bound[id(node.value)] = target.value
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if self._records and node.asname is not None and isinstance(node.asname.name, cst.Name):
+            self.facts.bound[id(node.item)] = node.asname.name.value
+
+    def visit_Arg(self, node: cst.Arg) -> None:
+        if self._records and self._function is not None and isinstance(node.value, cst.Name):
+            self.facts.passed.setdefault(id(self._function), set()).add(node.value.value)
+
     def visit_Expr(self, node: cst.Expr) -> None:
         if self._records and isinstance(node.value, cst.Call):
             self.facts.unused_calls.add(id(node.value))  # `patch("x.y")` alone: never used
@@ -246,6 +267,9 @@ class PatchRule(Rule):
         if not self._records:
             return
         qualified = self.context.imports.resolve(node.func)
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value == "exec_module":
+            self.facts.reload_unknown = True  # `spec.loader.exec_module(m)` runs a module anew
+            return
         if qualified == RELOAD:
             args = positional_args(node)
             reloaded = self.context.imports.resolve(args[0].value) if args else None
@@ -315,6 +339,7 @@ class PatchRule(Rule):
                     self._parameters(),
                     kind != "monkeypatch",
                     call=id(call) if kind == "mock" else None,
+                    call_id=id(call),
                 )
             )
 
@@ -454,6 +479,12 @@ class PatchRule(Rule):
                 return True
         return False
 
+    def mock_passed_on(self, target: PatchTarget) -> bool:
+        """The test hands the patch's mock to the code itself (`run(runner=mock)`):
+        it may not rely on the patch being looked up at all."""
+        name = self.facts.bound.get(target.call_id)
+        return name is not None and name in self.facts.passed.get(target.scope or 0, set())
+
     def runs(self, target: PatchTarget) -> bool:
         """Whether some test can run the patch: it is at module level, in a test,
         a fixture or a set-up method, or in a helper whose name appears elsewhere in
@@ -462,7 +493,7 @@ class PatchRule(Rule):
         if definition is None or target.in_fixture:
             return True
         name = definition.rpartition(".")[2]
-        if name.startswith("test") or name in SET_UP_METHODS:
+        if name.startswith(("test", "Test")) or name in SET_UP_METHODS:
             return True
         return self.context.source.count(name) > 1
 
@@ -472,20 +503,29 @@ class PatchRule(Rule):
         return read_module(TEST_MODULE, self.context.path, self.context.source.encode())
 
     def reached(self, module: str, attr: str) -> Reached | None:
-        """What the code the judged test reaches does with `module.attr` (None: not
-        known, e.g. a patch at module level or too much code to follow)."""
+        """What the code the judged test reaches does with `module.attr`: from the
+        test, its class's set-up and the fixtures it requests; for a patch in a
+        fixture, from the tests of this module that request it; for one in a
+        set-up method, from every method of its class. Not known at module level.
+        (None only in the dry run, which assumes the worst.)"""
         judged = self._judged
         test = self._test_module
-        if judged is None or judged.definition is None or judged.in_fixture or test is None:
-            return None
-        starts = [(test, judged.definition)]
-        klass, _, method = judged.definition.rpartition(".")
-        if method in SET_UP_METHODS and klass:
+        if judged is None or judged.definition is None or test is None:
+            return Reached(known=False)
+        definition = judged.definition
+        starts = [(test, definition)]
+        klass, _, method = definition.rpartition(".")
+        if klass and method in SET_UP_METHODS:
             starts = [(test, klass)]  # set-up patches reach every test of the class
         elif klass:
             starts += [(test, f"{klass}.{name}") for name in SET_UP_METHODS]
+        requested = list(judged.parameters)
+        if judged.in_fixture:
+            users = [d for d, names in test.body.parameters.items() if method in names]
+            starts += [(test, user) for user in users]
+            requested += [name for user in users for name in test.parameters_of(user)]
         conftests = self._conftest_modules
-        for fixture in judged.parameters:
+        for fixture in requested:
             for info in (test, *conftests):
                 if fixture in info.top_level:  # the nearest definition wins
                     starts.append((info, fixture))
@@ -698,6 +738,9 @@ class _DryRun(PatchRule):
 
     def runs(self, target: PatchTarget) -> bool:
         return True
+
+    def mock_passed_on(self, target: PatchTarget) -> bool:
+        return False
 
 
 def _ast_string(node: ast.expr | None) -> str | None:

@@ -99,8 +99,8 @@ class PatchOfValueCapturedAtImport(PatchRule):
         if target.target in self.index.depends_targets():
             return  # TL404
         reached = self.reached(split.module, split.attr)
-        if reached is not None and reached.live:
-            return  # code the test reaches calls it at call time: the patch is seen there
+        if reached is not None and (not reached.known or reached.live):
+            return  # unsure, or code the test reaches calls it: the patch is seen there
         needle = split.attr.encode()
         for name in sorted(self._imported):
             # Calling it at import means naming it (or importing it under another name).
