@@ -62,6 +62,9 @@ class PatchTarget:
     like `mocker.patch`)."""
     call_id: int = 0
     """The id of the patch call, whatever its kind."""
+    configured: bool = True
+    """The call gives the replacement or shapes the mock (`new`, `return_value`,
+    `side_effect`, `wraps`...); False for a bare `mocker.patch("x.y")`."""
 
 
 @dataclass
@@ -83,7 +86,10 @@ class TestFacts:
     reloaded: set[str] = field(default_factory=set)
     reload_unknown: bool = False
     unused_calls: set[int] = field(default_factory=set)
-    """Ids of calls that are a whole statement (their value is dropped)."""
+    """Ids of calls whose value is dropped: a whole statement, or a with-item
+    without `as`."""
+    expression_statements: set[int] = field(default_factory=set)
+    """Ids of calls that are a whole statement."""
     bound: dict[int, str] = field(default_factory=dict)
     """Ids of calls -> the name their value is bound to (`m = patch(...)`,
     `with patch(...) as m`)."""
@@ -181,7 +187,7 @@ class PatchRule(Rule):
         """A `mock.patch(...)` patcher (by its call's id) whose value is used:
         entered, started, a decorator, assigned or passed on. One that is a whole
         statement is never started, so it looks nothing up."""
-        return call not in self.facts.unused_calls
+        return call not in self.facts.expression_statements
 
     def _parameters(self) -> tuple[str, ...]:
         if self._function is None:
@@ -252,7 +258,11 @@ class PatchRule(Rule):
                 self.facts.bound[id(node.value)] = target.value
 
     def visit_WithItem(self, node: cst.WithItem) -> None:
-        if self._records and node.asname is not None and isinstance(node.asname.name, cst.Name):
+        if not self._records:
+            return
+        if node.asname is None:
+            self.facts.unused_calls.add(id(node.item))  # `with patch(...):` keeps no mock
+        elif isinstance(node.asname.name, cst.Name):
             self.facts.bound[id(node.item)] = node.asname.name.value
 
     def visit_Arg(self, node: cst.Arg) -> None:
@@ -261,7 +271,8 @@ class PatchRule(Rule):
 
     def visit_Expr(self, node: cst.Expr) -> None:
         if self._records and isinstance(node.value, cst.Call):
-            self.facts.unused_calls.add(id(node.value))  # `patch("x.y")` alone: never used
+            self.facts.unused_calls.add(id(node.value))
+            self.facts.expression_statements.add(id(node.value))  # `patch("x.y")` alone
 
     def visit_Call(self, node: cst.Call) -> None:
         if not self._records:
@@ -340,6 +351,7 @@ class PatchRule(Rule):
                     kind != "monkeypatch",
                     call=id(call) if kind == "mock" else None,
                     call_id=id(call),
+                    configured=_configures(call, form),
                 )
             )
 
@@ -484,6 +496,23 @@ class PatchRule(Rule):
         it may not rely on the patch being looked up at all."""
         name = self.facts.bound.get(target.call_id)
         return name is not None and name in self.facts.passed.get(target.scope or 0, set())
+
+    def is_test_helper(self, info: ModuleInfo) -> bool:
+        """A module of the test tree (a conftest.py sits in its directory or one
+        above, below the project root): a helper, not code under test."""
+        root = self.context.project.root
+        directory = info.path.parent
+        while directory != root and directory.parent != directory:
+            if (directory / "conftest.py").is_file():
+                return True
+            directory = directory.parent
+        return False
+
+    def is_stub(self, target: PatchTarget) -> bool:
+        """A bare stub: `mocker.patch("x.y")` whose mock the test neither shapes nor
+        keeps. Whether it takes effect matters only if the real function runs
+        and does something observable, which cannot be told statically."""
+        return not target.configured and target.call_id in self.facts.unused_calls
 
     def runs(self, target: PatchTarget) -> bool:
         """Whether some test can run the patch: it is at module level, in a test,
@@ -741,6 +770,23 @@ class _DryRun(PatchRule):
 
     def mock_passed_on(self, target: PatchTarget) -> bool:
         return False
+
+    def is_stub(self, target: PatchTarget) -> bool:
+        return False
+
+
+_SHAPING = frozenset({"new", "return_value", "side_effect", "wraps", "new_callable"})
+
+
+def _configures(call: cst.Call, form: str) -> bool:
+    """Whether a patch call gives the replacement or shapes the mock: a `new`
+    argument (positional), or a keyword such as `return_value`."""
+    if form in ("setattr", "multiple"):
+        return True  # monkeypatch always passes a value; patch.multiple names them
+    positional = positional_args(call)
+    if len(positional) > (2 if form == "object" else 1):
+        return True
+    return any(arg.keyword is not None and arg.keyword.value in _SHAPING for arg in call.args)
 
 
 def _ast_string(node: ast.expr | None) -> str | None:

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 
 from testlint.index import ModuleIndex, ModuleInfo
 
-MAX_DEPTH = 5
-"""Calls followed from the test into project code."""
-MAX_DEFINITIONS = 1500
-"""Definitions read before the answer is "not known"."""
+MAX_DEFINITIONS = 5000
+"""Definitions read before the answer is "not known". The walk otherwise runs to
+the end: a copy found near the test says nothing while a call-time read of the
+same name may lie deeper on the path."""
 LIFE_CYCLE = frozenset(
     {
         "__init__", "__new__", "__post_init__", "__call__", "__enter__", "__exit__",
@@ -66,13 +66,13 @@ def reach(
     attr: str,
     local: dict[str, ModuleInfo],
 ) -> Reached:
-    """Follow what the `starts` load, `MAX_DEPTH` calls deep, and note how each
-    reached definition reads `module.attr`. `local`: modules outside the index
+    """Follow what the `starts` load, to the end, and note how each reached
+    definition reads `module.attr`. `local`: modules outside the index
     (the test module, conftests) by the names they were read under."""
     walk = _Walk(index, local, f"{module}.{attr}")
     binding = (module, attr)
     frontier = list(starts)
-    for _ in range(MAX_DEPTH + 1):
+    while frontier:
         following: list[Definition] = []
         for info, definition in frontier:
             if (info.name, definition) in walk.seen:
@@ -83,7 +83,7 @@ def reach(
             following.extend(_read(walk, info, definition, binding))
         following.extend(_methods_now_reached(walk))
         frontier = following
-        if walk.found.live or not frontier:
+        if walk.found.live:
             break
     return walk.found
 

@@ -10,16 +10,26 @@ class PatchOfNameImportedByValue(PatchRule):
     ## What it does
     Checks for `mock.patch("X.name")` (and `patch.object`, `patch.multiple`,
     pytest-mock's `mocker.patch`, `monkeypatch.setattr`) where a project module
-    `C` that the test imports — directly, or in a conftest above it — did
-    `from X import name` at module level and uses `name` inside its functions.
-    `X` may be a project module or a third-party one (`requests.get`).
+    `C` did `from X import name` at module level, and the code the test reaches
+    reads that copy. `X` may be a project module or a third-party one
+    (`requests.get`).
 
-    Not reported when the test also patches `C.name`, when `C` looks the name up
-    at call time (`import X` then `X.name()`, or a `from X import name` inside
-    the function), when the test reloads `C` with `importlib.reload`, when the
-    target is a FastAPI dependency (TL404 says more), or when the test module
-    imports `X` itself, `X`'s own functions call `name`, and `C` is imported
-    only by a conftest (the test then most likely exercises `X`).
+    What the test reaches is followed from the test function, its class's
+    set-up and the fixtures it requests (for a patch in a fixture, the tests of
+    the module that request it), through the project's functions and classes to
+    the end: a name a reached function loads is reached, a class through its
+    life-cycle methods and the methods whose names reached code loads.
+
+    Not reported when reached code also reads `X.name` at call time (`X`'s own
+    functions, `import X` then `X.name`, a `from X import name` inside a
+    function), when the walk grows too large to be sure, when the test also
+    patches `C.name` (in the same test, its class's set-up or a fixture of the
+    module), when the patch is in a conftest fixture (its tests are elsewhere),
+    when the test hands the mock to the code itself (`run(runner=mock)`), for a
+    bare stub (`mocker.patch("X.name")` whose mock the test neither shapes nor
+    keeps), when `C` is a test helper (a module below a conftest.py), when the
+    test reloads `C` (`importlib.reload`, `exec_module`), or when the target is
+    a FastAPI dependency (TL404 says more).
 
     ## Why is this bad?
     `from X import name` copies the reference into `C`'s namespace when `C` is
@@ -108,8 +118,8 @@ class PatchOfNameImportedByValue(PatchRule):
             # name at call time; a consumer reached only through a conftest is
             # less likely the code under test.
             stale = [(info, local) for info, local in stale if self.imported_by_test(info.name)]
-        if stale and self.mock_passed_on(target):
-            return  # the test passes the mock in itself: the lookup may not matter
+        if stale and (self.mock_passed_on(target) or self.is_stub(target)):
+            return  # the test passes the mock in itself, or keeps none: may not matter
         if stale:
             reached = self.reached(split.module, split.attr)
             if reached is not None:
@@ -160,8 +170,9 @@ class PatchOfNameImportedByValue(PatchRule):
 
     def _misses_patch(self, info: ModuleInfo, local: str) -> bool:
         """`info` imported the name by value, the test imports `info`, and `info`
-        reads it at call time from its own namespace."""
-        if not self.imports(info.name) or self.reloads(info.name):
+        reads it at call time from its own namespace. A test helper's copy is not
+        the code under test (it may keep the original on purpose)."""
+        if not self.imports(info.name) or self.reloads(info.name) or self.is_test_helper(info):
             return False
         if self.patches(f"{info.name}.{local}"):
             return False
