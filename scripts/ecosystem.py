@@ -112,6 +112,10 @@ class Outcome:
     errors: list[str] = field(default_factory=list)
 
 
+Key = tuple[str, str, str, int, str]
+"""repo, commit, path, line, code: what a verdict is about."""
+
+
 @dataclass(frozen=True)
 class Verdict:
     repo: str
@@ -123,7 +127,7 @@ class Verdict:
     reason: str
 
     @property
-    def key(self) -> tuple[str, str, str, int, str]:
+    def key(self) -> Key:
         return (self.repo, self.commit, self.path, self.line, self.code)
 
 
@@ -272,20 +276,19 @@ def _show(finding: Finding) -> str:
 def precision_table(
     verdicts: Sequence[Verdict], reported: set[tuple[str, str, str, int, str]]
 ) -> list[str]:
-    """Precision per rule over the judged findings a run reported; recall over those
-    plus the misses recorded while judging."""
+    """Precision per rule over the judged findings a run reported; recall over
+    those plus the real sites it did not report (misses, and true findings an
+    earlier revision reported). A reported `miss` site counts as true."""
     true: Counter[str] = Counter()
     false: Counter[str] = Counter()
     miss: Counter[str] = Counter()
     for verdict in verdicts:
-        if verdict.verdict == "miss":
-            if verdict.key not in reported:
-                miss[verdict.code] += 1
-        elif verdict.key in reported:
-            (true if verdict.verdict == "true" else false)[verdict.code] += 1
+        if verdict.key in reported:
+            (false if verdict.verdict == "false" else true)[verdict.code] += 1
+        elif verdict.verdict != "false":
+            miss[verdict.code] += 1
     lines = ["rule   judged  true  false  precision  misses  recall"]
-    codes = sorted(set(true) | set(false) | set(miss))
-    for code in codes:
+    for code in sorted(set(true) | set(false) | set(miss)):
         judged = true[code] + false[code]
         precision = f"{true[code] / judged:.3f}" if judged else "-"
         found = true[code] + miss[code]
@@ -296,11 +299,39 @@ def precision_table(
         )
     judged = sum(true.values()) + sum(false.values())
     if judged:
+        found = sum(true.values()) + sum(miss.values())
         lines.append(
             f"all    {judged:>6}  {sum(true.values()):>4}  {sum(false.values()):>5}  "
-            f"{sum(true.values()) / judged:>9.3f}  {sum(miss.values()):>6}"
+            f"{sum(true.values()) / judged:>9.3f}  {sum(miss.values()):>6}  "
+            f"{sum(true.values()) / found:>6.3f}"
         )
     return lines
+
+
+def _reported(
+    suites: Sequence[Suite], outcomes: dict[str, Outcome], judged: dict[Key, Verdict]
+) -> tuple[set[Key], list[tuple[Suite, Finding]]]:
+    """The verdict keys of a run's findings, and its findings with no verdict."""
+    reported: set[Key] = set()
+    unjudged: list[tuple[Suite, Finding]] = []
+    for suite in suites:
+        for finding in outcomes.get(suite.repo, Outcome()).findings:
+            key = (suite.repo, suite.commit, finding.path, finding.line, finding.code)
+            reported.add(key)
+            if key not in judged:
+                unjudged.append((suite, finding))
+    return reported, unjudged
+
+
+def _print_difference(base: Outcome, head: Outcome) -> None:
+    before = {finding.key: finding for finding in base.findings}
+    after = {finding.key: finding for finding in head.findings}
+    if base.files != head.files:
+        print(f"  files checked: {base.files} -> {head.files}")
+    for key in sorted(after.keys() - before.keys()):
+        print(f"  + {_show(after[key])}")
+    for key in sorted(before.keys() - after.keys()):
+        print(f"  - {_show(before[key])}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -323,18 +354,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     judged = {verdict.key: verdict for verdict in verdicts}
     head_source = CHECKOUT / "src"
 
+    heads: dict[str, Outcome] = {}
+    bases: dict[str, Outcome] = {}
+    missing: list[str] = []
     with tempfile.TemporaryDirectory(prefix="testlint-base-") as scratch:
         base_source = revision_source(args.base, Path(scratch)) if args.base else None
-        heads: dict[str, Outcome] = {}
-        missing: list[str] = []
         for suite in suites:
             root = materialise(suite, args.mirrors, args.cache)
             if root is None:
                 missing.append(suite.repo)
                 print(f"{suite.repo}: not available (no mirror at the pinned commit)")
                 continue
-            head = run_testlint(head_source, root, suite.paths)
-            heads[suite.repo] = head
+            head = heads[suite.repo] = run_testlint(head_source, root, suite.paths)
             print(
                 f"{suite.repo}: {head.files} files, {head.seconds:.1f} s, "
                 f"{len(head.findings)} findings ({_by_rule(head.findings)})"
@@ -342,40 +373,31 @@ def main(argv: Sequence[str] | None = None) -> int:
             for error in head.errors:
                 print(f"  error: {error}")
             if base_source is not None:
-                base = run_testlint(base_source, root, suite.paths)
-                before = {finding.key: finding for finding in base.findings}
-                after = {finding.key: finding for finding in head.findings}
-                if base.files != head.files:
-                    print(f"  files checked: {base.files} -> {head.files}")
-                for key in sorted(after.keys() - before.keys()):
-                    print(f"  + {_show(after[key])}")
-                for key in sorted(before.keys() - after.keys()):
-                    print(f"  - {_show(before[key])}")
+                base = bases[suite.repo] = run_testlint(base_source, root, suite.paths)
+                _print_difference(base, head)
 
-    reported: set[tuple[str, str, str, int, str]] = set()
-    unjudged: list[tuple[Suite, Finding]] = []
-    for suite in suites:
-        for finding in heads.get(suite.repo, Outcome()).findings:
-            judged_key = (suite.repo, suite.commit, finding.path, finding.line, finding.code)
-            reported.add(judged_key)
-            verdict = judged.get(judged_key)
-            if verdict is None or verdict.verdict == "miss":
-                unjudged.append((suite, finding))
+    reported, unjudged = _reported(suites, heads, judged)
+    listed = {(suite.repo, suite.commit) for suite in suites if suite.repo in heads}
     lost = [
         verdict
         for verdict in verdicts
         if verdict.verdict == "true"
-        and verdict.repo in heads
+        and (verdict.repo, verdict.commit) in listed
         and verdict.key not in reported
-        and any(s.repo == verdict.repo and s.commit == verdict.commit for s in suites)
     ]
-
     total_files = sum(outcome.files for outcome in heads.values())
     total_findings = sum(len(outcome.findings) for outcome in heads.values())
     print(f"\n{len(heads)} suites, {total_files} files, {total_findings} findings")
+    if args.base:
+        base_reported, base_unjudged = _reported(suites, bases, judged)
+        print(f"\nbase {args.base}:")
+        print("\n".join(precision_table(verdicts, base_reported)))
+        if base_unjudged:
+            print(f"({len(base_unjudged)} base findings have no verdict)")
+        print("\nhead:")
     print("\n".join(precision_table(verdicts, reported)))
     if lost:
-        print(f"\njudged true but no longer reported ({len(lost)}):")
+        print(f"\njudged true but no longer reported ({len(lost)}): record them as misses")
         for verdict in lost:
             print(f"  {verdict.repo} {verdict.path}:{verdict.line}: {verdict.code}")
     if unjudged:
@@ -390,6 +412,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             for suite in suites
             for f in heads.get(suite.repo, Outcome()).findings
         ]
+        if bases:
+            rows += [
+                {"repo": suite.repo, "commit": suite.commit, "base": True, **vars(f)}
+                for suite in suites
+                for f in bases.get(suite.repo, Outcome()).findings
+            ]
         args.json.write_text(json.dumps(rows, indent=1), encoding="utf-8")
     return 1 if args.check and (unjudged or lost) else 0
 

@@ -70,6 +70,8 @@ class Invocation:
     numprocesses: bool
     dist: tuple[str, ...]
     mark_expressions: tuple[str, ...]
+    lines: tuple[str, ...] = ()
+    """The command lines it was read from."""
 
 
 def parse_invocation(source: str, text: str) -> Invocation:
@@ -80,6 +82,7 @@ def parse_invocation(source: str, text: str) -> Invocation:
         numprocesses=any(n != "0" for n in _NUMPROCESSES.findall(text)),
         dist=tuple(_DIST.findall(text)) + (("load",) if _SHORT_DIST.search(text) else ()),
         mark_expressions=tuple(m.strip("\"'") for m in _MARK_EXPRESSION.findall(text)),
+        lines=tuple(text.splitlines()),
     )
 
 
@@ -357,6 +360,90 @@ def strict_markers(context: RuleContext) -> bool:
         str(config.values.get(key, "")).strip().lower() in ("true", "1", "yes")
         for key in ("strict", "strict_markers")
     )
+
+
+def xdist_selections(context: RuleContext) -> list[str | None] | None:
+    """For every command line that runs pytest with `-n` (from the run files that
+    `invocations` reads), the `-m` expression it selects tests with (None: all).
+    None when xdist may run every test: `-n` in `addopts`, or no such line known
+    (xdist only declared as a dependency)."""
+    if parse_invocation("addopts", addopts_text(context)).numprocesses:
+        return None
+    selections: list[str | None] = []
+    for invocation in invocations(context)[1:]:
+        for line in invocation.lines:
+            run = parse_invocation(invocation.source, line)
+            if run.numprocesses:
+                selections.append(run.mark_expressions[-1] if run.mark_expressions else None)
+    return selections or None
+
+
+_MARK_TOKEN = re.compile(r"\s*(\(|\)|[A-Za-z_][\w.-]*)")
+
+
+def selected_by(expression: str, marks: set[str]) -> bool:
+    """Whether pytest's `-m expression` (`not slow and (db or net)`) selects a test
+    with `marks` (last names). One testlint cannot read selects everything."""
+    tokens: list[str] = []
+    text = expression.strip()
+    position = 0
+    while position < len(text):
+        match = _MARK_TOKEN.match(text, position)
+        if match is None:
+            return True
+        tokens.append(match.group(1))
+        position = match.end()
+    parser = _MarkExpression(tokens, marks)
+    try:
+        value = parser.either()
+    except IndexError:
+        return True
+    return value if parser.position == len(tokens) else True
+
+
+class _MarkExpression:
+    """`or` of `and`s of `not`s of marks and parenthesised expressions."""
+
+    def __init__(self, tokens: list[str], marks: set[str]) -> None:
+        self.tokens = tokens
+        self.marks = marks
+        self.position = 0
+
+    def _take(self) -> str:
+        token = self.tokens[self.position]
+        self.position += 1
+        return token
+
+    def _next_is(self, word: str) -> bool:
+        return self.position < len(self.tokens) and self.tokens[self.position] == word
+
+    def either(self) -> bool:
+        value = self.both()
+        while self._next_is("or"):
+            self._take()
+            value = self.both() or value
+        return value
+
+    def both(self) -> bool:
+        value = self.negated()
+        while self._next_is("and"):
+            self._take()
+            value = self.negated() and value
+        return value
+
+    def negated(self) -> bool:
+        if self._next_is("not"):
+            self._take()
+            return not self.negated()
+        token = self._take()
+        if token == "(":
+            value = self.either()
+            if self._take() != ")":
+                raise IndexError("unbalanced")
+            return value
+        if token in (")", "and", "or"):
+            raise IndexError("unexpected")
+        return token in self.marks
 
 
 def invocations(context: RuleContext) -> tuple[Invocation, ...]:

@@ -7,6 +7,7 @@ import libcst as cst
 from testlint.diagnostics import Applicability, NodeFix
 from testlint.project import admits_python_below
 from testlint.rule import Rule, RuleContext
+from testlint.rules._asyncio import marks_in_scope
 from testlint.rules._helpers import (
     append_keyword,
     find_keyword,
@@ -15,7 +16,13 @@ from testlint.rules._helpers import (
     module_reference,
     positional_args,
 )
-from testlint.rules._xdist import Contexts, runs_xdist, start_method
+from testlint.rules._xdist import (
+    Contexts,
+    runs_xdist,
+    selected_by,
+    start_method,
+    xdist_selections,
+)
 from testlint.scan import Scan
 from testlint.settings import Settings
 
@@ -51,8 +58,11 @@ class ForkStartedProcessUnderXdist(Rule):
 
     Not reported: `spawn` and `forkserver` contexts, an `mp_context` that
     testlint cannot resolve (a parameter), thread pools, `subprocess`, code
-    under `if __name__ == "__main__":`, and files whose project calls
-    `multiprocessing.set_start_method` in the file or a conftest above it.
+    under `if __name__ == "__main__":`, files whose project calls
+    `multiprocessing.set_start_method` in the file or a conftest above it, tests
+    marked `skip`, and tests that every command running pytest with `-n`
+    deselects with `-m` (`pytest -n auto -m primer` runs only `primer` tests
+    under xdist; `-n` in `addopts` applies to every run).
 
     ## Why is this bad?
     An xdist worker runs threads (execnet's I/O thread at least). Forking a
@@ -116,13 +126,29 @@ class ForkStartedProcessUnderXdist(Rule):
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)
         self._contexts = Contexts(context)
-        self._pending: list[tuple[cst.Call, str, NodeFix | None, cst.CSTNode | None]] = []
+        self._pending: list[
+            tuple[cst.Call, str, NodeFix | None, cst.CSTNode | None, frozenset[str]]
+        ] = []
+        self._marks: frozenset[str] = frozenset()
+        """Last names of the marks on the top-level function being visited."""
+        self._function: cst.FunctionDef | None = None
         self._sets_start_method = False
         """The module itself sets a start method other than fork at import time or
         in a function (not under `if __name__ == "__main__":`)."""
 
     def visit_Assign(self, node: cst.Assign) -> None:
         self._contexts.record(node)
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if not self.context.function_depth and self._function is None:
+            self._function = node
+            marks = marks_in_scope(self.context, node)
+            self._marks = frozenset(mark.rsplit(".", 1)[-1] for mark in marks)
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        if original_node is self._function:
+            self._function = None
+            self._marks = frozenset()
 
     def visit_Call(self, node: cst.Call) -> None:
         if self.context.main_guard_depth:
@@ -167,13 +193,21 @@ class ForkStartedProcessUnderXdist(Rule):
         )
 
     def _report(self, call: cst.Call, what: str, fix: NodeFix | None) -> None:
+        if "skip" in self._marks:
+            return  # never runs (`skipif` may: its condition is not judged)
         statement = self.context.enclosing_statement()
-        self._pending.append((call, what, fix, statement))
+        self._pending.append((call, what, fix, statement, self._marks))
 
     def leave_Module(self, original_node: cst.Module) -> None:
         if not self._pending or self._sets_start_method or not self._applies():
             return
-        for call, what, fix, statement in self._pending:
+        selections = xdist_selections(self.context)
+        for call, what, fix, statement, marks in self._pending:
+            if selections is not None and not any(
+                expression is None or selected_by(expression, set(marks))
+                for expression in selections
+            ):
+                continue  # every run with -n deselects this test (`-m primer`)
             self.report(
                 call,
                 f"{what} inside an xdist worker, which runs threads: the child can deadlock "
