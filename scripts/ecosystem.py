@@ -173,6 +173,7 @@ def materialise(suite: Suite, mirrors: Path, cache: Path) -> Path | None:
     mirror lacks (snapshots leave out very large files) are skipped."""
     target = cache / f"{suite.slug}-{suite.commit[:12]}"
     if (target / ".ecosystem-complete").exists():
+        (target / ".git").mkdir(exist_ok=True)
         return target
     mirror = mirrors / suite.slug / "repo"
     if not mirror.is_dir():
@@ -215,6 +216,9 @@ def materialise(suite: Suite, mirrors: Path, cache: Path) -> Path | None:
             path.write_bytes(data)
     batch.stdin.close()
     batch.wait()
+    # A checkout has `.git` at its top: where testlint looks for CI workflows of a
+    # sub-project's suite. An empty one marks it here.
+    (target / ".git").mkdir(exist_ok=True)
     (target / ".ecosystem-complete").write_text(suite.commit, encoding="utf-8")
     return target
 

@@ -625,3 +625,26 @@ def test_replay_knows_what_a_test_module_is_called() -> None:
     from testlint.rule import FileKind
 
     assert FileKind.TEST.value == replay.TEST_MODULE
+
+
+def test_the_repository_workflow_of_a_sub_project_is_watched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, launch: Launch
+) -> None:
+    # The project is shop/ inside a repository whose CI workflow (outside the
+    # project) runs its suite: editing that workflow must not replay a stale result.
+    repository = tmp_path / "repo"
+    write(repository / "shop", SHOP)
+    (repository / ".git").mkdir()
+    monkeypatch.chdir(repository / "shop")
+    monkeypatch.setattr(replay, "RACY_NS", -(10**15))
+    monkeypatch.setattr(replay, "ARGV", None)
+    write(repository, {".github/workflows/ci.yml": "steps:\n  - run: pytest tests\n"})
+    launch("tests")
+    assert launch("tests")[3]
+    write(
+        repository,
+        {".github/workflows/ci.yml": "steps:\n  - working-directory: shop\n    run: pytest -n 4\n"},
+    )
+    code, out, err, replayed = launch("tests")
+    assert not replayed, "the repository's workflow changed: replayed a stale result"
+    assert (code, out, err) == uncached(launch, "tests")

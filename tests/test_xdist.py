@@ -3,10 +3,13 @@ tests/fixtures/TL2* cover the rules themselves)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from testlint.project import admits_python_below
-from testlint.rules._xdist import parse_invocation, pytest_lines
+from testlint.rules._xdist import parse_invocation, pytest_lines, selected_by
+from testlint.runner import RunOptions, run
 
 
 @pytest.mark.parametrize(
@@ -76,3 +79,87 @@ def test_mark_expression_in_nox_arguments() -> None:
 
 def test_zero_processes_is_not_xdist() -> None:
     assert not parse_invocation("x", "pytest -o addopts= -n 0 -q").numprocesses
+
+
+@pytest.mark.parametrize(
+    ("expression", "marks", "selected"),
+    [
+        ("primer", {"primer"}, True),
+        ("primer", set(), False),
+        ("not slow", set(), True),
+        ("not slow", {"slow"}, False),
+        ("not dev_mode and not autobahn", {"autobahn"}, False),
+        ("(db or net) and not flaky", {"net"}, True),
+        ("(db or net) and not flaky", {"net", "flaky"}, False),
+        ("and or", set(), True),  # unreadable: selects everything
+        ("$MARKS", set(), True),
+    ],
+)
+def test_mark_expression_selection(expression: str, marks: set[str], selected: bool) -> None:
+    assert selected_by(expression, marks) is selected
+
+
+def test_a_workflow_step_names_its_working_directory() -> None:
+    workflow = (
+        "jobs:\n"
+        "  test:\n"
+        "    steps:\n"
+        "      - name: install\n"
+        "        run: uv sync\n"
+        "      - name: tests\n"
+        "        working-directory: ./server\n"
+        "        run: uv run pytest -n auto --dist=loadgroup\n"
+        "      - name: docs\n"
+        "        run: pytest docs\n"
+    )
+    lines = pytest_lines(workflow).splitlines()
+    assert lines[0].startswith("cd server && ")
+    assert lines[1].strip() == "run: pytest docs"
+
+
+SUB_PROJECT_TEST = """\
+from concurrent.futures import ProcessPoolExecutor
+
+import pytest
+
+
+def square(n):
+    return n * n
+
+
+def test_plain():
+    with ProcessPoolExecutor(2) as pool:
+        assert list(pool.map(square, [2])) == [4]
+
+
+@pytest.mark.primer
+def test_primer():
+    with ProcessPoolExecutor(2) as pool:
+        assert list(pool.map(square, [3])) == [9]
+"""
+
+
+def test_a_sub_project_suite_is_run_by_the_repository_workflow(tmp_path: Path) -> None:
+    # polar: server/ is the project; CI runs it from the repository's workflow with
+    # `working-directory: server`. Only -m primer tests run under xdist there.
+    (tmp_path / ".git").mkdir()
+    workflows = tmp_path / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "ci.yml").write_text(
+        "jobs:\n  test:\n    steps:\n"
+        "      - name: serial\n        working-directory: server\n        run: pytest tests\n"
+        "      - name: primer\n        working-directory: server\n"
+        "        run: pytest -n auto -m primer tests\n",
+        encoding="utf-8",
+    )
+    server = tmp_path / "server"
+    (server / "tests").mkdir(parents=True)
+    (server / "pyproject.toml").write_text(
+        '[project]\nname = "server"\nrequires-python = ">=3.10"\n'
+        'dependencies = []\n[dependency-groups]\ntest = ["pytest", "pytest-xdist"]\n'
+        '[tool.pytest.ini_options]\nmarkers = ["primer: slow"]\n',
+        encoding="utf-8",
+    )
+    (server / "tests" / "test_pool.py").write_text(SUB_PROJECT_TEST, encoding="utf-8")
+    result = run([server / "tests"], RunOptions())
+    assert [(d.code, d.start.line) for d in result.diagnostics] == [("TL202", 17)]

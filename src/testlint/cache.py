@@ -38,7 +38,13 @@ from testlint.diagnostics import Applicability, Diagnostic, Position
 from testlint.engine import FileResult
 from testlint.index import exit_line_of
 from testlint.locate import DEFAULT_CACHE_DIRECTORY, ENVIRONMENT_DIRECTORIES
-from testlint.project import RUN_FILE_GLOBS, RUN_FILES, marks_in_text
+from testlint.project import (
+    RUN_FILE_GLOBS,
+    RUN_FILES,
+    marks_in_text,
+    repository_root,
+    run_file_paths,
+)
 from testlint.replay import code_fingerprint, combine, write_json_atomically
 
 if TYPE_CHECKING:
@@ -426,6 +432,10 @@ def environment_digest(root: Path, hasher: Hasher) -> str:
     found.update(root / name for name in RUN_FILES if os.path.isfile(root / name))
     for pattern in RUN_FILE_GLOBS:
         found.update(root.glob(pattern))
+    # A sub-project's suite is also run by the repository's CI files (TL2xx read them).
+    repository = repository_root(root)
+    if repository != root.resolve():
+        found.update(run_file_paths(repository))
     for sub in ENVIRONMENT_DIRECTORIES:
         for current, _, filenames in os.walk(root / sub):
             found.update(Path(current, filename) for filename in filenames)

@@ -180,6 +180,9 @@ def _remember(
         skipped=[cache_directory],
         discovery_enters=lambda directory: not skips_directory(directory, project, settings),
     )
+    # The repository's CI files outside a sub-project are read too (TL2xx).
+    outside = [str(path) for path, _ in project.repository_run_files]
+    stats.update(replay.signatures(outside))
     recorded = Recorded.of(result, options)
     rerunnable = None
     if recorded is not None:

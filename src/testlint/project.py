@@ -433,12 +433,25 @@ RUN_FILE_GLOBS = (
 )
 
 
-def run_files(root: Path) -> tuple[tuple[Path, str], ...]:
-    """Files that say how the test suite is run (CI workflows, tox, nox, make),
-    with their text. Read, never executed."""
+def repository_root(root: Path) -> Path:
+    """The nearest directory at or above `root` holding `.git` (`root` itself when
+    none does): a sub-project's CI workflows live there."""
+    root = root.resolve()
+    return next((d for d in (root, *root.parents) if (d / ".git").exists()), root)
+
+
+def run_file_paths(root: Path) -> list[Path]:
+    """The run files (CI workflows, tox, nox, make) that exist directly under `root`."""
     paths = [root / name for name in RUN_FILES]
     for pattern in RUN_FILE_GLOBS:
         paths.extend(sorted(root.glob(pattern)))
+    return [path for path in paths if path.is_file()]
+
+
+def run_files(root: Path) -> tuple[tuple[Path, str], ...]:
+    """Files that say how the test suite is run (CI workflows, tox, nox, make),
+    with their text. Read, never executed."""
+    paths = run_file_paths(root)
     found = []
     for path in paths:
         try:
@@ -823,6 +836,18 @@ class Project:
     def run_files(self) -> tuple[tuple[Path, str], ...]:
         """CI workflows, tox, nox and make files: how the suite is really run."""
         return run_files(self.root)
+
+    @cached_property
+    def repository_root(self) -> Path:
+        return repository_root(self.root)
+
+    @cached_property
+    def repository_run_files(self) -> tuple[tuple[Path, str], ...]:
+        """The repository's run files, when the project is a sub-project of it
+        (none otherwise: `run_files` has them)."""
+        if self.repository_root == self.root.resolve():
+            return ()
+        return run_files(self.repository_root)
 
     def requirement(self, name: str) -> tuple[Requirement, ...]:
         wanted = normalize_name(name)

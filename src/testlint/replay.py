@@ -497,6 +497,11 @@ def snapshot(
     return stats
 
 
+def signatures(paths: Iterable[str]) -> dict[str, Signature]:
+    """The stat of each file (for files a run read outside the snapshot's root)."""
+    return {path: signature(path) for path in paths}
+
+
 def _with_listing(directory: str) -> Signature:
     """A directory's stat and the digest of its names (`_unchanged`)."""
     found = signature(directory)

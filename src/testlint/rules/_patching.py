@@ -5,6 +5,7 @@ module and attribute against the project's module index."""
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -358,7 +359,15 @@ class PatchRule(Rule):
     def _skipped(self) -> bool:
         if self._function is None:
             return False
-        return bool(marks_in_scope(self.context, self._function) & SKIPPING_MARKS)
+        marks = marks_in_scope(self.context, self._function)
+        if marks & SKIPPING_MARKS:
+            return True
+        names = {mark.rsplit(".", 1)[-1] for mark in marks if mark.startswith("pytest.mark.")}
+        return any(
+            skips_marked(text, name)
+            for text in self.context.project.conftest_texts(self.context.path.parent)
+            for name in names
+        )
 
     def _module_object(self, expression: cst.BaseExpression) -> str | None:
         """The module an expression names: a project module (`orders` after `from
@@ -577,6 +586,21 @@ class PatchRule(Rule):
     def where(self, path: Path) -> str:
         """A project file as messages name it."""
         return display_path(path, self.context.project.root)
+
+
+def skips_marked(conftest: str, mark: str) -> bool:
+    """Whether a conftest skips tests carrying `mark` at run time, unless some
+    option is given (pip: `if item.get_closest_marker("search") and not
+    config.getoption("--run-search"): item.add_marker(pytest.mark.skip(...))`):
+    the mark looked up and `skip` on that line or the next."""
+    if mark not in conftest:
+        return False
+    name = re.escape(mark)
+    lookup = re.compile(
+        rf"(?:(?:get_closest_marker|iter_markers)\W{{0,3}}[\"']{name}[\"']"
+        rf"|[\"']{name}[\"']\s+in\s+[\w.]*keywords)[^\n]*(?:\n[^\n]*)?skip"
+    )
+    return lookup.search(conftest) is not None
 
 
 def conftest_imports(context: RuleContext) -> set[str]:

@@ -87,9 +87,35 @@ def parse_invocation(source: str, text: str) -> Invocation:
 
 
 def pytest_lines(text: str) -> str:
-    """The command lines of a run file that invoke pytest (continuations joined)."""
-    joined = re.sub(r"\\\r?\n", " ", text)
+    """The command lines of a run file that invoke pytest (continuations joined).
+    In a CI workflow, a line run in a step's `working-directory: X` reads
+    `cd X && ...`, so that it names the directory it runs in."""
+    joined = re.sub(r"\\\r?\n", " ", _with_working_directories(text))
     return "\n".join(line for line in joined.splitlines() if "pytest" in line or "py.test" in line)
+
+
+_STEP = re.compile(r"^(\s*)- ")
+_WORKING_DIRECTORY = re.compile(r"^\s*-?\s*working-directory:\s*[\"']?([^\"'#\s]+)")
+
+
+def _with_working_directories(text: str) -> str:
+    """Each line of a step (a `- ` item) that sets `working-directory:`, prefixed
+    with `cd X && `. Text without the key is returned as it is."""
+    if "working-directory:" not in text:
+        return text
+    lines = text.splitlines()
+    directories: list[str | None] = [None] * len(lines)
+    starts = [(n, len(m.group(1))) for n, line in enumerate(lines) if (m := _STEP.match(line))]
+    for position, (start, indent) in enumerate(starts):
+        end = next((s for s, deeper in starts[position + 1 :] if deeper <= indent), len(lines))
+        found = (_WORKING_DIRECTORY.match(line) for line in lines[start:end])
+        directory = next((m.group(1) for m in found if m is not None), None)
+        if directory is not None:
+            directories[start:end] = [directory] * (end - start)
+    return "\n".join(
+        f"cd {directory.removeprefix('./')} && {line}" if directory else line
+        for line, directory in zip(lines, directories)
+    )
 
 
 def addopts_text(context: RuleContext) -> str:
@@ -453,21 +479,25 @@ def invocations(context: RuleContext) -> tuple[Invocation, ...]:
     scope = suite_scope(context)
     found = [parse_invocation("`addopts`", addopts_text(context))]
     found.extend(_run_file_invocations(scope, scope.root, ""))
-    root = context.project.root.resolve()
     suite_root = scope.root.resolve()
-    if suite_root != root and is_relative_to(suite_root, root):
-        relative = suite_root.relative_to(root).as_posix()
-        found.extend(_run_file_invocations(context.project, root, relative))
+    # The checked project's root, and the repository's (CI workflows live there
+    # when the suite is one sub-project: `working-directory: server`).
+    project = context.project
+    for root in dict.fromkeys((project.root.resolve(), project.repository_root)):
+        if suite_root != root and is_relative_to(suite_root, root):
+            relative = suite_root.relative_to(root).as_posix()
+            found.extend(_run_file_invocations(project, root, relative))
     return tuple(found)
 
 
 def _run_file_invocations(project: Project, root: Path, naming: str) -> tuple[Invocation, ...]:
-    key = f"run_file_invocations:{naming}"
+    key = f"run_file_invocations:{root}:{naming}"
     cached = project.extensions.get(key)
     if isinstance(cached, tuple):
         return cached
     found = []
-    for path, text in project.run_files:
+    texts = project.run_files if root == project.root.resolve() else project.repository_run_files
+    for path, text in texts:
         lines = pytest_lines(text)
         if naming:
             names_suite = re.compile(rf"(?<![\w/.-]){re.escape(naming)}(?![\w.-])")
