@@ -382,6 +382,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     reported, unjudged = _reported(suites, heads, judged)
     listed = {(suite.repo, suite.commit) for suite in suites if suite.repo in heads}
+    verdicts = [verdict for verdict in verdicts if (verdict.repo, verdict.commit) in listed]
     lost = [
         verdict
         for verdict in verdicts

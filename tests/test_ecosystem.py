@@ -8,6 +8,7 @@ import re
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -52,7 +53,7 @@ def test_precision_counts_reported_findings_and_recall_counts_misses(
 ) -> None:
     verdict = ecosystem.Verdict
 
-    def row(line: int, code: str, value: str) -> object:
+    def row(line: int, code: str, value: str) -> Any:
         return verdict("o/r", "c" * 40, "t.py", line, code, value, "read it")
 
     verdicts = [
