@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
+import libcst as cst
 import pytest
 
-from testlint import index
+from testlint import index, rule
 from testlint.engine import Linter
 from testlint.index import build_index, find_exiting_modules, resolve_relative
 from testlint.rules import RULES
@@ -171,3 +173,28 @@ def test_prepare_builds_the_exiting_modules_before_workers_fork(tmp_path: Path) 
     assert "exiting_modules" not in vars(project)
     linter.prepare([tmp_path / "tests" / "test_a.py"])
     assert "exiting_modules" in vars(project)
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        '__name__ == "__main__"',
+        '"__main__" == __name__',
+        "__name__ == '__main__' and sys.argv",
+        'ready and "__main__" == __name__',
+        'a and b and __name__ == "__main__"',
+        '__name__ == "__main__" or other',
+        '__name__ != "__main__"',
+        '__name__ == "__mp_main__"',
+        "__name__ == __main__",
+        '__name__ == "__main__" == x',
+        'not __name__ == "__main__"',
+        "x",
+    ],
+)
+def test_one_main_guard_in_both_trees(expression: str) -> None:
+    # TL101 (libcst) and the module index (ast, TL103) must agree on what never
+    # runs at import time.
+    from_ast = index.is_main_guard(ast.parse(expression, mode="eval").body)
+    from_libcst = rule.is_main_guard(cst.parse_expression(expression))
+    assert from_ast == from_libcst

@@ -689,7 +689,7 @@ def _import_time_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
     for statement in body:
         yield statement
         if isinstance(statement, ast.If):
-            if _is_main_guard(statement.test) or _is_type_checking(statement.test):
+            if is_main_guard(statement.test) or _is_type_checking(statement.test):
                 yield from _import_time_statements(statement.orelse)
                 continue
             yield from _import_time_statements(statement.body)
@@ -708,15 +708,19 @@ def _is_type_checking(test: ast.expr) -> bool:
     return _dotted(test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
 
 
-def _is_main_guard(test: ast.expr) -> bool:
-    return (
-        isinstance(test, ast.Compare)
-        and isinstance(test.left, ast.Name)
-        and test.left.id == "__name__"
-        and len(test.comparators) == 1
-        and isinstance(test.comparators[0], ast.Constant)
-        and test.comparators[0].value == "__main__"
-    )
+def is_main_guard(test: ast.expr) -> bool:
+    """`__name__ == "__main__"` in either order, alone or as one side of `and`: the
+    `ast` twin of `rule.is_main_guard` (a test keeps the two equal)."""
+    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
+        return any(is_main_guard(value) for value in test.values)
+    if not isinstance(test, ast.Compare) or len(test.ops) != 1:
+        return False
+    if not isinstance(test.ops[0], ast.Eq):
+        return False
+    sides = (test.left, test.comparators[0])
+    names = [s for s in sides if isinstance(s, ast.Name) and s.id == "__name__"]
+    strings = [s for s in sides if isinstance(s, ast.Constant) and isinstance(s.value, str)]
+    return len(names) == 1 and len(strings) == 1 and strings[0].value == "__main__"
 
 
 def resolve_relative(package: str, level: int, module: str | None) -> str:
@@ -807,7 +811,7 @@ def _exit_line(body: list[ast.stmt], nested: bool = False) -> int | None:
 
 def _is_environment_check(test: ast.expr) -> bool:
     """`__name__ == "__main__"`, `sys.version_info < ...`, `sys.platform == ...`."""
-    if _is_main_guard(test):
+    if is_main_guard(test):
         return True
     names = {_dotted(n) for n in ast.walk(test) if isinstance(n, (ast.Name, ast.Attribute))}
     return any(
