@@ -143,11 +143,30 @@ def resolve_selectors(
         upper = selector.upper()
         if CODE_PATTERN.match(upper) or PREFIX_PATTERN.match(upper):
             matched = [rule.code for rule in rules if rule.code.startswith(upper)]
-            if matched or not CODE_PATTERN.match(upper):
-                codes.update(matched)  # a prefix of a family with no rules yet is fine
+            if matched:
+                codes.update(matched)
                 continue
-        raise ConfigError(f"{where}: unknown rule selector {selector!r}")
+        # A selector that selects nothing would switch checks off without a word.
+        raise ConfigError(
+            f"{where}: {selector!r} matches no rule{_closest(selector, _selectors(rules))}"
+        )
     return codes
+
+
+def _selectors(rules: Sequence[type[Rule]]) -> list[str]:
+    """Every selector that selects something: codes, names, family prefixes."""
+    prefixes = {rule.code[:n] for rule in rules for n in (3, 4)}
+    return sorted({rule.code for rule in rules} | {rule.name for rule in rules} | prefixes)
+
+
+def _closest(word: str, candidates: Sequence[str], most: int = 3) -> str:
+    """ "; did you mean ...?" with the closest candidates, or nothing."""
+    import difflib  # here: only an error looks for a close word
+
+    close = difflib.get_close_matches(word, candidates, n=most, cutoff=0.5)
+    if not close:
+        close = difflib.get_close_matches(word.upper(), candidates, n=most, cutoff=0.5)
+    return f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
 
 
 # ------------------------------------------------------------------- reading
@@ -184,6 +203,18 @@ def _check_option_value(where: str, key: str, default: OptionValue, value: objec
     return _string_list(where, key, value)
 
 
+TOP_LEVEL_KEYS = (
+    "select",
+    "extend-select",
+    "ignore",
+    "exclude",
+    "unsafe-fixes",
+    "cache-dir",
+    "per-file-ignores",
+)
+"""The keys `load_settings` reads itself; rules add their options."""
+
+
 def load_settings(
     config_path: Path | None, rules: Sequence[type[Rule]], default_base: Path
 ) -> Settings:
@@ -197,8 +228,10 @@ def load_settings(
     except ProjectError as exc:
         raise ConfigError(str(exc)) from exc
     tool = data.get("tool", {})
-    table: Any = tool.get("testlint", {}) if isinstance(tool, dict) else {}
     where = str(config_path)
+    if not isinstance(tool, dict) or "testlint" not in tool:
+        raise ConfigError(f"{where} has no [tool.testlint] table")
+    table: Any = tool["testlint"]
     if not isinstance(table, dict):
         raise ConfigError(f"{where}: [tool.testlint] must be a table")
     values: dict[str, Any] = {"base": config_path.parent, "config_path": config_path}
@@ -230,7 +263,11 @@ def load_settings(
                 )
             rule_options[key] = checked
         else:
-            raise ConfigError(f"{where}: unknown key {key!r} in [tool.testlint]")
+            valid = sorted({*TOP_LEVEL_KEYS, *options})
+            raise ConfigError(
+                f"{where}: unknown key {key!r} in [tool.testlint]{_closest(key, valid, 1)} "
+                f"(valid keys: {', '.join(valid)})"
+            )
     explicit = frozenset(key for key in table if key in options)
     settings = Settings(rule_options=rule_options, explicit_options=explicit, **values)
     # Validate selectors now, so a typo fails before any file is read.
