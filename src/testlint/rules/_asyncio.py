@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterable, Iterator, Sequence
 
 import libcst as cst
@@ -79,12 +80,54 @@ def _strict_pytest_asyncio(context: RuleContext, legacy_counts: bool) -> bool:
     setup = asyncio_setup(context.project.pytest_config(context.path.parent), override)
     if setup.mode != "strict" or setup.trio_mode or setup.anyio_auto:
         return False
-    if not override:
-        texts = (*context.project.conftest_texts(context.path.parent), context.source)
-        if any(word in text for text in texts for word in UNKNOWABLE):
-            return False
+    texts = (*context.project.conftest_texts(context.path.parent), context.source)
+    if not override and any(word in text for text in texts for word in UNKNOWABLE):
+        return False
+    if any(_AUTOUSE_ANYIO_BACKEND.search(text) for text in texts if "anyio_backend" in text):
+        return False  # every test requests it: anyio runs them all, and their fixtures
     status = context.project.owner(context.path).pytest_asyncio
     return status == "used" or (legacy_counts and status == "legacy")
+
+
+_AUTOUSE_ANYIO_BACKEND = re.compile(
+    r"autouse\s*=\s*True[^\n]*\n(?:[ \t]*(?:@|#)[^\n]*\n)*"
+    r"[ \t]*(?:async[ \t]+)?def[ \t]+anyio_backend\b"
+)
+"""An autouse `anyio_backend` fixture (logfire's conftest): anyio's plugin then runs
+every async test and wraps every async fixture, marked or not."""
+
+
+def all_tests_run_by_anyio(context: RuleContext) -> bool:
+    """Every test function of the module is marked `anyio`/`trio` or requests
+    `anyio_backend` (ormar): a fixture of the module is only used by them."""
+    key = "all_tests_run_by_anyio"
+    if key not in context.memo:
+        context.memo[key] = _all_tests_run_by_anyio(context.source)
+    return bool(context.memo[key])
+
+
+def _all_tests_run_by_anyio(source: str) -> bool:
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError):
+        return False
+    tests = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.name.startswith("test")
+    ]
+    return bool(tests) and all(_run_by_anyio(test) for test in tests)
+
+
+def _run_by_anyio(test: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    if any(arg.arg == "anyio_backend" for arg in test.args.args):
+        return True
+    for decorator in test.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if ast.unparse(target).endswith(("mark.anyio", "mark.trio")):
+            return True
+    return False
 
 
 def mark_names(context: RuleContext, expressions: Sequence[cst.BaseExpression]) -> set[str]:

@@ -34,10 +34,12 @@ MULTIPROCESSING_STARTERS = {
     "multiprocessing.pool.Pool": ("context", 4),
     "multiprocessing.Process": (None, None),
 }
-FORKS = frozenset({"os.fork", "os.forkpty"})
-STARTER_NAMES = frozenset({"ProcessPoolExecutor", "Pool", "Process", "fork", "forkpty"})
+STARTER_NAMES = frozenset({"ProcessPoolExecutor", "Pool", "Process"})
 """Last names of every call the rule judges (a superset, for the `ast` gate)."""
-FORK_METHODS = frozenset({"fork", "default"})
+IMPLICIT_FORK = "default"
+"""`get_context()` with no method: fork on Linux before 3.14, without saying so.
+An explicit `get_context("fork")` or `os.fork()` is the author's deliberate choice
+(fork-safety tests): not reported."""
 FIRST_NON_FORK_DEFAULT = (3, 14)
 SET_START_METHOD = "multiprocessing.set_start_method"
 # A conftest choosing any start method but fork (or one testlint cannot read).
@@ -49,14 +51,16 @@ _SETS_NON_FORK_METHOD = re.compile(
 class ForkStartedProcessUnderXdist(Rule):
     """
     ## What it does
-    Checks tests and conftests for processes started with *fork* —
+    Checks tests and conftests for processes started with the *implicit* fork —
     `ProcessPoolExecutor()` without `mp_context`, `multiprocessing.Pool()` or
-    `Process()` with the default context, a `get_context("fork")` or
-    `get_context()` context, `os.fork()` — in projects that run pytest-xdist
-    and support a Python on which fork is Linux's default start method
-    (`requires-python` admits a version older than 3.14, or is not declared).
+    `Process()` with the default context, a `get_context()` context — in
+    projects that run pytest-xdist and support a Python on which fork is Linux's
+    default start method (`requires-python` admits a version older than 3.14, or
+    is not declared).
 
-    Not reported: `spawn` and `forkserver` contexts, an `mp_context` that
+    Not reported: an explicit fork (`get_context("fork")`, `os.fork()`: the
+    author's deliberate choice, as in fork-safety tests), `spawn` and
+    `forkserver` contexts, an `mp_context` that
     testlint cannot resolve (a parameter), thread pools, `subprocess`, code
     under `if __name__ == "__main__":`, files whose project calls
     `multiprocessing.set_start_method` in the file or a conftest above it, tests
@@ -165,13 +169,13 @@ class ForkStartedProcessUnderXdist(Rule):
             self._check_starter(
                 node, qualified.rsplit(".", 1)[-1], MULTIPROCESSING_STARTERS[qualified]
             )
-        elif qualified in FORKS:
-            self._report(node, f"`{qualified}()` forks", None)  # no safe alternative
-        elif isinstance(node.func, cst.Attribute) and node.func.attr.value in ("Pool", "Process"):
-            method = self._contexts.method(node.func.value)
-            if method in FORK_METHODS:
-                what = "a fork context" if method == "fork" else "the default context"
-                self._report(node, f"`{node.func.attr.value}()` from {what} forks", None)
+        elif (
+            isinstance(node.func, cst.Attribute)
+            and node.func.attr.value in ("Pool", "Process")
+            and self._contexts.method(node.func.value) == IMPLICIT_FORK
+        ):
+            what = f"`{node.func.attr.value}()` from the default context forks"
+            self._report(node, what, None)
 
     def _check_starter(
         self, call: cst.Call, name: str, context_arg: tuple[str | None, int | None]
@@ -184,10 +188,9 @@ class ForkStartedProcessUnderXdist(Rule):
         if given is None and position is not None and len(positional) >= position:
             given = positional[position - 1]
         if given is not None:
-            method = self._contexts.method(given.value)
-            if method in FORK_METHODS:
-                self._report(call, f"`{name}()` with a fork context forks", None)
-            return
+            if self._contexts.method(given.value) == IMPLICIT_FORK:
+                self._report(call, f"`{name}()` with the default context forks", None)
+            return  # an explicit fork context is the author's deliberate choice
         self._report(
             call, f"`{name}()` starts processes with fork (the default)", self._fix(call, name)
         )

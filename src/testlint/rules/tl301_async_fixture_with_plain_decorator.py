@@ -10,6 +10,7 @@ from testlint.rule import Rule
 from testlint.rules._asyncio import (
     ASYNCIO_MARK,
     ASYNCIO_MODE,
+    all_tests_run_by_anyio,
     async_functions,
     decorator_names,
     marks_in_scope,
@@ -32,8 +33,9 @@ class AsyncFixtureWithPlainDecorator(Rule):
     (`asyncio_mode`, or `--asyncio-mode` in `addopts`), or from the
     `asyncio-mode` key of `[tool.testlint]`; pytest-asyncio's default is strict.
     Nothing is reported in auto mode, when pytest-trio runs every test
-    (`trio_mode = true`), when anyio does (`anyio_mode = auto`), for fixtures in
-    modules marked `anyio` or `trio`, when the project does not use
+    (`trio_mode = true`), when anyio does (`anyio_mode = auto`, or an autouse
+    `anyio_backend` fixture in a conftest above), for fixtures in modules marked
+    `anyio` or `trio` or whose every test is, when the project does not use
     pytest-asyncio (not declared and never imported or used as a mark in the
     suite), when it pins pytest-asyncio below 0.19 (before strict was the
     default: 0.17 and 0.18 ran plain async fixtures in "legacy" mode), when a
@@ -129,6 +131,8 @@ class AsyncFixtureWithPlainDecorator(Rule):
             return
         if marks_in_scope(self.context, node) & {"pytest.mark.anyio", "pytest.mark.trio"}:
             return
+        if all_tests_run_by_anyio(self.context):
+            return  # its only users are tests anyio runs, which run it too
         kind = "async generator" if _has_yield(node.body) else "coroutine"
         self.report(
             node.name,

@@ -36,7 +36,8 @@ class AsyncTestWithoutAsyncioMark(Rule):
     when the project runs pytest-asyncio in *strict* mode.
 
     Tests owned by another plugin are not reported: `pytest.mark.anyio` or
-    `pytest.mark.trio` in scope, a test requesting the `anyio_backend` fixture,
+    `pytest.mark.trio` in scope, a test requesting the `anyio_backend` fixture (an
+    autouse one in a conftest above counts for every test),
     `trio_mode = true`, `anyio_mode = auto`, a project declaring pytest-aio,
     pytest-sanic or pytest-tornasync, or the old `aiohttp.pytest_plugin`. Nor are
     tests that may not be pytest's: methods of a class with base classes (unittest's
