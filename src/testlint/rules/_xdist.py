@@ -316,6 +316,99 @@ def suite_markers(project: Project, markers: tuple[str, ...]) -> SuiteMarkers:
     return found
 
 
+PARALLEL_WORDS = re.compile(r"thread|process|pool|parallel|concurren|fork|executor", re.I)
+"""A serial marker's registered description that speaks of parallel work."""
+
+
+def covers_parallel_work(context: RuleContext, marker: str, constructor: str) -> bool:
+    """Whether the project's `marker` convention is about parallel work like
+    `constructor` (qualified): `serial-markers` or `parallel-constructors` set
+    explicitly, a description that says so (`parallel_unsafe: uses a thread
+    pool`), or a test the suite already marks that starts the same kind of work.
+    A `serial` marker registered for shared external resources is not."""
+    settings = context.settings
+    if settings.is_explicit(SERIAL_MARKERS) or settings.is_explicit(PARALLEL_CONSTRUCTORS):
+        return True
+    config = context.project.pytest_config(context.path.parent)
+    for line in config.get_lines("markers"):
+        name, _, description = line.partition(":")
+        if name.split("(", 1)[0].strip() == marker and PARALLEL_WORDS.search(description):
+            return True
+    names = context.settings.option(PARALLEL_CONSTRUCTORS)
+    last_names = tuple(n.rsplit(".", 1)[-1] for n in names) if isinstance(names, tuple) else ()
+    examples = marked_parallel_work(suite_scope(context), marker, last_names)
+    return constructor.rsplit(".", 1)[-1] in examples
+
+
+def marked_parallel_work(project: Project, marker: str, constructors: tuple[str, ...]) -> set[str]:
+    """Last names of `constructors` called in tests (functions, classes, modules)
+    the suite marks with `marker`; one scan per project."""
+    key = repr(("marked_parallel_work", marker, constructors))
+    cached = project.extensions.get(key)
+    if isinstance(cached, frozenset):
+        return set(cached)
+    found: set[str] = set()
+    wanted = set(constructors)
+    for path in project.suite_files:
+        text = project.suite_text(path)
+        if f"mark.{marker}" not in text or not any(name in text for name in wanted):
+            continue
+        found |= _marked_calls(text, marker, wanted)
+    project.extensions[key] = frozenset(found)
+    return found
+
+
+def _marked_calls(text: str, marker: str, wanted: set[str]) -> set[str]:
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError):
+        return set()
+    mark = f"mark.{marker}"
+    module_marked = any(
+        isinstance(node, ast.Assign)
+        and any(isinstance(t, ast.Name) and t.id == "pytestmark" for t in node.targets)
+        and mark in ast.unparse(node.value)
+        for node in tree.body
+    )
+    scopes: list[ast.AST] = [tree] if module_marked else []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and any(
+            mark in ast.unparse(decorator) for decorator in node.decorator_list
+        ):
+            scopes.append(node)
+    # Module-level helpers that start the work count where a marked test calls them.
+    helpers = {
+        node.name: _calls(node, wanted)
+        for node in tree.body
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+    }
+    found: set[str] = set()
+    for scope in scopes:
+        found |= _calls(scope, wanted)
+        for helper in _calls(scope, set(helpers)):
+            found |= helpers[helper]
+    return found
+
+
+def _calls(scope: ast.AST, names: set[str]) -> set[str]:
+    """Which of `names` are called (by their last name) inside `scope`."""
+    found = set()
+    for call in ast.walk(scope):
+        if isinstance(call, ast.Call):
+            name = _last_name(call.func)
+            if name in names:
+                found.add(name)
+    return found
+
+
+def _last_name(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return None
+
+
 def _is_initial(project: Project, conftest: Path) -> bool:
     """A conftest pytest loads before plugins start (at the rootdir, or in a
     `testpaths` directory, or `tests`/`test` right under the rootdir)."""

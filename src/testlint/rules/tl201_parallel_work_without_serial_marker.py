@@ -16,6 +16,7 @@ from testlint.rules._xdist import (
     Contexts,
     adopted_markers,
     class_is_serial,
+    covers_parallel_work,
     module_is_serial,
     runs_xdist,
     serial_marks_on,
@@ -56,7 +57,12 @@ class ParallelWorkWithoutSerialMarker(Rule):
     directly or through a `get_context(...)`, under any import alias — without
     the project's serial marker, in projects that run pytest-xdist **and** have
     adopted a serial-marker convention (a marker from `serial-markers` is
-    registered, used in the suite, or the key is set).
+    registered, used in the suite, or the key is set) that covers parallel work:
+    the marker's registered description speaks of threads, processes, pools or
+    parallelism, a test the suite already marks starts the same kind of work
+    (itself or through a helper of its module), or `serial-markers` or
+    `parallel-constructors` is set explicitly. A `serial` marker kept for shared
+    external state does not make every thread pool a finding.
 
     The work may be in the test itself, in any method of its `Test*` class, in a
     fixture of the same module that the test requests, or in a module-level
@@ -187,7 +193,9 @@ class ParallelWorkWithoutSerialMarker(Rule):
         if not markers:
             return
         for function in self._functions:
-            if function.work is not None:
+            if function.work is not None and covers_parallel_work(
+                self.context, markers[0], function.work[1]
+            ):
                 self._check(function, markers[0])
 
     # -- deciding
