@@ -846,3 +846,25 @@ def test_process_survives_a_deeply_nested_file(project: Path) -> None:
     assert result.returncode == 1, result.stderr.decode(errors="replace")[-500:]
     assert b"tests/test_other.py:6:5: TL101" in result.stdout
     assert b"tests/test_deep.py:" in result.stdout
+
+
+def test_a_syntax_error_no_rule_looks_for_is_reported(project: Path) -> None:
+    # No trigger word of any rule: the file used to pass as "All checks passed!",
+    # while pytest stops the whole run on it ("1 error during collection").
+    write(project, "tests/test_broken.py", "def test_ok(:\n    assert True\n")
+    write(project, "tests/helpers.py", "x = (\n")  # not a test module: pytest never imports it
+    result = invoke("tests", "--no-cache")
+    assert result.exit_code == 1
+    assert "tests/test_broken.py:1:13: TL001 Cannot parse file" in result.stdout
+    assert "helpers.py" not in result.stdout
+
+
+def test_a_syntax_error_respects_per_file_ignores(project: Path) -> None:
+    write(project, "tests/test_broken.py", "def test_ok(:\n    pass\n")
+    write(
+        project,
+        "pyproject.toml",
+        '[tool.testlint]\n[tool.testlint.per-file-ignores]\n"tests/test_broken.py" = ["TL001"]\n',
+    )
+    result = invoke("tests", "--no-cache")
+    assert result.exit_code == 0, result.stdout

@@ -126,6 +126,19 @@ def _python_syntax_error(source: bytes | str) -> SourceError | None:
     return None
 
 
+def _syntax_error(source: bytes | str, text: str) -> SourceError | None:
+    """Why the file cannot be parsed, as a full parse would say, or None. CPython's
+    parser answers first (cheap); only a file it refuses is given to libcst, which
+    may still read syntax newer than the running interpreter."""
+    if _python_syntax_error(source) is None:
+        return None
+    try:
+        parse(source, text)
+    except SourceError as error:
+        return error
+    return None
+
+
 def _nesting(tree: ast.AST) -> tuple[int, int]:
     """The depth of the tree, and the line of its deepest node."""
     deepest, line, stack = 0, 1, [(tree, 1, 1)]
@@ -465,6 +478,8 @@ class Linter:
     def _source_error(self, path: Path, error: SourceError) -> list[Diagnostic]:
         if not self.report_unparsable:
             return []
+        if UNPARSABLE.code in self.settings.ignored_codes(path, self._all_rules):
+            return []
         position = Position(error.line, error.column)
         return [Diagnostic(path, UNPARSABLE.code, UNPARSABLE.name, str(error), position, position)]
 
@@ -509,6 +524,12 @@ class Linter:
         rules = self.rules_for(path, kind, text, tree)
         result.uses = self.last_uses
         if not rules:
+            # No rule needs the tree, but pytest still imports the file: a syntax
+            # error is the first collection killer, whatever the triggers.
+            if tree is None and kind is not FileKind.OTHER and self.report_unparsable:
+                error = _syntax_error(source, text)
+                if error is not None:
+                    result.diagnostics = self._source_error(path, error)
             return result
         try:
             module = parse(source, text)

@@ -10,8 +10,10 @@ class UnparsableFile(Rule):
     NUL byte, bytes that are invalid in the file's declared encoding, or syntax
     that is valid Python but newer than libcst can parse (the message says which).
 
-    testlint only parses a file when one of the enabled rules could apply to it,
-    so a file that no rule needs to look at is not parsed and not reported.
+    Every test module and conftest is checked, whether or not another rule needs
+    to look at it: CPython's parser first, and libcst for a file CPython refuses
+    (it may be valid syntax newer than the running interpreter). Other `.py`
+    files are reported only when a rule parses them.
 
     ## Why is this bad?
     pytest cannot import such a file either: collecting it is an error. And
