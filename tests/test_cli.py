@@ -868,3 +868,37 @@ def test_a_syntax_error_respects_per_file_ignores(project: Path) -> None:
     )
     result = invoke("tests", "--no-cache")
     assert result.exit_code == 0, result.stdout
+
+
+def test_stdin_filename_alone_reads_standard_input(project: Path) -> None:
+    # As in ruff: without `-`, --stdin-filename still means the source is on stdin
+    # (it used to lint the whole directory instead).
+    write(project, "tests/test_other.py", SAFE)
+    result = invoke("--stdin-filename", "tests/test_x.py", stdin=SAFE.encode())
+    assert result.exit_code == 1
+    assert "tests/test_x.py:6:5: TL101" in result.stdout
+    assert "test_other.py" not in result.stdout
+
+
+def test_stdin_filename_with_paths_is_an_error(project: Path) -> None:
+    write(project, "tests/test_x.py", SAFE)
+    result = invoke("--stdin-filename", "tests/test_x.py", "tests", stdin=SAFE.encode())
+    assert result.exit_code == 2
+    assert "--stdin-filename" in result.stderr
+
+
+def test_diff_with_statistics_is_an_error(project: Path) -> None:
+    write(project, "tests/test_x.py", SAFE)
+    result = invoke("--diff", "--statistics", "tests")
+    assert result.exit_code == 2
+    assert "--diff cannot be used with --statistics" in result.stderr
+
+
+def test_statistics_in_json(project: Path) -> None:
+    write(project, "tests/test_x.py", SAFE)
+    write(project, "tests/test_y.py", SAFE)
+    result = invoke("--statistics", "--output-format", "json", "--no-cache", "tests")
+    assert result.exit_code == 1
+    assert json.loads(result.stdout) == [
+        {"code": "TL101", "name": "module-level-exit", "count": 2, "fixable": True}
+    ]

@@ -100,7 +100,7 @@ def main() -> None:
 @click.option(
     "--stdin-filename",
     type=click.Path(path_type=Path),
-    help="With PATH `-`: the path the source on standard input belongs to.",
+    help="Read the source from standard input; PATH is the file it belongs to.",
 )
 def check(paths: tuple[Path, ...], **kwargs: Any) -> None:
     """Check PATHS (default: the current directory)."""
@@ -122,10 +122,15 @@ def check(paths: tuple[Path, ...], **kwargs: Any) -> None:
     )
     if kwargs["config"] is not None and kwargs["isolated"]:
         _fail("--config and --isolated cannot be used together")
+    if kwargs["diff"] and kwargs["statistics"]:
+        _fail("--diff cannot be used with --statistics")
     started_ns = time.time_ns()
-    stdin = paths == (Path("-"),)
+    # As in ruff: --stdin-filename alone means the source comes on standard input.
+    stdin = paths == (Path("-"),) or (not paths and kwargs["stdin_filename"] is not None)
     if Path("-") in paths and not stdin:
         _fail("`-` (standard input) cannot be combined with other paths")
+    if kwargs["stdin_filename"] is not None and not stdin:
+        _fail("--stdin-filename reads standard input: it cannot be combined with paths")
     try:
         if stdin:
             source = sys.stdin.buffer.read()

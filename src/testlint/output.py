@@ -52,6 +52,8 @@ def report(
     if options.diff:
         for diff in result.diffs:
             say(diff, False, False)
+    elif fmt == "json" and shown.statistics:
+        echo(json_statistics(diagnostics, unsafe))
     elif fmt == "json":
         echo(json_output(diagnostics))
     elif fmt == "sarif":
@@ -140,11 +142,25 @@ def _plural(count: int, word: str, plural: str | None = None) -> str:
     return f"{count} {word if count == 1 else plural or word + 's'}"
 
 
-def statistics(diagnostics: Sequence[Diagnostic], unsafe_fixes: bool) -> str:
+def _counts(diagnostics: Sequence[Diagnostic]) -> list[tuple[tuple[str, str], int]]:
     counts = Counter((d.code, d.name) for d in diagnostics)
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
+
+def json_statistics(diagnostics: Sequence[Diagnostic], unsafe_fixes: bool) -> str:
+    """`--statistics --output-format json`: ruff's fields."""
+    fixable = {d.code for d in diagnostics if _is_shown_fixable(d, unsafe_fixes)}
+    rows = [
+        {"code": code, "name": name, "count": count, "fixable": code in fixable}
+        for (code, name), count in _counts(diagnostics)
+    ]
+    return json.dumps(rows, indent=2)
+
+
+def statistics(diagnostics: Sequence[Diagnostic], unsafe_fixes: bool) -> str:
     fixable = {d.code for d in diagnostics if _is_shown_fixable(d, unsafe_fixes)}
     rows = []
-    for (code, name), count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+    for (code, name), count in _counts(diagnostics):
         marker = "[*]" if code in fixable else "[ ]"
         rows.append(f"{count:>5}\t{code}\t{marker} {name}")
     return "\n".join(rows)
