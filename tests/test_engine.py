@@ -166,8 +166,7 @@ def test_write_refuses_a_file_changed_since_read(tmp_path: Path) -> None:
 
 @pytest.fixture
 def read_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every file is read-only: root ignores permission bits, so CI (root) would
-    otherwise never reach this code path."""
+    """Every file is read-only for `os.access` (a non-root user without the right)."""
     monkeypatch.setattr("testlint.files.os.access", lambda path, mode: False)
 
 
@@ -180,12 +179,29 @@ def test_write_refuses_read_only_files(tmp_path: Path) -> None:
     assert path.read_bytes() == b"x\n"
 
 
-@pytest.mark.usefixtures("read_only")
+def test_write_refuses_a_file_whose_mode_is_read_only(tmp_path: Path) -> None:
+    # Mode 444 as root (CI containers, Docker): `os.access` says writable, the user
+    # said otherwise. Runs as root too.
+    path = tmp_path / "test_x.py"
+    path.write_bytes(b"x\n")
+    path.chmod(0o444)
+    try:
+        with pytest.raises(WriteError, match="read-only"):
+            write_atomically(path, b"x\n", b"y\n")
+        assert path.read_bytes() == b"x\n"
+    finally:
+        path.chmod(0o644)
+
+
 def test_read_only_file_is_reported_by_the_run(project: Path) -> None:
     path = project / "test_x.py"
     path.write_text(EXIT_IN_HANDLER)
+    path.chmod(0o444)
     original = path.read_bytes()
-    result = run([project], RunOptions(fix=True))
+    try:
+        result = run([project], RunOptions(fix=True))
+    finally:
+        path.chmod(0o644)
     assert path.read_bytes() == original
     assert any("read-only" in warning for warning in result.warnings)
     assert [d.code for d in result.diagnostics] == ["TL101"]
