@@ -110,7 +110,7 @@ def test_clean_project_exits_0(project: Path) -> None:
     write(project, "tests/test_clean.py", CLEAN)
     result = invoke()
     assert result.exit_code == 0
-    assert result.stdout == "All checks passed!\n"
+    assert result.stdout == "All checks passed! Checked 1 file.\n"
 
 
 def test_findings_exit_1(project: Path) -> None:
@@ -229,7 +229,7 @@ def test_text_format_lines_and_summary(project: Path) -> None:
         f"tests/test_a.py:6:5: TL101 [*] {EXIT_MESSAGE}",
         f"tests/test_b.py:4:5: TL101 {EXIT_MESSAGE}",
         f"tests/test_c.py:4:36: TL101 {EXIT_MESSAGE}",
-        "Found 3 problems.",
+        "Checked 3 files, found 3 problems.",
         "[*] 1 fixable with `testlint --fix`.",
         "1 hidden fix can be enabled with `--unsafe-fixes`.",
     ]
@@ -240,7 +240,7 @@ def test_text_marks_unsafe_fixes_fixable_when_enabled(project: Path) -> None:
     result = invoke("--unsafe-fixes")
     assert result.stdout.splitlines() == [
         f"tests/test_b.py:4:5: TL101 [*] {EXIT_MESSAGE}",
-        "Found 1 problem.",
+        "Checked 1 file, found 1 problem.",
         "[*] 1 fixable with `testlint --fix --unsafe-fixes`.",
     ]
 
@@ -262,7 +262,7 @@ def test_exit_zero(project: Path) -> None:
     result = invoke("--exit-zero")
     assert result.exit_code == 0
     assert "tests/test_x.py:6:5: TL101" in result.stdout
-    assert "Found 1 problem." in result.stdout
+    assert "Checked 1 file, found 1 problem." in result.stdout
 
 
 def test_statistics(project: Path) -> None:
@@ -277,7 +277,7 @@ def test_statistics(project: Path) -> None:
         "    1\tTL102\t[*] skip-without-allow-module-level",
     ]
     assert not any(":6:5:" in line for line in lines), "statistics replace the listing"
-    assert "Found 3 problems." in lines
+    assert "Checked 3 files, found 3 problems." in lines
 
 
 # ------------------------------------------------------------------ fixing
@@ -293,7 +293,7 @@ def test_fix_writes_the_file_and_exits_0_when_everything_was_fixed(project: Path
     assert result.stdout == "Fixed 2 problems (0 remaining).\n"
     again = invoke("--fix")
     assert again.exit_code == 0
-    assert again.stdout == "All checks passed!\n"
+    assert again.stdout == "All checks passed! Checked 2 files.\n"
     assert safe.read_text(encoding="utf-8") == SAFE_FIXED
 
 
@@ -307,7 +307,7 @@ def test_fix_exits_1_when_unfixable_problems_remain(project: Path) -> None:
     assert result.stdout.splitlines() == [
         f"tests/test_b.py:4:36: TL101 {EXIT_MESSAGE}",
         "Fixed 1 problem (1 remaining).",
-        "Found 1 problem.",
+        "Checked 2 files, found 1 problem.",
     ]
 
 
@@ -536,7 +536,16 @@ def test_non_test_module_is_not_reported(project: Path) -> None:
     assert invoke().exit_code == 0
     result = invoke("tests/helpers.py")
     assert result.exit_code == 0
-    assert result.stdout == "All checks passed!\n"
+    assert result.stdout == "All checks passed! Checked 1 file.\n"
+
+
+def test_a_path_without_test_modules_says_so(project: Path) -> None:
+    # Never "All checks passed!" for nothing (ruff: "No Python files found").
+    write(project, "src/app.py", "import sys\n\nsys.exit(1)\n")
+    result = invoke("src")
+    assert result.exit_code == 0
+    assert result.stdout == "No files checked.\n"
+    assert "no test modules or conftests found in src (python_files: test_*.py" in result.stderr
 
 
 def test_python_files_from_pytest_config_decide_test_modules(project: Path) -> None:
@@ -803,7 +812,7 @@ def test_short_help_is_the_same_as_long_help(project: Path) -> None:
 def test_process_exit_codes(project: Path) -> None:
     write(project, "tests/test_a.py", CLEAN)
     clean = run_process("tests", cwd=project)
-    assert (clean.returncode, clean.stdout) == (0, b"All checks passed!\n")
+    assert (clean.returncode, clean.stdout) == (0, b"All checks passed! Checked 1 file.\n")
     write(project, "tests/test_b.py", SAFE)
     found = run_process("tests", cwd=project)
     assert found.returncode == 1

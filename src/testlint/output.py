@@ -79,7 +79,11 @@ def report(
             would = sum(f.fixes_applied for f in result.files)
             say(f"Would fix {would} problem{'s' if would != 1 else ''}.", True, True)
         else:
-            echo(summary(diagnostics, unsafe, result.fixes_applied, options.fix))
+            echo(
+                summary(
+                    diagnostics, unsafe, result.fixes_applied, options.fix, result.checked_files
+                )
+            )
     if result.errors:
         return EXIT_ERROR
     if shown.exit_zero:
@@ -114,15 +118,19 @@ def text(diagnostics: Sequence[Diagnostic], unsafe_fixes: bool) -> str:
     return "\n".join(lines)
 
 
-def summary(diagnostics: Sequence[Diagnostic], unsafe_fixes: bool, fixed: int, fixing: bool) -> str:
+def summary(
+    diagnostics: Sequence[Diagnostic], unsafe_fixes: bool, fixed: int, fixing: bool, checked: int
+) -> str:
     count = len(diagnostics)
     lines: list[str] = []
     if fixing and fixed:
         lines.append(f"Fixed {_plural(fixed, 'problem')} ({count} remaining).")
+    elif checked == 0 and count == 0:
+        return "No files checked."  # never "All checks passed!" for nothing
     elif count == 0:
-        return "All checks passed!"
+        return f"All checks passed! Checked {_plural(checked, 'file')}."
     if count:
-        lines.append(f"Found {_plural(count, 'problem')}.")
+        lines.append(f"Checked {_plural(checked, 'file')}, found {_plural(count, 'problem')}.")
         safe = sum(1 for d in diagnostics if d.fix_applicability is Applicability.SAFE)
         unsafe = sum(1 for d in diagnostics if d.fix_applicability is Applicability.UNSAFE)
         if unsafe_fixes and safe + unsafe:

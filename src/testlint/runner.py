@@ -102,6 +102,9 @@ class RunResult:
     """What the cache's entries were made in (`cache.scope_digest`)."""
     start: str = ""
     """Where the configuration was looked up from: the paths' common root."""
+    checked_files: int = 0
+    """How many files the run checked (cached answers and a re-check's unchanged
+    files included): what the summary says."""
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
@@ -315,6 +318,13 @@ def _run(paths: Sequence[Path], options: RunOptions) -> RunResult:
             message = f"{item.path}: {item.message}"
             (result.warnings if item.warning else result.errors).append(message)
     work = [(item, linter) for item, linter in chosen if isinstance(item, SourcePath) and linter]
+    result.checked_files = len(work)
+    if not work and not result.errors:
+        patterns = " ".join(project.pytest_config(start).python_files)
+        shown = " ".join(str(path) for path in paths)
+        result.warnings.append(
+            f"no test modules or conftests found in {shown} (python_files: {patterns})"
+        )
     store = _open_cache(options, project, linters.main.settings)
     todo = [(i, lint, "") for i, lint in work] if store is None else store.split(work, options)
     if store is not None:
@@ -395,6 +405,7 @@ def _run_changed(recorded: Recorded, changed: set[str]) -> RunResult | None:
     start, scope = str(recorded.start), recorded.scope
     result = RunResult(settings, project=project, start=start, cache_scope=scope)
     result.checked = now = []
+    result.checked_files = len(checked)
     suite_readers = sum(1 for entry in checked if entry[4])
     is_changed = replay.among(changed)
     for entry in checked:
@@ -548,7 +559,7 @@ def _run_source(
     checked = linter.check(
         display, source, kind, fix=_fix_level(options, settings), with_edits=options.with_edits
     )
-    result = RunResult(settings, files=[checked])
+    result = RunResult(settings, files=[checked], checked_files=1)
     result.warnings.extend(f"{display}: {message}" for message in checked.errors)
     fixed = checked.fixed if checked.fixed is not None else source
     if options.diff and checked.fixed is not None:
