@@ -132,6 +132,33 @@ def test_flake8_selection_and_per_file_ignores_are_flake8s(tmp_path: Path) -> No
     )
 
 
+CONFIGURED_PROJECT = {
+    "pyproject.toml": (
+        '[tool.testlint]\nserial-markers = ["serial"]\n'
+        '[tool.pytest.ini_options]\naddopts = "-n auto"\n'
+    ),
+    "tests/test_pool.py": (
+        "from concurrent.futures import ThreadPoolExecutor\n\n\n"
+        "def test_pool():\n    with ThreadPoolExecutor(2) as pool:\n"
+        "        assert list(pool.map(abs, [-1])) == [1]\n"
+    ),
+}
+
+
+def test_flake8_and_cli_resolve_configuration_keys_alike(tmp_path: Path) -> None:
+    # `serial-markers` set explicitly adopts the convention before any test uses
+    # the marker: both front ends must see the key as set, not only its value.
+    for name, text in CONFIGURED_PROJECT.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    cli = run([sys.executable, "-m", "testlint", "--no-cache", "tests"], tmp_path)
+    assert "tests/test_pool.py:5:10: TL201" in cli.stdout, cli.stdout + cli.stderr
+    flake8 = run(
+        [sys.executable, "-m", "flake8", "--isolated", "--select", "TL", "tests"], tmp_path
+    )
+    assert "tests/test_pool.py:5:10: TL201" in flake8.stdout, flake8.stdout + flake8.stderr
+
+
 # ------------------------------------------------------------------ pre-commit
 
 

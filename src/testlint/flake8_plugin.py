@@ -12,6 +12,7 @@ flake8 has no protocol for fixes: messages of fixable problems say so.
 from __future__ import annotations
 
 import ast
+import dataclasses
 from collections.abc import Iterator
 from functools import lru_cache
 from pathlib import Path
@@ -19,33 +20,37 @@ from pathlib import Path
 from testlint import __version__
 from testlint.diagnostics import Applicability, Diagnostic
 from testlint.engine import Linter
-from testlint.locate import ConfigError, find_config_file, find_project_root
+from testlint.locate import ConfigError
 from testlint.project import Project
 from testlint.rule import FileKind
 from testlint.rules import RULES
-from testlint.settings import Settings, load_settings
+from testlint.runner import RunOptions, resolve_settings
 
 STDIN_NAMES = frozenset({"stdin", "-", "<stdin>"})
 
 
 @lru_cache(maxsize=32)
 def _linter_for(directory: Path) -> Linter | ConfigError:
-    """One linter per project for the whole flake8 process (flake8 may fork
-    workers; each builds its own once)."""
+    """One linter per directory for the whole flake8 process (flake8 may fork
+    workers; each builds its own once), from the settings the `testlint` command
+    resolves: the same resolver, so every key means the same."""
     try:
-        config = find_config_file(directory)
-        root = config.parent if config else find_project_root(directory)
-        settings = load_settings(config, RULES, root)
+        settings, project = resolve_settings([directory], RunOptions())
     except ConfigError as exc:
         return exc
     # flake8 does the selecting and per-file-ignores: every rule runs here.
-    everything = Settings(base=settings.base, select=("ALL",), rule_options=settings.rule_options)
-    return Linter(RULES, everything, _project(root))
+    everything = dataclasses.replace(
+        settings, select=("ALL",), extend_select=(), ignore=(), per_file_ignores=()
+    )
+    return Linter(RULES, everything, _projects(project))
 
 
-@lru_cache(maxsize=32)
-def _project(root: Path) -> Project:
-    return Project(root)
+_PROJECTS: dict[Path, Project] = {}
+
+
+def _projects(project: Project) -> Project:
+    """One `Project` per root for the process: its facts are computed once."""
+    return _PROJECTS.setdefault(project.root, project)
 
 
 def _message(diagnostic: Diagnostic) -> str:
