@@ -469,6 +469,16 @@ def registered_markers(context: RuleContext) -> frozenset[str] | None:
     return frozenset(names)
 
 
+def unregistered(context: RuleContext, marker: str) -> bool:
+    """`marker` is not registered for this file (TL203), and no plugin the project
+    depends on is named after it (it may register it)."""
+    registered = registered_markers(context)
+    if registered is None or marker in registered:
+        return False
+    owner = context.project.owner(context.path)
+    return not any(marker in requirement.name for requirement in owner.requirements)
+
+
 def strict_markers(context: RuleContext) -> bool:
     """Unregistered marks are a collection error: `--strict-markers`/`--strict`, or
     pytest 9's `strict = true`."""
@@ -647,3 +657,68 @@ class Contexts:
         if isinstance(expression, cst.Name):
             return self.names.get(expression.value)
         return None
+
+
+def marker_problem(
+    context: RuleContext,
+    suite: SuiteMarkers,
+    markers: tuple[str, ...],
+    also_used: frozenset[str] = frozenset(),
+) -> str | None:
+    """Why the suite's serial markers serialise nothing under its xdist setup, or
+    None. `also_used`: markers to judge as if the suite used them already (what
+    TL201's fix would add)."""
+    runs = invocations(context)
+    if not any(run.numprocesses or run.dist for run in runs):
+        return None  # xdist only declared: how (and whether) it runs is unknown
+    owner = context.project.owner(context.path)
+    used = [m for m in markers if m in suite.used or m in also_used]
+    if any(_selects(run, used) for run in runs):
+        return None  # `-m "not serial"`: the marker is honoured by selection
+    unhandled = [
+        m
+        for m in used
+        if m not in suite.handled and not any(m in r.name for r in owner.requirements)
+    ]
+    if unhandled:
+        marker = unhandled[0]
+        return (
+            f"Marker `{marker}` serialises nothing: no conftest hook acts on it and no "
+            f"`-m` expression selects it, so its tests still run in parallel under xdist"
+        )
+    grouped = [m for m in used if m in suite.mapped_to_group]
+    if not grouped and not suite.xdist_group_in_tests:
+        return None
+    if grouped and suite.late_mapping is not None:
+        where = display_path(suite.late_mapping, suite_scope(context).root)
+        return (
+            f"Marker `{grouped[0]}` has no effect: {where} maps it to `xdist_group` in "
+            "`pytest_collection_modifyitems` without `@pytest.hookimpl(tryfirst=True)`, "
+            "after pytest-xdist has already read the groups"
+        )
+    what = f"marker `{grouped[0]}` (mapped to `xdist_group`)" if grouped else "`xdist_group`"
+    modes = [(mode, run.source) for run in runs for mode in run.dist]
+    if any(mode == "loadgroup" for mode, _ in modes):
+        return None
+    addopts = [(mode, source) for mode, source in modes if source == runs[0].source]
+    chosen = addopts or modes
+    if chosen:
+        mode, source = chosen[0]
+        how = f"`--dist {mode}` (in {source})"
+    elif any(run.numprocesses for run in runs):
+        source = next(run.source for run in runs if run.numprocesses)
+        how = f"`-n` without `--dist` (in {source}), which means `--dist load`"
+    else:
+        return None
+    return (
+        f"{what[0].upper()}{what[1:]} has no effect: the suite runs with {how}, and "
+        "pytest-xdist honours `xdist_group` only under `--dist loadgroup`"
+    )
+
+
+def _selects(run: Invocation, markers: list[str]) -> bool:
+    return any(
+        re.search(rf"\b{re.escape(marker)}\b", expression)
+        for expression in run.mark_expressions
+        for marker in markers
+    )

@@ -16,10 +16,15 @@ from testlint.rules._xdist import (
     Contexts,
     adopted_markers,
     class_is_serial,
+    configured_markers,
     covers_parallel_work,
+    marker_problem,
     module_is_serial,
     runs_xdist,
     serial_marks_on,
+    suite_markers,
+    suite_scope,
+    unregistered,
 )
 from testlint.scan import Scan
 
@@ -117,6 +122,9 @@ class ParallelWorkWithoutSerialMarker(Rule):
     Adding the first adopted serial marker to the enclosing `Test*` class, else
     to the test (with `import pytest` when missing) is **safe**: it only changes
     which worker runs the test, which is what the project's convention asks.
+    There is no fix while the marker is not registered (TL203) or serialises
+    nothing under the project's xdist setup (TL204): adding it would leave the
+    next run a finding, so the message says what to set up first.
 
     ## Options
     - `serial-markers`
@@ -234,13 +242,26 @@ class ParallelWorkWithoutSerialMarker(Rule):
                 f"{what} `{name}` starts parallel work (`{short}`) "
                 f"for tests with no serial marker ({names})"
             )
+        blocker = self._fix_blocker(marker)
         self.report(
             call,
             f"{message}; under pytest-xdist they run beside other tests: "
-            f"add `@pytest.mark.{marker}`",
-            fix=self._fix(targets, marker),
+            f"add `@pytest.mark.{marker}`{blocker}",
+            fix=None if blocker else self._fix(targets, marker),
             statement=statement,
         )
+
+    def _fix_blocker(self, marker: str) -> str:
+        """Why adding `marker` now would leave a finding the next run reports (TL203,
+        TL204), as a note for the message; "" when the fix is sound. The fix is
+        then not offered: `--fix` must never create a finding."""
+        if unregistered(self.context, marker):
+            return f"; note: `{marker}` is not registered yet (TL203): register it first"
+        suite = suite_markers(suite_scope(self.context), configured_markers(self.context))
+        markers = configured_markers(self.context)
+        if marker_problem(self.context, suite, markers, frozenset({marker})) is not None:
+            return f"; note: `{marker}` serialises nothing under this xdist setup yet (TL204)"
+        return ""
 
     def _dependents(self, function: Function) -> list[Function]:
         """Tests of this module that reach `function`: requesting a fixture

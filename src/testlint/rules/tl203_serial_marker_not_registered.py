@@ -8,8 +8,8 @@ from testlint.rules._xdist import (
     configured_markers,
     marker_attribute_in,
     marker_triggers,
-    registered_markers,
     strict_markers,
+    unregistered,
 )
 from testlint.scan import Scan
 from testlint.settings import Settings
@@ -104,11 +104,7 @@ class SerialMarkerNotRegistered(Rule):
         if self.context.imports.resolve(node) != f"pytest.mark.{name}":
             return
         self._seen.add(name)
-        registered = registered_markers(self.context)
-        if registered is None or name in registered:
-            return
-        owner = self.context.project.owner(self.context.path)
-        if any(name in requirement.name for requirement in owner.requirements):
+        if not unregistered(self.context, name):
             return
         if strict_markers(self.context):
             consequence = "with `--strict-markers` collecting this module fails"

@@ -1,19 +1,14 @@
 from __future__ import annotations
 
-import re
-
 import libcst as cst
 
-from testlint.project import display_path
 from testlint.rule import FileKind, Rule, RuleContext
 from testlint.rules._xdist import (
     SERIAL_MARKERS,
     XDIST_GROUP,
-    Invocation,
-    SuiteMarkers,
     configured_markers,
-    invocations,
     marker_attribute_in,
+    marker_problem,
     marker_triggers,
     runs_xdist,
     suite_markers,
@@ -152,62 +147,6 @@ class SerialMarkerHasNoEffect(Rule):
             return
         if not runs_xdist(self.context):
             return
-        problem = self._problem(suite)
+        problem = marker_problem(self.context, suite, self._markers)
         if problem is not None:
             self.report(node, problem)
-
-    def _problem(self, suite: SuiteMarkers) -> str | None:
-        runs = invocations(self.context)
-        if not any(run.numprocesses or run.dist for run in runs):
-            return None  # xdist only declared: how (and whether) it runs is unknown
-        owner = self.context.project.owner(self.context.path)
-        used = [m for m in self._markers if m in suite.used]
-        if any(_selects(run, used) for run in runs):
-            return None  # `-m "not serial"`: the marker is honoured by selection
-        unhandled = [
-            m
-            for m in used
-            if m not in suite.handled and not any(m in r.name for r in owner.requirements)
-        ]
-        if unhandled:
-            marker = unhandled[0]
-            return (
-                f"Marker `{marker}` serialises nothing: no conftest hook acts on it and no "
-                f"`-m` expression selects it, so its tests still run in parallel under xdist"
-            )
-        grouped = [m for m in used if m in suite.mapped_to_group]
-        if not grouped and not suite.xdist_group_in_tests:
-            return None
-        if grouped and suite.late_mapping is not None:
-            where = display_path(suite.late_mapping, suite_scope(self.context).root)
-            return (
-                f"Marker `{grouped[0]}` has no effect: {where} maps it to `xdist_group` in "
-                "`pytest_collection_modifyitems` without `@pytest.hookimpl(tryfirst=True)`, "
-                "after pytest-xdist has already read the groups"
-            )
-        what = f"marker `{grouped[0]}` (mapped to `xdist_group`)" if grouped else "`xdist_group`"
-        modes = [(mode, run.source) for run in runs for mode in run.dist]
-        if any(mode == "loadgroup" for mode, _ in modes):
-            return None
-        addopts = [(mode, source) for mode, source in modes if source == runs[0].source]
-        chosen = addopts or modes
-        if chosen:
-            mode, source = chosen[0]
-            how = f"`--dist {mode}` (in {source})"
-        elif any(run.numprocesses for run in runs):
-            source = next(run.source for run in runs if run.numprocesses)
-            how = f"`-n` without `--dist` (in {source}), which means `--dist load`"
-        else:
-            return None
-        return (
-            f"{what[0].upper()}{what[1:]} has no effect: the suite runs with {how}, and "
-            "pytest-xdist honours `xdist_group` only under `--dist loadgroup`"
-        )
-
-
-def _selects(run: Invocation, markers: list[str]) -> bool:
-    return any(
-        re.search(rf"\b{re.escape(marker)}\b", expression)
-        for expression in run.mark_expressions
-        for marker in markers
-    )
