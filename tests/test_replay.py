@@ -651,3 +651,22 @@ def test_the_repository_workflow_of_a_sub_project_is_watched(
     code, out, err, replayed = launch("tests")
     assert not replayed, "the repository's workflow changed: replayed a stale result"
     assert (code, out, err) == uncached(launch, "tests")
+
+
+def test_the_second_run_in_a_row_is_replayed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, launch: Launch
+) -> None:
+    # With the real racy window: files written well before, then two runs in a row.
+    # The first run creates .testlint_cache/ in the root (a directory change within
+    # the window); that must not cost the second run its replay.
+    root = tmp_path / "shop"
+    write(root, SHOP)
+    monkeypatch.setattr(replay, "RACY_NS", 200_000_000)  # a shorter window, same rule
+    time.sleep(0.3)  # every file is older than the window (ctime cannot be set back)
+    monkeypatch.chdir(root)
+    monkeypatch.setattr(replay, "ARGV", None)
+    first = launch("tests")
+    assert not first[3]
+    second = launch("tests")
+    assert second[3], "the second run in a row was not replayed"
+    assert second[:3] == first[:3]

@@ -279,6 +279,14 @@ def find(argv: Sequence[str], environ: Mapping[str, str]) -> Replay | Changed | 
         return None
 
 
+def _racy(found: Signature, started_ns: int) -> bool:
+    """A file whose stat changed just before or during the run: a later edit in the
+    same instant could leave the same stat. A directory is never racy: the names it
+    holds are recorded and compared (`_unchanged`), so testlint's own cache directory
+    appearing in the root during the first run does not cost the second its replay."""
+    return found is not None and len(found) == 5 and found[1] >= started_ns - RACY_NS
+
+
 def _unchanged(name: str, recorded: Signature, relisted: list[str]) -> bool:
     """Whether `name` has the stat it was recorded with; a directory also when only
     its stat changed, not the names it holds (then it joins `relisted`): an editor
@@ -539,7 +547,7 @@ def record(
     invocation = parse(ARGV)
     if invocation is None:
         return False
-    if any(found is not None and found[1] >= started_ns - RACY_NS for found in stats.values()):
+    if any(_racy(found, started_ns) for found in stats.values()):
         return False
     key = run_key(ARGV, environ)
     try:
