@@ -762,6 +762,8 @@ def _record_statement(info: ModuleInfo, statement: ast.stmt, package: str) -> No
         for name in names:
             info.top_level.add(name)
             _forget(info, name)
+        if "__getattr__" in names:  # `__getattr__, __dir__ = attach(...)` (lazy loaders)
+            info.dynamic = True
         value = statement.value
         if isinstance(value, ast.Call):
             dotted = _dotted(value.func)

@@ -28,7 +28,8 @@ class PatchTargetDoesNotExist(PatchRule):
     creates it), module dunders (`__file__`), a patcher that is never used (a
     `patch(...)` statement alone), a patch in a helper no test of the module
     names, tests marked `skip`, `skipif` or `xfail` (the failure may be what
-    they expect), third-party targets, modules with a module-level `__getattr__` or a star
+    they expect), third-party targets, modules with a module-level `__getattr__`
+    (defined, or assigned: `__getattr__, __dir__ = attach(...)`) or a star
     import, modules that write their own globals (`globals().update(...)`,
     `sys.modules[__name__]`), and names some project code assigns as
     `module.name = ...`.
