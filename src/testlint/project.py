@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from testlint.index import ModuleIndex, build_index, exiting_modules
-from testlint.locate import load_toml, resolve_once
+from testlint.locate import ProjectError, load_toml, resolve_once
 from testlint.rule import FileKind
 
 if TYPE_CHECKING:
@@ -338,6 +338,27 @@ def _python_file_requirements(path: Path) -> Iterator[Requirement]:
         requirement = parse_requirement(match.group(1), path)
         if requirement is not None:
             yield requirement
+
+
+def generated_files(root: Path) -> tuple[str, ...]:
+    pyproject = root / "pyproject.toml"
+    if not pyproject.is_file():
+        return ()
+    try:
+        tool = load_toml(pyproject).get("tool", {})
+    except (ProjectError, OSError):
+        return ()
+    if not isinstance(tool, dict):
+        return ()
+    scm = tool.get("setuptools_scm", {})
+    hooks = tool.get("hatch", {}).get("build", {}).get("hooks", {})
+    vcs = hooks.get("vcs", {}) if isinstance(hooks, dict) else {}
+    found = []
+    for table, key in ((scm, "version_file"), (scm, "write_to"), (vcs, "version-file")):
+        value = table.get(key) if isinstance(table, dict) else None
+        if isinstance(value, str) and value.endswith(".py"):
+            found.append(value.replace("\\", "/").lstrip("./"))
+    return tuple(found)
 
 
 def declared_requirements(root: Path) -> tuple[Requirement, ...]:
@@ -685,6 +706,13 @@ class Project:
     @cached_property
     def requirements(self) -> tuple[Requirement, ...]:
         return declared_requirements(self.root)
+
+    @cached_property
+    def generated_files(self) -> tuple[str, ...]:
+        """Files the build writes at install time (setuptools_scm's `version_file`
+        or `write_to`, hatch-vcs's `version-file`), as posix paths under the root:
+        modules that exist when the tests run though not in the checkout."""
+        return generated_files(self.root)
 
     def conftest_texts(self, directory: Path) -> tuple[str, ...]:
         """The text of every conftest.py from `directory` up to the root (cached)."""

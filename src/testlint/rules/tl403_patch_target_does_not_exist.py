@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import builtins
 
+from testlint.index import ModuleInfo
 from testlint.rules._patching import PatchRule, PatchTarget
 
 MOCK_CREATES = frozenset(name for name in dir(builtins) if not name.startswith("_"))
@@ -31,8 +32,10 @@ class PatchTargetDoesNotExist(PatchRule):
     they expect), third-party targets, modules with a module-level `__getattr__`
     (defined, or assigned: `__getattr__, __dir__ = attach(...)`) or a star
     import, modules that write their own globals (`globals().update(...)`,
-    `sys.modules[__name__]`), and names some project code assigns as
-    `module.name = ...`.
+    `sys.modules[__name__]`), names some project code assigns as
+    `module.name = ...`, and modules the build writes at install time
+    (setuptools_scm's `version_file`/`write_to`, hatch-vcs's `version-file`) or
+    that the package imports from itself although the checkout lacks them.
 
     ## Why is this bad?
     The test errors before it starts: `AttributeError: <module 'shop.orders'>
@@ -96,6 +99,8 @@ class PatchTargetDoesNotExist(PatchRule):
             return
         if self.index.assigns_attribute(attr):
             return
+        if self._written_at_install(module, attr, info):
+            return
         names = set(info.defined) if info is not None else set()
         prefix = f"{module}."
         names |= {
@@ -117,3 +122,14 @@ class PatchTargetDoesNotExist(PatchRule):
             f"`{attr}`, so the test fails with AttributeError{hint}",
             statement=target.statement,
         )
+
+    def _written_at_install(self, module: str, attr: str, info: ModuleInfo | None) -> bool:
+        """`module.attr` is a module the build writes (`pkg._version` from
+        setuptools_scm's `version_file`), or one the package imports from itself
+        although the checkout lacks it."""
+        submodule = f"{module}.{attr}"
+        if info is not None and submodule in info.imports:
+            return True
+        tail = f"{submodule.replace('.', '/')}.py"
+        generated = self.context.project.owner(self.context.path).generated_files
+        return any(path == tail or path.endswith(f"/{tail}") for path in generated)
