@@ -39,6 +39,7 @@ from testlint.engine import FileResult
 from testlint.index import exit_line_of
 from testlint.locate import DEFAULT_CACHE_DIRECTORY, ENVIRONMENT_DIRECTORIES
 from testlint.project import (
+    LOCK_FILES,
     RUN_FILE_GLOBS,
     RUN_FILES,
     marks_in_text,
@@ -68,6 +69,7 @@ ENVIRONMENT_NAMES = frozenset(
         ".gitlab-ci.yml",
         "Pipfile",
         "environment.yml",
+        *LOCK_FILES,  # which pytest-asyncio version runs (TL301/TL302)
     }
 )
 

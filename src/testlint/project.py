@@ -361,6 +361,37 @@ def generated_files(root: Path) -> tuple[str, ...]:
     return tuple(found)
 
 
+LOCK_FILES = ("uv.lock", "poetry.lock", "pdm.lock", "Pipfile.lock")
+
+
+def locked_versions(root: Path) -> dict[str, str]:
+    """Package name (normalised) -> the version a lock file at the root pins."""
+    found: dict[str, str] = {}
+    for name in LOCK_FILES:
+        path = root / name
+        if not path.is_file():
+            continue
+        try:
+            if name == "Pipfile.lock":
+                import json  # here: only a Pipfile.lock needs it
+
+                data = json.loads(path.read_text(encoding="utf-8"))
+                for section in ("default", "develop"):
+                    for package, entry in (data.get(section) or {}).items():
+                        version = entry.get("version", "") if isinstance(entry, dict) else ""
+                        if version.startswith("=="):
+                            found.setdefault(normalize_name(package), version[2:])
+            else:
+                for package in load_toml(path).get("package", []):
+                    if isinstance(package, dict) and "name" in package and "version" in package:
+                        found.setdefault(
+                            normalize_name(str(package["name"])), str(package["version"])
+                        )
+        except (ProjectError, OSError, ValueError, AttributeError):
+            continue
+    return found
+
+
 def declared_requirements(root: Path) -> tuple[Requirement, ...]:
     found: list[Requirement] = []
     pyproject = root / "pyproject.toml"
@@ -764,6 +795,9 @@ class Project:
         (pytest-aio, pytest-tornasync, pytest-sanic run async tests themselves)."""
         if any(self.uses(plugin) for plugin in ASYNC_TEST_PLUGINS):
             return "other-plugin"
+        locked = locked_versions(self.root).get("pytest-asyncio")
+        if locked is not None:  # a lock file says which version really runs
+            return "legacy" if pinned_before_strict_default(f"=={locked}") else "used"
         declared = self.requirement("pytest-asyncio")
         if declared:
             if all(pinned_before_strict_default(r.specifier) for r in declared):

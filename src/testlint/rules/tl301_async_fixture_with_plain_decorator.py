@@ -37,7 +37,8 @@ class AsyncFixtureWithPlainDecorator(Rule):
     `anyio_backend` fixture in a conftest above), for fixtures in modules marked
     `anyio` or `trio` or whose every test is, when the project does not use
     pytest-asyncio (not declared and never imported or used as a mark in the
-    suite), when it pins pytest-asyncio below 0.19 (before strict was the
+    suite), when it pins pytest-asyncio (a lock file first: uv.lock, poetry.lock,
+    pdm.lock, Pipfile.lock; then the declared requirements) below 0.19 (before strict was the
     default: 0.17 and 0.18 ran plain async fixtures in "legacy" mode), when a
     conftest or the module sets `asyncio_mode` in code (the mode cannot be known:
     set `asyncio-mode` in `[tool.testlint]`), uses the old
