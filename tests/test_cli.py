@@ -690,6 +690,13 @@ def test_sarif_lists_rules_even_without_results(project: Path) -> None:
     [run] = json.loads(result.stdout)["runs"]
     assert run["results"] == []
     assert len(run["tool"]["driver"]["rules"]) == len(ALL_RULES)
+    assert run["properties"] == {"filesChecked": 1}  # no results from a checked file
+
+
+def test_sarif_says_when_nothing_was_checked(project: Path) -> None:
+    write(project, "src/app.py", "x = 1\n")
+    [run] = json.loads(invoke("--output-format", "sarif", "src").stdout)["runs"]
+    assert run["properties"] == {"filesChecked": 0}
 
 
 # ------------------------------------------------------------------ standard input

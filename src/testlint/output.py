@@ -59,7 +59,7 @@ def report(
     elif fmt == "sarif":
         from testlint.rules import ALL_RULES
 
-        echo(sarif(diagnostics, ALL_RULES))
+        echo(sarif(diagnostics, ALL_RULES, result.checked_files))
     elif fmt == "github":
         if diagnostics:
             echo(github(diagnostics))
@@ -250,7 +250,9 @@ def github(diagnostics: Sequence[Diagnostic]) -> str:
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 
 
-def sarif(diagnostics: Sequence[Diagnostic], rules: Sequence[type[Rule]]) -> str:
+def sarif(
+    diagnostics: Sequence[Diagnostic], rules: Sequence[type[Rule]], checked_files: int = 0
+) -> str:
     results = []
     for d in diagnostics:
         results.append(
@@ -296,6 +298,9 @@ def sarif(diagnostics: Sequence[Diagnostic], rules: Sequence[type[Rule]]) -> str
                     }
                 },
                 "results": results,
+                # How many files the run checked: zero results from zero files is
+                # not a clean suite.
+                "properties": {"filesChecked": checked_files},
             }
         ],
     }
