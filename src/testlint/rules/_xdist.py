@@ -19,7 +19,7 @@ import libcst as cst
 from testlint.project import Project, display_path, is_relative_to, marks_in_text
 from testlint.rule import FileKind, Option, RuleContext
 from testlint.rules._asyncio import mark_names, pytestmark_values
-from testlint.scan import Scan
+from testlint.scan import Scan, terminal
 from testlint.settings import Settings
 
 SERIAL_MARKERS = Option(
@@ -395,18 +395,10 @@ def _calls(scope: ast.AST, names: set[str]) -> set[str]:
     found = set()
     for call in ast.walk(scope):
         if isinstance(call, ast.Call):
-            name = _last_name(call.func)
+            name = terminal(call.func)
             if name in names:
                 found.add(name)
     return found
-
-
-def _last_name(node: ast.expr) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return node.attr
-    return None
 
 
 def _is_initial(project: Project, conftest: Path) -> bool:
