@@ -77,10 +77,15 @@ def strict_pytest_asyncio(context: RuleContext, *, legacy_counts: bool) -> bool:
 
 def _strict_pytest_asyncio(context: RuleContext, legacy_counts: bool) -> bool:
     override = str(context.settings.option(ASYNCIO_MODE))
+    texts = (*context.project.conftest_texts(context.path.parent), context.source)
+    in_code = set() if override else {m for t in texts for m in _MODE_IN_CODE.findall(t)}
+    if in_code == {"strict"}:
+        override = "strict"  # `config.option.asyncio_mode = "strict"` wins over the file
+    elif in_code:
+        return False  # set to another mode in code
     setup = asyncio_setup(context.project.pytest_config(context.path.parent), override)
     if setup.mode != "strict" or setup.trio_mode or setup.anyio_auto:
         return False
-    texts = (*context.project.conftest_texts(context.path.parent), context.source)
     if not override and any(word in text for text in texts for word in UNKNOWABLE):
         return False
     if any(_AUTOUSE_ANYIO_BACKEND.search(text) for text in texts if "anyio_backend" in text):
@@ -89,6 +94,8 @@ def _strict_pytest_asyncio(context: RuleContext, legacy_counts: bool) -> bool:
     return status == "used" or (legacy_counts and status == "legacy")
 
 
+_MODE_IN_CODE = re.compile(r"option\.asyncio_mode\s*=\s*[\"'](\w+)[\"']")
+"""`config.option.asyncio_mode = "strict"` in a conftest: the mode, set in code."""
 _AUTOUSE_ANYIO_BACKEND = re.compile(
     r"autouse\s*=\s*True[^\n]*\n(?:[ \t]*(?:@|#)[^\n]*\n)*"
     r"[ \t]*(?:async[ \t]+)?def[ \t]+anyio_backend\b"

@@ -40,8 +40,9 @@ class AsyncFixtureWithPlainDecorator(Rule):
     suite), when it pins pytest-asyncio (a lock file first: uv.lock, poetry.lock,
     pdm.lock, Pipfile.lock; then the declared requirements) below 0.19 (before strict was the
     default: 0.17 and 0.18 ran plain async fixtures in "legacy" mode), when a
-    conftest or the module sets `asyncio_mode` in code (the mode cannot be known:
-    set `asyncio-mode` in `[tool.testlint]`), uses the old
+    conftest or the module sets `asyncio_mode` in code to anything but a literal
+    `"strict"` (which counts as strict whatever the file says; otherwise the mode
+    cannot be known: set `asyncio-mode` in `[tool.testlint]`), uses the old
     `aiohttp.pytest_plugin`, or declares a plugin that runs async fixtures itself
     (pytest-aio, pytest-sanic, pytest-tornasync).
 
