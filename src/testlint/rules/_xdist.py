@@ -225,6 +225,10 @@ class SuiteMarkers:
 @dataclass
 class ConftestFacts:
     strings: set[str] = field(default_factory=set)
+    reorder_only: set[str] = field(default_factory=set)
+    """Strings that appear only in functions that reorder the collected items and
+    do nothing else with them (a hook that sorts serial tests last serialises
+    nothing)."""
     registrations: set[str] = field(default_factory=set)
     uses_group: bool = False
     late_group_hook: bool = False
@@ -261,7 +265,38 @@ def conftest_facts(text: str) -> ConftestFacts:
             )
             facts.late_group_hook = maps and not _tryfirst(node.decorator_list)
     facts.uses_group |= XDIST_GROUP in facts.strings
+    facts.reorder_only = _reorder_only_strings(tree)
     return facts
+
+
+_ACTS = re.compile(r"add_marker|xdist_group|skip|deselect|\.remove\(|\.pop\(|lock|Lock")
+_REORDERS = re.compile(r"\.sort\(|sorted\(|\.reverse\(")
+
+
+def _reorder_only_strings(tree: ast.Module) -> set[str]:
+    """Strings used only inside functions that sort the items and nothing more."""
+    inside: set[str] = set()
+    elsewhere: set[str] = set()
+    functions = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+    for function in functions:
+        code = ast.unparse(function)
+        strings = {
+            n.value
+            for n in ast.walk(function)
+            if isinstance(n, ast.Constant) and isinstance(n.value, str)
+        }
+        if _REORDERS.search(code) and not _ACTS.search(code):
+            inside |= strings
+        else:
+            elsewhere |= strings
+    for statement in tree.body:
+        if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            elsewhere |= {
+                n.value
+                for n in ast.walk(statement)
+                if isinstance(n, ast.Constant) and isinstance(n.value, str)
+            }
+    return inside - elsewhere
 
 
 def _tryfirst(decorators: list[ast.expr]) -> bool:
@@ -297,7 +332,7 @@ def suite_markers(project: Project, markers: tuple[str, ...]) -> SuiteMarkers:
         if path.name == "conftest.py":
             facts = conftest_facts(text)
             found.registered_in_conftest |= facts.registrations & wanted
-            handled = wanted & facts.strings
+            handled = wanted & (facts.strings - facts.reorder_only)
             found.handled |= handled
             if facts.uses_group:
                 found.mapped_to_group |= handled

@@ -27,7 +27,9 @@ class SerialMarkerHasNoEffect(Rule):
     path order, when either
 
     - a serial marker is used but nothing acts on it: no conftest names it (as
-      in `item.get_closest_marker("serial")`), no `-m` expression selects it in
+      in `item.get_closest_marker("serial")`) outside a function that only
+      reorders the collected items (sorting serial tests last serialises
+      nothing under xdist), no `-m` expression selects it in
       `addopts` or in the files that run the suite (CI workflows, tox, nox,
       make), and no dependency is named after it; or
     - the marker is mapped to `xdist_group` by a conftest (or tests use
