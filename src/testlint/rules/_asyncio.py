@@ -90,12 +90,16 @@ def _strict_pytest_asyncio(context: RuleContext, legacy_counts: bool) -> bool:
         return False
     if any(_AUTOUSE_ANYIO_BACKEND.search(text) for text in texts if "anyio_backend" in text):
         return False  # every test requests it: anyio runs them all, and their fixtures
+    if any(_RUNS_COROUTINES.search(text) for text in texts if "iscoroutine" in text):
+        return False  # a conftest hook runs coroutine tests itself (falcon's runs_sync)
     status = context.project.owner(context.path).pytest_asyncio
     return status == "used" or (legacy_counts and status == "legacy")
 
 
 _MODE_IN_CODE = re.compile(r"option\.asyncio_mode\s*=\s*[\"'](\w+)[\"']")
 """`config.option.asyncio_mode = "strict"` in a conftest: the mode, set in code."""
+_RUNS_COROUTINES = re.compile(r"def\s+pytest_(?:pyfunc_call|runtest_call)\b")
+"""With `iscoroutine...` in the same conftest: a hook that runs async tests itself."""
 _AUTOUSE_ANYIO_BACKEND = re.compile(
     r"autouse\s*=\s*True[^\n]*\n(?:[ \t]*(?:@|#)[^\n]*\n)*"
     r"[ \t]*(?:async[ \t]+)?def[ \t]+anyio_backend\b"

@@ -39,7 +39,9 @@ class AsyncTestWithoutAsyncioMark(Rule):
     `pytest.mark.trio` in scope, a test requesting the `anyio_backend` fixture (an
     autouse one in a conftest above counts for every test),
     `trio_mode = true`, `anyio_mode = auto`, a project declaring pytest-aio,
-    pytest-sanic or pytest-tornasync, or the old `aiohttp.pytest_plugin`. Nor are
+    pytest-sanic or pytest-tornasync, the old `aiohttp.pytest_plugin`, or a conftest
+    hook (`pytest_pyfunc_call`, `pytest_runtest_call`) that runs coroutine tests
+    itself, as falcon's does. Nor are
     tests that may not be pytest's: methods of a class with base classes (unittest's
     `IsolatedAsyncioTestCase` runs them itself), and functions under a decorator
     other than a pytest mark or `mock.patch` (it may replace the function). The
