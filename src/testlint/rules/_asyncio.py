@@ -25,6 +25,8 @@ ASYNCIO_MODE = Option(
 )
 ASYNCIO_MARK = "pytest.mark.asyncio"
 OTHER_PLUGIN_MARKS = frozenset({"pytest.mark.anyio", "pytest.mark.trio"})
+FIXTURE_DECORATORS = frozenset({"pytest.fixture", "pytest_asyncio.fixture"})
+"""Decorators that make a function a fixture (as `mark_names` resolves them)."""
 
 
 def async_functions(scan: Scan, *, import_time_only: bool) -> Iterator[ast.AsyncFunctionDef]:

@@ -18,7 +18,7 @@ from testlint.index import ModuleIndex, ModuleInfo, read_module
 from testlint.names import dotted_name
 from testlint.project import Project, display_path
 from testlint.rule import Rule, RuleContext
-from testlint.rules._asyncio import marks_in_scope
+from testlint.rules._asyncio import FIXTURE_DECORATORS, mark_names, marks_in_scope
 from testlint.rules._helpers import find_keyword, positional_args
 from testlint.rules._reach import Reached, reach
 from testlint.scan import Scan, dotted
@@ -99,7 +99,6 @@ class TestFacts:
 
 
 SET_UP_METHODS = ("setUp", "setup_method", "setUpClass", "setup_class", "asyncSetUp")
-FIXTURE_DECORATORS = frozenset({"pytest.fixture", "pytest_asyncio.fixture"})
 TEST_MODULE = "<test module>"
 """The name the test module's own facts are read under (not a project module)."""
 _NOWHERE = cast("cst.BaseExpression", object())
@@ -199,16 +198,8 @@ class PatchRule(Rule):
     def _in_fixture(self) -> bool:
         if self._function is None:
             return False
-        return any(
-            (
-                self.context.imports.resolve(
-                    d.decorator.func if isinstance(d.decorator, cst.Call) else d.decorator
-                )
-                or ""
-            )
-            in FIXTURE_DECORATORS
-            for d in self._function.decorators
-        )
+        decorators = [d.decorator for d in self._function.decorators]
+        return bool(mark_names(self.context, decorators) & FIXTURE_DECORATORS)
 
     def _add_import(self, module: str) -> None:
         """Module-level imports count for every test of the file; an import inside

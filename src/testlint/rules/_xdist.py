@@ -277,25 +277,18 @@ def _reorder_only_strings(tree: ast.Module) -> set[str]:
     """Strings used only inside functions that sort the items and nothing more."""
     inside: set[str] = set()
     elsewhere: set[str] = set()
-    functions = [n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
-    for function in functions:
-        code = ast.unparse(function)
+    for statement in tree.body:
         strings = {
             n.value
-            for n in ast.walk(function)
+            for n in ast.walk(statement)
             if isinstance(n, ast.Constant) and isinstance(n.value, str)
         }
-        if _REORDERS.search(code) and not _ACTS.search(code):
+        function = isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef))
+        code = ast.unparse(statement) if function else ""
+        if code and _REORDERS.search(code) and not _ACTS.search(code):
             inside |= strings
         else:
             elsewhere |= strings
-    for statement in tree.body:
-        if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            elsewhere |= {
-                n.value
-                for n in ast.walk(statement)
-                if isinstance(n, ast.Constant) and isinstance(n.value, str)
-            }
     return inside - elsewhere
 
 

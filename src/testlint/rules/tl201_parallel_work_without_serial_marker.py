@@ -8,7 +8,7 @@ import libcst as cst
 
 from testlint.diagnostics import Applicability, NodeFix
 from testlint.rule import FileKind, Rule, RuleContext
-from testlint.rules._asyncio import mark_names, pytestmark_values
+from testlint.rules._asyncio import FIXTURE_DECORATORS, mark_names, pytestmark_values
 from testlint.rules._helpers import find_keyword, module_reference
 from testlint.rules._xdist import (
     PARALLEL_CONSTRUCTORS,
@@ -28,7 +28,6 @@ from testlint.rules._xdist import (
 )
 from testlint.scan import Scan
 
-FIXTURE_DECORATORS = frozenset({"pytest.fixture", "pytest_asyncio.fixture"})
 UNITTEST_BASES = frozenset({"unittest.TestCase", "unittest.IsolatedAsyncioTestCase"})
 
 if TYPE_CHECKING:
@@ -257,8 +256,8 @@ class ParallelWorkWithoutSerialMarker(Rule):
         then not offered: `--fix` must never create a finding."""
         if unregistered(self.context, marker):
             return f"; note: `{marker}` is not registered yet (TL203): register it first"
-        suite = suite_markers(suite_scope(self.context), configured_markers(self.context))
         markers = configured_markers(self.context)
+        suite = suite_markers(suite_scope(self.context), markers)
         if marker_problem(self.context, suite, markers, frozenset({marker})) is not None:
             return f"; note: `{marker}` serialises nothing under this xdist setup yet (TL204)"
         return ""

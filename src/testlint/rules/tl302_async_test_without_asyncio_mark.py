@@ -7,6 +7,7 @@ from testlint.rule import Rule
 from testlint.rules._asyncio import (
     ASYNCIO_MARK,
     ASYNCIO_MODE,
+    FIXTURE_DECORATORS,
     OTHER_PLUGIN_MARKS,
     async_functions,
     mark_names,
@@ -18,7 +19,6 @@ from testlint.rules._helpers import module_reference
 from testlint.scan import Scan
 from testlint.settings import Settings
 
-FIXTURE_DECORATORS = frozenset({"pytest.fixture", "pytest_asyncio.fixture"})
 SETTLED_BY = frozenset({ASYNCIO_MARK, *OTHER_PLUGIN_MARKS, *FIXTURE_DECORATORS})
 """A test's own decorator that means this rule never reports it."""
 # Decorators that leave a test a pytest test function.
