@@ -82,6 +82,9 @@ class ModuleInfo:
     be listed."""
     called_at_import: dict[str, list[str]] = field(default_factory=dict)
     """Dotted name called at module level -> the globals assigned from the call."""
+    passed_at_import: dict[str, list[str]] = field(default_factory=dict)
+    """Dotted name called as a module-level statement -> the plain names passed to it
+    positionally (`dramatiq.set_broker(rabbit)` -> `rabbit`)."""
     exit_line: int | None = None
     """Line of a module-level exit (`sys.exit(...)`, `raise SystemExit`), if any."""
     imports: set[str] = field(default_factory=set)
@@ -779,6 +782,8 @@ def _record_statement(info: ModuleInfo, statement: ast.stmt, package: str) -> No
         dotted = _dotted(statement.value.func)
         if dotted:
             info.called_at_import.setdefault(dotted, [])
+            passed = [arg.id for arg in statement.value.args if isinstance(arg, ast.Name)]
+            info.passed_at_import.setdefault(dotted, []).extend(passed)
 
 
 def _exit_line(body: list[ast.stmt], nested: bool = False) -> int | None:

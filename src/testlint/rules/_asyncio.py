@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 
 import libcst as cst
 
@@ -136,8 +137,117 @@ def _all_tests_run_by_anyio(source: str) -> bool:
 def _run_by_anyio(test: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
     if any(arg.arg == "anyio_backend" for arg in test.args.args):
         return True
-    for decorator in test.decorator_list:
-        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+    return _marked_by_anyio(test.decorator_list)
+
+
+def consumers_run_by_anyio(context: RuleContext, fixture: str) -> bool:
+    """Every test that requests `fixture` (directly or through other fixtures) is
+    run by anyio or pytest-trio: marked `anyio`/`trio` (itself, its class or the
+    module's `pytestmark`) or requesting `anyio_backend`. Those plugins run the
+    async fixtures of the tests they run, whatever their decorator (pytest-trio
+    does so outside trio mode too, but only for `trio` tests). The tests looked at
+    are the module's own, or for a conftest every test module below it. False when
+    no test requests it."""
+    key = f"consumers_run_by_anyio:{context.path}:{fixture}"
+    extensions = context.project.extensions
+    if key not in extensions:
+        extensions[key] = _consumers_run_by_anyio(context, fixture)
+    return bool(extensions[key])
+
+
+@dataclass(frozen=True)
+class _Requester:
+    name: str
+    is_test: bool
+    run_by_anyio: bool
+
+
+def _consumers_run_by_anyio(context: RuleContext, fixture: str) -> bool:
+    if context.path.name == "conftest.py":
+        directory = context.path.parent
+        paths = [p for p in context.project.suite_files if p.is_relative_to(directory)]
+    else:
+        paths = [context.path]
+    requesters: dict[str, list[_Requester]] = {}
+    for path in paths:
+        source = context.source if path == context.path else context.project.suite_text(path)
+        if path != context.path and fixture not in source:
+            continue  # cheap: most test modules never name it
+        for requested, requester in _requesters(source):
+            requesters.setdefault(requested, []).append(requester)
+    verdicts: list[bool] = []
+    pending, seen = [fixture], set()
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        for requester in requesters.get(name, ()):
+            if requester.is_test:
+                verdicts.append(requester.run_by_anyio)
+            else:
+                pending.append(requester.name)  # a fixture: its users are the consumers
+    return bool(verdicts) and all(verdicts)
+
+
+def _requesters(source: str) -> Iterator[tuple[str, _Requester]]:
+    """(requested fixture name, the function requesting it) for every function."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError):
+        return
+    module_marked = _marked_by_anyio(_pytestmark(tree.body))
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef):
+            class_marked = module_marked or _marked_by_anyio(
+                [*node.decorator_list, *_pytestmark(node.body)]
+            )
+            functions = [n for n in node.body if isinstance(n, _FUNCTIONS)]
+            yield from _function_requests(functions, class_marked)
+        elif isinstance(node, _FUNCTIONS):
+            yield from _function_requests([node], module_marked)
+
+
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def _function_requests(
+    functions: Sequence[ast.FunctionDef | ast.AsyncFunctionDef], marked: bool
+) -> Iterator[tuple[str, _Requester]]:
+    for function in functions:
+        params = [a.arg for a in (*function.args.args, *function.args.kwonlyargs)]
+        is_test = function.name.startswith("test")
+        by_anyio = marked or _run_by_anyio(function)
+        requester = _Requester(_fixture_name(function), is_test, by_anyio)
+        for param in params:
+            yield param, requester
+
+
+def _fixture_name(function: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    """The name tests request a fixture by: `@pytest.fixture(name="db")` or its own."""
+    for decorator in function.decorator_list:
+        if isinstance(decorator, ast.Call):
+            for keyword in decorator.keywords:
+                if keyword.arg == "name" and isinstance(keyword.value, ast.Constant):
+                    return str(keyword.value.value)
+    return function.name
+
+
+def _pytestmark(body: Sequence[ast.stmt]) -> list[ast.expr]:
+    """The marks a `pytestmark = ...` assignment in `body` applies."""
+    marks: list[ast.expr] = []
+    for statement in body:
+        if isinstance(statement, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "pytestmark" for t in statement.targets
+        ):
+            value = statement.value
+            marks.extend(value.elts if isinstance(value, (ast.List, ast.Tuple)) else [value])
+    return marks
+
+
+def _marked_by_anyio(marks: Sequence[ast.expr]) -> bool:
+    for mark in marks:
+        target = mark.func if isinstance(mark, ast.Call) else mark
         if ast.unparse(target).endswith(("mark.anyio", "mark.trio")):
             return True
     return False

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import cast
+from typing import ClassVar, cast
 
 import libcst as cst
 
@@ -114,7 +114,7 @@ class PatchRule(Rule):
     a file records them and the others share its record (through the file's memo)
     instead of walking the same calls again."""
 
-    triggers = ("patch", "setattr")
+    triggers: ClassVar[tuple[str, ...]] = ("patch", "setattr")
     uses = frozenset({"modules"})
 
     @classmethod

@@ -12,11 +12,12 @@ from testlint.rules._asyncio import (
     ASYNCIO_MODE,
     all_tests_run_by_anyio,
     async_functions,
+    consumers_run_by_anyio,
     decorator_names,
     marks_in_scope,
     strict_pytest_asyncio,
 )
-from testlint.rules._helpers import module_reference
+from testlint.rules._helpers import find_keyword, module_reference
 from testlint.scan import Scan
 from testlint.settings import Settings
 
@@ -35,7 +36,11 @@ class AsyncFixtureWithPlainDecorator(Rule):
     Nothing is reported in auto mode, when pytest-trio runs every test
     (`trio_mode = true`), when anyio does (`anyio_mode = auto`, or an autouse
     `anyio_backend` fixture in a conftest above), for fixtures in modules marked
-    `anyio` or `trio` or whose every test is, when the project does not use
+    `anyio` or `trio` or whose every test is, for fixtures whose every consumer
+    (the tests requesting them, directly or through other fixtures, in the module
+    or below the conftest) is marked `anyio`/`trio` or requests `anyio_backend`
+    (those plugins run the async fixtures of their tests; pytest-trio outside
+    trio mode runs only `trio` tests' fixtures), when the project does not use
     pytest-asyncio (not declared and never imported or used as a mark in the
     suite), when it pins pytest-asyncio (a lock file first: uv.lock, poetry.lock,
     pdm.lock, Pipfile.lock; then the declared requirements) below 0.19 (before strict was the
@@ -133,8 +138,10 @@ class AsyncFixtureWithPlainDecorator(Rule):
             return
         if marks_in_scope(self.context, node) & {"pytest.mark.anyio", "pytest.mark.trio"}:
             return
-        if all_tests_run_by_anyio(self.context):
-            return  # its only users are tests anyio runs, which run it too
+        if all_tests_run_by_anyio(self.context) or consumers_run_by_anyio(
+            self.context, _requested_as(node, fixture)
+        ):
+            return  # its only users are tests anyio or pytest-trio runs, which run it too
         kind = "async generator" if _has_yield(node.body) else "coroutine"
         self.report(
             node.name,
@@ -160,6 +167,18 @@ class AsyncFixtureWithPlainDecorator(Rule):
             changes={decorator: decorator.with_changes(decorator=replacement)},
             imports=imports,
         )
+
+
+def _requested_as(function: cst.FunctionDef, decorator: cst.Decorator) -> str:
+    """The name tests request the fixture by: `@pytest.fixture(name="db")` or its own."""
+    expression = decorator.decorator
+    if isinstance(expression, cst.Call):
+        name = find_keyword(expression, "name")
+        if name is not None and isinstance(name.value, cst.SimpleString):
+            value = name.value.evaluated_value
+            if isinstance(value, str):
+                return value
+    return function.name.value
 
 
 def _has_yield(body: cst.BaseSuite) -> bool:

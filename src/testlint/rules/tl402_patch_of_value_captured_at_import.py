@@ -1,6 +1,14 @@
 from __future__ import annotations
 
-from testlint.rules._patching import PatchRule, PatchTarget
+from pathlib import Path
+
+import libcst as cst
+
+from testlint.project import Project
+from testlint.rule import RuleContext
+from testlint.rules._patching import PatchRule, PatchTarget, conftest_imports
+from testlint.scan import Scan
+from testlint.settings import Settings
 
 # Import-time binders verified against the library's source. dramatiq 1.17,
 # dramatiq/actor.py: `actor()` does `broker = broker or get_broker()` when the
@@ -14,6 +22,7 @@ BROKER_GETTERS = frozenset(
         "dramatiq.broker.set_broker",
     }
 )
+BROKER_SETTERS = frozenset({"dramatiq.set_broker", "dramatiq.broker.set_broker"})
 
 
 class PatchOfValueCapturedAtImport(PatchRule):
@@ -27,7 +36,14 @@ class PatchOfValueCapturedAtImport(PatchRule):
       function, so nothing calls it again after the patch;
     - a known import-time binder: `dramatiq.get_broker`/`set_broker` patched in
       a test whose project modules define dramatiq actors (the `@dramatiq.actor`
-      decorator binds the broker when it runs, at import).
+      decorator binds the broker when it runs, at import);
+    - the same binder in setter form: a fixture or test that calls
+      `dramatiq.set_broker(StubBroker())` after its file (or a conftest above it)
+      imported modules declaring actors at the top, without declaring them on the
+      new broker (`broker.declare_actor(actor)`);
+    - a patch of the module attribute holding the broker that a project module
+      passed to `dramatiq.set_broker` at import (`mock.patch("app.broker.rabbit")`):
+      the actors hold the broker object, not the attribute.
 
     ## Why is this bad?
     The value was computed before the test started; patching the function that
@@ -88,6 +104,69 @@ class PatchOfValueCapturedAtImport(PatchRule):
     code = "TL402"
     name = "patch-of-value-captured-at-import"
     summary = "Patch of a function whose result was captured when the module was imported"
+    triggers = (*PatchRule.triggers, "set_broker")
+
+    @classmethod
+    def might_report(cls, scan: Scan, settings: Settings) -> bool:
+        return super().might_report(scan, settings) or bool(scan.calls_named({"set_broker"}))
+
+    @classmethod
+    def needed(cls, project: Project, path: Path, text: str, scan: Scan | None) -> bool:
+        if scan is not None and scan.calls_named({"set_broker"}):
+            return True  # rare: judged on the libcst tree
+        return super().needed(project, path, text, scan)
+
+    def __init__(self, context: RuleContext) -> None:
+        super().__init__(context)
+        self._outer: cst.FunctionDef | None = None
+        self._setters: list[tuple[cst.Call, cst.FunctionDef]] = []
+        """`dramatiq.set_broker(...)` calls inside functions, with their function."""
+        self._redeclaring: set[int] = set()
+        """Functions that declare actors on a broker themselves (by id)."""
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        super().visit_FunctionDef(node)
+        if not self.context.function_depth:
+            self._outer = node
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        super().leave_FunctionDef(original_node)
+        if original_node is self._outer:
+            self._outer = None
+
+    def visit_Call(self, node: cst.Call) -> None:
+        super().visit_Call(node)
+        if self._outer is None:
+            return
+        if self.context.imports.resolve(node.func) in BROKER_SETTERS:
+            self._setters.append((node, self._outer))
+        elif isinstance(node.func, cst.Attribute) and node.func.attr.value == "declare_actor":
+            self._redeclaring.add(id(self._outer))
+
+    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
+        target = node.target
+        if (
+            self._outer is not None
+            and isinstance(target, cst.Attribute)
+            and target.attr.value == "broker"
+        ):  # `actor.broker = stub`
+            self._redeclaring.add(id(self._outer))
+
+    def leave_Module(self, original_node: cst.Module) -> None:
+        super().leave_Module(original_node)
+        for call, function in self._setters:
+            if id(function) not in self._redeclaring and not self._setter_patched(function):
+                self._check_setter(call, function)
+
+    def _setter_patched(self, function: cst.FunctionDef) -> bool:
+        """The function, or a fixture it requests, patches the setter itself: the
+        call does nothing, and the patch is reported instead."""
+        params = {p.name.value for p in (*function.params.params, *function.params.kwonly_params)}
+        return any(
+            target.target in BROKER_SETTERS
+            and (target.scope == id(function) or target.definition in params)
+            for target in self.facts.targets
+        )
 
     def check(self, target: PatchTarget) -> None:
         if target.target in BROKER_GETTERS:
@@ -95,6 +174,9 @@ class PatchOfValueCapturedAtImport(PatchRule):
             return
         split = self.split(target.target)
         if split is None or target.target != f"{split.module}.{split.attr}":
+            return
+        if self._holds_the_broker(split.module, split.attr):
+            self._check_broker(target, holder=True)
             return
         if target.target in self.index.depends_targets():
             return  # TL404
@@ -127,19 +209,50 @@ class PatchOfValueCapturedAtImport(PatchRule):
             )
             return
 
-    def _check_broker(self, target: PatchTarget) -> None:
-        actors = sorted(
+    def _holds_the_broker(self, module: str, attr: str) -> bool:
+        """`module.attr` is what `module` passed to `dramatiq.set_broker` at import."""
+        info = self.index.get(module)
+        if info is None or module not in self.index.files:
+            return False
+        return any(
+            info.qualify(callee) in BROKER_SETTERS and attr in names
+            for callee, names in info.passed_at_import.items()
+        )
+
+    def _actor_modules(self) -> list[str]:
+        """Project modules declaring actors that the test imports at the top
+        (directly, through a conftest or transitively), not re-run by the test."""
+        return sorted(
             name
             for name in self.imported_project_modules()
-            if (info := self.index.get(name)) is not None and info.defines_actors
+            if (info := self.index.get(name)) is not None
+            and info.defines_actors
+            and not self.reloads(name)
         )
+
+    def _check_broker(self, target: PatchTarget, holder: bool = False) -> None:
+        actors = self._actor_modules()
         if not actors:
             return
+        what = "that broker" if holder else "their broker"
         self.report(
             target.node,
             f"The test patches `{target.target}`, but the dramatiq actors in `{actors[0]}` "
-            "bound their broker when they were imported; set a StubBroker with "
+            f"bound {what} when they were imported; set a StubBroker with "
             "`dramatiq.set_broker(StubBroker())` in a conftest before the actor modules "
             "are imported",
             statement=target.statement,
+        )
+
+    def _check_setter(self, call: cst.Call, function: cst.FunctionDef) -> None:
+        self._imported = self.facts.imported | conftest_imports(self.context)
+        actors = self._actor_modules()
+        if not actors:
+            return
+        self.report(
+            call,
+            f"`{function.name.value}` sets the dramatiq broker after `{actors[0]}` declared "
+            "its actors (imported at the top of this file or a conftest), and actors keep "
+            "the broker they bound at import; set the broker before the actor modules are "
+            "imported, or declare the actors on it with `broker.declare_actor(actor)`",
         )
