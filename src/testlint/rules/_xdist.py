@@ -42,10 +42,14 @@ PARALLEL_CONSTRUCTORS = Option(
         "multiprocessing.dummy.Pool",
     ),
     doc=(
-        "calls that start parallel work in a test (TL201); add `threading.Thread` to "
-        "count plain threads too"
+        "calls that start parallel work in a test (TL201); `threading.Thread` counts "
+        "where tests marked serial start one, or list it here (setting this key makes "
+        "it the whole list)"
     ),
 )
+LEARNABLE_CONSTRUCTORS = ("threading.Thread",)
+"""Not parallel work by default (most threads in tests are harmless), but counted in
+a project whose tests marked serial start them: the project says they matter."""
 XDIST_GROUP = "xdist_group"
 
 # `-n 4`, `-nauto`, `--numprocesses=auto`, `"-n", "auto"` (nox), `--dist loadgroup`.
@@ -362,10 +366,19 @@ def covers_parallel_work(context: RuleContext, marker: str, constructor: str) ->
         name, _, description = line.partition(":")
         if name.split("(", 1)[0].strip() == marker and PARALLEL_WORDS.search(description):
             return True
+    if constructor in LEARNABLE_CONSTRUCTORS:
+        return constructor in learned_constructors(suite_scope(context), marker)
     names = context.settings.option(PARALLEL_CONSTRUCTORS)
     last_names = tuple(n.rsplit(".", 1)[-1] for n in names) if isinstance(names, tuple) else ()
     examples = marked_parallel_work(suite_scope(context), marker, last_names)
     return constructor.rsplit(".", 1)[-1] in examples
+
+
+def learned_constructors(project: Project, marker: str) -> frozenset[str]:
+    """The learnable constructors that tests marked with `marker` start."""
+    last_names = tuple(name.rsplit(".", 1)[-1] for name in LEARNABLE_CONSTRUCTORS)
+    started = marked_parallel_work(project, marker, last_names)
+    return frozenset(n for n in LEARNABLE_CONSTRUCTORS if n.rsplit(".", 1)[-1] in started)
 
 
 def marked_parallel_work(project: Project, marker: str, constructors: tuple[str, ...]) -> set[str]:

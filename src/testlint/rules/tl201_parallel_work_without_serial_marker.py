@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import libcst as cst
@@ -11,6 +12,7 @@ from testlint.rule import FileKind, Rule, RuleContext
 from testlint.rules._asyncio import FIXTURE_DECORATORS, mark_names, pytestmark_values
 from testlint.rules._helpers import find_keyword, module_reference
 from testlint.rules._xdist import (
+    LEARNABLE_CONSTRUCTORS,
     PARALLEL_CONSTRUCTORS,
     SERIAL_MARKERS,
     Contexts,
@@ -18,6 +20,7 @@ from testlint.rules._xdist import (
     class_is_serial,
     configured_markers,
     covers_parallel_work,
+    learned_constructors,
     marker_problem,
     module_is_serial,
     runs_xdist,
@@ -66,7 +69,10 @@ class ParallelWorkWithoutSerialMarker(Rule):
     parallelism, a test the suite already marks starts the same kind of work
     (itself or through a helper of its module), or `serial-markers` or
     `parallel-constructors` is set explicitly. A `serial` marker kept for shared
-    external state does not make every thread pool a finding.
+    external state does not make every thread pool a finding. A plain
+    `threading.Thread` counts where the suite already marks a test that starts
+    one (the project says threads matter), or when `parallel-constructors`
+    lists it.
 
     The work may be in the test itself, in any method of its `Test*` class, in a
     fixture of the same module that the test requests, or in a module-level
@@ -147,6 +153,8 @@ class ParallelWorkWithoutSerialMarker(Rule):
     def triggers_for(cls, settings: Settings) -> tuple[str, ...]:
         constructors = settings.option(PARALLEL_CONSTRUCTORS)
         names = constructors if isinstance(constructors, tuple) else ()
+        if not settings.is_explicit(PARALLEL_CONSTRUCTORS):
+            names = (*names, *LEARNABLE_CONSTRUCTORS)  # they may count in this project
         return cls.triggers + tuple(name.rsplit(".", 1)[-1] for name in names)
 
     @classmethod
@@ -161,6 +169,18 @@ class ParallelWorkWithoutSerialMarker(Rule):
         self._contexts = Contexts(context)
         constructors = self.context.settings.option(PARALLEL_CONSTRUCTORS)
         self._constructors = frozenset(constructors if isinstance(constructors, tuple) else ())
+
+    @cached_property
+    def _learned(self) -> frozenset[str]:
+        """Learnable constructors (plain `threading.Thread`) that tests the project
+        already marks with its serial marker start: they count in this project.
+        Explicit `parallel-constructors` is the whole list."""
+        if self.context.settings.is_explicit(PARALLEL_CONSTRUCTORS):
+            return frozenset()
+        markers = adopted_markers(self.context)
+        if not markers:
+            return frozenset()
+        return learned_constructors(suite_scope(self.context), markers[0])
 
     # -- the visit records; leave_Module decides
 
@@ -358,7 +378,7 @@ class ParallelWorkWithoutSerialMarker(Rule):
         if qualified is not None:
             qualified = qualified.replace("concurrent.futures.thread.", "concurrent.futures.")
             qualified = qualified.replace("concurrent.futures.process.", "concurrent.futures.")
-            if qualified in self._constructors:
+            if qualified in self._constructors or qualified in self._learned:
                 return qualified
         func = call.func
         if isinstance(func, cst.Attribute):
