@@ -233,7 +233,7 @@ class ModuleIndex:
             path = self.files.get(name)
             self._infos[name] = (
                 None
-                if path is None or _too_big(path)
+                if path is None or _too_big(path) or path.suffix == ".pyx"
                 else _read_module(name, path, self.data(name))
             )
         return self._infos[name]
@@ -347,6 +347,8 @@ def _sub_projects(directory: Path, depth: int) -> Iterator[Path]:
     except OSError:
         return
     for entry in entries:
+        if os.path.isfile(os.path.join(entry.path, "__init__.py")):
+            continue  # a package, and all below it: its `setup.py` is a module
         path = Path(entry.path)
         if any(os.path.isfile(os.path.join(entry.path, name)) for name in PROJECT_FILES):
             yield path
@@ -400,7 +402,9 @@ def _modules_under(
             ):
                 subdirectories.append(entry)
             continue
-        if not name.endswith(".py") or entry.path in seen:
+        if name.endswith(".pyx") and not os.path.exists(entry.path[:-1]):
+            name = name[:-1]  # Cython: a module once built, its names unknown (see `get`)
+        elif not name.endswith(".py") or entry.path in seen:
             continue
         if name == "conftest.py" and not _in_package(directory):
             continue  # pytest imports it as `conftest`; in a package, `tests.conftest`

@@ -66,6 +66,8 @@ class PatchTarget:
     configured: bool = True
     """The call gives the replacement or shapes the mock (`new`, `return_value`,
     `side_effect`, `wraps`...); False for a bare `mocker.patch("x.y")`."""
+    order: int = 0
+    """When the visit recorded it, counted with the local imports (source order)."""
 
 
 @dataclass
@@ -84,6 +86,10 @@ class TestFacts:
     """Modules imported at module level (what every test of the file has)."""
     local_imports: dict[int, set[str]] = field(default_factory=dict)
     """Modules imported inside one top-level function or method, by its id."""
+    first_local_import: dict[tuple[int, str], int] = field(default_factory=dict)
+    """(function id, module) -> when the function first imports it (source order)."""
+    recorded: int = 0
+    """How many patches and local imports were recorded so far (the order)."""
     reloaded: set[str] = field(default_factory=set)
     reload_unknown: bool = False
     unused_calls: set[int] = field(default_factory=set)
@@ -206,6 +212,9 @@ class PatchRule(Rule):
         a function counts only for patches in that function."""
         if self.context.function_depth and self._function is not None:
             self.facts.local_imports.setdefault(id(self._function), set()).add(module)
+            self.facts.recorded += 1
+            key = (id(self._function), module)
+            self.facts.first_local_import.setdefault(key, self.facts.recorded)
         else:
             self.facts.imported.add(module)
 
@@ -344,8 +353,13 @@ class PatchRule(Rule):
                     call=id(call) if kind == "mock" else None,
                     call_id=id(call),
                     configured=_configures(call, form),
+                    order=self._next(),
                 )
             )
+
+    def _next(self) -> int:
+        self.facts.recorded += 1
+        return self.facts.recorded
 
     def _skipped(self) -> bool:
         if self._function is None:
@@ -464,6 +478,45 @@ class PatchRule(Rule):
             info = self.index.get(name)
             if info is not None:
                 pending.extend(m for m in info.imports if m in self.index.files)
+        return seen
+
+    def imported_before_patch(self, module: str) -> bool:
+        """Whether `module` is surely imported before the patch being judged is
+        applied: by the test module or a conftest above it (at their top level,
+        directly or through project modules), or by the patch's own function
+        before the patch. A module the test imports only after its patch (inside
+        the `with`, after `mocker.patch`, in the test body when a fixture or
+        `setUp` patches) may be imported there for the first time, and then binds
+        the mock: whether an earlier test imported it depends on test order."""
+        if module in self.facts.imported:
+            return True
+        target = self._judged
+        if target is not None and target.scope is not None:
+            first = self.facts.first_local_import.get((target.scope, module))
+            if first is not None and first < target.order:
+                return True
+        return self._imported_at_collection(module)
+
+    def _imported_at_collection(self, module: str) -> bool:
+        key = "modules_imported_before_tests"
+        found = self.context.memo.get(key)
+        if not isinstance(found, frozenset):
+            found = frozenset(self._closure(self.facts.imported | conftest_imports(self.context)))
+            self.context.memo[key] = found
+        return module in found
+
+    def _closure(self, modules: set[str]) -> set[str]:
+        """`modules` and the project modules they import at top level, transitively."""
+        pending = [m for m in modules if m in self.index.files]
+        seen: set[str] = set(modules)
+        while pending:
+            info = self.index.get(pending.pop())
+            if info is None:
+                continue
+            for name in info.imports:
+                if name in self.index.files and name not in seen:
+                    seen.add(name)
+                    pending.append(name)
         return seen
 
     def imports(self, module: str) -> bool:
@@ -770,6 +823,9 @@ class _DryRun(PatchRule):
 
     def also_named_by(self, module: str, attr: str, besides: str) -> str | None:
         return None  # only the message and fix depend on it: not worth reading modules
+
+    def imported_before_patch(self, module: str) -> bool:
+        return True
 
     def reloads(self, module: str) -> bool:
         return False

@@ -28,8 +28,12 @@ class PatchOfNameImportedByValue(PatchRule):
     when the test hands the mock to the code itself (`run(runner=mock)`), for a
     bare stub (`mocker.patch("X.name")` whose mock the test neither shapes nor
     keeps), when `C` is a test helper (a module below a conftest.py), when the
-    test reloads `C` (`importlib.reload`, `exec_module`), or when the target is
-    a FastAPI dependency (TL404 says more).
+    test reloads `C` (`importlib.reload`, `exec_module`), when `C` is imported
+    only inside the test after the patch is applied (inside the `with`, after
+    `mocker.patch`, or in the test body when a fixture or `setUp` patches: a
+    first import there binds the mock, and whether an earlier test imported `C`
+    depends on the order tests run), or when the target is a FastAPI dependency
+    (TL404 says more).
 
     ## Why is this bad?
     `from X import name` copies the reference into `C`'s namespace when `C` is
@@ -174,6 +178,8 @@ class PatchOfNameImportedByValue(PatchRule):
         the code under test (it may keep the original on purpose)."""
         if not self.imports(info.name) or self.reloads(info.name) or self.is_test_helper(info):
             return False
+        if not self.imported_before_patch(info.name):
+            return False  # maybe imported first under the patch: then it binds the mock
         if self.patches(f"{info.name}.{local}"):
             return False
         return any(used == local or used.startswith(f"{local}.") for used in info.used_in_functions)
