@@ -416,24 +416,26 @@ def test_command_line_selection_combines_with_config(project: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("comment", "suppressed"),
+    ("comment", "suppressed", "directive_findings"),
     [
-        ("# noqa", True),
-        ("# noqa: TL101", True),
-        ("# noqa:TL101", True),
-        ("# NOQA: tl101", True),
-        ("# noqa: module-level-exit", True),
-        ("# noqa: E501, TL101", True),
-        ("# noqa: TL102", False),
-        ("# noqa: E501", False),
-        ("# a comment", False),
+        ("# noqa", True, set()),
+        ("# noqa: TL101", True, set()),
+        ("# noqa:TL101", True, set()),
+        ("# NOQA: tl101", True, set()),
+        # A rule name still suppresses, and TL003 asks for the code.
+        ("# noqa: module-level-exit", True, {"TL003"}),
+        ("# noqa: E501, TL101", True, set()),
+        ("# noqa: TL102", False, {"TL003"}),
+        ("# noqa: E501", False, set()),
+        ("# a comment", False, set()),
     ],
 )
-def test_noqa(project: Path, comment: str, suppressed: bool) -> None:
+def test_noqa(project: Path, comment: str, suppressed: bool, directive_findings: set[str]) -> None:
     write(project, "tests/test_a.py", SAFE.replace("sys.exit(1)", f"sys.exit(1)  {comment}"))
     result = invoke()
-    assert result.exit_code == (0 if suppressed else 1)
-    assert ("TL101" in result.stdout) is not suppressed
+    found = set() if suppressed else {"TL101"}
+    assert result.exit_code == (1 if found | directive_findings else 0)
+    assert codes() == found | directive_findings
 
 
 def test_per_file_ignores(project: Path) -> None:
@@ -762,6 +764,7 @@ def test_rules_lists_every_rule(project: Path) -> None:
     assert rows == {
         "TL001": "unparsable-file",
         "TL002": "invalid-configuration",
+        "TL003": "unused-noqa",
         "TL101": "module-level-exit",
         "TL102": "skip-without-allow-module-level",
         "TL103": "test-imports-exiting-module",

@@ -24,7 +24,8 @@ from testlint.diagnostics import Applicability, Diagnostic
 from testlint.engine import FileResult, Linter, python_parses
 from testlint.locate import find_project_root
 from testlint.project import Project
-from testlint.rules import RULES
+from testlint.rule import Rule
+from testlint.rules import ALL_RULES, RULES, UnusedNoqa
 from testlint.settings import load_settings
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -61,7 +62,7 @@ def lint(
         pyproject if pyproject.is_file() and "[tool.testlint]" in pyproject.read_text() else None
     )
     project = Project(root)
-    linter = Linter(RULES, load_settings(config, RULES, root), project, gating=gating)
+    linter = Linter(RULES, load_settings(config, ALL_RULES, root), project, gating=gating)
     text = path.read_bytes() if source is None else source
     return linter.check(path, text, project.file_kind(path), fix=fix)
 
@@ -89,7 +90,8 @@ def fixable_at(diagnostics: list[Diagnostic], level: Applicability) -> list[Diag
 
 
 def test_every_rule_has_positive_and_negative_fixtures() -> None:
-    for rule in RULES:
+    checked: list[type[Rule]] = [*RULES, UnusedNoqa]
+    for rule in checked:
         files = [p for p in fixture_files() if p.relative_to(FIXTURES).parts[0] == rule.code]
         codes = [{code for _, code in expected(p)} for p in files]
         assert any(rule.code in c for c in codes), f"{rule.code} has no true positive"

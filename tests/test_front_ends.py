@@ -84,7 +84,29 @@ def test_flake8_and_cli_report_the_same_findings_on_every_fixture() -> None:
     files = [f for f in fixture_inputs() if python_parses(f.read_bytes())]
     cli = cli_findings(files)
     assert len(cli) > 20, "the fixtures hold many findings"
-    assert flake8_findings(files) == cli
+    # TL003 (unused-noqa) is the command's only: flake8 owns noqa directives (see below).
+    assert any(code == "TL003" for *_, code in cli)
+    assert flake8_findings(files) == {f for f in cli if f[3] != "TL003"}
+
+
+def test_flake8_leaves_noqa_directives_to_flake8(tmp_path: Path) -> None:
+    """flake8 applies `# noqa` itself, reads a rule name as a bare `# noqa`, and
+    has its own directive checkers: the plugin never reports TL003, even selected."""
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    (tmp_path / "test_x.py").write_text(
+        EXIT_IN_HANDLER.replace("sys.exit(1)", "sys.exit(1)  # noqa: TL101")
+        + "RETRIES = 3  # noqa: TL101\nTIMEOUT = 1  # noqa: TL999\n"
+    )
+    cli = run([sys.executable, "-m", "testlint", "--no-cache", "test_x.py"], tmp_path)
+    assert "test_x.py:7:14: TL003" in cli.stdout, cli.stdout + cli.stderr
+    assert "test_x.py:8:14: TL003" in cli.stdout
+    for selected in ("TL", "TL003"):
+        flake8 = run(
+            [sys.executable, "-m", "flake8", "--isolated", "--select", selected, "test_x.py"],
+            tmp_path,
+        )
+        assert flake8.returncode == 0, flake8.stdout + flake8.stderr
+        assert flake8.stdout == ""
 
 
 def test_flake8_message_says_how_to_fix(tmp_path: Path) -> None:

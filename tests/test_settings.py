@@ -93,7 +93,7 @@ def test_glob_with_an_empty_class_is_literal_like_fnmatch() -> None:
         ([" TL102 "], {"TL102"}),
         (["TL1"], {"TL101", "TL102", "TL103"}),
         (["TL10"], {"TL101", "TL102", "TL103"}),
-        (["TL0"], {"TL001", "TL002"}),
+        (["TL0"], {"TL001", "TL002", "TL003"}),
         (["TL"], ALL_CODES),
         (["ALL"], ALL_CODES),
         (["all"], ALL_CODES),

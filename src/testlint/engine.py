@@ -32,25 +32,34 @@ from testlint.diagnostics import (
     Position,
 )
 from testlint.names import ImportTable, is_docstring, leading_imports
+from testlint.noqa import LINE_ENDS, codes_by_line, suppresses
 from testlint.positions import positions_of
 from testlint.project import Project
 from testlint.rule import FileKind, Report, Rule, RuleContext, TopStatement, Tracker
-from testlint.rules import ENGINE_RULES
+from testlint.rules import ALL_RULES, ENGINE_RULES
+from testlint.rules.tl003_unused_noqa import (
+    NoqaComment,
+    NoqaComments,
+    might_name_testlint,
+    report_unused,
+)
 from testlint.scan import Scan
 from testlint.scan import parse as parse_ast
 from testlint.settings import Settings
-from testlint.traversal import visit_batched
+from testlint.traversal import Visitor, visit_batched
 
 if TYPE_CHECKING:
     from libcst.metadata import CodeRange
 
 MAX_FIX_ITERATIONS = 10
 UNPARSABLE = ENGINE_RULES["TL001"]
-
-_NOQA = re.compile(
-    r"#\s*noqa(?::\s*(?P<codes>[A-Za-z][\w-]*(?:\s*,\s*[A-Za-z][\w-]*|\s+[A-Za-z][\w-]*)*))?",
-    re.IGNORECASE,
-)
+UNUSED_NOQA = ENGINE_RULES["TL003"]
+KNOWN_RULES = {
+    **{rule.code: rule for rule in ALL_RULES},
+    **{rule.name: rule for rule in ALL_RULES},
+}
+"""Every rule by code and by name, whatever rules a linter runs (TL003 must tell a
+rule it does not run from a code that is no rule's)."""
 
 
 @dataclass
@@ -73,6 +82,10 @@ class _Parsed:
     module: cst.Module
     reports: list[Report]
     positions: Mapping[cst.CSTNode, CodeRange]
+    checked: frozenset[str] | None = None
+    """Codes whose unused `# noqa` TL003 reports (None: TL003 is off for the file)."""
+    directives: list[NoqaComment] = field(default_factory=list)
+    """The comments TL003 reads."""
 
 
 class SourceError(Exception):
@@ -208,37 +221,41 @@ def python_parses(source: bytes) -> bool:
 # ------------------------------------------------------------------ noqa
 
 
-_LINE_ENDS = re.compile(r"\r\n|\r|\n")
-
-
-def noqa_codes_by_line(text: str) -> dict[int, frozenset[str] | None]:
-    """Line -> codes named in a `# noqa` comment on it (None: bare `# noqa`)."""
-    comments: dict[int, str] = {}
-    try:
-        for token in tokenize.generate_tokens(io.StringIO(text, newline=None).readline):
-            if token.type == tokenize.COMMENT:
-                comments[token.start[0]] = token.string
-    except (tokenize.TokenError, SyntaxError):
-        comments = {n: line for n, line in enumerate(_LINE_ENDS.split(text), 1) if "#" in line}
-    found: dict[int, frozenset[str] | None] = {}
-    for line, comment in comments.items():
-        match = _NOQA.search(comment)
-        if match is None:
-            continue
-        codes = match.group("codes")
-        found[line] = None if codes is None else frozenset(re.split(r"[\s,]+", codes.strip()))
-    return found
-
-
-def _suppressed(
-    noqa: Mapping[int, frozenset[str] | None], lines: range, code: str, name: str
-) -> bool:
+def _suppressed(noqa: Mapping[int, frozenset[str] | None], lines: range, rule: type[Rule]) -> bool:
     for line in lines:
         if line in noqa:
             codes = noqa[line]
-            if codes is None or code in {c.upper() for c in codes} or name in codes:
+            if codes is None or any(suppresses(c, rule.code, rule.name) for c in codes):
                 return True
     return False
+
+
+def _used(
+    noqa: Mapping[int, frozenset[str] | None], spans: Iterable[tuple[Report, range]]
+) -> set[tuple[int, str]]:
+    """(line, code as written) of every `# noqa` code that suppresses a finding."""
+    used: set[tuple[int, str]] = set()
+    for report, lines in spans:
+        rule = report.rule
+        for line in lines:
+            used.update(
+                (line, code)
+                for code in noqa.get(line) or ()
+                if suppresses(code, rule.code, rule.name)
+            )
+    return used
+
+
+def _directive_range(comment: CodeRange, found: NoqaComment) -> CodeRange:
+    """Where the directive is, inside its comment (a comment is one line)."""
+    from libcst.metadata import CodePosition, CodeRange  # loaded with the positions
+
+    read = found.directive
+    column = comment.start.column
+    return CodeRange(
+        CodePosition(comment.start.line, column + read.start),
+        CodePosition(comment.start.line, column + read.end),
+    )
 
 
 # ------------------------------------------------------------------ fixes
@@ -328,6 +345,8 @@ class Linter:
             for rule in self.rules
         }
         self.report_unparsable = UNPARSABLE.code in enabled
+        # Only where testlint applies noqa directives can it tell one suppresses nothing.
+        self.report_unused_noqa = apply_noqa and UNUSED_NOQA.code in enabled
         self.settings = settings
         self.project = project
         self.gating = gating
@@ -364,8 +383,7 @@ class Linter:
         """The rules that could report in this file. With gating, cheap gates in
         turn: trigger text, project facts that need no tree (`gate_reads_tree`
         False), the CPython `ast` (`might_report`), project facts that need it."""
-        ignored = self.settings.ignored_codes(path, self._all_rules)
-        chosen = [r for r in self.rules if kind in r.file_kinds and r.code not in ignored]
+        chosen = self._applicable(path, kind, self.settings.ignored_codes(path, self._all_rules))
         if not self.gating:
             self.last_uses = frozenset().union(*(r.uses for r in chosen))
             return chosen
@@ -386,6 +404,26 @@ class Linter:
             r for r in chosen if not r.gate_reads_tree or r.needed(self.project, path, text, scan)
         ]
 
+    def _applicable(self, path: Path, kind: FileKind, ignored: frozenset[str]) -> list[type[Rule]]:
+        """The enabled rules that look at this kind of file and are not ignored for it."""
+        return [r for r in self.rules if kind in r.file_kinds and r.code not in ignored]
+
+    def _noqa_checked(self, path: Path, kind: FileKind, text: str) -> frozenset[str] | None:
+        """Codes of the rules that run on the file, whose `# noqa` TL003 may call
+        unused; None when TL003 does not look at the file (most files: no
+        directive naming testlint)."""
+        if not self.report_unused_noqa or kind not in UNUSED_NOQA.file_kinds:
+            return None
+        if not might_name_testlint(text, KNOWN_RULES):
+            return None
+        ignored = self.settings.ignored_codes(path, self._all_rules)
+        if UNUSED_NOQA.code in ignored:
+            return None
+        checked = {rule.code for rule in self._applicable(path, kind, ignored)}
+        if self.report_unparsable and UNPARSABLE.code not in ignored:
+            checked.add(UNPARSABLE.code)  # ran, and no directive ever suppresses it
+        return frozenset(checked)
+
     # -- one pass
 
     def _run(
@@ -395,6 +433,7 @@ class Linter:
         module: cst.Module,
         text: str,
         rules: Sequence[type[Rule]],
+        checked: frozenset[str] | None,
     ) -> _Parsed:
         context = RuleContext(
             path=path,
@@ -406,18 +445,25 @@ class Linter:
             imports=ImportTable(module),
         )
         instances = [rule(context) for rule in rules]
-        visit_batched(module, [TopStatement(context), Tracker(context), *instances])
+        visitors: list[Visitor] = [TopStatement(context), Tracker(context), *instances]
+        comments = NoqaComments(context, KNOWN_RULES) if checked is not None else None
+        if comments is not None:
+            visitors.append(comments)
+        visit_batched(module, visitors)
         reports = context.reports
+        directives = comments.found if comments else []
         positions: Mapping[cst.CSTNode, CodeRange] = {}
-        if reports:
+        if reports or directives:
             placed = list(_placed(reports))
             hints = [*(context.tops.get(n) for n in placed), *(r.top for r in reports)]
+            placed.extend(node for d in directives for node in (d.comment, d.holder))
+            hints.extend(d.top for d in directives)
             positions = positions_of(module, placed, hints, text)
-        return _Parsed(module, reports, positions)
+        return _Parsed(module, reports, positions, checked, directives)
 
     def _active(self, parsed: _Parsed, text: str) -> list[tuple[type[Rule], Report, CodeRange]]:
-        """Reports left after `# noqa`, each with its position."""
-        if not parsed.reports:
+        """Reports left after `# noqa`, each with its position; then TL003's."""
+        if not parsed.reports and not parsed.directives:
             return []
         spans = []
         for report in parsed.reports:
@@ -429,21 +475,48 @@ class Linter:
                     min(outer.start.line, where.start.line), max(outer.end.line, where.end.line) + 1
                 )
             spans.append((report, where, lines))
-        noqa: dict[int, frozenset[str] | None] = {}
-        if self.apply_noqa and "noqa" in text.lower():
-            # Tokenizing a whole file to find its comments is slow: only when a
-            # reported line mentions noqa.
-            source_lines = _LINE_ENDS.split(text)  # as Python counts lines (not \f)
-            reported = {n for _, _, lines in spans for n in lines}
-            if any(
-                "noqa" in source_lines[n - 1].lower() for n in reported if n <= len(source_lines)
-            ):
-                noqa = noqa_codes_by_line(text)
-        return [
+        noqa = self._noqa(text, [lines for _, _, lines in spans], bool(parsed.directives))
+        active = [
             (report.rule, report, where)
             for report, where, lines in spans
-            if not _suppressed(noqa, lines, report.rule.code, report.rule.name)
+            if not _suppressed(noqa, lines, report.rule)
         ]
+        if parsed.directives:
+            used = _used(noqa, [(report, lines) for report, _, lines in spans])
+            active.extend(self._unused_noqa(parsed, noqa, used))
+        return active
+
+    def _noqa(
+        self, text: str, reported: Sequence[range], everywhere: bool
+    ) -> dict[int, frozenset[str] | None]:
+        """The file's `# noqa` codes by line. Tokenizing a whole file to find its
+        comments is slow: only when TL003 reads them all (`everywhere`) or a
+        reported line mentions noqa."""
+        if not self.apply_noqa or "noqa" not in text.lower():
+            return {}
+        if everywhere:
+            return codes_by_line(text)
+        source_lines = LINE_ENDS.split(text)
+        lines = {n for span in reported for n in span}
+        if any("noqa" in source_lines[n - 1].lower() for n in lines if n <= len(source_lines)):
+            return codes_by_line(text)
+        return {}
+
+    @staticmethod
+    def _unused_noqa(
+        parsed: _Parsed, noqa: Mapping[int, frozenset[str] | None], used: set[tuple[int, str]]
+    ) -> Iterator[tuple[type[Rule], Report, CodeRange]]:
+        assert parsed.checked is not None
+        for found in parsed.directives:
+            where = parsed.positions[found.comment]
+            line = where.start.line
+            if noqa.get(line) != frozenset(found.directive.codes):
+                continue  # the engine reads another line for it: leave it alone
+            report = report_unused(
+                found, {c for n, c in used if n == line}, parsed.checked, KNOWN_RULES
+            )
+            if report is not None and not _suppressed(noqa, range(line, line + 1), UNUSED_NOQA):
+                yield UNUSED_NOQA, report, _directive_range(where, found)
 
     @staticmethod
     def _diagnostic(
@@ -523,7 +596,8 @@ class Linter:
     ) -> FileResult:
         rules = self.rules_for(path, kind, text, tree)
         result.uses = self.last_uses
-        if not rules:
+        checked = self._noqa_checked(path, kind, text)
+        if not rules and checked is None:
             # No rule needs the tree, but pytest still imports the file: a syntax
             # error is the first collection killer, whatever the triggers.
             if tree is None and kind is not FileKind.OTHER and self.report_unparsable:
@@ -534,11 +608,11 @@ class Linter:
         try:
             module = parse(source, text)
             current = source
-            parsed = self._run(path, kind, module, text, rules)
+            parsed = self._run(path, kind, module, text, rules, checked)
             active = self._active(parsed, text)
             if fix is not None:
                 current, parsed, active = self._fix_loop(
-                    result, path, kind, rules, fix, parsed, active
+                    result, path, kind, rules, checked, fix, parsed, active
                 )
         except SourceError as error:
             result.diagnostics = self._source_error(path, error)
@@ -563,6 +637,7 @@ class Linter:
         path: Path,
         kind: FileKind,
         rules: Sequence[type[Rule]],
+        checked: frozenset[str] | None,
         level: Applicability,
         parsed: _Parsed,
         active: list[tuple[type[Rule], Report, CodeRange]],
@@ -605,24 +680,29 @@ class Linter:
                     "this is a testlint bug, please report it"
                 )
                 result.fixes_applied = 0
-                return original, *self._relint(path, kind, rules, original)
+                return original, *self._relint(path, kind, rules, checked, original)
             current = new_source
             result.fixes_applied += len(chosen)
             current_text = decode(current)
-            parsed = self._run(path, kind, reparsed, current_text, rules)
+            parsed = self._run(path, kind, reparsed, current_text, rules, checked)
             active = self._active(parsed, current_text)
         result.errors.append(
             f"not fixed: fixes did not converge after {MAX_FIX_ITERATIONS} rounds; "
             "this is a testlint bug, please report it"
         )
         result.fixes_applied = 0
-        return original, *self._relint(path, kind, rules, original)
+        return original, *self._relint(path, kind, rules, checked, original)
 
     def _relint(
-        self, path: Path, kind: FileKind, rules: Sequence[type[Rule]], source: bytes
+        self,
+        path: Path,
+        kind: FileKind,
+        rules: Sequence[type[Rule]],
+        checked: frozenset[str] | None,
+        source: bytes,
     ) -> tuple[_Parsed, list[tuple[type[Rule], Report, CodeRange]]]:
         text = decode(source)
-        parsed = self._run(path, kind, parse(source), text, rules)
+        parsed = self._run(path, kind, parse(source), text, rules, checked)
         return parsed, self._active(parsed, text)
 
     def _with_edits(

@@ -4,7 +4,8 @@ flake8 recognises an AST plugin by its `tree` parameter; the source is taken fro
 `lines` (so stdin works) and parsed once more with libcst only when a rule's
 trigger text occurs in it. Selection and per-file-ignores are flake8's; `# noqa`
 is flake8's too, and also works on any line of a multi-line statement, as with the
-`testlint` command, so both report the same findings. Rule options come from
+`testlint` command, so both report the same findings, but TL003 (unused-noqa):
+checking `# noqa` directives is flake8's own business. Rule options come from
 `[tool.testlint]` (flake8 does not read pyproject.toml).
 flake8 has no protocol for fixes: messages of fixable problems say so.
 """
@@ -23,7 +24,7 @@ from testlint.engine import Linter
 from testlint.locate import ConfigError
 from testlint.project import Project
 from testlint.rule import FileKind
-from testlint.rules import RULES
+from testlint.rules import RULES, UnusedNoqa
 from testlint.runner import RunOptions, resolve_settings
 
 STDIN_NAMES = frozenset({"stdin", "-", "<stdin>"})
@@ -38,9 +39,15 @@ def _linter_for(directory: Path) -> Linter | ConfigError:
         settings, project = resolve_settings([directory], RunOptions())
     except ConfigError as exc:
         return exc
-    # flake8 does the selecting and per-file-ignores: every rule runs here.
+    # flake8 does the selecting and per-file-ignores: every rule runs here, but
+    # TL003: flake8 owns noqa directives (it reads a rule name as a bare one, and
+    # flake8-noqa checks directives), and no fix can reach the file from here.
     everything = dataclasses.replace(
-        settings, select=("ALL",), extend_select=(), ignore=(), per_file_ignores=()
+        settings,
+        select=("ALL",),
+        extend_select=(),
+        ignore=(UnusedNoqa.code,),
+        per_file_ignores=(),
     )
     return Linter(RULES, everything, _projects(project))
 

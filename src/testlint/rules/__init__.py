@@ -10,6 +10,7 @@ from __future__ import annotations
 from testlint.rule import Rule
 from testlint.rules.tl001_unparsable_file import UnparsableFile
 from testlint.rules.tl002_invalid_configuration import InvalidConfiguration
+from testlint.rules.tl003_unused_noqa import UnusedNoqa
 from testlint.rules.tl101_module_level_exit import ModuleLevelExit
 from testlint.rules.tl102_skip_without_allow_module_level import SkipWithoutAllowModuleLevel
 from testlint.rules.tl103_test_imports_exiting_module import TestImportsExitingModule
@@ -45,11 +46,12 @@ __all__ = [
     "SkipWithoutAllowModuleLevel",
     "TestImportsExitingModule",
     "UnparsableFile",
+    "UnusedNoqa",
     "rule_by_selector",
 ]
 
 ENGINE_RULES: dict[str, type[Rule]] = {
-    rule.code: rule for rule in (UnparsableFile, InvalidConfiguration)
+    rule.code: rule for rule in (UnparsableFile, InvalidConfiguration, UnusedNoqa)
 }
 RULES: tuple[type[Rule], ...] = (
     ModuleLevelExit,
