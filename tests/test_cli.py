@@ -28,14 +28,15 @@ SKIP_MESSAGE = (
 
 # TL101 at 6:5 with a safe fix (an exit in an `except ImportError:` handler).
 SAFE = "import sys\n\ntry:\n    import nope\nexcept ImportError:\n    sys.exit(1)\n"
+# `import sys` served only the exit: the fix removes it.
 SAFE_FIXED = (
-    "import sys\nimport pytest\n\ntry:\n    import nope\nexcept ImportError:\n"
+    "import pytest\n\ntry:\n    import nope\nexcept ImportError:\n"
     '    pytest.skip("could not import nope", allow_module_level=True)\n'
 )
 # TL101 at 4:5 with an unsafe fix (an exit under a plain `if`).
 UNSAFE = 'import sys\n\nif sys.platform == "win32":\n    sys.exit("POSIX only")\n'
 UNSAFE_FIXED = (
-    'import sys\nimport pytest\n\nif sys.platform == "win32":\n'
+    'import sys\n\nimport pytest\n\nif sys.platform == "win32":\n'
     '    pytest.skip("POSIX only", allow_module_level=True)\n'
 )
 # TL101 at 4:36 without any fix (an exit inside an expression).
@@ -320,8 +321,8 @@ def test_diff_prints_a_unified_diff_and_writes_nothing(project: Path) -> None:
     assert result.stdout == (
         "--- a/tests/test_a.py\n"
         "+++ b/tests/test_a.py\n"
-        "@@ -1,6 +1,7 @@\n"
-        " import sys\n"
+        "@@ -1,6 +1,6 @@\n"
+        "-import sys\n"
         "+import pytest\n"
         " \n"
         " try:\n"

@@ -105,20 +105,21 @@ def test_empty_file(project: Path) -> None:
         (
             b"\xef\xbb\xbfimport sys\r\ntry:\r\n    import nope\r\n"
             b"except ImportError:\r\n    sys.exit(1)\r\n",
-            b"\xef\xbb\xbfimport sys\r\nimport pytest\r\ntry:\r\n    import nope\r\n"
+            # `import sys` served only the exit: the fix removes it.
+            b"\xef\xbb\xbfimport pytest\r\ntry:\r\n    import nope\r\n"
             b"except ImportError:\r\n"
             b'    pytest.skip("could not import nope", allow_module_level=True)\r\n',
         ),
         (
             b"# -*- coding: latin-1 -*-\nimport sys\nMSG = '\xe9t\xe9'\ntry:\n    import nope\n"
             b"except ImportError:\n    sys.exit('pas install\xe9')\n",
-            b"# -*- coding: latin-1 -*-\nimport sys\nimport pytest\nMSG = '\xe9t\xe9'\n"
+            b"# -*- coding: latin-1 -*-\nimport pytest\nMSG = '\xe9t\xe9'\n"
             b"try:\n    import nope\n"
             b"except ImportError:\n    pytest.skip('pas install\xe9', allow_module_level=True)\n",
         ),
         (
             b"import sys\ntry:\n\timport nope\nexcept ImportError:\n\tsys.exit(1)",
-            b"import sys\nimport pytest\ntry:\n\timport nope\nexcept ImportError:\n"
+            b"import pytest\ntry:\n\timport nope\nexcept ImportError:\n"
             b'\tpytest.skip("could not import nope", allow_module_level=True)',
         ),
     ],
@@ -129,6 +130,17 @@ def test_fix_keeps_encoding_bom_and_newlines(
 ) -> None:
     _, fixed = check(project, original, fix=Applicability.SAFE)
     assert fixed == expected
+
+
+def test_imports_of_an_init_module_are_never_removed(project: Path) -> None:
+    # The imports of a package's `__init__.py` are what it offers to importers.
+    source = EXIT_IN_HANDLER.encode()
+    for name, kept in (("test_x.py", False), ("__init__.py", True)):
+        result = linter(project).check(
+            project / name, source, FileKind.TEST, fix=Applicability.SAFE
+        )
+        assert result.fixed is not None
+        assert result.fixed.startswith(b"import sys\n") is kept, name
 
 
 def test_lone_carriage_returns_are_not_fixed(project: Path) -> None:

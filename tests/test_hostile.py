@@ -27,8 +27,9 @@ FIXTURES = Path(__file__).parent / "fixtures"
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 
 EXIT = b"import sys\n\ntry:\n    import nope\nexcept ImportError:\n    sys.exit(1)\n"
+# `import sys` served only the exit: the fix removes it.
 EXIT_FIXED = (
-    b"import sys\nimport pytest\n\ntry:\n    import nope\nexcept ImportError:\n"
+    b"import pytest\n\ntry:\n    import nope\nexcept ImportError:\n"
     b'    pytest.skip("could not import nope", allow_module_level=True)\n'
 )
 DATA_LINE = b"0123456789abcdef" * 4 + b"\n"
@@ -47,7 +48,7 @@ def exit_with(text: str) -> tuple[bytes, bytes]:
     return (
         b"import sys\n" + middle + b"\ntry:\n    import nope\nexcept ImportError:\n"
         b"    sys.exit(1)\n",
-        b"import sys\nimport pytest\n" + middle + b"\ntry:\n    import nope\n"
+        b"import pytest\n" + middle + b"\ntry:\n    import nope\n"
         b'except ImportError:\n    pytest.skip("could not import nope", allow_module_level=True)\n',
     )
 
@@ -59,7 +60,7 @@ PEP_695 = exit_with(
 PEP_758 = (
     b"import sys\n\ntry:\n    import nope\nexcept ImportError, ModuleNotFoundError:\n"
     b"    sys.exit(1)\n",
-    b"import sys\nimport pytest\n\ntry:\n    import nope\n"
+    b"import pytest\n\ntry:\n    import nope\n"
     b"except ImportError, ModuleNotFoundError:\n"
     b'    pytest.skip("could not import nope", allow_module_level=True)\n',
 )

@@ -27,11 +27,11 @@ from testlint.diagnostics import (
     Diagnostic,
     Edit,
     Fix,
-    ImportRequest,
     NodeFix,
     Position,
 )
-from testlint.names import ImportTable, is_docstring, leading_imports
+from testlint.imports import ImportStyle, update_imports
+from testlint.names import ImportTable
 from testlint.noqa import LINE_ENDS, codes_by_line, suppresses
 from testlint.positions import positions_of
 from testlint.project import Project
@@ -261,19 +261,11 @@ def _directive_range(comment: CodeRange, found: NoqaComment) -> CodeRange:
 # ------------------------------------------------------------------ fixes
 
 
-def add_imports(module: cst.Module, requests: Iterable[ImportRequest]) -> cst.Module:
-    """Add `import X` after the module's leading import block (before any use)."""
-    table = ImportTable(module)
-    missing = sorted({r.module for r in requests if table.local_name_for_module(r.module) is None})
-    if not missing:
-        return module
-    body = list(module.body)
-    index = (1 if body and is_docstring(body[0]) else 0) + len(leading_imports(body))
-    new = [cst.parse_statement(f"import {name}") for name in missing]
-    return module.with_changes(body=[*body[:index], *new, *body[index:]])
-
-
-def apply_node_fixes(module: cst.Module, fixes: Sequence[NodeFix]) -> cst.Module:
+def apply_node_fixes(
+    module: cst.Module, fixes: Sequence[NodeFix], style: ImportStyle, *, may_remove: bool = True
+) -> cst.Module:
+    """`module` with the fixes' node replacements made, the imports they leave
+    unused removed and the imports they need added (see `imports.py`)."""
     changes: dict[cst.CSTNode, object] = {}
     for fix in fixes:
         changes.update(fix.changes)
@@ -283,7 +275,8 @@ def apply_node_fixes(module: cst.Module, fixes: Sequence[NodeFix]) -> cst.Module
             return changes.get(original_node, updated_node)
 
     fixed = module.visit(ApplyChanges())
-    return add_imports(fixed, (request for fix in fixes for request in fix.imports))
+    requests = [request for fix in fixes for request in fix.imports]
+    return update_imports(fixed, changes, requests, style, may_remove=may_remove)
 
 
 def _edits(before: str, after: str) -> tuple[Edit, ...]:
@@ -626,7 +619,7 @@ class Linter:
             for rule, report, where in active
         ]
         if with_edits:
-            result.diagnostics = self._with_edits(parsed, active, result.diagnostics)
+            result.diagnostics = self._with_edits(path, parsed, active, result.diagnostics)
         if isinstance(current, bytes) and current != source:
             result.fixed = current
         return result
@@ -667,7 +660,7 @@ class Linter:
                 taken.extend(ranges)
             if not chosen:
                 return current, parsed, active
-            new_module = apply_node_fixes(parsed.module, chosen)
+            new_module = self._apply(path, parsed.module, chosen)
             new_source = new_module.bytes
             try:
                 reparsed = parse(new_source)
@@ -705,8 +698,15 @@ class Linter:
         parsed = self._run(path, kind, parse(source), text, rules, checked)
         return parsed, self._active(parsed, text)
 
+    def _apply(self, path: Path, module: cst.Module, fixes: Sequence[NodeFix]) -> cst.Module:
+        # Imports left unused are not removed from an `__init__.py`: its imports
+        # are what the package offers.
+        style = self.project.import_style(path)
+        return apply_node_fixes(module, fixes, style, may_remove=path.name != "__init__.py")
+
     def _with_edits(
         self,
+        path: Path,
         parsed: _Parsed,
         active: list[tuple[type[Rule], Report, CodeRange]],
         diagnostics: list[Diagnostic],
@@ -716,7 +716,7 @@ class Linter:
         for (_rule, report, _where), diagnostic in zip(active, diagnostics):
             node_fix = report.fix
             if node_fix is not None:
-                after = apply_node_fixes(parsed.module, [node_fix]).code
+                after = self._apply(path, parsed.module, [node_fix]).code
                 fix = Fix(node_fix.title, node_fix.applicability, _edits(before, after))
                 diagnostic = Diagnostic(**{**diagnostic.__dict__, "fix": fix})
             out.append(diagnostic)

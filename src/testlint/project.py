@@ -25,7 +25,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from testlint.index import ModuleIndex, build_index, exiting_modules
+from testlint.imports import ImportStyle, read_import_style
+from testlint.index import ModuleIndex, build_index, exiting_modules, source_roots
 from testlint.locate import ProjectError, load_toml, resolve_once
 from testlint.rule import FileKind
 
@@ -731,6 +732,7 @@ class Project:
         default_factory=dict, repr=False
     )
     _conftests: dict[Path, tuple[str, ...]] = field(default_factory=dict, repr=False)
+    _import_styles: dict[Path, ImportStyle] = field(default_factory=dict, repr=False)
     extensions: dict[str, object] = field(default_factory=dict, repr=False)
     """Room for later, lazily built models (e.g. a module index for cross-file rules)."""
 
@@ -762,6 +764,18 @@ class Project:
             cached = ((text,) if text else ()) + above
             self._conftests[directory] = cached
         return cached
+
+    def import_style(self, path: Path) -> ImportStyle:
+        """How the project sorts imports for `path` (its ruff or isort configuration,
+        looked for up to this project's root; first-party modules are those under
+        the source roots of the file's own project): where a fix puts a new import."""
+        directory = path.resolve().parent
+        style = self._import_styles.get(directory)
+        if style is None:
+            roots = source_roots(self.owner(path).root)
+            top = self.root.resolve()
+            style = self._import_styles[directory] = read_import_style(directory, top, roots)
+        return style
 
     def owner(self, path: Path) -> Project:
         """The project a file belongs to: the nearest directory above it that declares

@@ -75,8 +75,6 @@ class ModuleLevelExit(Rule):
 
     ## Use instead
     ```python
-    import sys
-
     import pytest
 
     try:
@@ -92,9 +90,10 @@ class ModuleLevelExit(Rule):
     a **safe** fix, because skipping the module when its dependency is missing is
     what the exit was for. The reason is the exit's message, else the message of a
     `print()` just before it, else the name of the module the `try` imports.
-    `import pytest` is added when missing. The `try`/`except` is kept on purpose:
-    `pytest.importorskip` only skips on `ModuleNotFoundError` since pytest 9.1,
-    and placed above later imports it trips ruff's E402.
+    `import pytest` is added when missing, in its isort section, and an import
+    the exit was the last use of (`import sys`) is removed. The `try`/`except` is
+    kept on purpose: `pytest.importorskip` only skips on `ModuleNotFoundError`
+    since pytest 9.1, and placed above later imports it trips ruff's E402.
 
     Anywhere else in a test module the same rewrite is **unsafe**: the author may
     have wanted a hard stop. An unconditional exit directly in the module body

@@ -108,8 +108,9 @@ class ForkStartedProcessUnderXdist(Rule):
     `multiprocessing.get_context("spawn").Pool(...)` for `Pool` and `Process`) is
     **unsafe**: a spawned child starts a fresh interpreter, so the function and
     its arguments must be picklable and importable, and state set up by the
-    test before the call is not inherited. `os.fork()` and explicit fork
-    contexts get no fix.
+    test before the call is not inherited. `import multiprocessing` is added when
+    missing, and `from multiprocessing import Process` removed once unused.
+    `os.fork()` and explicit fork contexts get no fix.
 
     ## References
     - [multiprocessing: contexts and start methods](https://docs.python.org/3/library/multiprocessing.html#contexts-and-start-methods)

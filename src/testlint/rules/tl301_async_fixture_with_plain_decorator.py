@@ -93,8 +93,9 @@ class AsyncFixtureWithPlainDecorator(Rule):
     ## Fix safety
     The decorator becomes `@pytest_asyncio.fixture` with the same arguments
     (`scope`, `params`, `ids`, `autouse`, `name`) and comments, and
-    `import pytest_asyncio` is added when missing: **safe**, because it is the
-    only way the fixture can work in strict mode. An async fixture that also
+    `import pytest_asyncio` is added when missing (an import only the decorator
+    used, such as `from pytest import fixture`, is removed): **safe**, because it
+    is the only way the fixture can work in strict mode. An async fixture that also
     carries `@pytest.mark.asyncio` is not reported: marks on fixtures are a
     different error.
 
