@@ -922,3 +922,37 @@ def test_statistics_in_json(project: Path) -> None:
     assert json.loads(result.stdout) == [
         {"code": "TL101", "name": "module-level-exit", "count": 2, "fixable": True}
     ]
+
+
+def test_relative_paths_find_a_conftest_fixtures_consumers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run from the project root with a relative path (as CI and the ecosystem check
+    do), a conftest fixture's consumers are found below it: the anyio-only fixtures
+    stay silent, as with absolute paths."""
+    import shutil
+
+    source = Path(__file__).parent / "fixtures" / "TL301" / "conftest_fixture_for_anyio_tests"
+    shutil.copytree(source, tmp_path / "suite", ignore=shutil.ignore_patterns("*.fixed.py"))
+    monkeypatch.chdir(tmp_path / "suite")
+    result = make_runner().invoke(main, ["check", "--no-cache", "--output-format", "json", "tests"])
+    found = {
+        (d["filename"].replace("\\", "/").split("suite/")[-1], d["code"])
+        for d in json.loads(result.stdout)
+    }
+    assert found == {("tests/mixed/conftest.py", "TL301")}
+
+
+def test_newer_syntax_in_a_long_file_is_not_unparsable(project: Path) -> None:
+    """A long file (the guard against pathological nesting measures it) with syntax
+    newer than this interpreter (PEP 695, Python 3.12) is valid for the suite's
+    Python: libcst reads it, and TL001 is not reported (tracecat's tests)."""
+    long_line = "VALUES = [" + ", ".join(["1"] * 400) + "]\n"
+    write(
+        project,
+        "test_types.py",
+        "type Factory = int\n" + long_line + "\n\ndef test_x():\n    pass\n",
+    )
+    result = make_runner().invoke(main, ["check", "--no-cache", "test_types.py"])
+    assert "TL001" not in result.stdout
+    assert result.exit_code == 0, result.stdout

@@ -164,6 +164,22 @@ def _nesting(tree: ast.AST) -> tuple[int, int]:
     return deepest, line
 
 
+def _bracket_depth(text: str) -> tuple[int, int]:
+    """The deepest bracket nesting in `text`, and its line (strings and comments
+    are not told apart: an over-estimate, which only makes the guard stricter)."""
+    deepest, line, depth, number = 0, 1, 0, 1
+    for char in text:
+        if char in "([{":
+            depth += 1
+            if depth > deepest:
+                deepest, line = depth, number
+        elif char in ")]}":
+            depth = max(0, depth - 1)
+        elif char == "\n":
+            number += 1
+    return deepest, line
+
+
 def _too_complex(source: bytes | str, text: str) -> SourceError | None:
     """Guard libcst against pathological files, cheaply: only files with very long
     lines or very many lines are measured, with CPython's fast parser."""
@@ -173,8 +189,13 @@ def _too_complex(source: bytes | str, text: str) -> SourceError | None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return _python_syntax_error(source)
+    except SyntaxError:
+        # Maybe syntax newer than this interpreter (PEP 695 `type X = ...` on 3.11):
+        # libcst may read it; measure the brackets instead of the tree.
+        depth, _ = _bracket_depth(text)
+        return _python_syntax_error(source) if depth > MAX_NESTING else None
+    except (ValueError, RecursionError, MemoryError):
+        return _python_syntax_error(source)  # too complex for CPython: so for libcst
     depth, line = _nesting(tree)
     if depth > MAX_NESTING:
         return SourceError(

@@ -6,6 +6,7 @@ import ast
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import libcst as cst
 
@@ -163,18 +164,17 @@ class _Requester:
 
 
 def _consumers_run_by_anyio(context: RuleContext, fixture: str) -> bool:
-    if context.path.name == "conftest.py":
-        directory = context.path.parent
-        paths = [p for p in context.project.suite_files if p.is_relative_to(directory)]
+    here = context.path.resolve()
+    if here.name == "conftest.py":
+        paths = [p for p in context.project.suite_files if p.resolve().is_relative_to(here.parent)]
     else:
-        paths = [context.path]
+        paths = [here]
+    texts = {
+        path: context.source if path.resolve() == here else context.project.suite_text(path)
+        for path in paths
+    }
     requesters: dict[str, list[_Requester]] = {}
-    for path in paths:
-        source = context.source if path == context.path else context.project.suite_text(path)
-        if path != context.path and fixture not in source:
-            continue  # cheap: most test modules never name it
-        for requested, requester in _requesters(source):
-            requesters.setdefault(requested, []).append(requester)
+    read: set[Path] = set()
     verdicts: list[bool] = []
     pending, seen = [fixture], set()
     while pending:
@@ -182,6 +182,12 @@ def _consumers_run_by_anyio(context: RuleContext, fixture: str) -> bool:
         if name in seen:
             continue
         seen.add(name)
+        # Read the files that name it (most never do), once each.
+        for path, text in texts.items():
+            if path not in read and name in text:
+                read.add(path)
+                for requested, requester in _requesters(text):
+                    requesters.setdefault(requested, []).append(requester)
         for requester in requesters.get(name, ()):
             if requester.is_test:
                 verdicts.append(requester.run_by_anyio)
@@ -197,7 +203,7 @@ def _requesters(source: str) -> Iterator[tuple[str, _Requester]]:
     except (SyntaxError, ValueError, RecursionError):
         return
     module_marked = _marked_by_anyio(_pytestmark(tree.body))
-    for node in tree.body:
+    for node in _top_level(tree.body):
         if isinstance(node, ast.ClassDef):
             class_marked = module_marked or _marked_by_anyio(
                 [*node.decorator_list, *_pytestmark(node.body)]
@@ -209,6 +215,16 @@ def _requesters(source: str) -> Iterator[tuple[str, _Requester]]:
 
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+
+
+def _top_level(body: Sequence[ast.stmt]) -> Iterator[ast.stmt]:
+    """Module-level statements, and those under module-level `if`/`try` blocks."""
+    for statement in body:
+        if isinstance(statement, (ast.If, ast.Try)):
+            yield from _top_level(statement.body)
+            yield from _top_level(statement.orelse)
+        else:
+            yield statement
 
 
 def _function_requests(
@@ -237,10 +253,16 @@ def _pytestmark(body: Sequence[ast.stmt]) -> list[ast.expr]:
     """The marks a `pytestmark = ...` assignment in `body` applies."""
     marks: list[ast.expr] = []
     for statement in body:
+        value: ast.expr | None = None
         if isinstance(statement, ast.Assign) and any(
             isinstance(t, ast.Name) and t.id == "pytestmark" for t in statement.targets
         ):
             value = statement.value
+        elif isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+            call = statement.value  # `pytestmark.extend([...])`, `.append(...)`
+            if ast.unparse(call.func) in ("pytestmark.extend", "pytestmark.append") and call.args:
+                value = call.args[0]
+        if value is not None:
             marks.extend(value.elts if isinstance(value, (ast.List, ast.Tuple)) else [value])
     return marks
 
@@ -284,11 +306,35 @@ def pytestmark_values(body: Sequence[cst.BaseStatement]) -> Iterator[cst.BaseExp
             ):
                 value = small.value
             if value is None:
+                value = _pytestmark_extension(small)
+            if value is None:
                 continue
             if isinstance(value, (cst.List, cst.Tuple)):
                 yield from (element.value for element in value.elements)
             else:
                 yield value
+
+
+def _pytestmark_extension(small: cst.BaseSmallStatement) -> cst.BaseExpression | None:
+    """The marks `pytestmark.extend([...])`, `pytestmark.append(...)` or
+    `pytestmark += [...]` add (fakeredis builds its list so)."""
+    if isinstance(small, cst.AugAssign):
+        target = small.target
+        if isinstance(target, cst.Name) and target.value == "pytestmark":
+            return small.value
+        return None
+    if not isinstance(small, cst.Expr) or not isinstance(small.value, cst.Call):
+        return None
+    func = small.value.func
+    if (
+        isinstance(func, cst.Attribute)
+        and isinstance(func.value, cst.Name)
+        and func.value.value == "pytestmark"
+        and func.attr.value in ("extend", "append")
+        and len(small.value.args) == 1
+    ):
+        return small.value.args[0].value
+    return None
 
 
 def marks_in_scope(context: RuleContext, function: cst.FunctionDef) -> set[str]:

@@ -30,6 +30,7 @@ LIFE_CYCLE = frozenset(
 """Methods that run without their name being written: using the class runs them."""
 
 Definition = tuple[ModuleInfo, str]
+DYNAMIC_IMPORTS = frozenset({"__import__", "importlib.import_module", "importlib.__import__"})
 
 
 @dataclass
@@ -83,7 +84,7 @@ def reach(
             following.extend(_read(walk, info, definition, binding))
         following.extend(_methods_now_reached(walk))
         frontier = following
-        if walk.found.live:
+        if walk.found.live or not walk.found.known:
             break
     return walk.found
 
@@ -100,6 +101,10 @@ def _read(
             yield from _named(walk, imported)
     for read in info.reads_of(definition):
         head, _, tail = read.partition(".")
+        if read in DYNAMIC_IMPORTS or info.qualify(read) in DYNAMIC_IMPORTS:
+            # `__import__(name, fromlist=["X"]).X` (paasta's secret providers) may
+            # read the patched name at call time: nothing below may be relied on.
+            walk.found.known = False
         if tail:
             walk.attributes.update(tail.split("."))
         bound = info.by_value.get(head)

@@ -132,6 +132,8 @@ class AsyncTestWithoutAsyncioMark(Rule):
         )
 
     def _is_collected_test(self, node: cst.FunctionDef) -> bool:
+        if self.context.path.name == "conftest.py":
+            return False  # pytest collects no tests from a conftest (ariadne's `test_*` sources)
         config = self.context.project.pytest_config(self.context.path.parent)
         if not config.collects_function(node.name.value):
             return False
