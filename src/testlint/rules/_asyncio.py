@@ -165,35 +165,47 @@ class _Requester:
 
 def _consumers_run_by_anyio(context: RuleContext, fixture: str) -> bool:
     here = context.path.resolve()
-    if here.name == "conftest.py":
-        paths = [p for p in context.project.suite_files if p.resolve().is_relative_to(here.parent)]
+    in_conftest = here.name == "conftest.py"
+    if in_conftest:
+        paths = [p.resolve() for p in context.project.suite_files]
+        paths = [p for p in paths if p.is_relative_to(here.parent)]
     else:
         paths = [here]
     texts = {
-        path: context.source if path.resolve() == here else context.project.suite_text(path)
-        for path in paths
+        path: context.source if path == here else context.project.suite_text(path) for path in paths
     }
-    requesters: dict[str, list[_Requester]] = {}
+    requesters: dict[str, list[tuple[Path, _Requester]]] = {}
     read: set[Path] = set()
     verdicts: list[bool] = []
-    pending, seen = [fixture], set()
+    # A fixture is seen by the tests of its module, or below its conftest: the
+    # same name elsewhere is another fixture (elasticsearch's _async and _sync).
+    pending = [(fixture, here)]
+    seen: set[tuple[str, Path]] = set()
     while pending:
-        name = pending.pop()
-        if name in seen:
+        name, defined_in = pending.pop()
+        if (name, defined_in) in seen:
             continue
-        seen.add(name)
-        # Read the files that name it (most never do), once each.
+        seen.add((name, defined_in))
         for path, text in texts.items():
             if path not in read and name in text:
                 read.add(path)
                 for requested, requester in _requesters(text):
-                    requesters.setdefault(requested, []).append(requester)
-        for requester in requesters.get(name, ()):
+                    requesters.setdefault(requested, []).append((path, requester))
+        for path, requester in requesters.get(name, ()):
+            if not _sees(path, defined_in):
+                continue
             if requester.is_test:
                 verdicts.append(requester.run_by_anyio)
             else:
-                pending.append(requester.name)  # a fixture: its users are the consumers
+                pending.append((requester.name, path))  # its users are the consumers
     return bool(verdicts) and all(verdicts)
+
+
+def _sees(path: Path, defined_in: Path) -> bool:
+    """Whether a function in `path` can request a fixture defined in `defined_in`."""
+    if defined_in.name == "conftest.py":
+        return path.is_relative_to(defined_in.parent)
+    return path == defined_in
 
 
 def _requesters(source: str) -> Iterator[tuple[str, _Requester]]:
