@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 from click.testing import CliRunner
 
 
@@ -12,3 +16,17 @@ def make_runner() -> CliRunner:
         return CliRunner(mix_stderr=False)  # type: ignore[call-arg,unused-ignore]
     except TypeError:
         return CliRunner()
+
+
+def run_process(
+    *args: str, cwd: Path, stdin: bytes | None = None
+) -> subprocess.CompletedProcess[bytes]:
+    """`python -m testlint *args` in `cwd`, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "testlint", *args],
+        cwd=cwd,
+        input=stdin,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import ast
 import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import Result
 
-from cli_runner import make_runner
+from cli_runner import make_runner, run_process
 from testlint import __version__
 from testlint.cli import main
 from testlint.rules import ALL_RULES
@@ -89,19 +87,6 @@ def reported(*args: str) -> list[tuple[str, str, int]]:
 
 def codes(*args: str) -> set[str]:
     return {code for _path, code, _row in reported(*args)}
-
-
-def run_process(
-    *args: str, cwd: Path, stdin: bytes | None = None
-) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "testlint", *args],
-        cwd=cwd,
-        input=stdin,
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
 
 
 # ------------------------------------------------------------------ exit codes

@@ -6,12 +6,11 @@ edges: the comment rewriting, the ways a rule is off, the front ends."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from cli_runner import run_process
 from testlint.diagnostics import Applicability
 from testlint.docs import code_blocks, rule_help
 from testlint.engine import Linter
@@ -241,33 +240,22 @@ def test_docs_example_fix_gives_use_instead(project: Path) -> None:
 # ------------------------------------------------------------------ the command
 
 
-def run_testlint(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "testlint", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
 def test_the_command_reports_caches_and_fixes_it(project: Path) -> None:
     (project / "tests").mkdir()
     path = project / "tests" / "test_x.py"
     path.write_text("import sys\n\nRETRIES = 3  # noqa: E501, TL101\n")
-    first = run_testlint(project, "--output-format", "json", "tests")
+    first = run_process("--output-format", "json", "tests", cwd=project)
     assert first.returncode == 1, first.stderr
     findings = json.loads(first.stdout)
     assert [(d["code"], d["location"]["row"]) for d in findings] == [("TL003", 3)]
     assert findings[0]["fix"]["applicability"] == "safe"
     assert findings[0]["fix"]["edits"], "JSON carries the fix's edits"
-    again = run_testlint(project, "--output-format", "json", "tests")
+    again = run_process("--output-format", "json", "tests", cwd=project)
     assert json.loads(again.stdout) == findings, "the cached run says the same"
-    sarif = json.loads(run_testlint(project, "--output-format", "sarif", "tests").stdout)
+    sarif = json.loads(run_process("--output-format", "sarif", "tests", cwd=project).stdout)
     assert [r["ruleId"] for r in sarif["runs"][0]["results"]] == ["TL003"]
-    fixing = run_testlint(project, "--fix", "tests")
+    fixing = run_process("--fix", "tests", cwd=project)
     assert fixing.returncode == 0, fixing.stdout + fixing.stderr
     assert path.read_text() == "import sys\n\nRETRIES = 3  # noqa: E501\n"
-    checked = run_testlint(project, "tests")
+    checked = run_process("tests", cwd=project)
     assert checked.returncode == 0, checked.stdout

@@ -554,7 +554,7 @@ def _read_module(name: str, path: Path, data: bytes | None = None) -> ModuleInfo
     info = ModuleInfo(name, path, source=data)
     info.dynamic = _writes_globals(data)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    for statement in _import_time_statements(tree.body):
+    for statement in import_time_statements(tree.body):
         _record_statement(info, statement, package)
     info.exit_line = _exit_line(tree.body)
     return info
@@ -690,24 +690,24 @@ class _BodyScan(ast.NodeVisitor):
         self.generic_visit(node)
 
 
-def _import_time_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+def import_time_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
     """Top-level statements, descending into `if`/`try`/`with` blocks (but not
     `if __name__ == "__main__":`, function or class bodies)."""
     for statement in body:
         yield statement
         if isinstance(statement, ast.If):
             if is_main_guard(statement.test) or _is_type_checking(statement.test):
-                yield from _import_time_statements(statement.orelse)
+                yield from import_time_statements(statement.orelse)
                 continue
-            yield from _import_time_statements(statement.body)
-            yield from _import_time_statements(statement.orelse)
+            yield from import_time_statements(statement.body)
+            yield from import_time_statements(statement.orelse)
         elif isinstance(statement, ast.Try):
             for block in (statement.body, statement.orelse, statement.finalbody):
-                yield from _import_time_statements(block)
+                yield from import_time_statements(block)
             for handler in statement.handlers:
-                yield from _import_time_statements(handler.body)
+                yield from import_time_statements(handler.body)
         elif isinstance(statement, (ast.With, ast.For, ast.While)):
-            yield from _import_time_statements(statement.body)
+            yield from import_time_statements(statement.body)
 
 
 def _is_type_checking(test: ast.expr) -> bool:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import libcst as cst
 
+from testlint.index import import_time_statements
 from testlint.names import CANONICAL_PREFIXES
 from testlint.project import asyncio_setup
 from testlint.rule import Option, RuleContext
@@ -215,7 +216,7 @@ def _requesters(source: str) -> Iterator[tuple[str, _Requester]]:
     except (SyntaxError, ValueError, RecursionError):
         return
     module_marked = _marked_by_anyio(_pytestmark(tree.body))
-    for node in _top_level(tree.body):
+    for node in import_time_statements(tree.body):
         if isinstance(node, ast.ClassDef):
             class_marked = module_marked or _marked_by_anyio(
                 [*node.decorator_list, *_pytestmark(node.body)]
@@ -227,16 +228,6 @@ def _requesters(source: str) -> Iterator[tuple[str, _Requester]]:
 
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
-
-
-def _top_level(body: Sequence[ast.stmt]) -> Iterator[ast.stmt]:
-    """Module-level statements, and those under module-level `if`/`try` blocks."""
-    for statement in body:
-        if isinstance(statement, (ast.If, ast.Try)):
-            yield from _top_level(statement.body)
-            yield from _top_level(statement.orelse)
-        else:
-            yield statement
 
 
 def _function_requests(

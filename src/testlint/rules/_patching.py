@@ -168,8 +168,8 @@ class PatchRule(Rule):
         """The target being judged (set per target in leave_Module)."""
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if self._records and not self.context.function_depth:
-            self._function = node
+        if not self.context.function_depth:
+            self._function = node  # the top-level function (or method) being visited
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         if original_node is self._function:
@@ -468,17 +468,7 @@ class PatchRule(Rule):
 
     def imported_project_modules(self) -> set[str]:
         """Project modules the test imports, and what they import, transitively."""
-        pending = [m for m in self._imported if m in self.index.files]
-        seen: set[str] = set()
-        while pending:
-            name = pending.pop()
-            if name in seen:
-                continue
-            seen.add(name)
-            info = self.index.get(name)
-            if info is not None:
-                pending.extend(m for m in info.imports if m in self.index.files)
-        return seen
+        return self._closure(self._imported)
 
     def imported_before_patch(self, module: str) -> bool:
         """Whether `module` is surely imported before the patch being judged is
@@ -506,17 +496,18 @@ class PatchRule(Rule):
         return module in found
 
     def _closure(self, modules: set[str]) -> set[str]:
-        """`modules` and the project modules they import at top level, transitively."""
+        """The project modules among `modules`, and those they import at top
+        level, transitively."""
         pending = [m for m in modules if m in self.index.files]
-        seen: set[str] = set(modules)
+        seen: set[str] = set()
         while pending:
-            info = self.index.get(pending.pop())
-            if info is None:
+            name = pending.pop()
+            if name in seen:
                 continue
-            for name in info.imports:
-                if name in self.index.files and name not in seen:
-                    seen.add(name)
-                    pending.append(name)
+            seen.add(name)
+            info = self.index.get(name)
+            if info is not None:
+                pending.extend(m for m in info.imports if m in self.index.files)
         return seen
 
     def imports(self, module: str) -> bool:

@@ -118,39 +118,29 @@ class PatchOfValueCapturedAtImport(PatchRule):
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)
-        self._outer: cst.FunctionDef | None = None
         self._setters: list[tuple[cst.Call, cst.FunctionDef]] = []
         """`dramatiq.set_broker(...)` calls inside functions, with their function."""
         self._redeclaring: set[int] = set()
         """Functions that declare actors on a broker themselves (by id)."""
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        super().visit_FunctionDef(node)
-        if not self.context.function_depth:
-            self._outer = node
-
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        super().leave_FunctionDef(original_node)
-        if original_node is self._outer:
-            self._outer = None
-
     def visit_Call(self, node: cst.Call) -> None:
         super().visit_Call(node)
-        if self._outer is None:
+        function = self._function
+        if function is None:
             return
         if self.context.imports.resolve(node.func) in BROKER_SETTERS:
-            self._setters.append((node, self._outer))
+            self._setters.append((node, function))
         elif isinstance(node.func, cst.Attribute) and node.func.attr.value == "declare_actor":
-            self._redeclaring.add(id(self._outer))
+            self._redeclaring.add(id(function))
 
     def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
         target = node.target
         if (
-            self._outer is not None
+            self._function is not None
             and isinstance(target, cst.Attribute)
             and target.attr.value == "broker"
         ):  # `actor.broker = stub`
-            self._redeclaring.add(id(self._outer))
+            self._redeclaring.add(id(self._function))
 
     def leave_Module(self, original_node: cst.Module) -> None:
         super().leave_Module(original_node)
