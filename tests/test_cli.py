@@ -631,6 +631,21 @@ def test_json_output_is_an_empty_list_when_clean(project: Path) -> None:
     assert json.loads(result.stdout) == []
 
 
+@pytest.mark.parametrize("fmt", ["json", "github", "sarif"])
+def test_machine_formats_say_how_many_files_were_checked(project: Path, fmt: str) -> None:
+    # stdout stays machine-readable (json is ruff's bare list); the count goes to stderr.
+    write(project, "tests/test_a.py", SAFE)
+    write(project, "tests/test_b.py", CLEAN)
+    result = invoke("--output-format", fmt)
+    assert result.exit_code == 1
+    assert "Checked 2 files, found 1 problem." in result.stderr
+    assert "Checked 2 files" not in result.stdout
+    if fmt != "github":
+        json.loads(result.stdout)
+    quiet = invoke("--output-format", fmt, "--quiet")
+    assert "Checked 2 files" not in quiet.stderr
+
+
 def test_json_shows_unsafe_applicability(project: Path) -> None:
     write(project, "tests/test_b.py", UNSAFE)
     [item] = json.loads(invoke("--output-format", "json").stdout)

@@ -414,13 +414,71 @@ def test_a_broken_record_is_ignored(shop: Path, launch: Launch) -> None:
     assert (code, out, err) == first[:3]
 
 
-def test_a_run_just_after_a_change_is_not_recorded(
+def test_a_run_just_after_a_change_is_replayed_by_content(
     shop: Path, launch: Launch, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Every file was written less than a second ago ("racy"): the record holds
+    # their content, and the next run replays when that content is the same.
     monkeypatch.setattr(replay, "RACY_NS", 10**9)
-    launch("tests")  # every file was written less than a second ago
-    assert not launch("tests")[3]
-    assert not list((shop / ".testlint_cache/v1/replay").glob("*.json"))
+    time.sleep(2 * replay.SETTLED_NS / 1e9)  # not changed *during* the run
+    first = launch("tests")
+    second = launch("tests")
+    assert second[3], "a run just after an edit cost the next run its replay"
+    assert second[:3] == first[:3]
+
+
+def test_a_racy_file_rewritten_with_the_same_stat_is_linted_again(
+    shop: Path, launch: Launch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An edit in the same clock tick can leave a file's stat as it was: the
+    # recorded content tells (the stat is pinned here to what was recorded).
+    monkeypatch.setattr(replay, "RACY_NS", 10**9)
+    time.sleep(2 * replay.SETTLED_NS / 1e9)
+    launch("tests")
+    edited = str(shop / "tests/unit/test_exit.py")
+    recorded = replay.signature(edited)
+    text = (shop / "tests/unit/test_exit.py").read_text(encoding="utf-8")
+    (shop / "tests/unit/test_exit.py").write_text(
+        text.replace("sys.exit(1)", "print(1)   "), encoding="utf-8"
+    )
+    plain = replay.signature
+    monkeypatch.setattr(
+        replay, "signature", lambda path: recorded if path == edited else plain(path)
+    )
+    _, out, _, replayed = launch("tests")
+    assert not replayed, "a racy file's new content was not looked at"
+    assert "test_exit.py" not in out
+
+
+def test_an_edit_then_two_runs_replays_the_second(
+    shop: Path, launch: Launch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The editor's loop: save a test, run (that file is checked alone), run again.
+    monkeypatch.setattr(replay, "RACY_NS", 10**9)
+    time.sleep(2 * replay.SETTLED_NS / 1e9)
+    launch("tests")
+    write(shop, {"tests/unit/test_exit.py": "import sys\n\nsys.exit(3)\n"})
+    time.sleep(2 * replay.SETTLED_NS / 1e9)
+    reruns = launch.reruns
+    after_edit = launch("tests")
+    assert launch.reruns == reruns + 1
+    again = launch("tests")
+    assert again[3], "the run after the edit's run was not replayed"
+    assert again[:3] == after_edit[:3]
+
+
+def test_a_file_changed_during_the_run_is_not_recorded(tmp_path: Path) -> None:
+    started = time.time_ns()
+    path = tmp_path / "test_a.py"
+    path.write_text("x = 1\n", encoding="utf-8")  # written after the run started
+    found = replay.signature(str(path))
+    assert found is not None
+    stats: dict[str, replay.Signature] = {str(path): found}
+    assert replay._with_racy_contents(stats, started) is None
+    before = time.time_ns() + 2 * replay.SETTLED_NS  # as if the run started later
+    with_content = replay._with_racy_contents(stats, before)
+    assert with_content is not None
+    assert with_content[str(path)] == [*found, replay.content_digest(str(path))]
 
 
 def test_records_are_pruned(shop: Path, launch: Launch) -> None:

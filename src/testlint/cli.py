@@ -176,8 +176,8 @@ def _remember(
     project, cache_directory = result.project, result.cache_directory
     if replay.ARGV is None or project is None or cache_directory is None:
         return
-    if result.newest_input_ns >= started_ns - replay.RACY_NS:
-        return  # a file changed just now: `record` would refuse (ctime >= mtime)
+    if not replay.settled(result.newest_input_ns, started_ns):
+        return  # a file changed during the run: `record` would refuse (ctime >= mtime)
     settings = result.settings
     stats = replay.snapshot(
         project.root,

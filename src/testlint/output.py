@@ -74,16 +74,18 @@ def report(
         say(f"testlint: error: {error}", True, True)
     # With errors and nothing else to say, "All checks passed!" would be a lie.
     nothing_to_say = not diagnostics and not result.fixes_applied
-    if fmt == "text" and not shown.quiet and not (result.errors and nothing_to_say):
+    if not shown.quiet and not (result.errors and nothing_to_say):
         if options.diff:
-            would = sum(f.fixes_applied for f in result.files)
-            say(f"Would fix {would} problem{'s' if would != 1 else ''}.", True, True)
+            if fmt == "text":
+                would = sum(f.fixes_applied for f in result.files)
+                say(f"Would fix {would} problem{'s' if would != 1 else ''}.", True, True)
         else:
-            echo(
-                summary(
-                    diagnostics, unsafe, result.fixes_applied, options.fix, result.checked_files
-                )
+            line = summary(
+                diagnostics, unsafe, result.fixes_applied, options.fix, result.checked_files
             )
+            # Machine formats keep stdout parseable (json stays ruff's list); how
+            # many files were checked still reaches whoever reads the run.
+            say(line, source_on_stdout or fmt != "text", True)
     if result.errors:
         return EXIT_ERROR
     if shown.exit_zero:

@@ -27,9 +27,10 @@ size, inode, mode) of:
   missing: creating one changes the answer);
 - the CI directories read for how the suite is run (`.github/workflows`, ...).
 
-The stats are taken after the run. A run during which any of them changed, or
-that changed within a second before it, is not recorded: a file written in the same
-clock tick as its stat could otherwise keep the stat of its old content.
+The stats are taken after the run. A run during which any of them changed is not
+recorded. A file that changed within a second before the run is "racy": a later
+write in the same clock tick could leave the same stat with other content, so its
+content digest is recorded too and compared on every replay (git's racy-clean).
 Records live in `v1/replay/` of the cache directory, the newest `KEEP` kept.
 
 This module imports only the standard library and `locate.py`.
@@ -42,6 +43,7 @@ import importlib
 import importlib.util
 import json
 import os
+import stat
 import sys
 import time
 import types
@@ -69,7 +71,13 @@ TEST_MODULE = "test module"
 INTERRUPTED = "testlint: interrupted (no file is left half written)"
 EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report it
 RACY_NS = 1_000_000_000
-"""A stat this close before the run started (or later) is not trusted."""
+"""A stat this close before the run started (or later) is not trusted: such a
+file's content is recorded too, and compared on every replay (git's racy-clean)."""
+SETTLED_NS = 50_000_000
+"""A file changed this close to the run's start, or later, may have changed during
+the run (the kernel stamps files with a clock a few milliseconds coarse): no record."""
+MAX_REHASHED = 64
+"""More racy files than this (a fresh checkout): the next run records instead."""
 
 # The `check` options, by what they mean for a replay (tests compare these with
 # the click command, so that a new option cannot be forgotten here).
@@ -287,14 +295,36 @@ def _racy(found: Signature, started_ns: int) -> bool:
     return found is not None and len(found) == 5 and found[1] >= started_ns - RACY_NS
 
 
+def settled(changed_ns: int, started_ns: int) -> bool:
+    """Whether a file last changed at `changed_ns` was already as the run read it:
+    it changed before the run started, by more than the clock's coarseness."""
+    return changed_ns < started_ns - min(RACY_NS, SETTLED_NS)
+
+
+def content_digest(path: str) -> str | None:
+    """The digest of a file's bytes: a racy file's identity (`record`)."""
+    try:
+        with open(path, "rb") as handle:
+            return hashlib.sha256(handle.read()).hexdigest()
+    except OSError:
+        return None
+
+
+def _is_file_with_content(recorded: list[Any]) -> bool:
+    return len(recorded) > 5 and stat.S_ISREG(recorded[4])
+
+
 def _unchanged(name: str, recorded: Signature, relisted: list[str]) -> bool:
     """Whether `name` has the stat it was recorded with; a directory also when only
     its stat changed, not the names it holds (then it joins `relisted`): an editor
     that saves through a temporary file renamed over the old one changes the
-    directory's time, and the file's own stat tells that it changed."""
+    directory's time, and the file's own stat tells that it changed. A file recorded
+    while racy must also still hold the same bytes."""
     now = signature(name)
     if now is None or recorded is None:
         return now == recorded
+    if _is_file_with_content(recorded):
+        return now == recorded[:5] and content_digest(name) == recorded[5]
     if now == recorded or now == recorded[:5]:  # a file; a directory
         return True
     if len(recorded) > 5 and now[3:] == recorded[3:5] and listing(name) == recorded[5]:
@@ -368,7 +398,7 @@ def rerun(found: Changed, argv: Sequence[str], started_ns: int) -> int | None:
     stats.update((name, signature(name)) for name in found.names)
     stats.update((name, _with_listing(name)) for name in found.relisted)
     again = runner.Recorded.of(result, options)
-    if again is not None and result.newest_input_ns < started_ns - RACY_NS:
+    if again is not None and settled(result.newest_input_ns, started_ns):
         record(printed, code, started_ns, stats, {"shown": recorded["shown"], **again.to_json()})
     return code
 
@@ -547,7 +577,8 @@ def record(
     invocation = parse(ARGV)
     if invocation is None:
         return False
-    if any(_racy(found, started_ns) for found in stats.values()):
+    recorded = _with_racy_contents(stats, started_ns)
+    if recorded is None:
         return False
     key = run_key(ARGV, environ)
     try:
@@ -555,7 +586,7 @@ def record(
         path.parent.mkdir(parents=True, exist_ok=True)
         document = {
             "key": key,
-            "stats": list(stats.items()),
+            "stats": list(recorded.items()),
             "printed": printed,
             "exit": exit_code,
             **(rerunnable or {}),
@@ -565,6 +596,28 @@ def record(
     except Exception:  # a read-only checkout still lints; it just does not remember
         return False
     return True
+
+
+def _with_racy_contents(
+    stats: Mapping[str, Signature], started_ns: int
+) -> dict[str, Signature] | None:
+    """`stats` with the content digest of each racy file, compared on replay: a
+    file saved just before the run no longer costs the next run its replay. None
+    when a file may have changed during the run, or too many are racy."""
+    racy = [name for name, found in stats.items() if _racy(found, started_ns)]
+    if len(racy) > MAX_REHASHED:
+        return None
+    found = dict(stats)
+    for name in racy:
+        recorded = found[name]
+        assert recorded is not None  # `_racy`
+        if not stat.S_ISREG(recorded[4]) or not settled(recorded[1], started_ns):
+            return None  # a FIFO is never read: opening one waits for a writer
+        digest = content_digest(name)
+        if digest is None:
+            return None
+        found[name] = [*recorded, digest]
+    return found
 
 
 def write_json_atomically(path: Path, data: object) -> None:
