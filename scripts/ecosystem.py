@@ -35,7 +35,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 if sys.version_info >= (3, 11):
@@ -84,6 +84,10 @@ class Suite:
     paths: tuple[str, ...]
     ci: str
     kind: str
+
+    label: str = ""
+    """How the run names it: the repo, or repo@commit when the list pins the repo
+    at several commits (a historical pin: the commit before a project's own fix)."""
 
     @property
     def slug(self) -> str:
@@ -137,11 +141,20 @@ def load_suites(path: Path = SUITES) -> list[Suite]:
         Suite(s["repo"], s["commit"], tuple(s["paths"]), s.get("ci", ""), s.get("kind", ""))
         for s in data["suite"]
     ]
-    repos = [suite.repo for suite in suites]
-    duplicates = sorted({repo for repo in repos if repos.count(repo) > 1})
+    pins = [(suite.repo, suite.commit) for suite in suites]
+    duplicates = sorted({f"{r}@{c}" for r, c in pins if pins.count((r, c)) > 1})
     if duplicates:
         raise SystemExit(f"suites listed twice: {', '.join(duplicates)}")
-    return suites
+    repos = [suite.repo for suite in suites]
+    return [
+        replace(
+            suite,
+            label=suite.repo
+            if repos.count(suite.repo) == 1
+            else f"{suite.repo}@{suite.commit[:12]}",
+        )
+        for suite in suites
+    ]
 
 
 def load_verdicts(path: Path = VERDICTS) -> list[Verdict]:
@@ -319,7 +332,7 @@ def _reported(
     reported: set[Key] = set()
     unjudged: list[tuple[Suite, Finding]] = []
     for suite in suites:
-        for finding in outcomes.get(suite.repo, Outcome()).findings:
+        for finding in outcomes.get(suite.label, Outcome()).findings:
             key = (suite.repo, suite.commit, finding.path, finding.line, finding.code)
             reported.add(key)
             if key not in judged:
@@ -350,10 +363,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     suites = load_suites()
     if args.suite:
-        unknown = set(args.suite) - {suite.repo for suite in suites}
+        names = {suite.repo for suite in suites} | {suite.label for suite in suites}
+        unknown = set(args.suite) - names
         if unknown:
             parser.error(f"not on the list: {', '.join(sorted(unknown))}")
-        suites = [suite for suite in suites if suite.repo in args.suite]
+        suites = [s for s in suites if s.repo in args.suite or s.label in args.suite]
     verdicts = load_verdicts()
     judged = {verdict.key: verdict for verdict in verdicts}
     head_source = CHECKOUT / "src"
@@ -366,22 +380,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         for suite in suites:
             root = materialise(suite, args.mirrors, args.cache)
             if root is None:
-                missing.append(suite.repo)
-                print(f"{suite.repo}: not available (no mirror at the pinned commit)")
+                missing.append(suite.label)
+                print(f"{suite.label}: not available (no mirror at the pinned commit)")
                 continue
-            head = heads[suite.repo] = run_testlint(head_source, root, suite.paths)
+            head = heads[suite.label] = run_testlint(head_source, root, suite.paths)
             print(
-                f"{suite.repo}: {head.files} files, {head.seconds:.1f} s, "
+                f"{suite.label}: {head.files} files, {head.seconds:.1f} s, "
                 f"{len(head.findings)} findings ({_by_rule(head.findings)})"
             )
             for error in head.errors:
                 print(f"  error: {error}")
             if base_source is not None:
-                base = bases[suite.repo] = run_testlint(base_source, root, suite.paths)
+                base = bases[suite.label] = run_testlint(base_source, root, suite.paths)
                 _print_difference(base, head)
 
     reported, unjudged = _reported(suites, heads, judged)
-    listed = {(suite.repo, suite.commit) for suite in suites if suite.repo in heads}
+    listed = {(suite.repo, suite.commit) for suite in suites if suite.label in heads}
     verdicts = [verdict for verdict in verdicts if (verdict.repo, verdict.commit) in listed]
     lost = [
         verdict
@@ -408,20 +422,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if unjudged:
         print(f"\nno verdict yet ({len(unjudged)}):")
         for suite, finding in unjudged:
-            print(f"  {suite.repo} {_show(finding)}")
+            print(f"  {suite.label} {_show(finding)}")
     if missing:
         print(f"\nnot available: {', '.join(missing)}")
     if args.json:
         rows = [
             {"repo": suite.repo, "commit": suite.commit, "root": str(args.cache), **vars(f)}
             for suite in suites
-            for f in heads.get(suite.repo, Outcome()).findings
+            for f in heads.get(suite.label, Outcome()).findings
         ]
         if bases:
             rows += [
                 {"repo": suite.repo, "commit": suite.commit, "base": True, **vars(f)}
                 for suite in suites
-                for f in bases.get(suite.repo, Outcome()).findings
+                for f in bases.get(suite.label, Outcome()).findings
             ]
         args.json.write_text(json.dumps(rows, indent=1), encoding="utf-8")
     return 1 if args.check and (unjudged or lost) else 0

@@ -78,3 +78,19 @@ def test_a_verdict_without_a_reason_is_refused(ecosystem: ModuleType, tmp_path: 
     )
     with pytest.raises(SystemExit, match="needs a reason"):
         ecosystem.load_verdicts(path)
+
+
+def test_a_repository_may_be_pinned_at_several_commits(
+    ecosystem: ModuleType, tmp_path: Path
+) -> None:
+    # A historical pin (the commit before a project's own fix) beside today's.
+    entry = '[[suite]]\nrepo = "o/r"\ncommit = "{}"\npaths = ["tests"]\nci = "pytest"\n'
+    path = tmp_path / "suites.toml"
+    path.write_text(entry.format("a" * 40) + entry.format("b" * 40), encoding="utf-8")
+    assert [suite.label for suite in ecosystem.load_suites(path)] == [
+        "o/r@aaaaaaaaaaaa",
+        "o/r@bbbbbbbbbbbb",
+    ]
+    path.write_text(entry.format("a" * 40) * 2, encoding="utf-8")
+    with pytest.raises(SystemExit, match="listed twice"):
+        ecosystem.load_suites(path)

@@ -179,3 +179,11 @@ def _import_line(line: str) -> bool:
 
 def _added_import(line: str) -> bool:
     return not line.strip() or line.startswith("import ")
+
+
+def test_a_patch_message_quotes_the_import_as_written() -> None:
+    # `from inventory.clock import utcnow as now`: the suggested target is `now`,
+    # so the quoted import must show the alias.
+    path = FIXTURES / "TL401/inventory_flat/tests/test_restock.py"
+    messages = [d.message for d in lint(path.resolve()).diagnostics if d.code == "TL401"]
+    assert any("(`from inventory.clock import utcnow as now`)" in m for m in messages), messages

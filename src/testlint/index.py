@@ -554,10 +554,32 @@ def _read_module(name: str, path: Path, data: bytes | None = None) -> ModuleInfo
     info = ModuleInfo(name, path, source=data)
     info.dynamic = _writes_globals(data)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    functions: dict[str, ast.FunctionDef] = {}
     for statement in import_time_statements(tree.body):
         _record_statement(info, statement, package)
+        if isinstance(statement, ast.FunctionDef):
+            functions[statement.name] = statement
+    _record_imports_of_called_functions(info, functions, package)
     info.exit_line = _exit_line(tree.body)
     return info
+
+
+def _record_imports_of_called_functions(
+    info: ModuleInfo, functions: Mapping[str, ast.FunctionDef], package: str
+) -> None:
+    """A function of the module called at its top level runs at import: what it
+    imports is imported then too (prefect's `_initialize_sdk_analytics()` imports
+    its analytics package on `import prefect`). Only module names are added: the
+    names it binds are its own locals."""
+    for called in info.called_at_import:
+        function = functions.get(called)
+        if function is None:
+            continue
+        for inner in ast.walk(function):
+            if isinstance(inner, ast.ImportFrom):
+                info.imports.add(resolve_relative(package, inner.level, inner.module))
+            elif isinstance(inner, ast.Import):
+                info.imports.update(alias.name for alias in inner.names)
 
 
 class _BodyScan(ast.NodeVisitor):

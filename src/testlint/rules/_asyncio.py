@@ -105,6 +105,27 @@ _MODE_IN_CODE = re.compile(r"option\.asyncio_mode\s*=\s*[\"'](\w+)[\"']")
 """`config.option.asyncio_mode = "strict"` in a conftest: the mode, set in code."""
 _RUNS_COROUTINES = re.compile(r"def\s+pytest_(?:pyfunc_call|runtest_call)\b")
 """With `iscoroutine...` in the same conftest: a hook that runs async tests itself."""
+_COLLECTION_HOOK = re.compile(
+    r"def\s+pytest_(?:pycollect_makeitem|collection_modifyitems|itemcollected)\b"
+)
+_ASYNCIO_MARK_IN_CODE = re.compile(r"mark\.asyncio\b|add_marker\(\s*[\"']asyncio[\"']")
+
+
+def marked_by_collection_hook(context: RuleContext) -> bool:
+    """A conftest above the file has a collection hook and applies the asyncio mark
+    in code (kopf's `pytest_pycollect_makeitem` marks every coroutine test): which
+    tests it marks is not knowable statically, so an unmarked test may be marked."""
+    key = "marked_by_collection_hook"
+    if key not in context.memo:
+        texts = context.project.conftest_texts(context.path.parent)
+        context.memo[key] = any(
+            _COLLECTION_HOOK.search(text) and _ASYNCIO_MARK_IN_CODE.search(text)
+            for text in texts
+            if "asyncio" in text
+        )
+    return bool(context.memo[key])
+
+
 _AUTOUSE_ANYIO_BACKEND = re.compile(
     r"autouse\s*=\s*True[^\n]*\n(?:[ \t]*(?:@|#)[^\n]*\n)*"
     r"[ \t]*(?:async[ \t]+)?def[ \t]+anyio_backend\b"

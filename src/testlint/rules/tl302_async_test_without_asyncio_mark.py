@@ -11,6 +11,7 @@ from testlint.rules._asyncio import (
     OTHER_PLUGIN_MARKS,
     async_functions,
     mark_names,
+    marked_by_collection_hook,
     marks_in_scope,
     strict_pytest_asyncio,
     surely_one_of,
@@ -41,7 +42,9 @@ class AsyncTestWithoutAsyncioMark(Rule):
     `trio_mode = true`, `anyio_mode = auto`, a project declaring pytest-aio,
     pytest-sanic or pytest-tornasync, the old `aiohttp.pytest_plugin`, or a conftest
     hook (`pytest_pyfunc_call`, `pytest_runtest_call`) that runs coroutine tests
-    itself, as falcon's does. Nor are
+    itself, as falcon's does, or a collection hook (`pytest_pycollect_makeitem`,
+    `pytest_collection_modifyitems`, `pytest_itemcollected`) that applies the
+    asyncio mark in code, as kopf's does. Nor are
     tests that may not be pytest's: methods of a class with base classes (unittest's
     `IsolatedAsyncioTestCase` runs them itself), and functions under a decorator
     other than a pytest mark or `mock.patch` (it may replace the function). The
@@ -109,6 +112,8 @@ class AsyncTestWithoutAsyncioMark(Rule):
         if "anyio_backend" in params or not self._plain_pytest_test(node, marks):
             return
         if not strict_pytest_asyncio(self.context, legacy_counts=True):
+            return
+        if marked_by_collection_hook(self.context):
             return
         self.report(
             node.name,

@@ -151,7 +151,8 @@ class PatchOfNameImportedByValue(PatchRule):
         found = (
             f"The test patches `{target.target}`, but `{info.name}` imported it by value at "
             f"{self.where(info.path)}:{info.by_value[local].line} "
-            f"(`from {split.module} import {split.attr}`)"
+            f"(`from {split.module} import {split.attr}"
+            f"{'' if local == split.attr else f' as {local}'}`)"
         )
         other = self.also_named_by(split.module, split.attr, info.name)
         if other is not None:  # which module is under test is unclear: no fix
