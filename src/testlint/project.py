@@ -637,6 +637,8 @@ ASYNC_TEST_PLUGINS = ("pytest-aio", "pytest-tornasync", "pytest-sanic")
 """Plugins that run every coroutine test (and async fixture) themselves."""
 _SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", "build", "dist", "venv"})
 _OLD_ASYNCIO = re.compile(r"(==|<=|<|~=)\s*0\.(\d+)")
+_BEFORE_ONE = re.compile(r"(==|<=|~=)\s*0\.|<\s*(?:0\.|1(?:\.0)*\s*(?:,|$))")
+"""A specifier that keeps a package below 1.0: `==0.3.0`, `<1`, `<1.0`, `~=0.3`."""
 
 
 def _true(value: Any) -> bool:
@@ -818,6 +820,17 @@ class Project:
                 return "legacy"
             return "used"
         return "used" if self._suite_mentions(("pytest_asyncio", "mark.asyncio")) else "unused"
+
+    @cached_property
+    def old_aiohttp_plugin(self) -> bool:
+        """pytest-aiohttp before 1.0 is pinned: it loads aiohttp's own pytest plugin,
+        which runs every `async def` test itself, marked or not (its async fixtures
+        only for tests that request `loop`)."""
+        locked = locked_versions(self.root).get("pytest-aiohttp")
+        if locked is not None:
+            return locked.startswith("0.")
+        declared = self.requirement("pytest-aiohttp")
+        return bool(declared) and all(_BEFORE_ONE.search(r.specifier) for r in declared)
 
     def _suite_mentions(self, words: tuple[str, ...]) -> bool:
         """Whether any test module or conftest under the root contains one of

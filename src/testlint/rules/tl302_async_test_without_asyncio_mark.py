@@ -44,7 +44,8 @@ class AsyncTestWithoutAsyncioMark(Rule):
     hook (`pytest_pyfunc_call`, `pytest_runtest_call`) that runs coroutine tests
     itself, as falcon's does, or a collection hook (`pytest_pycollect_makeitem`,
     `pytest_collection_modifyitems`, `pytest_itemcollected`) that applies the
-    asyncio mark in code, as kopf's does. Nor are
+    asyncio mark in code, as kopf's does, or pytest-aiohttp pinned before 1.0
+    (it loads aiohttp's own plugin, which runs every coroutine test). Nor are
     tests that may not be pytest's: methods of a class with base classes (unittest's
     `IsolatedAsyncioTestCase` runs them itself), and functions under a decorator
     other than a pytest mark or `mock.patch` (it may replace the function). The
@@ -115,6 +116,8 @@ class AsyncTestWithoutAsyncioMark(Rule):
             return
         if marked_by_collection_hook(self.context):
             return
+        if self.context.project.owner(self.context.path).old_aiohttp_plugin:
+            return  # aiohttp's own plugin runs unmarked coroutine tests
         self.report(
             node.name,
             f"Async test `{node.name.value}` has no `pytest.mark.asyncio`: in strict mode "
