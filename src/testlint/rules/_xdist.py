@@ -95,7 +95,27 @@ def pytest_lines(text: str) -> str:
     In a CI workflow, a line run in a step's `working-directory: X` reads
     `cd X && ...`, so that it names the directory it runs in."""
     joined = re.sub(r"\\\r?\n", " ", _with_working_directories(text))
-    return "\n".join(line for line in joined.splitlines() if "pytest" in line or "py.test" in line)
+    return "\n".join(
+        _without_launcher(line)
+        for line in joined.splitlines()
+        if "pytest" in line or "py.test" in line
+    )
+
+
+_LAUNCHER = re.compile(r"(?<![\w.-])(?:mpirun|mpiexec|srun)(?![\w.-])")
+_PYTEST_WORD = re.compile(r"(?<![\w.-])(?:py\.test|pytest)(?![\w-])")
+
+
+def _without_launcher(line: str) -> str:
+    """The line without an MPI launcher and its options in front of pytest:
+    `mpirun -n 2 -- pytest` runs two pytest processes, not xdist (optuna)."""
+    command = _PYTEST_WORD.search(line)
+    if command is None:
+        return line
+    launcher = _LAUNCHER.search(line, 0, command.start())
+    if launcher is None:
+        return line
+    return line[: launcher.start()] + line[command.start() :]
 
 
 _STEP = re.compile(r"^(\s*)- ")
