@@ -487,3 +487,23 @@ def test_a_linked_test_file_is_collected_where_it_leads(tmp_path: Path) -> None:
     assert project.is_collected(tmp_path / "tests" / "test_a.py")
     assert not project.is_collected(tmp_path / "tests" / "test_b.py")
     assert project.is_collected(tmp_path / "tests" / "test_a.py")
+
+
+@pytest.mark.parametrize(
+    ("requirements", "expected"),
+    [
+        ("pytest-aiohttp\n", "used"),  # 1.x runs on pytest-asyncio and installs it (fpl)
+        ("pytest-aiohttp>=1.0\n", "used"),
+        ("pytest-aiohttp==0.3.0\n", "unused"),  # aiohttp's own plugin, no pytest-asyncio
+        ("pytest\n", "unused"),
+    ],
+)
+def test_pytest_aiohttp_brings_pytest_asyncio(
+    tmp_path: Path, requirements: str, expected: str
+) -> None:
+    write(tmp_path, "requirements.txt", requirements)
+    write(tmp_path, "pytest.ini", "[pytest]\n")
+    write(tmp_path, "tests/test_api.py", "async def test_get():\n    assert True\n")
+    assert Project(tmp_path).pytest_asyncio == expected
+    old = Project(tmp_path).old_aiohttp_plugin
+    assert old == ("0.3.0" in requirements)

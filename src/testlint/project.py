@@ -819,6 +819,11 @@ class Project:
             if all(pinned_before_strict_default(r.specifier) for r in declared):
                 return "legacy"
             return "used"
+        aiohttp = self.requirement("pytest-aiohttp") or "pytest-aiohttp" in locked_versions(
+            self.root
+        )
+        if aiohttp and not self.old_aiohttp_plugin:
+            return "used"  # pytest-aiohttp 1.x is a pytest-asyncio plugin, and installs it
         return "used" if self._suite_mentions(("pytest_asyncio", "mark.asyncio")) else "unused"
 
     @cached_property
