@@ -20,6 +20,7 @@ from testlint.rules._helpers import module_reference
 from testlint.scan import Scan
 from testlint.settings import Settings
 
+SKIP_MARK = "pytest.mark.skip"
 SETTLED_BY = frozenset({ASYNCIO_MARK, *OTHER_PLUGIN_MARKS, *FIXTURE_DECORATORS})
 """A test's own decorator that means this rule never reports it."""
 # Decorators that leave a test a pytest test function.
@@ -36,7 +37,8 @@ class AsyncTestWithoutAsyncioMark(Rule):
     `pytestmark`), or the module's `pytestmark` (a mark or a list of marks),
     when the project runs pytest-asyncio in *strict* mode.
 
-    Tests owned by another plugin are not reported: `pytest.mark.anyio` or
+    Tests marked `skip` never run either way and are not reported. Tests owned by
+    another plugin are not reported: `pytest.mark.anyio` or
     `pytest.mark.trio` in scope, a test requesting the `anyio_backend` fixture (an
     autouse one in a conftest above counts for every test),
     `trio_mode = true`, `anyio_mode = auto`, a project declaring pytest-aio,
@@ -109,6 +111,8 @@ class AsyncTestWithoutAsyncioMark(Rule):
         marks = marks_in_scope(self.context, node)
         if ASYNCIO_MARK in marks or marks & OTHER_PLUGIN_MARKS or marks & FIXTURE_DECORATORS:
             return
+        if SKIP_MARK in marks:
+            return  # never runs, marked or not (`skipif` may run: not judged)
         params = [p.name.value for p in (*node.params.params, *node.params.kwonly_params)]
         if "anyio_backend" in params or not self._plain_pytest_test(node, marks):
             return
