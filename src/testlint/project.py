@@ -811,7 +811,7 @@ class Project:
         (pytest-aio, pytest-tornasync, pytest-sanic run async tests themselves)."""
         if any(self.uses(plugin) for plugin in ASYNC_TEST_PLUGINS):
             return "other-plugin"
-        locked = locked_versions(self.root).get("pytest-asyncio")
+        locked = self.locked_versions.get("pytest-asyncio")
         if locked is not None:  # a lock file says which version really runs
             return "legacy" if pinned_before_strict_default(f"=={locked}") else "used"
         declared = self.requirement("pytest-asyncio")
@@ -819,19 +819,22 @@ class Project:
             if all(pinned_before_strict_default(r.specifier) for r in declared):
                 return "legacy"
             return "used"
-        aiohttp = self.requirement("pytest-aiohttp") or "pytest-aiohttp" in locked_versions(
-            self.root
-        )
+        aiohttp = self.requirement("pytest-aiohttp") or "pytest-aiohttp" in self.locked_versions
         if aiohttp and not self.old_aiohttp_plugin:
             return "used"  # pytest-aiohttp 1.x is a pytest-asyncio plugin, and installs it
         return "used" if self._suite_mentions(("pytest_asyncio", "mark.asyncio")) else "unused"
+
+    @cached_property
+    def locked_versions(self) -> dict[str, str]:
+        """`locked_versions` of the root, read once (a lock file can be megabytes)."""
+        return locked_versions(self.root)
 
     @cached_property
     def old_aiohttp_plugin(self) -> bool:
         """pytest-aiohttp before 1.0 is pinned: it loads aiohttp's own pytest plugin,
         which runs every `async def` test itself, marked or not (its async fixtures
         only for tests that request `loop`)."""
-        locked = locked_versions(self.root).get("pytest-aiohttp")
+        locked = self.locked_versions.get("pytest-aiohttp")
         if locked is not None:
             return locked.startswith("0.")
         declared = self.requirement("pytest-aiohttp")
