@@ -67,8 +67,8 @@ def _check_file(linters: dict[Path, Any], path: Path) -> dict[str, Any]:
     from testlint.diagnostics import Applicability
     from testlint.engine import Linter, python_parses
     from testlint.project import Project
+    from testlint.registry import RULES
     from testlint.rule import FileKind
-    from testlint.rules import RULES
     from testlint.settings import load_settings
 
     record: dict[str, Any] = {"path": str(path), "problems": [], "fixes": 0, "tl001": None}

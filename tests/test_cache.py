@@ -15,8 +15,8 @@ from testlint import cache, engine, index, runner
 from testlint.cli import main
 from testlint.engine import Linter
 from testlint.files import SourcePath
+from testlint.registry import RULES
 from testlint.rule import FileKind
-from testlint.rules import RULES
 from testlint.runner import RunOptions, RunResult, resolve_settings, run
 
 PAYMENTS = "def charge(amount):\n    return amount\n"

@@ -17,7 +17,7 @@ from click.testing import Result
 from cli_runner import make_runner, run_process
 from testlint import __version__
 from testlint.cli import main
-from testlint.rules import ALL_RULES
+from testlint.registry import ALL_RULES
 
 EXIT_MESSAGE = "`sys.exit()` at import time ends the whole pytest run, not just this module"
 SKIP_MESSAGE = (

@@ -14,8 +14,8 @@ from testlint.engine import Linter
 from testlint.files import WriteError, write_atomically
 from testlint.noqa import codes_by_line as noqa_codes_by_line
 from testlint.project import Project
+from testlint.registry import RULES
 from testlint.rule import FileKind, Rule
-from testlint.rules import RULES
 from testlint.runner import RunOptions, run
 from testlint.settings import Settings
 

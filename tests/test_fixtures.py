@@ -25,8 +25,8 @@ from testlint.diagnostics import Applicability, Diagnostic
 from testlint.engine import FileResult, Linter, python_parses
 from testlint.locate import find_project_root
 from testlint.project import Project
+from testlint.registry import ALL_RULES, RULES, UnusedNoqa
 from testlint.rule import Rule
-from testlint.rules import ALL_RULES, RULES, UnusedNoqa
 from testlint.settings import load_settings
 
 FIXTURES = Path(__file__).parent / "fixtures"

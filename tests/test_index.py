@@ -11,7 +11,7 @@ import pytest
 from testlint import index, rule
 from testlint.engine import Linter
 from testlint.index import build_index, find_exiting_modules, resolve_relative
-from testlint.rules import RULES
+from testlint.registry import RULES
 from testlint.runner import RunOptions, resolve_settings
 
 

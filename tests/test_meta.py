@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
+import testlint.registry
 import testlint.rules
 from testlint.diagnostics import Applicability
 from testlint.docs import code_blocks, project_files, readme_with_table, rule_help, rule_markdown
 from testlint.engine import Linter
 from testlint.project import Project
+from testlint.registry import ALL_RULES, ENGINE_RULES, RULES
 from testlint.rule import FileKind, Rule
-from testlint.rules import ALL_RULES, ENGINE_RULES, RULES
 from testlint.settings import Settings
 
 ROOT = Path(__file__).parent.parent
@@ -103,7 +104,7 @@ def test_doc_examples_are_real(rule: type[Rule], tmp_path: Path) -> None:
 
 def test_tl101_example_fix_gives_use_instead(tmp_path: Path) -> None:
     """The documented fix is the one the code applies."""
-    rule = testlint.rules.ModuleLevelExit
+    rule = testlint.registry.ModuleLevelExit
     docs = rule_help(rule)
     linter = Linter(RULES, Settings(base=tmp_path), Project(tmp_path))
     fixed = linter.check(

@@ -39,8 +39,8 @@ from hypothesis.configuration import set_hypothesis_home_dir
 from testlint.diagnostics import Applicability
 from testlint.engine import FileResult, Linter, python_parses
 from testlint.project import Project
+from testlint.registry import RULES
 from testlint.rule import FileKind
-from testlint.rules import RULES
 from testlint.runner import with_deep_stack
 from testlint.settings import load_settings
 

@@ -14,11 +14,11 @@ from typing import Any, ClassVar
 import click
 import pytest
 
-from testlint import cli, index, replay, runner
+from testlint import cli, fingerprint, index, invocation, launcher, record, rerun, runner
 from testlint import project as project_module
 from testlint.files import skips_directory
 from testlint.locate import ROOT_MARKERS
-from testlint.rules import ALL_RULES
+from testlint.registry import ALL_RULES
 from testlint.runner import RunOptions
 
 SHOP = {
@@ -55,13 +55,12 @@ def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(root)
     # Files made a moment ago are "racy": recording is tested with the guard off,
     # and the guard on its own (test_a_run_just_after_a_change_is_not_recorded).
-    monkeypatch.setattr(replay, "RACY_NS", -(10**15))
-    monkeypatch.setattr(replay, "ARGV", None)
+    monkeypatch.setattr(record, "RACY_NS", -(10**15))
     return root
 
 
 class Launch:
-    """`replay.main` in this process: exit code, output, and whether it replayed
+    """`launcher.main` in this process: exit code, output, and whether it replayed
     (neither linted every file nor checked changed files alone: `rerun`)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
@@ -69,7 +68,7 @@ class Launch:
         self.linted = 0
         self.reruns = 0
         real = cli.main
-        real_rerun = replay.rerun
+        real_rerun = rerun.rerun
 
         def counting(*args: object, **kwargs: object) -> None:
             self.linted += 1
@@ -81,13 +80,12 @@ class Launch:
             return code
 
         monkeypatch.setattr(cli, "main", counting)
-        monkeypatch.setattr(replay, "rerun", counting_reruns)
+        monkeypatch.setattr(rerun, "rerun", counting_reruns)
 
     def __call__(self, *argv: str) -> tuple[int, str, str, bool]:
         before = self.linted, self.reruns
         with pytest.raises(SystemExit) as exited:
-            replay.main(list(argv))
-        replay.ARGV = None
+            launcher.main(list(argv))
         out, err = self.capsys.readouterr()
         code = exited.value.code
         assert isinstance(code, int)
@@ -419,8 +417,8 @@ def test_a_run_just_after_a_change_is_replayed_by_content(
 ) -> None:
     # Every file was written less than a second ago ("racy"): the record holds
     # their content, and the next run replays when that content is the same.
-    monkeypatch.setattr(replay, "RACY_NS", 10**9)
-    time.sleep(2 * replay.SETTLED_NS / 1e9)  # not changed *during* the run
+    monkeypatch.setattr(record, "RACY_NS", 10**9)
+    time.sleep(2 * record.SETTLED_NS / 1e9)  # not changed *during* the run
     first = launch("tests")
     second = launch("tests")
     assert second[3], "a run just after an edit cost the next run its replay"
@@ -432,18 +430,18 @@ def test_a_racy_file_rewritten_with_the_same_stat_is_linted_again(
 ) -> None:
     # An edit in the same clock tick can leave a file's stat as it was: the
     # recorded content tells (the stat is pinned here to what was recorded).
-    monkeypatch.setattr(replay, "RACY_NS", 10**9)
-    time.sleep(2 * replay.SETTLED_NS / 1e9)
+    monkeypatch.setattr(record, "RACY_NS", 10**9)
+    time.sleep(2 * record.SETTLED_NS / 1e9)
     launch("tests")
     edited = str(shop / "tests/unit/test_exit.py")
-    recorded = replay.signature(edited)
+    recorded = fingerprint.signature(edited)
     text = (shop / "tests/unit/test_exit.py").read_text(encoding="utf-8")
     (shop / "tests/unit/test_exit.py").write_text(
         text.replace("sys.exit(1)", "print(1)   "), encoding="utf-8"
     )
-    plain = replay.signature
+    plain = fingerprint.signature
     monkeypatch.setattr(
-        replay, "signature", lambda path: recorded if path == edited else plain(path)
+        record, "signature", lambda path: recorded if path == edited else plain(path)
     )
     _, out, _, replayed = launch("tests")
     assert not replayed, "a racy file's new content was not looked at"
@@ -454,11 +452,11 @@ def test_an_edit_then_two_runs_replays_the_second(
     shop: Path, launch: Launch, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The editor's loop: save a test, run (that file is checked alone), run again.
-    monkeypatch.setattr(replay, "RACY_NS", 10**9)
-    time.sleep(2 * replay.SETTLED_NS / 1e9)
+    monkeypatch.setattr(record, "RACY_NS", 10**9)
+    time.sleep(2 * record.SETTLED_NS / 1e9)
     launch("tests")
     write(shop, {"tests/unit/test_exit.py": "import sys\n\nsys.exit(3)\n"})
-    time.sleep(2 * replay.SETTLED_NS / 1e9)
+    time.sleep(2 * record.SETTLED_NS / 1e9)
     reruns = launch.reruns
     after_edit = launch("tests")
     assert launch.reruns == reruns + 1
@@ -471,23 +469,23 @@ def test_a_file_changed_during_the_run_is_not_recorded(tmp_path: Path) -> None:
     started = time.time_ns()
     path = tmp_path / "test_a.py"
     path.write_text("x = 1\n", encoding="utf-8")  # written after the run started
-    found = replay.signature(str(path))
+    found = fingerprint.signature(str(path))
     assert found is not None
-    stats: dict[str, replay.Signature] = {str(path): found}
-    assert replay._with_racy_contents(stats, started) is None
-    before = time.time_ns() + 2 * replay.SETTLED_NS  # as if the run started later
-    with_content = replay._with_racy_contents(stats, before)
+    stats: dict[str, fingerprint.Signature] = {str(path): found}
+    assert record._with_racy_contents(stats, started) is None
+    before = time.time_ns() + 2 * record.SETTLED_NS  # as if the run started later
+    with_content = record._with_racy_contents(stats, before)
     assert with_content is not None
-    assert with_content[str(path)] == [*found, replay.content_digest(str(path))]
+    assert with_content[str(path)] == [*found, fingerprint.content_digest(str(path))]
 
 
 def test_records_are_pruned(shop: Path, launch: Launch) -> None:
     codes = [rule.code for rule in ALL_RULES]
-    assert len(codes) >= replay.KEEP + 3
-    for code in codes[: replay.KEEP + 3]:  # distinct command lines, each recorded
+    assert len(codes) >= record.KEEP + 3
+    for code in codes[: record.KEEP + 3]:  # distinct command lines, each recorded
         launch("tests", "--select", code)
         time.sleep(0.01)  # distinct modification times
-    assert len(list((shop / ".testlint_cache/v1/replay").glob("*.json"))) == replay.KEEP
+    assert len(list((shop / ".testlint_cache/v1/replay").glob("*.json"))) == record.KEEP
 
 
 def test_the_record_is_found_where_the_runner_keeps_its_cache(
@@ -504,29 +502,29 @@ def test_the_record_is_found_where_the_runner_keeps_its_cache(
         write(shop, {"pyproject.toml": SHOP["pyproject.toml"] + config})
         for name, value in environ.items():
             monkeypatch.setenv(name, value)
-        invocation = replay.parse(argv)
-        assert invocation is not None
+        invoked = invocation.parse(argv)
+        assert invoked is not None
         options = RunOptions(
             cache=True,
-            cache_dir=Path(invocation.cache_dir) if invocation.cache_dir else None,
-            isolated=invocation.isolated,
+            cache_dir=Path(invoked.cache_dir) if invoked.cache_dir else None,
+            isolated=invoked.isolated,
         )
-        result = runner.run([Path(p) for p in invocation.paths], options)
-        assert result.cache_directory == replay.cache_directory(invocation, os.environ), argv
+        result = runner.run([Path(p) for p in invoked.paths], options)
+        assert result.cache_directory == invocation.cache_directory(invoked, os.environ), argv
         for name in environ:
             monkeypatch.delenv(name)
 
 
 def test_the_parser_knows_every_check_option() -> None:
-    known = replay.VALUE_OPTIONS | replay.FLAG_OPTIONS | replay.NOT_REPLAYED
+    known = invocation.VALUE_OPTIONS | invocation.FLAG_OPTIONS | invocation.NOT_REPLAYED
     for param in cli.check.params:
         if not isinstance(param, click.Option):
             continue
         names = [*param.opts, *param.secondary_opts]
-        assert set(names) <= known, f"replay.py does not know {names}"
-        if any(name in replay.VALUE_OPTIONS for name in names):
+        assert set(names) <= known, f"invocation.py does not know {names}"
+        if any(name in invocation.VALUE_OPTIONS for name in names):
             assert not param.is_flag, names
-        if any(name in replay.FLAG_OPTIONS for name in names):
+        if any(name in invocation.FLAG_OPTIONS for name in names):
             assert param.is_flag, names
 
 
@@ -541,7 +539,7 @@ def test_the_parser_knows_every_check_option() -> None:
     ],
 )
 def test_parse(argv: list[str], paths: tuple[str, ...], cache_dir: str | None) -> None:
-    found = replay.parse(argv)
+    found = invocation.parse(argv)
     assert found is not None
     assert found.paths == paths
     assert found.cache_dir == cache_dir
@@ -551,7 +549,7 @@ def test_parse(argv: list[str], paths: tuple[str, ...], cache_dir: str | None) -
     "argv", [["-"], ["--fix"], ["explain", "TL101"], ["--select"], ["-qj2"], ["--bogus"]]
 )
 def test_parse_refuses(argv: list[str]) -> None:
-    assert replay.parse(argv) is None
+    assert invocation.parse(argv) is None
 
 
 # ------------------------------------------------------------------ the snapshot covers every read
@@ -606,7 +604,7 @@ def test_the_snapshot_holds_everything_a_run_reads(
     assert result.project is not None
     assert result.diagnostics
     project, settings = result.project, result.settings
-    stats = replay.snapshot(
+    stats = record.snapshot(
         project.root,
         paths,
         skipped=[],
@@ -627,10 +625,10 @@ def test_the_snapshot_holds_everything_a_run_reads(
 
 PROBE = """
 import sys
-from testlint import replay
+from testlint import launcher
 sys.argv = ["testlint", "--no-cache", "tests"]
 try:
-    replay.main()
+    launcher.main()
 except SystemExit as exc:
     print("exit", exc.code, "libcst-loaded", "libcst._nodes.expression" in sys.modules)
 """
@@ -652,7 +650,7 @@ def test_libcst_is_imported_only_when_a_file_is_parsed(
     tmp_path: Path, source: str, expected: str
 ) -> None:
     """Every testlint module touches libcst only inside functions, gates included:
-    a check whose gates need no parse never imports it (`replay.defer_import`)."""
+    a check whose gates need no parse never imports it (`launcher.defer_import`)."""
     write(tmp_path, {name: text for name, text in SHOP.items() if not name.startswith("tests/")})
     write(tmp_path, {"tests/test_a.py": source})
     done = subprocess.run(
@@ -685,7 +683,7 @@ def test_a_replay_into_a_closed_pipe_exits_quietly(tmp_path: Path) -> None:
 def test_replay_knows_what_a_test_module_is_called() -> None:
     from testlint.rule import FileKind
 
-    assert FileKind.TEST.value == replay.TEST_MODULE
+    assert FileKind.TEST.value == record.TEST_MODULE
 
 
 def test_the_repository_workflow_of_a_sub_project_is_watched(
@@ -697,8 +695,7 @@ def test_the_repository_workflow_of_a_sub_project_is_watched(
     write(repository / "shop", SHOP)
     (repository / ".git").mkdir()
     monkeypatch.chdir(repository / "shop")
-    monkeypatch.setattr(replay, "RACY_NS", -(10**15))
-    monkeypatch.setattr(replay, "ARGV", None)
+    monkeypatch.setattr(record, "RACY_NS", -(10**15))
     write(repository, {".github/workflows/ci.yml": "steps:\n  - run: pytest tests\n"})
     launch("tests")
     assert launch("tests")[3]
@@ -719,10 +716,9 @@ def test_the_second_run_in_a_row_is_replayed(
     # the window); that must not cost the second run its replay.
     root = tmp_path / "shop"
     write(root, SHOP)
-    monkeypatch.setattr(replay, "RACY_NS", 200_000_000)  # a shorter window, same rule
+    monkeypatch.setattr(record, "RACY_NS", 200_000_000)  # a shorter window, same rule
     time.sleep(0.3)  # every file is older than the window (ctime cannot be set back)
     monkeypatch.chdir(root)
-    monkeypatch.setattr(replay, "ARGV", None)
     first = launch("tests")
     assert not first[3]
     second = launch("tests")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from testlint.locate import ConfigError, find_config_file
-from testlint.rules import ALL_RULES
+from testlint.registry import ALL_RULES
 from testlint.settings import (
     Settings,
     compile_glob,

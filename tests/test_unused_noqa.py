@@ -16,8 +16,8 @@ from testlint.docs import code_blocks, rule_help
 from testlint.engine import Linter
 from testlint.noqa import directive, rewritten
 from testlint.project import Project
+from testlint.registry import RULES, ModuleLevelExit, UnusedNoqa
 from testlint.rule import FileKind, Rule
-from testlint.rules import RULES, ModuleLevelExit, UnusedNoqa
 from testlint.settings import Settings
 
 

@@ -1,3 +1,3 @@
-from testlint.replay import main
+from testlint.launcher import main
 
 main()

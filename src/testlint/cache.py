@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 from testlint import index
 from testlint.diagnostics import Applicability, Diagnostic, Position
 from testlint.engine import FileResult
+from testlint.fingerprint import code_fingerprint, combine, write_json_atomically
 from testlint.index import exit_line_of
 from testlint.locate import DEFAULT_CACHE_DIRECTORY, ENVIRONMENT_DIRECTORIES
 from testlint.project import (
@@ -46,7 +47,6 @@ from testlint.project import (
     repository_root,
     run_file_paths,
 )
-from testlint.replay import code_fingerprint, combine, write_json_atomically
 
 if TYPE_CHECKING:
     from testlint.engine import Linter

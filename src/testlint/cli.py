@@ -14,13 +14,22 @@ from typing import Any
 
 import click
 
-from testlint import __version__, output, replay
+from testlint import __version__, output, record
 from testlint.docs import rule_markdown, rules_table_text
 from testlint.files import skips_directory
 from testlint.locate import ConfigError
 from testlint.output import EXIT_CLEAN, EXIT_ERROR, EXIT_PROBLEMS, Shown
-from testlint.rules import ALL_RULES, rule_by_selector
+from testlint.registry import ALL_RULES, rule_by_selector
 from testlint.runner import Recorded, RunOptions, RunResult, run, run_source
+
+
+@dataclasses.dataclass(frozen=True)
+class Launch:
+    """How `launcher.main` started the CLI (click's `obj`): the command line, which
+    a check records for the next run to replay. Absent when the CLI is called any
+    other way: such a run is not recorded."""
+
+    argv: tuple[str, ...]
 
 
 class DefaultCommandGroup(click.Group):
@@ -141,9 +150,9 @@ def check(paths: tuple[Path, ...], **kwargs: Any) -> None:
     except ConfigError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
-        click.echo(replay.INTERRUPTED, err=True)
-        sys.exit(replay.EXIT_INTERRUPTED)
-    printed: replay.Printed = []
+        click.echo(record.INTERRUPTED, err=True)
+        sys.exit(record.EXIT_INTERRUPTED)
+    printed: record.Printed = []
 
     def say(text: str, err: bool, nl: bool) -> None:
         printed.append((err, text, nl))
@@ -167,19 +176,20 @@ def _remember(
     result: RunResult,
     options: RunOptions,
     paths: list[Path],
-    printed: replay.Printed,
+    printed: record.Printed,
     code: int,
     started_ns: int,
     shown: Shown,
 ) -> None:
-    """Record a check for `replay` (only when `replay.main` started the run)."""
+    """Record a check for a replay (only when `launcher.main` started the run)."""
+    launch = click.get_current_context().find_object(Launch)
     project, cache_directory = result.project, result.cache_directory
-    if replay.ARGV is None or project is None or cache_directory is None:
+    if launch is None or project is None or cache_directory is None:
         return
-    if not replay.settled(result.newest_input_ns, started_ns):
+    if not record.settled(result.newest_input_ns, started_ns):
         return  # a file changed during the run: `record` would refuse (ctime >= mtime)
     settings = result.settings
-    stats = replay.snapshot(
+    stats = record.snapshot(
         project.root,
         paths,
         skipped=[cache_directory],
@@ -187,12 +197,12 @@ def _remember(
     )
     # The repository's CI files outside a sub-project are read too (TL2xx).
     outside = [str(path) for path, _ in project.repository_run_files]
-    stats.update(replay.signatures(outside))
+    stats.update(record.signatures(outside))
     recorded = Recorded.of(result, options)
     rerunnable = None
     if recorded is not None:
         rerunnable = {"shown": dataclasses.asdict(shown), **recorded.to_json()}
-    replay.record(printed, code, started_ns, stats, rerunnable)
+    record.record(launch.argv, printed, code, started_ns, stats, rerunnable)
 
 
 def _fail(message: str) -> None:

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
-import libcst as cst
+if TYPE_CHECKING:  # rules build fixes from libcst nodes; the run's output needs no libcst
+    import libcst as cst
 
 
 class Applicability(enum.Enum):

@@ -97,7 +97,7 @@ def readme_with_table(readme: str, rules: Sequence[type[Rule]]) -> str:
 
 def generate(root: Path) -> list[Path]:
     """Write docs/rules/*.md and the README table; return the files changed."""
-    from testlint.rules import ALL_RULES
+    from testlint.registry import ALL_RULES
 
     changed = []
     wanted = {

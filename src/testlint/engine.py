@@ -35,8 +35,8 @@ from testlint.names import ImportTable
 from testlint.noqa import LINE_ENDS, codes_by_line, suppresses
 from testlint.positions import positions_of
 from testlint.project import Project
+from testlint.registry import ALL_RULES, ENGINE_RULES
 from testlint.rule import FileKind, Report, Rule, RuleContext, TopStatement, Tracker
-from testlint.rules import ALL_RULES, ENGINE_RULES
 from testlint.rules.tl003_unused_noqa import (
     NoqaComment,
     NoqaComments,

@@ -11,8 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from testlint.project import DEFAULT_NORECURSEDIRS, Project, python_files_match
-from testlint.rule import FileKind
+from testlint.project import DEFAULT_NORECURSEDIRS, FileKind, Project, python_files_match
 from testlint.settings import Settings, glob_matches
 
 # Never test code, whatever the configuration says.

@@ -23,8 +23,8 @@ from testlint.diagnostics import Applicability, Diagnostic
 from testlint.engine import Linter
 from testlint.locate import ConfigError
 from testlint.project import Project
+from testlint.registry import RULES, UnusedNoqa
 from testlint.rule import FileKind
-from testlint.rules import RULES, UnusedNoqa
 from testlint.runner import RunOptions, resolve_settings
 
 STDIN_NAMES = frozenset({"stdin", "-", "<stdin>"})

@@ -1,5 +1,5 @@
 """Where a run's project, configuration and cache are, found with the standard
-library only: the replay path (`replay.py`) asks these questions before it knows
+library only: the replay path (`record.py`) asks these questions before it knows
 whether anything must be linted, so nothing here may import libcst or click."""
 
 from __future__ import annotations

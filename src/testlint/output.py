@@ -57,7 +57,7 @@ def report(
     elif fmt == "json":
         echo(json_output(diagnostics))
     elif fmt == "sarif":
-        from testlint.rules import ALL_RULES
+        from testlint.registry import ALL_RULES
 
         echo(sarif(diagnostics, ALL_RULES, result.checked_files))
     elif fmt == "github":

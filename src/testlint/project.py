@@ -15,6 +15,7 @@ beside these (see `Project.extensions`).
 from __future__ import annotations
 
 import ast
+import enum
 import fnmatch
 import os
 import re
@@ -28,10 +29,18 @@ from typing import TYPE_CHECKING, Any
 from testlint.imports import ImportStyle, read_import_style
 from testlint.index import ModuleIndex, build_index, exiting_modules, source_roots
 from testlint.locate import ProjectError, load_toml, resolve_once
-from testlint.rule import FileKind
 
 if TYPE_CHECKING:
     import configparser
+
+
+class FileKind(enum.Enum):
+    """What pytest makes of a Python file (decides which rules look at it)."""
+
+    TEST = "test module"
+    CONFTEST = "conftest"
+    OTHER = "other module"
+
 
 DEFAULT_PYTHON_FILES = ("test_*.py", "*_test.py")
 

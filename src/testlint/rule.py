@@ -8,41 +8,21 @@ All enabled rules run in one batched visit per file (see `engine.py`).
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Union
+from typing import ClassVar
 
 import libcst as cst
 
 from testlint.diagnostics import NodeFix
 from testlint.names import ImportTable
 from testlint.positions import STATEMENT_CLASSES
+from testlint.project import FileKind, Project
+from testlint.scan import Scan
+from testlint.settings import Option, Settings
 
-if TYPE_CHECKING:
-    from testlint.project import Project
-    from testlint.scan import Scan
-    from testlint.settings import Settings
-
-
-class FileKind(enum.Enum):
-    TEST = "test module"
-    CONFTEST = "conftest"
-    OTHER = "other module"
-
-
-OptionValue = Union[str, bool, int, tuple[str, ...]]
-
-
-@dataclass(frozen=True)
-class Option:
-    """A per-rule key in `[tool.testlint]`."""
-
-    key: str
-    default: OptionValue
-    doc: str
-    choices: tuple[str, ...] = ()
+__all__ = ["FileKind", "Option", "Report", "Rule", "RuleContext"]
 
 
 @dataclass(frozen=True)

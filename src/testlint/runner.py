@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from testlint import cache, index, replay
+from testlint import cache, index, record
 from testlint.diagnostics import Applicability, Diagnostic
 from testlint.engine import FileResult, Linter, decode
 from testlint.files import PathError, SourcePath, WriteError, discover, write_atomically
@@ -32,8 +32,8 @@ from testlint.locate import (
     find_project_root,
 )
 from testlint.project import Project
+from testlint.registry import ALL_RULES, RULES
 from testlint.rule import FileKind, Rule
-from testlint.rules import ALL_RULES, RULES
 from testlint.settings import Settings, load_settings
 
 
@@ -343,7 +343,7 @@ def _run(paths: Sequence[Path], options: RunOptions) -> RunResult:
 
 @dataclass(frozen=True)
 class Recorded:
-    """A recorded run, as `run_changed` starts from it (`replay.rerun` reads it)."""
+    """A recorded run, as `run_changed` starts from it (`rerun.rerun` reads it)."""
 
     start: Path
     """Where its configuration was looked up from (`RunResult.start`)."""
@@ -383,7 +383,7 @@ def run_changed(recorded: Recorded, changed: set[str]) -> RunResult | None:
     """The recorded run again, with the files named in `changed` (absolute paths of
     test modules no other recorded result read) checked anew and the others'
     findings reused: what `run` would find when only those files changed
-    (`replay.py` makes sure they did). None when that cannot be known (a changed
+    (`record.find` makes sure they did). None when that cannot be known (a changed
     file is not `_alone`, or its suite tokens changed and another file read
     them): then `run` runs."""
     return with_deep_stack(lambda: _run_changed(recorded, changed))
@@ -407,7 +407,7 @@ def _run_changed(recorded: Recorded, changed: set[str]) -> RunResult | None:
     result.checked = now = []
     result.checked_files = len(checked)
     suite_readers = sum(1 for entry in checked if entry[4])
-    is_changed = replay.among(changed)
+    is_changed = record.among(changed)
     for entry in checked:
         name, kind, encoded, _, uses_suite, tokens = entry
         if not is_changed(name):

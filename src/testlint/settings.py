@@ -13,10 +13,30 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Protocol, Union
 
 from testlint.locate import ConfigError, ProjectError, load_toml
-from testlint.rule import Option, OptionValue, Rule
+
+OptionValue = Union[str, bool, int, tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class Option:
+    """A per-rule key in `[tool.testlint]`."""
+
+    key: str
+    default: OptionValue
+    doc: str
+    choices: tuple[str, ...] = ()
+
+
+class Rule(Protocol):
+    """What settings read of a rule (`testlint.rule.Rule` has it all)."""
+
+    code: ClassVar[str]
+    name: ClassVar[str]
+    options: ClassVar[tuple[Option, ...]]
+
 
 CODE_PATTERN = re.compile(r"^TL\d{3}$")
 PREFIX_PATTERN = re.compile(r"^TL\d{0,2}$")

@@ -121,7 +121,7 @@ class _Plan:
 
 def visit_batched(node: cst.CSTNode, visitors: Sequence[Visitor]) -> None:
     """`libcst.visit_batched(node, visitors)` for visitors that change nothing."""
-    # Here, not at the top: libcst is imported only when a file is parsed (replay.py).
+    # Here, not at the top: libcst is imported only when a file is parsed (launcher.py).
     from libcst import MaybeSentinel
     from libcst._batched_visitor import _BatchedCSTVisitor, _get_visitor_methods
 

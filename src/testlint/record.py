@@ -1,13 +1,13 @@
-"""Replay: a check whose inputs have not changed prints what it printed last time.
+"""The run record: a check whose inputs have not changed prints what it printed last time.
 
 `testlint tests/` run again with nothing changed must not import libcst, build the
 project model or read a cached entry per file: it stats what the last run depended
 on and, if every stat is the same, prints the same output and exits with the same
 code. If the only stats that changed are those of a few test modules that can be
 checked alone (no configuration, CI file or other file's result reads them:
-`runner.Checked`, `runner._alone`), `rerun` checks just those and prints the run's
+`runner.Checked`, `runner._alone`), `rerun.py` checks just those and prints the run's
 output with the other files' findings as recorded. Anything else runs the linter
-(`cli.py`), which records the run for next time.
+(`cli.py`), which records the run for next time. `launcher.py` decides which.
 
 A record is made by a check (no `--fix`, `--diff`, standard input or `--config`)
 with the cache on, that reported no error. It is keyed on the command line, the
@@ -33,178 +33,74 @@ write in the same clock tick could leave the same stat with other content, so it
 content digest is recorded too and compared on every replay (git's racy-clean).
 Records live in `v1/replay/` of the cache directory, the newest `KEEP` kept.
 
-This module imports only the standard library and `locate.py`.
+Standard library only (and `locate`, `fingerprint`, `invocation`): a replay
+imports nothing else.
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib
-import importlib.util
 import json
 import os
 import stat
 import sys
-import time
-import types
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
-from testlint import __version__
-from testlint.locate import (
-    DEFAULT_CACHE_DIRECTORY,
-    ENVIRONMENT_DIRECTORIES,
-    ROOT_MARKERS,
-    common_root,
-    find_config_file,
-    find_project_root,
-    load_toml,
+from testlint.fingerprint import (
+    Signature,
+    code_fingerprint,
+    combine,
+    content_digest,
+    signature,
+    write_json_atomically,
 )
+from testlint.invocation import cache_directory, parse
+from testlint.locate import ENVIRONMENT_DIRECTORIES, ROOT_MARKERS
 
 FORMAT = 1
+
+
 KEEP = 8
+
+
 MAX_CHANGED = 16
 """More changed files than this: the full run, in parallel, is as quick."""
+
+
 TEST_MODULE = "test module"
 """`FileKind.TEST.value` (rule.py is not imported to replay)."""
+
+
 INTERRUPTED = "testlint: interrupted (no file is left half written)"
+
+
 EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report it
+
+
 RACY_NS = 1_000_000_000
 """A stat this close before the run started (or later) is not trusted: such a
 file's content is recorded too, and compared on every replay (git's racy-clean)."""
+
+
 SETTLED_NS = 50_000_000
 """A file changed this close to the run's start, or later, may have changed during
 the run (the kernel stamps files with a clock a few milliseconds coarse): no record."""
+
+
 MAX_REHASHED = 64
 """More racy files than this (a fresh checkout): the next run records instead."""
 
-# The `check` options, by what they mean for a replay (tests compare these with
-# the click command, so that a new option cannot be forgotten here).
-VALUE_OPTIONS = frozenset(
-    {"--select", "--extend-select", "--ignore", "--output-format", "--cache-dir", "-j", "--jobs"}
-)
-FLAG_OPTIONS = frozenset(
-    {
-        "--statistics",
-        "--exit-zero",
-        "-q",
-        "--quiet",
-        "--isolated",
-        "--force-exclude",
-        "--unsafe-fixes",
-        "--no-unsafe-fixes",
-    }
-)
-NOT_REPLAYED = frozenset(
-    {"--fix", "--diff", "--config", "--no-cache", "--stdin-filename", "-h", "--help", "--version"}
-)
-"""Runs that write files, read standard input or print something else."""
+
 UNREAD_DIRECTORIES = frozenset({"__pycache__", "node_modules", "site-packages"})
 """Skipped by every reader of the tree (module index, suite listing, environment
 digest); discovery decides about hidden and `venv` directories from `norecursedirs`,
 and the module index reads a package's `venv` subpackage (a virtualenv, with its
 pyvenv.cfg, is skipped by all)."""
 
-Signature = Optional[list[Any]]
-"""mtime, ctime, size, inode and mode (`os.stat`); a directory's also the digest of
-the names it holds (`listing`)."""
+
 Printed = list[tuple[bool, str, bool]]
 """What a run printed, in order: (to stderr, text, newline after it)."""
-
-ARGV: tuple[str, ...] | None = None
-"""The command line, when the run was started by `main` (and may be recorded)."""
-
-
-class Invocation:
-    """What a `check` command line says that a replay needs."""
-
-    __slots__ = ("argv", "cache_dir", "isolated", "paths")
-
-    def __init__(
-        self, argv: tuple[str, ...], paths: tuple[str, ...], cache_dir: str | None, isolated: bool
-    ) -> None:
-        self.argv = argv
-        self.paths = paths
-        self.cache_dir = cache_dir
-        self.isolated = isolated
-
-
-def parse(argv: Sequence[str]) -> Invocation | None:
-    """The paths and the options a replay needs from a `check` command line, or
-    None for a command that is never replayed (or that this parser does not know)."""
-    args = list(argv)
-    if args and args[0] == "check":
-        args = args[1:]
-    elif args and args[0] in ("rules", "explain"):
-        return None
-    paths: list[str] = []
-    cache_dir: str | None = None
-    isolated = only_paths = False
-    index = 0
-    while index < len(args):
-        arg = args[index]
-        index += 1
-        if only_paths or not arg.startswith("-"):
-            paths.append(arg)
-            continue
-        name, equals, value = arg.partition("=")
-        if arg == "--":
-            only_paths = True
-        elif arg in FLAG_OPTIONS:
-            isolated = isolated or arg == "--isolated"
-        elif name in VALUE_OPTIONS and (equals or name == arg):
-            if not equals:
-                if index >= len(args):
-                    return None
-                value = args[index]
-                index += 1
-            if name == "--cache-dir":
-                cache_dir = value
-        else:
-            return None  # not replayed ("-", --fix, ...) or unknown
-    if any(path == "-" for path in paths):
-        return None
-    return Invocation(tuple(argv), tuple(paths) or (".",), cache_dir, isolated)
-
-
-def cache_directory(invocation: Invocation, environ: Mapping[str, str]) -> Path:
-    """Where the run's cache lives, found as the runner finds it (`--cache-dir`,
-    `TESTLINT_CACHE_DIR`, `cache-dir` in the configuration, else under the root)."""
-    if invocation.cache_dir:
-        return Path(invocation.cache_dir).resolve()
-    if environ.get("TESTLINT_CACHE_DIR"):
-        return Path(environ["TESTLINT_CACHE_DIR"]).resolve()
-    start = common_root([Path(path) for path in invocation.paths])
-    config = None if invocation.isolated else find_config_file(start)
-    if config is None:
-        return find_project_root(start) / DEFAULT_CACHE_DIRECTORY
-    value = load_toml(config)["tool"]["testlint"].get("cache-dir")
-    if isinstance(value, str) and value:
-        return (config.parent / value).resolve()
-    return config.parent / DEFAULT_CACHE_DIRECTORY
-
-
-def code_fingerprint() -> str:
-    """testlint's version and source files, libcst's, and the Python running them:
-    an edited checkout (an editable install) must not replay the old code's output."""
-    parts = [__version__, sys.version, sys.executable]
-    package = os.path.dirname(os.path.abspath(__file__))
-    for directory in (package, os.path.join(package, "rules")):
-        with os.scandir(directory) as listing:
-            for entry in sorted(listing, key=lambda entry: entry.name):
-                if entry.name.endswith(".py"):
-                    parts.append(f"{entry.name}={signature(entry.path)}")
-    spec = importlib.util.find_spec("libcst")
-    origin = spec.origin if spec is not None else None
-    parts.append(f"libcst={signature(origin) if origin else None}")
-    return combine(parts)
-
-
-def combine(parts: Iterable[str]) -> str:
-    """One digest of `parts` (paths and digests: never a NUL inside)."""
-    joined = "\0".join(parts)
-    return hashlib.sha256(joined.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def run_key(argv: Sequence[str], environ: Mapping[str, str]) -> str:
@@ -221,17 +117,6 @@ def run_key(argv: Sequence[str], environ: Mapping[str, str]) -> str:
 
 def record_path(directory: Path, key: str) -> Path:
     return directory / f"v{FORMAT}" / "replay" / f"{key[:32]}.json"
-
-
-def signature(path: str) -> Signature:
-    try:
-        found = os.stat(path)
-    except (OSError, ValueError):
-        return None
-    return [found.st_mtime_ns, found.st_ctime_ns, found.st_size, found.st_ino, found.st_mode]
-
-
-# ------------------------------------------------------------------ replaying
 
 
 class Replay:
@@ -301,15 +186,6 @@ def settled(changed_ns: int, started_ns: int) -> bool:
     return changed_ns < started_ns - min(RACY_NS, SETTLED_NS)
 
 
-def content_digest(path: str) -> str | None:
-    """The digest of a file's bytes: a racy file's identity (`record`)."""
-    try:
-        with open(path, "rb") as handle:
-            return hashlib.sha256(handle.read()).hexdigest()
-    except OSError:
-        return None
-
-
 def _is_file_with_content(recorded: list[Any]) -> bool:
     return len(recorded) > 5 and stat.S_ISREG(recorded[4])
 
@@ -368,66 +244,7 @@ def _only_alone(record: dict[str, Any], changed: set[str]) -> bool:
     return True
 
 
-def rerun(found: Changed, argv: Sequence[str], started_ns: int) -> int | None:
-    """Check the changed files again, print the run's output with the other files'
-    findings as recorded, and record the new run. Returns the exit code, or None
-    (nothing printed) when only the full run can tell."""
-    global ARGV
-    defer_import("libcst")
-    from testlint import output, runner
-
-    recorded = found.record
-    try:
-        previous = runner.Recorded.from_json(recorded)
-        shown = output.Shown(**recorded["shown"])
-        result = runner.run_changed(previous, found.names)
-    except Exception:  # a foreign record, or a file that cannot be checked alone
-        return None
-    if result is None:
-        return None
-    options = previous.options
-    printed: Printed = []
-
-    def say(text: str, err: bool, newline: bool) -> None:
-        printed.append((err, text, newline))
-        _write([(err, text, newline)])
-
-    code = output.report(result, options, shown, say)
-    ARGV = tuple(argv)
-    stats = dict(recorded["stats"])
-    stats.update((name, signature(name)) for name in found.names)
-    stats.update((name, _with_listing(name)) for name in found.relisted)
-    again = runner.Recorded.of(result, options)
-    if again is not None and settled(result.newest_input_ns, started_ns):
-        record(printed, code, started_ns, stats, {"shown": recorded["shown"], **again.to_json()})
-    return code
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """The `testlint` command: replay if nothing changed, else run the linter."""
-    global ARGV
-    started_ns = time.time_ns()
-    args = list(sys.argv[1:] if argv is None else argv)
-    found = find(args, os.environ)
-    if isinstance(found, Replay):
-        _write(found.printed)
-        sys.exit(found.exit_code)
-    if isinstance(found, Changed):
-        try:
-            code = rerun(found, args, started_ns)
-        except KeyboardInterrupt:
-            sys.stderr.write(INTERRUPTED + "\n")
-            sys.exit(EXIT_INTERRUPTED)
-        if code is not None:
-            sys.exit(code)
-    ARGV = tuple(args)
-    defer_import("libcst")
-    from testlint.cli import main as cli_main
-
-    cli_main(args=args, prog_name="testlint")
-
-
-def _write(printed: Printed) -> None:
+def write_printed(printed: Printed) -> None:
     try:
         for err, text, newline in printed:
             stream = sys.stderr if err else sys.stdout
@@ -438,19 +255,6 @@ def _write(printed: Printed) -> None:
         sys.exit(1)  # as click does
 
 
-class _Deferred(types.ModuleType):
-    """Stands in `sys.modules` for a module not imported yet; the first attribute
-    asked of it imports the real module, whose names it then holds."""
-
-    def __getattr__(self, attribute: str) -> Any:
-        name = self.__name__
-        if sys.modules.get(name) is self:
-            del sys.modules[name]
-        real = importlib.import_module(name)
-        self.__dict__.update(real.__dict__)
-        return getattr(real, attribute)
-
-
 def _silence_stdout() -> None:
     """Point stdout at /dev/null, so that flushing it at exit raises nothing."""
     try:
@@ -458,25 +262,6 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError, AttributeError):
         pass
-
-
-def defer_import(name: str) -> None:
-    """Import `name` when first used, not when first imported. libcst takes longer
-    to import (0.1 s) than a warm run over a few files, and the gates and the cache
-    answer most files without parsing them. `import libcst as cst` then binds the
-    stand-in; `cst.Name`, `from libcst import ...` or importing a submodule (which
-    asks for the missing `__path__`) imports libcst itself."""
-    if name in sys.modules:
-        return
-    spec = importlib.util.find_spec(name)
-    if spec is None:
-        return
-    stand_in = _Deferred(name)
-    stand_in.__spec__ = spec
-    sys.modules[name] = stand_in
-
-
-# ------------------------------------------------------------------ recording
 
 
 def snapshot(
@@ -526,7 +311,7 @@ def snapshot(
         # Every directory up to the root: configuration is looked up along it.
         parent = os.path.dirname(named)
         while _within(parent, root_name) and parent not in stats:
-            stats[parent] = _with_listing(parent)
+            stats[parent] = with_listing(parent)
             parent = os.path.dirname(parent)
     for directory in Path(root_name).parents:
         for marker in ROOT_MARKERS:
@@ -540,7 +325,7 @@ def signatures(paths: Iterable[str]) -> dict[str, Signature]:
     return {path: signature(path) for path in paths}
 
 
-def _with_listing(directory: str) -> Signature:
+def with_listing(directory: str) -> Signature:
     """A directory's stat and the digest of its names (`_unchanged`)."""
     found = signature(directory)
     names = listing(directory)
@@ -561,6 +346,7 @@ def _read_by_all(entry: os.DirEntry[str]) -> bool:
 
 
 def record(
+    argv: Sequence[str],
     printed: Printed,
     exit_code: int,
     started_ns: int,
@@ -572,15 +358,13 @@ def record(
     before it). `rerunnable`: what `rerun` needs (`runner.Recorded.to_json` and the
     output options, "shown"), when a few changed test modules can be checked alone.
     Returns whether a record was written."""
-    if ARGV is None:
-        return False
-    invocation = parse(ARGV)
+    invocation = parse(argv)
     if invocation is None:
         return False
     recorded = _with_racy_contents(stats, started_ns)
     if recorded is None:
         return False
-    key = run_key(ARGV, environ)
+    key = run_key(argv, environ)
     try:
         path = record_path(cache_directory(invocation, environ), key)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -618,22 +402,6 @@ def _with_racy_contents(
             return None
         found[name] = [*recorded, digest]
     return found
-
-
-def write_json_atomically(path: Path, data: object) -> None:
-    """Write `data` as compact JSON, atomically: a concurrent run wins or loses
-    whole. Raises OSError. (`json.dumps`, not `dump`: dump streams through the
-    pure-Python encoder.)"""
-    # Not `tempfile`: importing it costs a re-check more than writing does.
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
-    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(json.dumps(data, separators=(",", ":")))
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
 
 
 def _prune(directory: Path) -> None:

@@ -1,0 +1,79 @@
+"""Every rule, by code: the one list the CLI, the engine, the docs and flake8 read.
+
+`ENGINE_RULES` are reported by the engine itself (no visitor); `RULES` are the
+visitors run over each file. A meta-test checks that every module in
+`testlint/rules/` is registered here and that codes and names are unique.
+"""
+
+from __future__ import annotations
+
+from testlint.rule import Rule
+from testlint.rules.tl001_unparsable_file import UnparsableFile
+from testlint.rules.tl002_invalid_configuration import InvalidConfiguration
+from testlint.rules.tl003_unused_noqa import UnusedNoqa
+from testlint.rules.tl101_module_level_exit import ModuleLevelExit
+from testlint.rules.tl102_skip_without_allow_module_level import SkipWithoutAllowModuleLevel
+from testlint.rules.tl103_test_imports_exiting_module import TestImportsExitingModule
+from testlint.rules.tl201_parallel_work_without_serial_marker import (
+    ParallelWorkWithoutSerialMarker,
+)
+from testlint.rules.tl202_fork_started_process_under_xdist import ForkStartedProcessUnderXdist
+from testlint.rules.tl203_serial_marker_not_registered import SerialMarkerNotRegistered
+from testlint.rules.tl204_serial_marker_has_no_effect import SerialMarkerHasNoEffect
+from testlint.rules.tl301_async_fixture_with_plain_decorator import AsyncFixtureWithPlainDecorator
+from testlint.rules.tl302_async_test_without_asyncio_mark import AsyncTestWithoutAsyncioMark
+from testlint.rules.tl401_patch_of_name_imported_by_value import PatchOfNameImportedByValue
+from testlint.rules.tl402_patch_of_value_captured_at_import import PatchOfValueCapturedAtImport
+from testlint.rules.tl403_patch_target_does_not_exist import PatchTargetDoesNotExist
+from testlint.rules.tl404_patch_of_fastapi_dependency import PatchOfFastapiDependency
+
+__all__ = [
+    "ALL_RULES",
+    "ENGINE_RULES",
+    "RULES",
+    "AsyncFixtureWithPlainDecorator",
+    "AsyncTestWithoutAsyncioMark",
+    "ForkStartedProcessUnderXdist",
+    "InvalidConfiguration",
+    "ModuleLevelExit",
+    "ParallelWorkWithoutSerialMarker",
+    "PatchOfFastapiDependency",
+    "PatchOfNameImportedByValue",
+    "PatchOfValueCapturedAtImport",
+    "PatchTargetDoesNotExist",
+    "SerialMarkerHasNoEffect",
+    "SerialMarkerNotRegistered",
+    "SkipWithoutAllowModuleLevel",
+    "TestImportsExitingModule",
+    "UnparsableFile",
+    "UnusedNoqa",
+    "rule_by_selector",
+]
+
+ENGINE_RULES: dict[str, type[Rule]] = {
+    rule.code: rule for rule in (UnparsableFile, InvalidConfiguration, UnusedNoqa)
+}
+RULES: tuple[type[Rule], ...] = (
+    ModuleLevelExit,
+    SkipWithoutAllowModuleLevel,
+    TestImportsExitingModule,
+    ParallelWorkWithoutSerialMarker,
+    ForkStartedProcessUnderXdist,
+    SerialMarkerNotRegistered,
+    SerialMarkerHasNoEffect,
+    AsyncFixtureWithPlainDecorator,
+    AsyncTestWithoutAsyncioMark,
+    PatchOfNameImportedByValue,
+    PatchOfValueCapturedAtImport,
+    PatchTargetDoesNotExist,
+    PatchOfFastapiDependency,
+)
+ALL_RULES: tuple[type[Rule], ...] = (*ENGINE_RULES.values(), *RULES)
+
+
+def rule_by_selector(selector: str) -> type[Rule] | None:
+    """A rule by its code (`TL101`, any case) or its name (`module-level-exit`)."""
+    for rule in ALL_RULES:
+        if selector.upper() == rule.code or selector == rule.name:
+            return rule
+    return None
