@@ -749,14 +749,14 @@ def flake8_gate(files: list[Path]) -> Target | None:
 
     # The files where the gates (trigger words, the ast, project facts) leave no
     # rule to run: what flake8 pays for testlint on most files of a suite.
-    quiet = []
+    quiet: list[tuple[Path, str, list[str]]] = []
     for path in files:
         text = path.read_text(encoding="utf-8", errors="replace")
         linter = _linter_for(path.resolve().parent)
         if isinstance(linter, Exception):
             continue
         kind = linter.project.file_kind(path.resolve())
-        if not linter.rules_for(path.resolve(), kind, text):
+        if not linter.rules_for(path.resolve(), kind, text)[0]:
             quiet.append((path, text, text.splitlines(keepends=True)))
     if not quiet:
         print("\nflake8 gate: a rule may report in every file; nothing to measure")

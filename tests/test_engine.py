@@ -10,12 +10,13 @@ import libcst as cst
 import pytest
 
 from testlint.diagnostics import Applicability, NodeFix
-from testlint.engine import Linter
+from testlint.engine import Linter, UndeclaredFact, _passes
+from testlint.facts import SUITE
 from testlint.files import WriteError, write_atomically
 from testlint.noqa import codes_by_line as noqa_codes_by_line
 from testlint.project import Project
 from testlint.registry import RULES
-from testlint.rule import FileKind, Rule
+from testlint.rule import FileKind, Rule, SourceFile, Unparsable
 from testlint.runner import RunOptions, run
 from testlint.settings import Settings
 
@@ -333,3 +334,62 @@ def test_a_crashing_rule_is_reported_and_the_run_goes_on(
     result = run([project], RunOptions())
     assert len(result.errors) == 2
     assert all("internal error (RuntimeError: boom)" in error for error in result.errors)
+
+
+# ------------------------------------------------------------------ the rule contract
+
+
+class _ReadsTheSuite(Rule):
+    """Reads the suite's files in its gate; whether it declares it is set below."""
+
+    code = "TL999"
+    name = "reads-the-suite"
+    summary = "test rule"
+    triggers = ("def",)
+
+    @classmethod
+    def gate(cls, file: SourceFile) -> bool:
+        return bool(file.project.suite_files) or True
+
+
+class _Declares(_ReadsTheSuite):
+    facts = (SUITE,)
+
+
+def test_reading_an_undeclared_fact_fails_under_check_facts(project: Path) -> None:
+    (project / "test_x.py").write_text("def test(): pass\n")
+    for rule, fails in ((_ReadsTheSuite, True), (_Declares, False)):
+        settings = Settings(base=project)
+        checking = Linter([rule], settings, Project(project), check_facts=True)
+        source = b"def test(): pass\n"
+        if fails:
+            with pytest.raises(UndeclaredFact, match=r"\['suite'\]"):
+                checking.check(project / "test_x.py", source, FileKind.TEST)
+        else:
+            result = checking.check(project / "test_x.py", source, FileKind.TEST)
+            assert result.facts == frozenset({"suite"})
+        # Without the check (a user's run) the same rule runs and reports nothing.
+        plain = Linter([rule], settings, Project(project))
+        assert not plain.check(project / "test_x.py", source, FileKind.TEST).diagnostics
+
+
+def test_a_gate_that_reads_the_tree_of_a_file_python_cannot_parse_keeps_the_rule(
+    project: Path,
+) -> None:
+    """`file.scan` of a file CPython refuses raises `Unparsable`: the engine runs the
+    rule on libcst's tree instead of dropping it."""
+    file = SourceFile(project / "test_x.py", "def f(:\n", Project(project), Settings(base=project))
+    with pytest.raises(Unparsable):
+        file.scan  # noqa: B018
+    assert _passes(_GateReadsTree, file)
+
+
+class _GateReadsTree(Rule):
+    code = "TL998"
+    name = "gate-reads-tree"
+    summary = "test rule"
+    triggers = ("def",)
+
+    @classmethod
+    def gate(cls, file: SourceFile) -> bool:
+        return bool(file.scan.calls_named({"never"}))

@@ -63,7 +63,8 @@ def lint(
         pyproject if pyproject.is_file() and "[tool.testlint]" in pyproject.read_text() else None
     )
     project = Project(root)
-    linter = Linter(RULES, load_settings(config, ALL_RULES, root), project, gating=gating)
+    settings = load_settings(config, ALL_RULES, root)
+    linter = Linter(RULES, settings, project, gating=gating, check_facts=True)
     text = path.read_bytes() if source is None else source
     return linter.check(path, text, project.file_kind(path), fix=fix)
 

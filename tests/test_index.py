@@ -170,9 +170,9 @@ def test_prepare_builds_the_exiting_modules_before_workers_fork(tmp_path: Path) 
     write(tmp_path, {"pyproject.toml": "[project]\nname = 'x'\n", "tests/test_a.py": "import os\n"})
     settings, project = resolve_settings([tmp_path], RunOptions())
     linter = Linter(RULES, settings, project)
-    assert "exiting_modules" not in vars(project)
+    assert project.known_facts() == {}  # nothing found yet
     linter.prepare([tmp_path / "tests" / "test_a.py"])
-    assert "exiting_modules" in vars(project)
+    assert project.known_facts() == {str(project.root): {}}  # built: no module exits
 
 
 @pytest.mark.parametrize(

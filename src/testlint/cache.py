@@ -8,11 +8,10 @@ An entry is keyed on everything a file's result depends on:
 - the project's *environment*: every conftest and every configuration, dependency
   and CI file testlint reads (root files, `requirements/`, CI workflows, scripts,
   the files `project.run_files` reads, and config files anywhere in the suite);
-- the project facts the file's rules read, by group (`Rule.uses`): `"suite"` (the
-  text of every test module: markers, plugins in use) and `"modules"` (every
-  project module that is not a test, for the cross-file rules), plus the test
-  modules whose content a cross-file question read. A group is digested only when
-  a cached entry needs it, and each entry stores the digests it was made with.
+- the project facts the file's rules declare (`Rule.facts`), each by the digest
+  the fact itself defines (`facts.py`), plus the test modules whose content a
+  cross-file question read. A fact is digested only when a cached entry needs it,
+  and each entry stores the digests it was made with.
 
 Results are cached for checking only; `--fix` and `--diff` use an entry only when
 it holds no finding. The cache lives in `.testlint_cache/` under the project root
@@ -28,7 +27,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from testlint import index
 from testlint.diagnostics import Applicability, Diagnostic, Position
 from testlint.engine import FileResult
+from testlint.facts import FACTS
 from testlint.fingerprint import code_fingerprint, combine, write_json_atomically
 from testlint.index import exit_line_of
 from testlint.locate import DEFAULT_CACHE_DIRECTORY, ENVIRONMENT_DIRECTORIES
@@ -336,7 +336,7 @@ class RunCache:
         if result.errors or result.fixed is not None:
             return
         owner = self.project.owner(result.path)
-        groups = {name: self._group(name, owner) for name in sorted(result.uses)}
+        groups = {name: self._group(name, owner) for name in sorted(result.facts)}
         groups.update({f"file:{p}": self.cache.hasher.digest(p) for p in sorted(tests_read)})
         self.cache.fresh[key] = Entry([encode(d) for d in result.diagnostics], groups)
 
@@ -369,7 +369,12 @@ class RunCache:
             self._groups[key] = found
         return found
 
-    def _suite_tokens(self, path: Path) -> str:
+    # What a fact's digest reads through (`facts.Digests`).
+
+    def content(self, path: Path) -> str:
+        return self.cache.hasher.digest(path)
+
+    def suite_tokens(self, path: Path) -> str:
         """What the suite facts (markers in use, pytest-asyncio in use) can read from
         one test module: editing a test without touching those changes nothing
         for the other files."""
@@ -386,41 +391,26 @@ class RunCache:
         self.cache.tokens_used[content] = found
         return found
 
-    def _exits(self, owner: Project) -> Iterator[str]:
-        """Which project modules exit at import, each module's answer remembered by
-        its content hash (what `Project.exiting_modules` computes, without parsing
-        the modules that did not change; the project keeps the answer too)."""
-        modules = owner.module_index
-        found: dict[str, tuple[Path, int]] = {}
-        for name in sorted(modules.code):
-            path = modules.files[name]
-            content = self.cache.hasher.digest(path)
-            if content in self.cache.exits:
-                line = self.cache.exits[content]
-            else:
-                try:
-                    data = path.read_bytes()
-                except OSError:
-                    data = b""
-                line = exit_line_of(name, path, data)
-            self.cache.exits_used[content] = line
-            if line is not None:
-                found[name] = (path, line)
-                yield f"{name}={line}"
-        owner.__dict__.setdefault("exiting_modules", found)
+    def exit_line(self, name: str, path: Path) -> int | None:
+        """Where a module exits at import, remembered by its content hash (unchanged
+        modules are not parsed again)."""
+        content = self.cache.hasher.digest(path)
+        if content in self.cache.exits:
+            line = self.cache.exits[content]
+        else:
+            try:
+                data = path.read_bytes()
+            except OSError:
+                data = b""
+            line = exit_line_of(name, path, data)
+        self.cache.exits_used[content] = line
+        return line
 
     def _compute(self, name: str, owner: Project) -> str:
-        digest = self.cache.hasher.digest
-        if name == "suite":
-            # A superset of the files the suite facts read; which of them pytest
-            # collects is decided by configuration, which is in the scope.
-            return combine(f"{p}={self._suite_tokens(p)}" for p in owner.test_named_files)
-        if name == "modules":
-            index = owner.module_index
-            return combine(f"{m}={digest(index.files[m])}" for m in sorted(index.code))
-        if name == "exiting":
-            return combine(self._exits(owner))
-        return "unknown"  # a group this version does not know: never equal to an old one
+        fact = FACTS.get(name)
+        if fact is None:
+            return "unknown"  # a fact this version does not know: never equal to an old one
+        return fact.digest(owner, self)
 
 
 def environment_digest(root: Path, hasher: Hasher) -> str:

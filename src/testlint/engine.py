@@ -34,17 +34,23 @@ from testlint.imports import ImportStyle, update_imports
 from testlint.names import ImportTable
 from testlint.noqa import LINE_ENDS, codes_by_line, suppresses
 from testlint.positions import positions_of
-from testlint.project import Project
+from testlint.project import FileKind, Project
 from testlint.registry import ALL_RULES, ENGINE_RULES
-from testlint.rule import FileKind, Report, Rule, RuleContext, TopStatement, Tracker
+from testlint.rule import (
+    Report,
+    Rule,
+    RuleContext,
+    SourceFile,
+    TopStatement,
+    Tracker,
+    Unparsable,
+)
 from testlint.rules.tl003_unused_noqa import (
     NoqaComment,
     NoqaComments,
     might_name_testlint,
     report_unused,
 )
-from testlint.scan import Scan
-from testlint.scan import parse as parse_ast
 from testlint.settings import Settings
 from testlint.traversal import Visitor, visit_batched
 
@@ -72,9 +78,9 @@ class FileResult:
     fixes_applied: int = 0
     errors: list[str] = field(default_factory=list)
     """Problems with testlint itself on this file (not findings): shown on stderr."""
-    uses: frozenset[str] = frozenset()
-    """Project facts the result depends on (`Rule.uses` of the rules whose
-    trigger text the file contains: their later gates read those facts)."""
+    facts: frozenset[str] = frozenset()
+    """Names of the project facts the result depends on (`Rule.facts` of the rules
+    whose trigger text the file contains: their gates may read those facts)."""
 
 
 @dataclass
@@ -86,6 +92,11 @@ class _Parsed:
     """Codes whose unused `# noqa` TL003 reports (None: TL003 is off for the file)."""
     directives: list[NoqaComment] = field(default_factory=list)
     """The comments TL003 reads."""
+
+
+class UndeclaredFact(AssertionError):
+    """A rule read a project fact it does not list in `Rule.facts` (raised only
+    with `check_facts`): the cache would not know to re-check its files."""
 
 
 class SourceError(Exception):
@@ -350,14 +361,11 @@ class Linter:
         *,
         gating: bool = True,
         apply_noqa: bool = True,
+        check_facts: bool = False,
     ) -> None:
         enabled = settings.enabled_codes([*ENGINE_RULES.values(), *rules])
         self.rules = [rule for rule in rules if rule.code in enabled]
         self._triggers = {rule: rule.triggers_for(settings) for rule in self.rules}
-        self._scanned = {
-            rule: rule.might_report.__func__ is not Rule.might_report.__func__  # type: ignore[attr-defined]
-            for rule in self.rules
-        }
         self.report_unparsable = UNPARSABLE.code in enabled
         # Only where testlint applies noqa directives can it tell one suppresses nothing.
         self.report_unused_noqa = apply_noqa and UNUSED_NOQA.code in enabled
@@ -367,7 +375,9 @@ class Linter:
         self.apply_noqa = apply_noqa
         """False when the front end (flake8) applies `# noqa` itself."""
         self._all_rules = [*ENGINE_RULES.values(), *rules]
-        self.last_uses: frozenset[str] = frozenset()
+        self.check_facts = check_facts
+        """Fail when the rules that ran on a file read a fact none of them declares
+        (the fixture tests turn it on)."""
 
     @property
     def file_kinds(self) -> frozenset[FileKind]:
@@ -378,12 +388,13 @@ class Linter:
         return frozenset(kinds)
 
     def prepare(self, paths: Iterable[Path]) -> None:
-        """Build, for the projects owning `paths`, the facts most files' gates read
-        (see `Rule.prepare`)."""
+        """Build, for the projects owning `paths`, the facts the enabled rules
+        declare (see `facts.py`)."""
         owners = {id(owner): owner for owner in map(self.project.owner, paths)}
-        for rule in self.rules:
+        facts = {id(fact): fact for rule in self.rules for fact in rule.facts}
+        for fact in facts.values():
             for owner in owners.values():
-                rule.prepare(owner)
+                fact.prepare(owner)
 
     def triggered(self, text: str) -> frozenset[str]:
         """Codes of the rules whose trigger words occur in `text` (the first gate)."""
@@ -393,30 +404,19 @@ class Linter:
 
     def rules_for(
         self, path: Path, kind: FileKind, text: str, tree: ast.Module | None = None
-    ) -> list[type[Rule]]:
-        """The rules that could report in this file. With gating, cheap gates in
-        turn: trigger text, project facts that need no tree (`gate_reads_tree`
-        False), the CPython `ast` (`might_report`), project facts that need it."""
+    ) -> tuple[list[type[Rule]], frozenset[str]]:
+        """The rules that could report in this file, and the names of the facts their
+        results depend on (those of every rule whose trigger text the file holds:
+        its gate read them). With gating: the trigger text, then each rule's
+        `gate` (the CPython `ast` is parsed once, when a gate first reads it)."""
         chosen = self._applicable(path, kind, self.settings.ignored_codes(path, self._all_rules))
-        if not self.gating:
-            self.last_uses = frozenset().union(*(r.uses for r in chosen))
-            return chosen
-        chosen = [r for r in chosen if any(t in text for t in self._triggers[r])]
-        self.last_uses = frozenset().union(*(r.uses for r in chosen))
-        chosen = [
-            r for r in chosen if r.gate_reads_tree or r.needed(self.project, path, text, None)
-        ]
-        if not chosen:
-            return chosen
-        tree = tree if tree is not None else parse_ast(text)
-        scan = Scan(tree, text) if tree is not None else None
-        if scan is not None:
-            chosen = [
-                r for r in chosen if not self._scanned[r] or r.might_report(scan, self.settings)
-            ]
-        return [
-            r for r in chosen if not r.gate_reads_tree or r.needed(self.project, path, text, scan)
-        ]
+        if self.gating:
+            chosen = [r for r in chosen if any(t in text for t in self._triggers[r])]
+        facts = frozenset(fact.name for rule in chosen for fact in rule.facts)
+        if not self.gating or not chosen:
+            return chosen, facts
+        file = SourceFile(path, text, self.project, self.settings, tree)
+        return [rule for rule in chosen if _passes(rule, file)], facts
 
     def _applicable(self, path: Path, kind: FileKind, ignored: frozenset[str]) -> list[type[Rule]]:
         """The enabled rules that look at this kind of file and are not ignored for it."""
@@ -608,8 +608,27 @@ class Linter:
         with_edits: bool,
         tree: ast.Module | None = None,
     ) -> FileResult:
-        rules = self.rules_for(path, kind, text, tree)
-        result.uses = self.last_uses
+        self.project.fact_reads.clear()
+        rules, result.facts = self.rules_for(path, kind, text, tree)
+        try:
+            return self._check_rules(result, path, source, text, kind, rules, fix, with_edits, tree)
+        finally:
+            if self.check_facts and not self.project.fact_reads <= result.facts:
+                undeclared = sorted(self.project.fact_reads - result.facts)
+                raise UndeclaredFact(f"{path}: rules read facts they do not declare: {undeclared}")
+
+    def _check_rules(
+        self,
+        result: FileResult,
+        path: Path,
+        source: bytes | str,
+        text: str,
+        kind: FileKind,
+        rules: list[type[Rule]],
+        fix: Applicability | None,
+        with_edits: bool,
+        tree: ast.Module | None,
+    ) -> FileResult:
         checked = self._noqa_checked(path, kind, text)
         if not rules and checked is None:
             # No rule needs the tree, but pytest still imports the file: a syntax
@@ -742,6 +761,13 @@ class Linter:
                 diagnostic = Diagnostic(**{**diagnostic.__dict__, "fix": fix})
             out.append(diagnostic)
         return out
+
+
+def _passes(rule: type[Rule], file: SourceFile) -> bool:
+    try:
+        return rule.gate(file)
+    except Unparsable:
+        return True  # libcst may read syntax newer than this Python: run the rule
 
 
 def _allowed(level: Applicability) -> frozenset[Applicability]:

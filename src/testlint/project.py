@@ -745,6 +745,13 @@ class Project:
     _conftests: dict[Path, tuple[str, ...]] = field(default_factory=dict, repr=False)
     _import_styles: dict[Path, ImportStyle] = field(default_factory=dict, repr=False)
     extensions: dict[str, object] = field(default_factory=dict, repr=False)
+    _exiting_modules: dict[str, tuple[Path, int]] | None = field(
+        default=None, repr=False, compare=False
+    )
+
+    fact_reads: set[str] = field(default_factory=set, repr=False, compare=False)
+    """Names of the facts (`facts.py`) read since the engine last cleared it; one set
+    shared with every sub-project (`owner`)."""
     """Room for later, lazily built models (e.g. a module index for cross-file rules)."""
 
     @cached_property
@@ -806,7 +813,9 @@ class Project:
                 if any((candidate / name).is_file() for name in DEPENDENCY_FILES) or any(
                     candidate.glob("*requirements*.txt")
                 ):
-                    cached = self._owners.get(candidate) or Project(candidate)
+                    cached = self._owners.get(candidate) or Project(
+                        candidate, fact_reads=self.fact_reads
+                    )
                     self._owners[candidate] = cached
                     break
             self._owners[directory] = cached
@@ -854,15 +863,26 @@ class Project:
         `words` (read as text; only asked when dependencies do not say)."""
         return any(word in self.suite_text(path) for path in self.suite_files for word in words)
 
-    @cached_property
+    @property
     def suite_files(self) -> tuple[Path, ...]:
-        """Every test module and conftest under the root, in sorted order."""
-        return tuple(p for p in self._python_files() if self.file_kind(p) is not FileKind.OTHER)
+        """Every test module and conftest under the root, in sorted order (the
+        "suite" fact)."""
+        self.fact_reads.add("suite")
+        return self._suite_files
 
     @cached_property
+    def _suite_files(self) -> tuple[Path, ...]:
+        return tuple(p for p in self._python_files() if self.file_kind(p) is not FileKind.OTHER)
+
+    @property
     def test_named_files(self) -> tuple[Path, ...]:
         """Every file named like a test module or conftest under the root: a
         superset of `suite_files`, cheaper to list (nothing is resolved)."""
+        self.fact_reads.add("suite")
+        return self._test_named_files
+
+    @cached_property
+    def _test_named_files(self) -> tuple[Path, ...]:
         return tuple(p for p in self._python_files() if self.is_test_file(p))
 
     def _python_files(self) -> Iterator[Path]:
@@ -880,16 +900,31 @@ class Project:
         except OSError:
             return ""
 
-    @cached_property
+    @property
     def module_index(self) -> ModuleIndex:
-        """Every project module, read with `ast` (built on first use)."""
-        return build_index(self.root, self.is_test_path)
+        """Every project module, read with `ast` (built on first use; the "modules"
+        fact)."""
+        self.fact_reads.add("modules")
+        return self._module_index
 
     @cached_property
+    def _module_index(self) -> ModuleIndex:
+        return build_index(self.root, self.is_test_path)
+
+    @property
     def exiting_modules(self) -> dict[str, tuple[Path, int]]:
         """Project modules that exit at import time (the index lists them; only
-        those that mention an exit are parsed)."""
-        return exiting_modules(self.module_index)
+        those that mention an exit are parsed; the "exiting" fact)."""
+        self.fact_reads.add("exiting")
+        found = self._exiting_modules
+        if found is None:
+            found = self._exiting_modules = exiting_modules(self._module_index)
+        return found
+
+    def learn_exiting_modules(self, found: dict[str, tuple[Path, int]]) -> None:
+        """Take the exiting modules as the cache found them (unless already known)."""
+        if self._exiting_modules is None:
+            self._exiting_modules = found
 
     def known_facts(self) -> dict[str, dict[str, list[object]]]:
         """The exiting modules found in this run, by project root (sub-projects
@@ -898,8 +933,8 @@ class Project:
         starts from them (`recall`) instead of listing every module again."""
         facts: dict[str, dict[str, list[object]]] = {}
         for owner in (self, *self._owners.values()):
-            if "exiting_modules" in owner.__dict__:
-                exiting = owner.exiting_modules.items()
+            if owner._exiting_modules is not None:
+                exiting = owner._exiting_modules.items()
                 facts[str(owner.root)] = {name: [str(p), line] for name, (p, line) in exiting}
         return facts
 
@@ -909,8 +944,8 @@ class Project:
         for root, exiting in facts.items():
             owner = self if str(self.root) == root else self._owners.get(Path(root))
             if owner is None:
-                owner = self._owners[Path(root)] = Project(Path(root))
-            owner.__dict__["exiting_modules"] = {
+                owner = self._owners[Path(root)] = Project(Path(root), fact_reads=self.fact_reads)
+            owner._exiting_modules = {
                 str(name): (Path(str(where)), int(line)) for name, (where, line) in exiting.items()
             }
 

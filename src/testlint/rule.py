@@ -8,6 +8,7 @@ All enabled rules run in one batched visit per file (see `engine.py`).
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,10 +17,12 @@ from typing import ClassVar
 import libcst as cst
 
 from testlint.diagnostics import NodeFix
+from testlint.facts import Fact
 from testlint.names import ImportTable
 from testlint.positions import STATEMENT_CLASSES
 from testlint.project import FileKind, Project
 from testlint.scan import Scan
+from testlint.scan import parse as parse_ast
 from testlint.settings import Option, Settings
 
 __all__ = ["FileKind", "Option", "Report", "Rule", "RuleContext"]
@@ -246,6 +249,45 @@ class TopStatement:
         self.context.tops[node] = self.context.top_statement
 
 
+class Unparsable(Exception):
+    """Raised by `SourceFile.scan` when CPython cannot parse the file (syntax newer
+    than the running Python, which libcst may still read): the engine then runs
+    the rule without its gate."""
+
+
+class SourceFile:
+    """What a rule's gate knows of a file before libcst parses it."""
+
+    __slots__ = ("_parsed", "_scan", "_tree", "path", "project", "settings", "text")
+
+    def __init__(
+        self,
+        path: Path,
+        text: str,
+        project: Project,
+        settings: Settings,
+        tree: ast.Module | None = None,
+    ) -> None:
+        self.path = path
+        self.text = text
+        self.project = project
+        self.settings = settings
+        self._tree = tree
+        self._parsed = False
+        self._scan: Scan | None = None
+
+    @property
+    def scan(self) -> Scan:
+        """The file's CPython `ast` and the facts read from it (parsed once)."""
+        if not self._parsed:
+            self._parsed = True
+            tree = self._tree if self._tree is not None else parse_ast(self.text)
+            self._scan = Scan(tree, self.text) if tree is not None else None
+        if self._scan is None:
+            raise Unparsable(self.path)
+        return self._scan
+
+
 class Rule(CachedVisitors):
     """Base class for every rule. The class docstring is the rule's documentation
     (sections: What it does / Why is this bad? / Example / Use instead /
@@ -260,15 +302,12 @@ class Rule(CachedVisitors):
     superset: a file without any of them can never produce a finding."""
     file_kinds: ClassVar[frozenset[FileKind]] = frozenset({FileKind.TEST, FileKind.CONFTEST})
     options: ClassVar[tuple[Option, ...]] = ()
-    uses: ClassVar[frozenset[str]] = frozenset()
-    """Project facts beyond the file and its configuration that the rule (or its
-    gates) reads: "suite" (other test modules), "modules" (project modules). The
-    cache re-lints the file when one of them changes."""
+    facts: ClassVar[tuple[Fact, ...]] = ()
+    """The project facts (`facts.py`) the rule or its gate reads beyond its file and
+    the configuration. The cache keys the file's result on their digests; the
+    fixture tests fail when a rule reads a fact it does not declare."""
     fixable: ClassVar[str] = "none"
     """"always", "sometimes" or "none": shown in the rules table."""
-    gate_reads_tree: ClassVar[bool] = True
-    """False when `needed` ignores `scan`: the engine then asks it before parsing
-    the file at all."""
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__()
@@ -280,22 +319,13 @@ class Rule(CachedVisitors):
         return cls.triggers
 
     @classmethod
-    def might_report(cls, scan: Scan, settings: Settings) -> bool:
-        """The second gate, after `triggers`: from the file's CPython `ast` (see
-        `scan.py`). Must never be False for a file where the rule could report."""
+    def gate(cls, file: SourceFile) -> bool:
+        """The one optional gate, after `triggers`: whether the rule could report in
+        this file, decided before libcst parses it. `file.scan` is the file's CPython
+        `ast`, parsed on first use and shared by every rule (see `scan.py`); a gate
+        that reads only `file.text` or project facts costs no parse at all. Must
+        never be False for a file where the rule could report."""
         return True
-
-    @classmethod
-    def needed(cls, project: Project, path: Path, text: str, scan: Scan | None) -> bool:
-        """The third gate, project-aware (e.g. "does the file mention a module that
-        exits"); `scan` is None when CPython cannot parse the file. Must never be
-        False for a file where the rule could report."""
-        return True
-
-    @classmethod
-    def prepare(cls, project: Project) -> None:
-        """Build the project facts `needed` reads for most files, once, before the
-        workers fork (each would otherwise build its own copy)."""
 
     def report(
         self,

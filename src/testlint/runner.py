@@ -435,7 +435,7 @@ def _run_changed(recorded: Recorded, changed: set[str]) -> RunResult | None:
         result.newest_input_ns = max(result.newest_input_ns, os.stat(path).st_mtime_ns)
         reads = sorted(os.path.realpath(p) for p in tests_read)
         again = [cache.encode(d) for d in found.diagnostics]
-        now.append((name, kind, again, reads, "suite" in found.uses, read[1]))
+        now.append((name, kind, again, reads, "suite" in found.facts, read[1]))
     return result
 
 

@@ -3,7 +3,7 @@
 `ast.parse` costs about a fifth of `libcst.parse_module`, and a libcst visit costs
 twice the parse again. Most test files that contain a rule's trigger words (in
 strings, comments, unrelated calls) cannot produce a finding, and one `ast` parse
-shows it: a rule's `might_report(scan)` answers from the facts here.
+shows it: a rule's `gate` answers from the facts here (`SourceFile.scan`).
 
 Every fact is a superset of what the libcst rules resolve, so the gate never hides
 a finding: names are matched by their last part (`sys.exit`, `_sys.exit`, `exit`),

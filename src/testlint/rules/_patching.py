@@ -14,15 +14,14 @@ from typing import ClassVar, cast
 
 import libcst as cst
 
+from testlint.api import MODULES, Rule, RuleContext, SourceFile
 from testlint.index import ModuleIndex, ModuleInfo, read_module
 from testlint.names import dotted_name
 from testlint.project import Project, display_path
-from testlint.rule import Rule, RuleContext
 from testlint.rules._asyncio import FIXTURE_DECORATORS, mark_names, marks_in_scope
 from testlint.rules._helpers import find_keyword, positional_args
 from testlint.rules._reach import Reached, reach
 from testlint.scan import Scan, dotted
-from testlint.settings import Settings
 
 PATCH_FUNCTIONS = ("unittest.mock.patch", "mock.patch")
 MOCKER_NAMES = frozenset(
@@ -121,25 +120,18 @@ class PatchRule(Rule):
     instead of walking the same calls again."""
 
     triggers: ClassVar[tuple[str, ...]] = ("patch", "setattr")
-    uses = frozenset({"modules"})
+    facts = (MODULES,)
 
     @classmethod
-    def might_report(cls, scan: Scan, settings: Settings) -> bool:
-        """Only a file with a patch the recording below can take a target from."""
-        return bool(_targets_and_imports(scan)[0])
-
-    @classmethod
-    def needed(cls, project: Project, path: Path, text: str, scan: Scan | None) -> bool:
+    def gate(cls, file: SourceFile) -> bool:
         """Judge the file's patch targets, found with `ast`, as the rule would but
         assuming nothing suppresses a finding (no reload, no other patch, every
         import counts for every test): only a file where the rule could report is
         parsed with libcst."""
-        if scan is None:
-            return True
-        targets, imports = _targets_and_imports(scan)
+        targets, imports = _targets_and_imports(file.scan)
         if not targets:
             return False
-        judge = _dry_run(cls)(project, path, text)
+        judge = _dry_run(cls)(file.project, file.path, file.text)
         judge._imported = imports | conftest_imports(judge.context)
         for target, create in sorted(targets):
             judge.check(PatchTarget(target, _NOWHERE, None, create, None))
@@ -154,7 +146,7 @@ class PatchRule(Rule):
         if not isinstance(shared, TestFacts):
             shared = TestFacts()
             context.memo[TestFacts] = shared
-        self.facts = shared
+        self.test_facts = shared
         self._module_names: dict[str, str] = {}
         """Local names bound by `import X` statements (module objects)."""
         self._function: cst.FunctionDef | None = None
@@ -193,7 +185,7 @@ class PatchRule(Rule):
         """A `mock.patch(...)` patcher (by its call's id) whose value is used:
         entered, started, a decorator, assigned or passed on. One that is a whole
         statement is never started, so it looks nothing up."""
-        return call not in self.facts.expression_statements
+        return call not in self.test_facts.expression_statements
 
     def _parameters(self) -> tuple[str, ...]:
         if self._function is None:
@@ -211,12 +203,12 @@ class PatchRule(Rule):
         """Module-level imports count for every test of the file; an import inside
         a function counts only for patches in that function."""
         if self.context.function_depth and self._function is not None:
-            self.facts.local_imports.setdefault(id(self._function), set()).add(module)
-            self.facts.recorded += 1
+            self.test_facts.local_imports.setdefault(id(self._function), set()).add(module)
+            self.test_facts.recorded += 1
             key = (id(self._function), module)
-            self.facts.first_local_import.setdefault(key, self.facts.recorded)
+            self.test_facts.first_local_import.setdefault(key, self.test_facts.recorded)
         else:
-            self.facts.imported.add(module)
+            self.test_facts.imported.add(module)
 
     # -- recording
 
@@ -256,39 +248,39 @@ class PatchRule(Rule):
         if self._records and len(node.targets) == 1:
             target = node.targets[0].target
             if isinstance(target, cst.Name):
-                self.facts.bound[id(node.value)] = target.value
+                self.test_facts.bound[id(node.value)] = target.value
 
     def visit_WithItem(self, node: cst.WithItem) -> None:
         if not self._records:
             return
         if node.asname is None:
-            self.facts.unused_calls.add(id(node.item))  # `with patch(...):` keeps no mock
+            self.test_facts.unused_calls.add(id(node.item))  # `with patch(...):` keeps no mock
         elif isinstance(node.asname.name, cst.Name):
-            self.facts.bound[id(node.item)] = node.asname.name.value
+            self.test_facts.bound[id(node.item)] = node.asname.name.value
 
     def visit_Arg(self, node: cst.Arg) -> None:
         if self._records and self._function is not None and isinstance(node.value, cst.Name):
-            self.facts.passed.setdefault(id(self._function), set()).add(node.value.value)
+            self.test_facts.passed.setdefault(id(self._function), set()).add(node.value.value)
 
     def visit_Expr(self, node: cst.Expr) -> None:
         if self._records and isinstance(node.value, cst.Call):
-            self.facts.unused_calls.add(id(node.value))
-            self.facts.expression_statements.add(id(node.value))  # `patch("x.y")` alone
+            self.test_facts.unused_calls.add(id(node.value))
+            self.test_facts.expression_statements.add(id(node.value))  # `patch("x.y")` alone
 
     def visit_Call(self, node: cst.Call) -> None:
         if not self._records:
             return
         qualified = self.context.imports.resolve(node.func)
         if isinstance(node.func, cst.Attribute) and node.func.attr.value == "exec_module":
-            self.facts.reload_unknown = True  # `spec.loader.exec_module(m)` runs a module anew
+            self.test_facts.reload_unknown = True  # `spec.loader.exec_module(m)` runs a module anew
             return
         if qualified == RELOAD:
             args = positional_args(node)
             reloaded = self.context.imports.resolve(args[0].value) if args else None
             if reloaded is None:
-                self.facts.reload_unknown = True
+                self.test_facts.reload_unknown = True
             else:
-                self.facts.reloaded.add(reloaded)
+                self.test_facts.reloaded.add(reloaded)
             return
         dotted = dotted_name(node.func) or ""
         head, _, rest = dotted.partition(".")
@@ -337,7 +329,7 @@ class PatchRule(Rule):
                         targets.append((f"{module}.{arg.keyword.value}", arg.keyword, None))
         for text, node, literal in targets:
             scope = id(self._function) if self._function is not None else None
-            self.facts.targets.append(
+            self.test_facts.targets.append(
                 PatchTarget(
                     text,
                     node,
@@ -358,8 +350,8 @@ class PatchRule(Rule):
             )
 
     def _next(self) -> int:
-        self.facts.recorded += 1
-        return self.facts.recorded
+        self.test_facts.recorded += 1
+        return self.test_facts.recorded
 
     def _skipped(self) -> bool:
         if self._function is None:
@@ -395,15 +387,15 @@ class PatchRule(Rule):
         return self.context.project.owner(self.context.path).module_index
 
     def leave_Module(self, original_node: cst.Module) -> None:
-        if not self.facts.targets:
+        if not self.test_facts.targets:
             return
-        shared = self.facts.imported | conftest_imports(self.context)
-        for target in self.facts.targets:
+        shared = self.test_facts.imported | conftest_imports(self.context)
+        for target in self.test_facts.targets:
             if target.call is not None and not self._applied(target.call):
                 continue  # a patcher never used patches nothing
-            local = self.facts.local_imports.get(target.scope or 0, set())
+            local = self.test_facts.local_imports.get(target.scope or 0, set())
             self._imported = shared | local
-            self._own = self.facts.imported | local
+            self._own = self.test_facts.imported | local
             self._judged = target
             self.check(target)
 
@@ -478,11 +470,11 @@ class PatchRule(Rule):
         the `with`, after `mocker.patch`, in the test body when a fixture or
         `setUp` patches) may be imported there for the first time, and then binds
         the mock: whether an earlier test imported it depends on test order."""
-        if module in self.facts.imported:
+        if module in self.test_facts.imported:
             return True
         target = self._judged
         if target is not None and target.scope is not None:
-            first = self.facts.first_local_import.get((target.scope, module))
+            first = self.test_facts.first_local_import.get((target.scope, module))
             if first is not None and first < target.order:
                 return True
         return self._imported_at_collection(module)
@@ -491,7 +483,9 @@ class PatchRule(Rule):
         key = "modules_imported_before_tests"
         found = self.context.memo.get(key)
         if not isinstance(found, frozenset):
-            found = frozenset(self._closure(self.facts.imported | conftest_imports(self.context)))
+            found = frozenset(
+                self._closure(self.test_facts.imported | conftest_imports(self.context))
+            )
             self.context.memo[key] = found
         return module in found
 
@@ -515,14 +509,14 @@ class PatchRule(Rule):
         return module in self._imported
 
     def reloads(self, module: str) -> bool:
-        return self.facts.reload_unknown or module in self.facts.reloaded
+        return self.test_facts.reload_unknown or module in self.test_facts.reloaded
 
     def patches(self, target: str) -> bool:
         """Whether the test being judged also patches `target`: in the same
         function, at module level, in its class's set-up, or in a fixture of the
         module (which the test may request). Never another test's patch."""
         judged = self._judged
-        for other in self.facts.targets:
+        for other in self.test_facts.targets:
             if other.target != target:
                 continue
             if other.definition is None or other.in_fixture:
@@ -538,8 +532,8 @@ class PatchRule(Rule):
     def mock_passed_on(self, target: PatchTarget) -> bool:
         """The test hands the patch's mock to the code itself (`run(runner=mock)`):
         it may not rely on the patch being looked up at all."""
-        name = self.facts.bound.get(target.call_id)
-        return name is not None and name in self.facts.passed.get(target.scope or 0, set())
+        name = self.test_facts.bound.get(target.call_id)
+        return name is not None and name in self.test_facts.passed.get(target.scope or 0, set())
 
     def is_test_helper(self, info: ModuleInfo) -> bool:
         """A module of the test tree (a conftest.py sits in its directory or one
@@ -556,7 +550,7 @@ class PatchRule(Rule):
         """A bare stub: `mocker.patch("x.y")` whose mock the test neither shapes nor
         keeps. Whether it takes effect matters only if the real function runs
         and does something observable, which cannot be told statically."""
-        return not target.configured and target.call_id in self.facts.unused_calls
+        return not target.configured and target.call_id in self.test_facts.unused_calls
 
     def runs(self, target: PatchTarget) -> bool:
         """Whether some test can run the patch: it is at module level, in a test,
@@ -798,7 +792,7 @@ class _DryRun(PatchRule):
 
     def __init__(self, project: Project, path: Path, text: str) -> None:
         self.context = _JudgeContext(path, text, project)  # type: ignore[assignment]
-        self.facts = TestFacts()
+        self.test_facts = TestFacts()
         self._imported = set()
         self._judged = None
         self.would_report = False

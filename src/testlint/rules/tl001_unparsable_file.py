@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from testlint.rule import FileKind, Rule
+from testlint.api import FileKind, Rule
 
 
 class UnparsableFile(Rule):

@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from testlint.diagnostics import Applicability, NodeFix
-from testlint.rule import FileKind, Rule, RuleContext
+from testlint.api import Applicability, FileKind, NodeFix, Rule, RuleContext, SourceFile
 from testlint.rules._helpers import (
     imported_modules,
     is_string_node,
@@ -13,8 +12,6 @@ from testlint.rules._helpers import (
     previous_small_statement,
     py_string,
 )
-from testlint.scan import Scan
-from testlint.settings import Settings
 
 # Qualified name -> how the message shows it.
 EXIT_CALLS = {
@@ -117,8 +114,8 @@ class ModuleLevelExit(Rule):
     fixable = "sometimes"
 
     @classmethod
-    def might_report(cls, scan: Scan, settings: Settings) -> bool:
-        return bool(scan.import_time_callees_named(EXIT_NAMES))
+    def gate(cls, file: SourceFile) -> bool:
+        return bool(file.scan.import_time_callees_named(EXIT_NAMES))
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)

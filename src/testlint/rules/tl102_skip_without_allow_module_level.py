@@ -4,11 +4,8 @@ import ast
 
 import libcst as cst
 
-from testlint.diagnostics import Applicability, NodeFix
-from testlint.rule import FileKind, Rule
+from testlint.api import Applicability, FileKind, NodeFix, Rule, SourceFile
 from testlint.rules._helpers import append_keyword, find_keyword, has_star_kwargs, keyword_arg
-from testlint.scan import Scan
-from testlint.settings import Settings
 
 
 class SkipWithoutAllowModuleLevel(Rule):
@@ -67,10 +64,10 @@ class SkipWithoutAllowModuleLevel(Rule):
     file_kinds = frozenset({FileKind.TEST})
 
     @classmethod
-    def might_report(cls, scan: Scan, settings: Settings) -> bool:
+    def gate(cls, file: SourceFile) -> bool:
         return any(
             not _is_mark_skip(call.func) and _may_lack_allow(call)
-            for call in scan.import_time_calls_named({"skip"})
+            for call in file.scan.import_time_calls_named({"skip"})
         )
 
     def visit_Call(self, node: cst.Call) -> None:

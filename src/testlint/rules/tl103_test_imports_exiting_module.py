@@ -1,13 +1,8 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import libcst as cst
 
-from testlint.names import dotted_name
-from testlint.project import Project, display_path
-from testlint.rule import Rule
-from testlint.scan import Scan
+from testlint.api import EXITING, Rule, SourceFile, display_path, dotted_name
 
 
 class TestImportsExitingModule(Rule):
@@ -85,18 +80,14 @@ class TestImportsExitingModule(Rule):
     name = "test-imports-exiting-module"
     summary = "Test imports a project module that exits when imported"
     triggers = ("import",)
-    uses = frozenset({"exiting"})
-    gate_reads_tree = False  # every file says "import": decide before parsing
+    facts = (EXITING,)
 
     @classmethod
-    def prepare(cls, project: Project) -> None:
-        project.exiting_modules  # noqa: B018 (built and kept by the project)
-
-    @classmethod
-    def needed(cls, project: Project, path: Path, text: str, scan: Scan | None) -> bool:
-        """Only files that mention a module which exits (found once per project)."""
-        exiting = project.owner(path).exiting_modules
-        return any(name.rsplit(".", 1)[-1] in text for name in exiting)
+    def gate(cls, file: SourceFile) -> bool:
+        """Only files that mention a module which exits (found once per project):
+        decided from the text, before any parse (every file says "import")."""
+        exiting = file.project.owner(file.path).exiting_modules
+        return any(name.rsplit(".", 1)[-1] in file.text for name in exiting)
 
     def visit_Import(self, node: cst.Import) -> None:
         if not self.context.at_import_time:

@@ -3,12 +3,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
 
 import libcst as cst
 
-from testlint.diagnostics import Applicability, NodeFix
-from testlint.rule import FileKind, Rule, RuleContext
+from testlint.api import (
+    SUITE,
+    Applicability,
+    FileKind,
+    NodeFix,
+    Rule,
+    RuleContext,
+    Settings,
+    SourceFile,
+)
 from testlint.rules._asyncio import FIXTURE_DECORATORS, mark_names, pytestmark_values
 from testlint.rules._helpers import find_keyword, module_reference
 from testlint.rules._xdist import (
@@ -29,12 +36,8 @@ from testlint.rules._xdist import (
     suite_scope,
     unregistered,
 )
-from testlint.scan import Scan
 
 UNITTEST_BASES = frozenset({"unittest.TestCase", "unittest.IsolatedAsyncioTestCase"})
-
-if TYPE_CHECKING:
-    from testlint.settings import Settings
 
 
 @dataclass(eq=False)
@@ -144,7 +147,7 @@ class ParallelWorkWithoutSerialMarker(Rule):
     name = "parallel-work-without-serial-marker"
     summary = "Test starts threads or processes without the project's serial marker under xdist"
     triggers = ("Executor", "Pool", "Process")
-    uses = frozenset({"suite"})
+    facts = (SUITE,)
     file_kinds = frozenset({FileKind.TEST})
     options = (SERIAL_MARKERS, PARALLEL_CONSTRUCTORS)
     fixable = "always"
@@ -158,9 +161,9 @@ class ParallelWorkWithoutSerialMarker(Rule):
         return cls.triggers + tuple(name.rsplit(".", 1)[-1] for name in names)
 
     @classmethod
-    def might_report(cls, scan: Scan, settings: Settings) -> bool:
-        names = {name.rsplit(".", 1)[-1] for name in cls.triggers_for(settings)}
-        return bool(scan.calls_named(names))
+    def gate(cls, file: SourceFile) -> bool:
+        names = {name.rsplit(".", 1)[-1] for name in cls.triggers_for(file.settings)}
+        return bool(file.scan.calls_named(names))
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)

@@ -4,9 +4,15 @@ import re
 
 import libcst as cst
 
-from testlint.diagnostics import Applicability, NodeFix
-from testlint.project import admits_python_below
-from testlint.rule import Rule, RuleContext
+from testlint.api import (
+    SUITE,
+    Applicability,
+    NodeFix,
+    Rule,
+    RuleContext,
+    SourceFile,
+    admits_python_below,
+)
 from testlint.rules._asyncio import marks_in_scope
 from testlint.rules._helpers import (
     append_keyword,
@@ -23,8 +29,6 @@ from testlint.rules._xdist import (
     start_method,
     xdist_selections,
 )
-from testlint.scan import Scan
-from testlint.settings import Settings
 
 PROCESS_POOL_EXECUTOR = "concurrent.futures.ProcessPoolExecutor"
 # Callables that start processes with the default context, and the keyword (and
@@ -121,12 +125,12 @@ class ForkStartedProcessUnderXdist(Rule):
     name = "fork-started-process-under-xdist"
     summary = "Process started with fork inside an xdist worker"
     triggers = ("Pool", "Process", "fork")
-    uses = frozenset({"suite"})
+    facts = (SUITE,)
     fixable = "sometimes"
 
     @classmethod
-    def might_report(cls, scan: Scan, settings: Settings) -> bool:
-        return bool(scan.calls_named(STARTER_NAMES))
+    def gate(cls, file: SourceFile) -> bool:
+        return bool(file.scan.calls_named(STARTER_NAMES))
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)

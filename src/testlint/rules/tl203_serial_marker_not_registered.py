@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from testlint.rule import Rule, RuleContext
+from testlint.api import SUITE, Rule, RuleContext, Settings, SourceFile
 from testlint.rules._xdist import (
     SERIAL_MARKERS,
     configured_markers,
@@ -11,8 +11,6 @@ from testlint.rules._xdist import (
     strict_markers,
     unregistered,
 )
-from testlint.scan import Scan
-from testlint.settings import Settings
 
 
 class SerialMarkerNotRegistered(Rule):
@@ -81,7 +79,7 @@ class SerialMarkerNotRegistered(Rule):
     name = "serial-marker-not-registered"
     summary = "Serial marker used but not registered with pytest"
     triggers = ("parallel_unsafe", "serial", "xdist_group")
-    uses = frozenset({"suite"})
+    facts = (SUITE,)
     options = (SERIAL_MARKERS,)
 
     @classmethod
@@ -89,8 +87,8 @@ class SerialMarkerNotRegistered(Rule):
         return marker_triggers(settings)
 
     @classmethod
-    def might_report(cls, scan: Scan, settings: Settings) -> bool:
-        return marker_attribute_in(scan, settings)
+    def gate(cls, file: SourceFile) -> bool:
+        return marker_attribute_in(file.scan, file.settings)
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from testlint.rule import FileKind, Rule, RuleContext
+from testlint.api import SUITE, FileKind, Rule, RuleContext, Settings, SourceFile
 from testlint.rules._xdist import (
     SERIAL_MARKERS,
     XDIST_GROUP,
@@ -14,8 +14,6 @@ from testlint.rules._xdist import (
     suite_markers,
     suite_scope,
 )
-from testlint.scan import Scan
-from testlint.settings import Settings
 
 
 class SerialMarkerHasNoEffect(Rule):
@@ -120,7 +118,7 @@ class SerialMarkerHasNoEffect(Rule):
     name = "serial-marker-has-no-effect"
     summary = "Serial marker that serialises nothing under the project's xdist setup"
     triggers = ("parallel_unsafe", "serial", "xdist_group")
-    uses = frozenset({"suite"})
+    facts = (SUITE,)
     file_kinds = frozenset({FileKind.TEST})
     options = (SERIAL_MARKERS,)
 
@@ -129,8 +127,8 @@ class SerialMarkerHasNoEffect(Rule):
         return marker_triggers(settings)
 
     @classmethod
-    def might_report(cls, scan: Scan, settings: Settings) -> bool:
-        return marker_attribute_in(scan, settings)
+    def gate(cls, file: SourceFile) -> bool:
+        return marker_attribute_in(file.scan, file.settings)
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)

@@ -5,8 +5,7 @@ from typing import Any
 
 import libcst as cst
 
-from testlint.diagnostics import Applicability, NodeFix
-from testlint.rule import Rule
+from testlint.api import SUITE, Applicability, NodeFix, Rule, SourceFile
 from testlint.rules._asyncio import (
     ASYNCIO_MARK,
     ASYNCIO_MODE,
@@ -18,8 +17,6 @@ from testlint.rules._asyncio import (
     strict_pytest_asyncio,
 )
 from testlint.rules._helpers import find_keyword, module_reference
-from testlint.scan import Scan
-from testlint.settings import Settings
 
 
 class AsyncFixtureWithPlainDecorator(Rule):
@@ -108,18 +105,18 @@ class AsyncFixtureWithPlainDecorator(Rule):
     name = "async-fixture-with-plain-decorator"
     summary = "`async def` fixture with a plain `@pytest.fixture` under pytest-asyncio strict mode"
     triggers = ("async",)
-    uses = frozenset({"suite"})
+    facts = (SUITE,)
     options = (ASYNCIO_MODE,)
     fixable = "always"
 
     @classmethod
-    def might_report(cls, scan: Scan, settings: Settings) -> bool:
+    def gate(cls, file: SourceFile) -> bool:
         """An `async def` with a decorator that may be `pytest.fixture`."""
         return any(
             names & {"pytest.fixture", None}
-            for function in async_functions(scan, import_time_only=False)
+            for function in async_functions(file.scan, import_time_only=False)
             for decorator in function.decorator_list
-            if (names := decorator_names(scan, decorator))
+            if (names := decorator_names(file.scan, decorator))
         )
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:

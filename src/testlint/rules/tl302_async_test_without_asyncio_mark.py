@@ -2,8 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from testlint.diagnostics import Applicability, NodeFix
-from testlint.rule import Rule
+from testlint.api import SUITE, Applicability, NodeFix, Rule, SourceFile
 from testlint.rules._asyncio import (
     ASYNCIO_MARK,
     ASYNCIO_MODE,
@@ -17,8 +16,6 @@ from testlint.rules._asyncio import (
     surely_one_of,
 )
 from testlint.rules._helpers import module_reference
-from testlint.scan import Scan
-from testlint.settings import Settings
 
 SKIP_MARK = "pytest.mark.skip"
 SETTLED_BY = frozenset({ASYNCIO_MARK, *OTHER_PLUGIN_MARKS, *FIXTURE_DECORATORS})
@@ -90,17 +87,17 @@ class AsyncTestWithoutAsyncioMark(Rule):
     name = "async-test-without-asyncio-mark"
     summary = "`async def` test with no `pytest.mark.asyncio` under pytest-asyncio strict mode"
     triggers = ("async",)
-    uses = frozenset({"suite"})
+    facts = (SUITE,)
     options = (ASYNCIO_MODE,)
     fixable = "always"
 
     @classmethod
-    def might_report(cls, scan: Scan, settings: Settings) -> bool:
+    def gate(cls, file: SourceFile) -> bool:
         """An `async def` outside function bodies whose own decorators do not
         settle it (an asyncio, anyio or trio mark, a fixture decorator)."""
         return any(
-            not surely_one_of(scan, function.decorator_list, SETTLED_BY)
-            for function in async_functions(scan, import_time_only=True)
+            not surely_one_of(file.scan, function.decorator_list, SETTLED_BY)
+            for function in async_functions(file.scan, import_time_only=True)
         )
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:

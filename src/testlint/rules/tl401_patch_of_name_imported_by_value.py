@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-from testlint.diagnostics import Applicability, NodeFix
-from testlint.index import ModuleInfo
+from testlint.api import Applicability, ModuleInfo, NodeFix
 from testlint.rules._patching import PatchRule, PatchTarget, quote_like
 
 

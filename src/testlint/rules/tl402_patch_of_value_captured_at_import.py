@@ -1,14 +1,9 @@
 from __future__ import annotations
 
-from pathlib import Path
-
 import libcst as cst
 
-from testlint.project import Project
-from testlint.rule import RuleContext
+from testlint.api import RuleContext, SourceFile
 from testlint.rules._patching import PatchRule, PatchTarget, conftest_imports
-from testlint.scan import Scan
-from testlint.settings import Settings
 
 # Import-time binders verified against the library's source. dramatiq 1.17,
 # dramatiq/actor.py: `actor()` does `broker = broker or get_broker()` when the
@@ -107,14 +102,10 @@ class PatchOfValueCapturedAtImport(PatchRule):
     triggers = (*PatchRule.triggers, "set_broker")
 
     @classmethod
-    def might_report(cls, scan: Scan, settings: Settings) -> bool:
-        return super().might_report(scan, settings) or bool(scan.calls_named({"set_broker"}))
-
-    @classmethod
-    def needed(cls, project: Project, path: Path, text: str, scan: Scan | None) -> bool:
-        if scan is not None and scan.calls_named({"set_broker"}):
+    def gate(cls, file: SourceFile) -> bool:
+        if file.scan.calls_named({"set_broker"}):
             return True  # rare: judged on the libcst tree
-        return super().needed(project, path, text, scan)
+        return super().gate(file)
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)
@@ -155,7 +146,7 @@ class PatchOfValueCapturedAtImport(PatchRule):
         return any(
             target.target in BROKER_SETTERS
             and (target.scope == id(function) or target.definition in params)
-            for target in self.facts.targets
+            for target in self.test_facts.targets
         )
 
     def check(self, target: PatchTarget) -> None:
@@ -235,7 +226,7 @@ class PatchOfValueCapturedAtImport(PatchRule):
         )
 
     def _check_setter(self, call: cst.Call, function: cst.FunctionDef) -> None:
-        self._imported = self.facts.imported | conftest_imports(self.context)
+        self._imported = self.test_facts.imported | conftest_imports(self.context)
         actors = self._actor_modules()
         if not actors:
             return

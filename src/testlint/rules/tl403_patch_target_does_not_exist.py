@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import builtins
 
-from testlint.index import ModuleInfo
+from testlint.api import ModuleInfo
 from testlint.rules._patching import PatchRule, PatchTarget
 
 MOCK_CREATES = frozenset(name for name in dir(builtins) if not name.startswith("_"))
