@@ -14,7 +14,7 @@ from typing import ClassVar, cast
 
 import libcst as cst
 
-from testlint.api import MODULES, Rule, RuleContext, SourceFile
+from testlint.api import MODULES, NodeFix, Rule, RuleContext, SourceFile
 from testlint.index import ModuleIndex, ModuleInfo, read_module
 from testlint.names import dotted_name
 from testlint.project import Project, display_path
@@ -107,7 +107,7 @@ SET_UP_METHODS = ("setUp", "setup_method", "setUpClass", "setup_class", "asyncSe
 TEST_MODULE = "<test module>"
 """The name the test module's own facts are read under (not a project module)."""
 _NOWHERE = cast("cst.BaseExpression", object())
-"""The node a dry run's targets report at: it reports nowhere, and building a
+"""The node the gate's targets report at: it reports nowhere, and building a
 libcst node here would import libcst for files that are never parsed."""
 
 
@@ -121,6 +121,13 @@ class PatchRule(Rule):
 
     triggers: ClassVar[tuple[str, ...]] = ("patch", "setattr")
     facts = (MODULES,)
+    without_tree = False
+    """True for the instance the gate judges with: targets found with `ast`, and no
+    libcst tree, so everything the visit would record is unknown and assumed not
+    to suppress a finding (no reload, no other patch, every import counts for
+    every test). The same `check` then judges in the gate and in the visit."""
+    would_report = False
+    """Set instead of reporting, in the gate's judge."""
 
     @classmethod
     def gate(cls, file: SourceFile) -> bool:
@@ -131,7 +138,8 @@ class PatchRule(Rule):
         targets, imports = _targets_and_imports(file.scan)
         if not targets:
             return False
-        judge = _dry_run(cls)(file.project, file.path, file.text)
+        judge = cls(cast("RuleContext", _GateContext(file.path, file.text, file.project)))
+        judge.without_tree = True
         judge._imported = imports | conftest_imports(judge.context)
         for target, create in sorted(targets):
             judge.check(PatchTarget(target, _NOWHERE, None, create, None))
@@ -158,6 +166,19 @@ class PatchRule(Rule):
         """What of that the test module imports itself, not through a conftest."""
         self._judged: PatchTarget | None = None
         """The target being judged (set per target in leave_Module)."""
+
+    def report(
+        self,
+        node: cst.CSTNode,
+        message: str,
+        *,
+        fix: NodeFix | None = None,
+        statement: cst.CSTNode | None = None,
+    ) -> None:
+        if self.without_tree:
+            self.would_report = True  # the gate's judge: the file is worth parsing
+            return
+        super().report(node, message, fix=fix, statement=statement)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if not self.context.function_depth:
@@ -420,6 +441,8 @@ class PatchRule(Rule):
         (`import module` ... `module.attr()`): the patch takes effect there, so the
         test may well mean that one. (`module` itself using `attr` does not count:
         the fixtures' true positives patch names their own module uses too.)"""
+        if self.without_tree:
+            return False
         for name in self._imported:
             info = self.index.get(name) if name in self.index.files else None
             if info is None:
@@ -434,6 +457,8 @@ class PatchRule(Rule):
         `import module` (in its text: `call_time_consumer` has ruled out a call-time
         read, so it keeps the original too, or only mentions it). The test may mean
         that module rather than `besides`."""
+        if self.without_tree:
+            return None
         for name in sorted(self._imported):
             if name == besides or name not in self.index.files:
                 continue
@@ -449,6 +474,8 @@ class PatchRule(Rule):
         """The test module imports `module` itself (not only through a conftest),
         and `module`'s own functions read `attr` from its namespace: the patch
         takes effect there, and that module is the one the test names."""
+        if self.without_tree:
+            return False
         if module not in self._own or module not in self.index.files:
             return False
         info = self.index.get(module)
@@ -470,6 +497,8 @@ class PatchRule(Rule):
         the `with`, after `mocker.patch`, in the test body when a fixture or
         `setUp` patches) may be imported there for the first time, and then binds
         the mock: whether an earlier test imported it depends on test order."""
+        if self.without_tree:
+            return True
         if module in self.test_facts.imported:
             return True
         target = self._judged
@@ -509,12 +538,16 @@ class PatchRule(Rule):
         return module in self._imported
 
     def reloads(self, module: str) -> bool:
+        if self.without_tree:
+            return False
         return self.test_facts.reload_unknown or module in self.test_facts.reloaded
 
     def patches(self, target: str) -> bool:
         """Whether the test being judged also patches `target`: in the same
         function, at module level, in its class's set-up, or in a fixture of the
         module (which the test may request). Never another test's patch."""
+        if self.without_tree:
+            return False
         judged = self._judged
         for other in self.test_facts.targets:
             if other.target != target:
@@ -532,6 +565,8 @@ class PatchRule(Rule):
     def mock_passed_on(self, target: PatchTarget) -> bool:
         """The test hands the patch's mock to the code itself (`run(runner=mock)`):
         it may not rely on the patch being looked up at all."""
+        if self.without_tree:
+            return False
         name = self.test_facts.bound.get(target.call_id)
         return name is not None and name in self.test_facts.passed.get(target.scope or 0, set())
 
@@ -550,12 +585,16 @@ class PatchRule(Rule):
         """A bare stub: `mocker.patch("x.y")` whose mock the test neither shapes nor
         keeps. Whether it takes effect matters only if the real function runs
         and does something observable, which cannot be told statically."""
+        if self.without_tree:
+            return False
         return not target.configured and target.call_id in self.test_facts.unused_calls
 
     def runs(self, target: PatchTarget) -> bool:
         """Whether some test can run the patch: it is at module level, in a test,
         a fixture or a set-up method, or in a helper whose name appears elsewhere in
         the module (a helper nothing names patches nothing)."""
+        if self.without_tree:
+            return True
         definition = target.definition
         if definition is None or target.in_fixture:
             return True
@@ -574,7 +613,9 @@ class PatchRule(Rule):
         test, its class's set-up and the fixtures it requests; for a patch in a
         fixture, from the tests of this module that request it; for one in a
         set-up method, from every method of its class. Not known at module level.
-        (None only in the dry run, which assumes the worst.)"""
+        (None only in the gate, which assumes the worst.)"""
+        if self.without_tree:
+            return None
         judged = self._judged
         test = self._test_module
         if judged is None or judged.definition is None or test is None:
@@ -767,68 +808,13 @@ def _modules_imported_by(nodes: Iterable[ast.AST]) -> set[str]:
 
 
 @dataclass
-class _JudgeContext:
-    """What `check` reads from a RuleContext (a dry run has no libcst module)."""
+class _GateContext:
+    """What `check` reads from a RuleContext, in the gate (no libcst module yet)."""
 
     path: Path
     source: str
     project: Project
-
-
-_DRY_RUNS: dict[type[PatchRule], type[PatchRule]] = {}
-
-
-def _dry_run(rule: type[PatchRule]) -> type[_DryRun]:
-    found = _DRY_RUNS.get(rule)
-    if found is None:
-        found = type(f"DryRun{rule.__name__}", (_DryRun, rule), {})
-        _DRY_RUNS[rule] = found
-    return found  # type: ignore[return-value]
-
-
-class _DryRun(PatchRule):
-    """A patch rule judging targets without a libcst tree, where everything that
-    could suppress a finding is assumed absent; records whether it would report."""
-
-    def __init__(self, project: Project, path: Path, text: str) -> None:
-        self.context = _JudgeContext(path, text, project)  # type: ignore[assignment]
-        self.test_facts = TestFacts()
-        self._imported = set()
-        self._judged = None
-        self.would_report = False
-
-    def report(self, node: cst.CSTNode, message: str, **kwargs: object) -> None:
-        self.would_report = True
-
-    def call_time_consumer(self, module: str, attr: str) -> bool:
-        return False
-
-    def own_module_under_test(self, module: str, attr: str) -> bool:
-        return False
-
-    def also_named_by(self, module: str, attr: str, besides: str) -> str | None:
-        return None  # only the message and fix depend on it: not worth reading modules
-
-    def imported_before_patch(self, module: str) -> bool:
-        return True
-
-    def reloads(self, module: str) -> bool:
-        return False
-
-    def patches(self, target: str) -> bool:
-        return False
-
-    def reached(self, module: str, attr: str) -> Reached | None:
-        return None
-
-    def runs(self, target: PatchTarget) -> bool:
-        return True
-
-    def mock_passed_on(self, target: PatchTarget) -> bool:
-        return False
-
-    def is_stub(self, target: PatchTarget) -> bool:
-        return False
+    memo: dict[object, object] = field(default_factory=dict)
 
 
 _SHAPING = frozenset({"new", "return_value", "side_effect", "wraps", "new_callable"})
