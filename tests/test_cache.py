@@ -121,8 +121,7 @@ def test_exit_lines_remembered_by_the_cache_are_not_parsed_again(
     write(tmp_path, "tests/test_tool.py", "from shop import tool\n\n\ndef test_x():\n    pass\n")
     write(tmp_path, "src/shop/tool.py", "import sys\n\nsys.exit(0)\n")
     assert ("test_tool.py", "TL103", 1) in codes(lint(tmp_path))
-    monkeypatch.setattr(index, "_EXIT_LINES", {})  # a new process
-    monkeypatch.setattr(index, "KNOWN_EXIT_LINES", {})
+    # The next run (a new Project, so nothing remembered in memory) reads the cache.
     parsed: list[str] = []
     real = index._read_module
 

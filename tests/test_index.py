@@ -10,7 +10,13 @@ import pytest
 
 from testlint import index, rule
 from testlint.engine import Linter
-from testlint.index import build_index, find_exiting_modules, resolve_relative
+from testlint.index import (
+    ExitLines,
+    build_index,
+    exiting_modules,
+    find_exiting_modules,
+    resolve_relative,
+)
 from testlint.registry import RULES
 from testlint.runner import RunOptions, resolve_settings
 
@@ -153,13 +159,14 @@ def test_exit_lines_are_parsed_once_per_content(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write(tmp_path, {"pkg/__init__.py": "", "pkg/boot.py": "import sys\n\nsys.exit(3)\n"})
-    assert find_exiting_modules(tmp_path)["pkg.boot"][1] == 3
+    exit_lines = ExitLines()
+    assert exiting_modules(build_index(tmp_path), exit_lines)["pkg.boot"][1] == 3
     path = tmp_path / "pkg" / "boot.py"
     monkeypatch.setattr(index, "_read_module", _no_parse)
-    assert index.exit_line_of("pkg.boot", path, path.read_bytes()) == 3  # answered from memory
+    assert exit_lines.line_of("pkg.boot", path, path.read_bytes()) == 3  # answered from memory
     changed = b"import sys\n\n\nsys.exit(3)\n"
     with pytest.raises(AssertionError, match="parsed again"):
-        index.exit_line_of("pkg.boot", path, changed)
+        exit_lines.line_of("pkg.boot", path, changed)
 
 
 def _no_parse(*args: object) -> None:

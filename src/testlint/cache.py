@@ -32,12 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from testlint import index
 from testlint.diagnostics import Applicability, Diagnostic, Position
 from testlint.engine import FileResult
 from testlint.facts import FACTS
 from testlint.fingerprint import code_fingerprint, combine, write_json_atomically
-from testlint.index import exit_line_of
 from testlint.locate import DEFAULT_CACHE_DIRECTORY, ENVIRONMENT_DIRECTORIES
 from testlint.project import (
     LOCK_FILES,
@@ -301,7 +299,7 @@ class RunCache:
         self.cache = cache
         self.project = project
         self.with_edits = with_edits
-        index.KNOWN_EXIT_LINES.update(cache.exits)
+        project.exit_lines.known.update(cache.exits)
         self.hits: list[FileResult] = []
         self._groups: dict[str, str] = {}
         self._settings: dict[int, str] = {}
@@ -402,7 +400,7 @@ class RunCache:
                 data = path.read_bytes()
             except OSError:
                 data = b""
-            line = exit_line_of(name, path, data)
+            line = self.project.exit_lines.line_of(name, path, data)
         self.cache.exits_used[content] = line
         return line
 

@@ -194,22 +194,22 @@ def mentions_exit(data: bytes) -> bool:
     return False
 
 
-KNOWN_EXIT_LINES: dict[str, int | None] = {}
-"""Content SHA-256 of a module -> the line of its exit at import, remembered by the
-cache from earlier runs (`cache.RunCache`): those modules are not parsed again."""
-TESTS_READ: set[Path] = set()
-"""Test modules whose content answered a question since the runner last cleared
-this: the file being linted depends on them (see `cache.py`)."""
-
-
 class ModuleIndex:
     """Project modules by name. Files are listed once; a module is parsed only
     when a question needs it, and questions about "which modules import X.name"
     first look for the name in the file's bytes. Answers are cached."""
 
-    def __init__(self, files: Mapping[str, Path], tests: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        files: Mapping[str, Path],
+        tests: frozenset[str] = frozenset(),
+        tests_read: set[Path] | None = None,
+    ) -> None:
         self.files = files
         self.tests = tests
+        self.tests_read: set[Path] = set() if tests_read is None else tests_read
+        """Test modules whose content answered a question since the runner last
+        cleared this: the file being linted depends on them (see `cache.py`)."""
         """Test modules: listed (a target may name one) but never searched, since
         they are not code under test; that also keeps an edit to one test file from
         changing what every other file's answers depend on (see `cache.py`)."""
@@ -228,7 +228,7 @@ class ModuleIndex:
 
     def get(self, name: str) -> ModuleInfo | None:
         if name in self.tests:
-            TESTS_READ.add(self.files[name])
+            self.tests_read.add(self.files[name])
         if name not in self._infos:
             path = self.files.get(name)
             self._infos[name] = (
@@ -435,10 +435,10 @@ def find_exiting_modules(
     root: Path, is_test: Callable[[str], bool] = lambda path: False
 ) -> dict[str, tuple[Path, int]]:
     """Project modules that exit when imported, by name, with the exit's line."""
-    return exiting_modules(build_index(root, is_test))
+    return exiting_modules(build_index(root, is_test), ExitLines())
 
 
-def exiting_modules(index: ModuleIndex) -> dict[str, tuple[Path, int]]:
+def exiting_modules(index: ModuleIndex, exit_lines: ExitLines) -> dict[str, tuple[Path, int]]:
     """The modules of `index` that exit when imported, with the exit's line: the
     same modules, read the same way, as the cache's `exiting` digest. Test modules
     are left to TL101; only modules whose text mentions an exit are parsed."""
@@ -451,38 +451,47 @@ def exiting_modules(index: ModuleIndex) -> dict[str, tuple[Path, int]]:
             data = path.read_bytes()
         except OSError:
             continue
-        line = exit_line_of(name, path, data)
+        line = exit_lines.line_of(name, path, data)
         if line is not None:
             found[name] = (path, line)
     return found
 
 
-_EXIT_LINES: dict[tuple[str, str, bytes], int | None] = {}
-"""Answers for the modules that had to be parsed: the cache asks again about
-modules the exiting-module rule already read in this process."""
+class ExitLines:
+    """Where modules exit at import, by content: each module parsed once per run,
+    and not at all when an earlier run's cache knows its content (`known`)."""
+
+    def __init__(self) -> None:
+        self.known: dict[str, int | None] = {}
+        """Content SHA-256 of a module -> the line of its exit at import, as the
+        cache remembered it (`cache.RunCache`)."""
+        self._found: dict[tuple[str, str, bytes], int | None] = {}
+
+    def line_of(self, name: str, path: Path, data: bytes) -> int | None:
+        """The line of the exit that module `name` (its bytes: `data`) runs on import."""
+        if len(data) > MAX_FILE_BYTES or not mentions_exit(data):
+            return None
+        key = (name, str(path), data)
+        if key not in self._found and self.known:
+            known = hashlib.sha256(data).hexdigest()
+            if known in self.known:
+                self._found[key] = self.known[known]
+        if key not in self._found:
+            info = _read_module(name, path, data)
+            self._found[key] = None if info is None else info.exit_line
+        return self._found[key]
 
 
-def exit_line_of(name: str, path: Path, data: bytes) -> int | None:
-    """The line of the exit that module `name` (its bytes: `data`) runs on import."""
-    if len(data) > MAX_FILE_BYTES or not mentions_exit(data):
-        return None
-    key = (name, str(path), data)
-    if key not in _EXIT_LINES and KNOWN_EXIT_LINES:
-        known = hashlib.sha256(data).hexdigest()
-        if known in KNOWN_EXIT_LINES:
-            _EXIT_LINES[key] = KNOWN_EXIT_LINES[known]
-    if key not in _EXIT_LINES:
-        info = _read_module(name, path, data)
-        _EXIT_LINES[key] = None if info is None else info.exit_line
-    return _EXIT_LINES[key]
-
-
-def build_index(root: Path, is_test: Callable[[str], bool] = lambda path: False) -> ModuleIndex:
+def build_index(
+    root: Path,
+    is_test: Callable[[str], bool] = lambda path: False,
+    tests_read: set[Path] | None = None,
+) -> ModuleIndex:
     files: dict[str, str] = {}
     for name, path in _module_files(root):
         files.setdefault(name, path)  # src/ wins over a same-named flat module
     tests = frozenset(name for name, path in files.items() if is_test(path))
-    return ModuleIndex(Paths(files), tests)
+    return ModuleIndex(Paths(files), tests, tests_read)
 
 
 class Paths(Mapping[str, Path]):

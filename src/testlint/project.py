@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from testlint.imports import ImportStyle, read_import_style
-from testlint.index import ModuleIndex, build_index, exiting_modules, source_roots
+from testlint.index import ExitLines, ModuleIndex, build_index, exiting_modules, source_roots
 from testlint.locate import ProjectError, load_toml, resolve_once
 
 if TYPE_CHECKING:
@@ -749,9 +749,14 @@ class Project:
         default=None, repr=False, compare=False
     )
 
+    # Shared with every sub-project (`owner`): one record per run.
     fact_reads: set[str] = field(default_factory=set, repr=False, compare=False)
-    """Names of the facts (`facts.py`) read since the engine last cleared it; one set
-    shared with every sub-project (`owner`)."""
+    """Names of the facts (`facts.py`) read since the engine last cleared it."""
+    tests_read: set[Path] = field(default_factory=set, repr=False, compare=False)
+    """Test modules whose content a cross-file question read since the runner last
+    cleared it: the file being linted depends on them (see `cache.py`)."""
+    exit_lines: ExitLines = field(default_factory=ExitLines, repr=False, compare=False)
+    """Where modules exit at import, by content (the cache fills `known`)."""
     """Room for later, lazily built models (e.g. a module index for cross-file rules)."""
 
     @cached_property
@@ -795,6 +800,12 @@ class Project:
             style = self._import_styles[directory] = read_import_style(directory, top, roots)
         return style
 
+    def _sub_project(self, root: Path) -> Project:
+        """A project below this one, sharing this run's records of what was read."""
+        return Project(
+            root, fact_reads=self.fact_reads, tests_read=self.tests_read, exit_lines=self.exit_lines
+        )
+
     def owner(self, path: Path) -> Project:
         """The project a file belongs to: the nearest directory above it that declares
         dependencies (a monorepo holds several), else this one."""
@@ -813,9 +824,7 @@ class Project:
                 if any((candidate / name).is_file() for name in DEPENDENCY_FILES) or any(
                     candidate.glob("*requirements*.txt")
                 ):
-                    cached = self._owners.get(candidate) or Project(
-                        candidate, fact_reads=self.fact_reads
-                    )
+                    cached = self._owners.get(candidate) or self._sub_project(candidate)
                     self._owners[candidate] = cached
                     break
             self._owners[directory] = cached
@@ -909,7 +918,7 @@ class Project:
 
     @cached_property
     def _module_index(self) -> ModuleIndex:
-        return build_index(self.root, self.is_test_path)
+        return build_index(self.root, self.is_test_path, self.tests_read)
 
     @property
     def exiting_modules(self) -> dict[str, tuple[Path, int]]:
@@ -918,7 +927,7 @@ class Project:
         self.fact_reads.add("exiting")
         found = self._exiting_modules
         if found is None:
-            found = self._exiting_modules = exiting_modules(self._module_index)
+            found = self._exiting_modules = exiting_modules(self._module_index, self.exit_lines)
         return found
 
     def learn_exiting_modules(self, found: dict[str, tuple[Path, int]]) -> None:
@@ -944,7 +953,7 @@ class Project:
         for root, exiting in facts.items():
             owner = self if str(self.root) == root else self._owners.get(Path(root))
             if owner is None:
-                owner = self._owners[Path(root)] = Project(Path(root), fact_reads=self.fact_reads)
+                owner = self._owners[Path(root)] = self._sub_project(Path(root))
             owner._exiting_modules = {
                 str(name): (Path(str(where)), int(line)) for name, (where, line) in exiting.items()
             }

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from testlint import cache, index, record
+from testlint import cache, record
 from testlint.diagnostics import Applicability, Diagnostic
 from testlint.engine import FileResult, Linter, decode
 from testlint.files import PathError, SourcePath, WriteError, discover, write_atomically
@@ -400,7 +400,7 @@ def _run_changed(recorded: Recorded, changed: set[str]) -> RunResult | None:
         # Unchanged modules need not be parsed again to know whether they exit.
         directory = _cache_directory(options, project, settings)
         exits = cache.Cache.known_exits(directory, project.root, recorded.scope)
-        index.KNOWN_EXIT_LINES.update(exits)
+        project.exit_lines.known.update(exits)
     linters = _Linters(options, Linter(RULES, settings, project, gating=options.gating))
     start, scope = str(recorded.start), recorded.scope
     result = RunResult(settings, project=project, start=start, cache_scope=scope)
@@ -752,7 +752,8 @@ def _serially(
 def _lint_one(
     item: SourcePath, linter: Linter, options: RunOptions, roots: Sequence[Path]
 ) -> Outcome:
-    index.TESTS_READ.clear()
+    tests_read = linter.project.tests_read
+    tests_read.clear()
     partial = Partial()
     stat = cache.stat_signature(item.path) if options.cache else None  # before reading: `Read`
     _check_one(linter, item, _fix_level(options, linter.settings), options, partial, roots)
@@ -765,7 +766,7 @@ def _lint_one(
                 stat,
             )
         checked.original = b""  # not needed once checked; workers would send it back
-    return partial, frozenset(index.TESTS_READ), read
+    return partial, frozenset(tests_read), read
 
 
 _SHARED: tuple[list[Work], RunOptions, Sequence[Path]] | None = None
