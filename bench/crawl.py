@@ -123,7 +123,7 @@ def _check_file(linters: dict[Path, Any], path: Path) -> dict[str, Any]:
 
 def worker(listing: Path) -> None:
     """Check the files listed in `listing`, one JSON line each on stdout."""
-    from testlint.runner import with_deep_stack
+    from testlint.workers import with_deep_stack
 
     paths = [Path(line) for line in listing.read_text(encoding="utf-8").splitlines() if line]
 

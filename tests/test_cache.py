@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from cli_runner import make_runner
-from testlint import cache, engine, index, runner
+from testlint import cache, engine, index, runner, workers
 from testlint.cli import main
 from testlint.engine import Linter
 from testlint.files import SourcePath
@@ -307,17 +307,17 @@ def test_suite_tokens_from_the_linted_bytes_equal_those_read_from_the_file(
 
 def test_work_is_handed_out_largest_first_in_bounded_chunks() -> None:
     sizes = [10, 50_000, 300, 7, 20_000, 20_000, *([1_000] * 100)]
-    chunks = runner._chunks(sizes)
+    chunks = workers._chunks(sizes)
     order = [number for chunk in chunks for number in chunk]
     assert sorted(order) == list(range(len(sizes)))
     assert [sizes[n] for n in order] == sorted(sizes, reverse=True)
     assert chunks[0] == [1]  # a big file alone
     for chunk in chunks:
-        assert len(chunk) <= runner.CHUNK_FILES
-        assert len(chunk) == 1 or sum(sizes[n] for n in chunk[:-1]) < runner.CHUNK_BYTES
+        assert len(chunk) <= workers.CHUNK_FILES
+        assert len(chunk) == 1 or sum(sizes[n] for n in chunk[:-1]) < workers.CHUNK_BYTES
     # The last tasks are short: no worker is left alone with a long one.
-    assert sum(sizes[n] for n in chunks[-1]) <= runner.TAIL_CHUNK_BYTES
-    assert max(sum(sizes[n] for n in chunk) for chunk in chunks[-3:]) < runner.CHUNK_BYTES
+    assert sum(sizes[n] for n in chunks[-1]) <= workers.TAIL_CHUNK_BYTES
+    assert max(sum(sizes[n] for n in chunk) for chunk in chunks[-3:]) < workers.CHUNK_BYTES
 
 
 def test_files_a_selective_rule_may_parse_are_handed_out_first(tmp_path: Path) -> None:
@@ -337,7 +337,7 @@ def test_files_a_selective_rule_may_parse_are_handed_out_first(tmp_path: Path) -
     ]
     first = runner._likely_parsed(todo)
     assert first == {0}
-    chunks = runner._chunks([path.stat().st_size for path in paths], 2, first)
+    chunks = workers._chunks([path.stat().st_size for path in paths], 2, first)
     order = [number for chunk in chunks for number in chunk]
     assert order[0] == 0
     assert order[1:] == sorted(range(1, len(paths)), key=lambda n: -paths[n].stat().st_size)

@@ -601,7 +601,7 @@ def _interrupt(tmp_path: Path, jobs: str, presses: int) -> tuple[subprocess.Pope
     suite = tmp_path / "suite"
     suite.mkdir()
     (suite / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
-    # More tasks than workers (see runner._chunks): the last file's task cannot have
+    # More tasks than workers (see workers._chunks): the last file's task cannot have
     # been handed out before the interrupt.
     for i in range(300):
         (suite / f"test_{i:03d}.py").write_bytes(EXIT)

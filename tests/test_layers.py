@@ -51,6 +51,7 @@ LAYERS: dict[str, int] = {
     "testlint.runner": RUN,
     "testlint.output": RUN,
     "testlint.rerun": RUN,
+    "testlint.workers": RUN,
     # The fronts: the command, its launcher, the flake8 plugin, the scaffold.
     "testlint.cli": FRONTS,
     "testlint.launcher": FRONTS,

@@ -41,8 +41,8 @@ from testlint.engine import FileResult, Linter, python_parses
 from testlint.project import Project
 from testlint.registry import RULES
 from testlint.rule import FileKind
-from testlint.runner import with_deep_stack
 from testlint.settings import load_settings
+from testlint.workers import with_deep_stack
 
 # Hypothesis's caches go to a temporary directory, not `.hypothesis/` in the checkout
 # (no example database is kept: see `database=None`). hypothesmith fills one on import.
