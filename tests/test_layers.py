@@ -198,3 +198,20 @@ def test_a_rule_is_written_against_the_api(name: str) -> None:
         and not target.startswith("testlint.rules._")
     ]
     assert not other, f"{name} imports {other}: add what it needs to testlint.api"
+
+
+def test_every_reader_of_the_tree_skips_at_least_what_the_run_record_skips() -> None:
+    """The run record watches every directory but `NEVER_READ` (and virtualenvs):
+    a reader that skipped less would read a file whose change no replay notices."""
+    from testlint import cache, files, index, locate, project, record
+
+    readers = {
+        "discovery": files.ALWAYS_SKIPPED,
+        "module index (inside packages)": index.SKIPPED_DIRS,
+        "module index (source roots)": index.SKIPPED_TOP_DIRS,
+        "suite listing": project.SUITE_SKIPPED,
+        "environment digest": cache.SKIPPED,
+    }
+    assert record.UNREAD_DIRECTORIES == locate.NEVER_READ
+    for reader, skipped in readers.items():
+        assert skipped >= locate.NEVER_READ, reader

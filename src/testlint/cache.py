@@ -36,7 +36,12 @@ from testlint.diagnostics import Applicability, Diagnostic, Position
 from testlint.engine import FileResult
 from testlint.facts import FACTS
 from testlint.fingerprint import code_fingerprint, combine, write_json_atomically
-from testlint.locate import DEFAULT_CACHE_DIRECTORY, ENVIRONMENT_DIRECTORIES
+from testlint.locate import (
+    DEFAULT_CACHE_DIRECTORY,
+    ENVIRONMENT_DIRECTORIES,
+    NEVER_READ,
+    is_virtualenv,
+)
 from testlint.project import (
     LOCK_FILES,
     RUN_FILE_GLOBS,
@@ -435,13 +440,11 @@ def environment_digest(root: Path, hasher: Hasher) -> str:
             for d in dirnames
             if not d.startswith(".")
             and d not in SKIPPED
-            and not os.path.exists(Path(current, d, "pyvenv.cfg"))
+            and not is_virtualenv(os.path.join(current, d))
         ]
         if Path(current) != root:
             found.update(Path(current, name) for name in filenames if is_environment_file(name))
     return combine(f"{path}={hasher.digest(path)}" for path in sorted(found))
 
 
-SKIPPED = frozenset(
-    {"__pycache__", "node_modules", "site-packages", "venv", DEFAULT_CACHE_DIRECTORY}
-)
+SKIPPED = NEVER_READ | {"venv", DEFAULT_CACHE_DIRECTORY}

@@ -11,11 +11,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from testlint.locate import NEVER_READ, is_virtualenv
 from testlint.project import DEFAULT_NORECURSEDIRS, FileKind, Project, python_files_match
 from testlint.settings import Settings, glob_matches
 
 # Never test code, whatever the configuration says.
-ALWAYS_SKIPPED = frozenset({"__pycache__", "site-packages", "__pypackages__", "node_modules"})
+ALWAYS_SKIPPED = NEVER_READ | {"__pypackages__"}
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,7 @@ def skips_directory(directory: Path, project: Project, settings: Settings) -> bo
     name = directory.name
     if name in ALWAYS_SKIPPED or name.endswith(".egg-info"):
         return True
-    if os.path.exists(directory / "pyvenv.cfg"):  # a virtualenv, whatever its name
+    if is_virtualenv(str(directory)):
         return True
     config = project.pytest_config(directory.parent)
     patterns = config.get_list("norecursedirs")

@@ -17,10 +17,11 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from testlint.locate import BUILD_DIRECTORIES, NEVER_READ, is_virtualenv
 from testlint.scan import dotted as _dotted
 
-SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "site-packages"})
-SKIPPED_TOP_DIRS = SKIPPED_DIRS | {"build", "dist", "venv", "docs"}
+SKIPPED_DIRS = NEVER_READ
+SKIPPED_TOP_DIRS = NEVER_READ | BUILD_DIRECTORIES | {"docs"}
 """Skipped only where a source root holds them (build output, a virtualenv, docs):
 inside a package, `venv` or `build` is a subpackage like any other (pdm's
 `pdm.cli.commands.venv`). A virtualenv is recognised anywhere by its pyvenv.cfg."""
@@ -398,7 +399,7 @@ def _modules_under(
                 and name.isidentifier()
                 and entry.path != skip
                 and not entry.is_symlink()
-                and not os.path.exists(os.path.join(entry.path, "pyvenv.cfg"))
+                and not is_virtualenv(entry.path)
             ):
                 subdirectories.append(entry)
             continue

@@ -49,6 +49,21 @@ ENVIRONMENT_DIRECTORIES = (
 cache's environment digest, and watched by replay."""
 ROOT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", "tox.ini", "pytest.ini", ".git")
 
+# Directories, by name, that the readers of a project tree skip. Every reader (file
+# discovery, the module index, the suite listing, the cache's environment digest,
+# the run record) skips at least `NEVER_READ` and any virtualenv (`is_virtualenv`):
+# the run record watches everything else, so a reader may skip more, never less.
+NEVER_READ = frozenset({"__pycache__", "node_modules", "site-packages"})
+"""Never code under test nor configuration: nothing of testlint reads inside."""
+BUILD_DIRECTORIES = frozenset({"build", "dist", "venv"})
+"""Build output and environments: copies of the code, skipped where the suite and
+the project's modules are listed (not by discovery: pytest's `norecursedirs` says)."""
+
+
+def is_virtualenv(directory: str) -> bool:
+    """A virtualenv, whatever its name: it holds a pyvenv.cfg."""
+    return os.path.exists(os.path.join(directory, "pyvenv.cfg"))
+
 
 def find_project_root(start: Path) -> Path:
     """The nearest ancestor of `start` that looks like a project root."""

@@ -28,7 +28,14 @@ from typing import TYPE_CHECKING, Any
 
 from testlint.imports import ImportStyle, read_import_style
 from testlint.index import ExitLines, ModuleIndex, build_index, exiting_modules, source_roots
-from testlint.locate import ProjectError, load_toml, resolve_once
+from testlint.locate import (
+    BUILD_DIRECTORIES,
+    NEVER_READ,
+    ProjectError,
+    is_virtualenv,
+    load_toml,
+    resolve_once,
+)
 
 if TYPE_CHECKING:
     import configparser
@@ -644,7 +651,7 @@ def _literal_strings(value: ast.expr) -> list[str]:
 
 ASYNC_TEST_PLUGINS = ("pytest-aio", "pytest-tornasync", "pytest-sanic")
 """Plugins that run every coroutine test (and async fixture) themselves."""
-_SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", "build", "dist", "venv"})
+SUITE_SKIPPED = NEVER_READ | BUILD_DIRECTORIES
 _OLD_ASYNCIO = re.compile(r"(==|<=|<|~=)\s*0\.(\d+)")
 _BEFORE_ONE = re.compile(r"(==|<=|~=)\s*0\.|<\s*(?:0\.|1(?:\.0)*\s*(?:,|$))")
 """A specifier that keeps a package below 1.0: `==0.3.0`, `<1`, `<1.0`, `~=0.3`."""
@@ -1128,9 +1135,9 @@ def _python_files_under(directory: str) -> Iterator[Path]:
             if entry.is_dir():
                 if (
                     not entry.name.startswith(".")
-                    and entry.name not in _SKIPPED_DIRS
+                    and entry.name not in SUITE_SKIPPED
                     and not entry.is_symlink()
-                    and not os.path.exists(os.path.join(entry.path, "pyvenv.cfg"))
+                    and not is_virtualenv(entry.path)
                 ):
                     subdirectories.append(entry.path)
             elif entry.name.endswith(".py") and entry.is_file():

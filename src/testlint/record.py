@@ -56,7 +56,7 @@ from testlint.fingerprint import (
     write_json_atomically,
 )
 from testlint.invocation import cache_directory, parse
-from testlint.locate import ENVIRONMENT_DIRECTORIES, ROOT_MARKERS
+from testlint.locate import ENVIRONMENT_DIRECTORIES, NEVER_READ, ROOT_MARKERS, is_virtualenv
 
 FORMAT = 1
 
@@ -92,7 +92,7 @@ MAX_REHASHED = 64
 """More racy files than this (a fresh checkout): the next run records instead."""
 
 
-UNREAD_DIRECTORIES = frozenset({"__pycache__", "node_modules", "site-packages"})
+UNREAD_DIRECTORIES = NEVER_READ
 """Skipped by every reader of the tree (module index, suite listing, environment
 digest); discovery decides about hidden and `venv` directories from `norecursedirs`,
 and the module index reads a package's `venv` subpackage (a virtualenv, with its
@@ -339,9 +339,7 @@ def _within(path: str, root: str) -> bool:
 def _read_by_all(entry: os.DirEntry[str]) -> bool:
     """Whether the module index, suite listing and environment digest may enter."""
     return not (
-        entry.name.startswith(".")
-        or entry.name in UNREAD_DIRECTORIES
-        or os.path.exists(os.path.join(entry.path, "pyvenv.cfg"))
+        entry.name.startswith(".") or entry.name in UNREAD_DIRECTORIES or is_virtualenv(entry.path)
     )
 
 
