@@ -12,7 +12,7 @@ import ast
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import libcst as cst
 
@@ -301,7 +301,7 @@ class Rule(CachedVisitors):
     """The file is visited only if its text contains one of these. Must be a
     superset: a file without any of them can never produce a finding."""
     file_kinds: ClassVar[frozenset[FileKind]] = frozenset({FileKind.TEST, FileKind.CONFTEST})
-    options: ClassVar[tuple[Option, ...]] = ()
+    options: ClassVar[tuple[Option[Any], ...]] = ()
     facts: ClassVar[tuple[Fact, ...]] = ()
     """The project facts (`facts.py`) the rule or its gate reads beyond its file and
     the configuration. The cache keys the file's result on their digests; the

@@ -13,19 +13,22 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, Union
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, Union, cast
 
 from testlint.locate import ConfigError, ProjectError, load_toml
 
 OptionValue = Union[str, bool, int, tuple[str, ...]]
+T = TypeVar("T", str, bool, int, tuple[str, ...])
 
 
 @dataclass(frozen=True)
-class Option:
-    """A per-rule key in `[tool.testlint]`."""
+class Option(Generic[T]):
+    """A per-rule key in `[tool.testlint]`, typed by its default: the configured
+    value is checked to have the default's type when the file is read, so
+    `settings.option(OPTION)` returns that type."""
 
     key: str
-    default: OptionValue
+    default: T
     doc: str
     choices: tuple[str, ...] = ()
 
@@ -35,7 +38,7 @@ class Rule(Protocol):
 
     code: ClassVar[str]
     name: ClassVar[str]
-    options: ClassVar[tuple[Option, ...]]
+    options: ClassVar[tuple[Option[Any], ...]]
 
 
 CODE_PATTERN = re.compile(r"^TL\d{3}$")
@@ -109,10 +112,11 @@ class Settings:
     explicit_options: frozenset[str] = frozenset()
     """Rule option keys set in the config file (not defaulted)."""
 
-    def option(self, option: Option) -> OptionValue:
-        return self.rule_options.get(option.key, option.default)
+    def option(self, option: Option[T]) -> T:
+        value = self.rule_options.get(option.key, option.default)
+        return cast(T, value)  # load_settings checked it against the default's type
 
-    def is_explicit(self, option: Option) -> bool:
+    def is_explicit(self, option: Option[T]) -> bool:
         return option.key in self.explicit_options
 
     def relative(self, path: Path) -> str | None:

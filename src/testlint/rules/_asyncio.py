@@ -81,7 +81,7 @@ def strict_pytest_asyncio(context: RuleContext, *, legacy_counts: bool) -> bool:
 
 
 def _strict_pytest_asyncio(context: RuleContext, legacy_counts: bool) -> bool:
-    override = str(context.settings.option(ASYNCIO_MODE))
+    override = context.settings.option(ASYNCIO_MODE)
     texts = (*context.project.conftest_texts(context.path.parent), context.source)
     in_code = set() if override else {m for t in texts for m in _MODE_IN_CODE.findall(t)}
     if in_code == {"strict"}:

@@ -208,8 +208,7 @@ def module_is_serial(context: RuleContext) -> bool:
 def marker_triggers(settings: Settings) -> tuple[str, ...]:
     """Gating words for the marker rules: the configured marker names and
     `xdist_group` (a file without any cannot use one)."""
-    markers = settings.option(SERIAL_MARKERS)
-    return (*(markers if isinstance(markers, tuple) else ()), XDIST_GROUP)
+    return (*settings.option(SERIAL_MARKERS), XDIST_GROUP)
 
 
 def marker_attribute_in(scan: Scan, settings: Settings) -> bool:
@@ -222,8 +221,7 @@ def marker_attribute_in(scan: Scan, settings: Settings) -> bool:
 
 
 def configured_markers(context: RuleContext) -> tuple[str, ...]:
-    value = context.settings.option(SERIAL_MARKERS)
-    return tuple(value) if isinstance(value, tuple) else (str(value),)
+    return context.settings.option(SERIAL_MARKERS)
 
 
 @dataclass
@@ -389,7 +387,7 @@ def covers_parallel_work(context: RuleContext, marker: str, constructor: str) ->
     if constructor in LEARNABLE_CONSTRUCTORS:
         return constructor in learned_constructors(suite_scope(context), marker)
     names = context.settings.option(PARALLEL_CONSTRUCTORS)
-    last_names = tuple(n.rsplit(".", 1)[-1] for n in names) if isinstance(names, tuple) else ()
+    last_names = tuple(n.rsplit(".", 1)[-1] for n in names)
     examples = marked_parallel_work(suite_scope(context), marker, last_names)
     return constructor.rsplit(".", 1)[-1] in examples
 

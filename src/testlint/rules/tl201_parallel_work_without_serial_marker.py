@@ -154,8 +154,7 @@ class ParallelWorkWithoutSerialMarker(Rule):
 
     @classmethod
     def triggers_for(cls, settings: Settings) -> tuple[str, ...]:
-        constructors = settings.option(PARALLEL_CONSTRUCTORS)
-        names = constructors if isinstance(constructors, tuple) else ()
+        names = settings.option(PARALLEL_CONSTRUCTORS)
         if not settings.is_explicit(PARALLEL_CONSTRUCTORS):
             names = (*names, *LEARNABLE_CONSTRUCTORS)  # they may count in this project
         return cls.triggers + tuple(name.rsplit(".", 1)[-1] for name in names)
@@ -170,8 +169,7 @@ class ParallelWorkWithoutSerialMarker(Rule):
         self._functions: list[Function] = []
         self._current: Function | None = None
         self._contexts = Contexts(context)
-        constructors = self.context.settings.option(PARALLEL_CONSTRUCTORS)
-        self._constructors = frozenset(constructors if isinstance(constructors, tuple) else ())
+        self._constructors = frozenset(self.context.settings.option(PARALLEL_CONSTRUCTORS))
 
     @cached_property
     def _learned(self) -> frozenset[str]:
