@@ -5,7 +5,7 @@ project model or read a cached entry per file: it stats what the last run depend
 on and, if every stat is the same, prints the same output and exits with the same
 code. If the only stats that changed are those of a few test modules that can be
 checked alone (no configuration, CI file or other file's result reads them:
-`runner.Checked`, `runner._alone`), `rerun.py` checks just those and prints the run's
+`CheckedFile`, `runner._alone`), `rerun.py` checks just those and prints the run's
 output with the other files' findings as recorded. Anything else runs the linter
 (`cli.py`), which records the run for next time. `launcher.py` decides which.
 
@@ -45,7 +45,7 @@ import stat
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from testlint.fingerprint import (
     Signature,
@@ -97,6 +97,23 @@ UNREAD_DIRECTORIES = NEVER_READ
 digest); discovery decides about hidden and `venv` directories from `norecursedirs`,
 and the module index reads a package's `venv` subpackage (a virtualenv, with its
 pyvenv.cfg, is skipped by all)."""
+
+
+class CheckedFile(NamedTuple):
+    """A checked file, as a record keeps it for `rerun` (a JSON list)."""
+
+    path: str
+    """As given on the command line (or found under a named directory)."""
+    kind: str
+    """`FileKind.value`."""
+    findings: list[dict[str, Any]]
+    """`cache.encode`d diagnostics."""
+    reads: list[str]
+    """The test modules its result read (resolved)."""
+    reads_suite: bool
+    """Whether its result read the suite's facts."""
+    suite_tokens: str | None
+    """What the suite facts can read from it (None: not known)."""
 
 
 Printed = list[tuple[bool, str, bool]]
@@ -227,19 +244,19 @@ def among(changed: set[str]) -> Callable[[str], bool]:
 
 def _only_alone(record: dict[str, Any], changed: set[str]) -> bool:
     """Whether every changed file is a checked test module whose content no other
-    file's result read (`runner.Checked`; `runner.run_changed` checks the rest)."""
-    checked = record["checked"]
+    file's result read (`CheckedFile`; `runner.run_changed` checks the rest)."""
+    checked = [CheckedFile(*facts) for facts in record["checked"]]
     is_changed = among(changed)
     tests = {
-        os.path.abspath(facts[0])
-        for facts in checked
-        if facts[1] == TEST_MODULE and is_changed(facts[0])
+        os.path.abspath(file.path)
+        for file in checked
+        if file.kind == TEST_MODULE and is_changed(file.path)
     }
     if not changed <= tests or any(signature(name) is None for name in changed):
         return False
-    for facts in checked:
-        reads = changed.intersection(facts[3])
-        if reads and reads != {os.path.realpath(facts[0])}:  # reading itself: checked anew
+    for file in checked:
+        reads = changed.intersection(file.reads)
+        if reads and reads != {os.path.realpath(file.path)}:  # reading itself: checked anew
             return False
     return True
 

@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from testlint import cache, record
 from testlint.diagnostics import Applicability, Diagnostic
@@ -26,6 +26,7 @@ from testlint.locate import (
     find_project_root,
 )
 from testlint.project import Project
+from testlint.record import CheckedFile
 from testlint.registry import ALL_RULES, RULES
 from testlint.rule import FileKind, Rule
 from testlint.settings import Settings, load_settings
@@ -90,7 +91,7 @@ class RunResult:
     """Where the cache was read and written (None: no cache)."""
     newest_input_ns: int = 0
     """The latest modification time of a file the cache hashed (0: none)."""
-    checked: list[Checked] | None = None
+    checked: list[CheckedFile] | None = None
     """Every file checked, as a replay re-checking a few of them needs it (None:
     not known, e.g. without the cache)."""
     cache_scope: str = ""
@@ -169,12 +170,6 @@ def unified_diff(path: Path, before: bytes, after: bytes) -> str:
     return "".join(
         line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
     )
-
-
-Checked = tuple[str, str, list[dict[str, Any]], list[str], bool, "str | None"]
-"""A checked file for a replay (JSON-ready): its path as given, kind, findings
-(`cache.encode`), the test modules its result read, whether it read the suite's
-facts, and its suite tokens (None: not known)."""
 
 
 def run(paths: Sequence[Path], options: RunOptions) -> RunResult:
@@ -262,7 +257,7 @@ class Recorded:
     start: Path
     """Where its configuration was looked up from (`RunResult.start`)."""
     options: RunOptions
-    checked: Sequence[Checked]
+    checked: Sequence[CheckedFile]
     scope: str
     """The cache scope its entries were made in."""
     facts: Mapping[str, Any]
@@ -288,7 +283,7 @@ class Recorded:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Recorded:
         """A record's `to_json` part. Raises on foreign data."""
-        checked = [cast(Checked, tuple(facts)) for facts in data["checked"]]
+        checked = [CheckedFile(*facts) for facts in data["checked"]]
         options = RunOptions.from_json(data["options"])
         return cls(Path(data["start"]), options, checked, str(data["scope"]), data["facts"])
 
@@ -320,7 +315,7 @@ def _run_changed(recorded: Recorded, changed: set[str]) -> RunResult | None:
     result = RunResult(settings, project=project, start=start, cache_scope=scope)
     result.checked = now = []
     result.checked_files = len(checked)
-    suite_readers = sum(1 for entry in checked if entry[4])
+    suite_readers = sum(1 for entry in checked if entry.reads_suite)
     is_changed = record.among(changed)
     for entry in checked:
         name, kind, encoded, _, uses_suite, tokens = entry
@@ -349,7 +344,7 @@ def _run_changed(recorded: Recorded, changed: set[str]) -> RunResult | None:
         result.newest_input_ns = max(result.newest_input_ns, os.stat(path).st_mtime_ns)
         reads = sorted(os.path.realpath(p) for p in tests_read)
         again = [cache.encode(d) for d in found.diagnostics]
-        now.append((name, kind, again, reads, "suite" in found.facts, read[1]))
+        now.append(CheckedFile(name, kind, again, reads, "suite" in found.facts, read[1]))
     return result
 
 
@@ -543,19 +538,21 @@ class _Store:
         self.run_cache.cache.hasher.learn(item.path, stat, content)
         return self.run_cache.key(item.path, item.kind.value, linter)
 
-    def checked(self, result: RunResult) -> list[Checked] | None:
+    def checked(self, result: RunResult) -> list[CheckedFile] | None:
         """The checked files for a replay, or None if one of them has no entry."""
         if result.errors or result.warnings or result.fixes_applied:
             return None
         findings = {checked.path: checked.diagnostics for checked in result.files}
-        facts: list[Checked] = []
+        facts: list[CheckedFile] = []
         for item, key in self.keys:
             ties = self.run_cache.ties(key, item.path)
             if ties is None or item.path not in findings:
                 return None
             reads, uses_suite, tokens = ties
             encoded = [cache.encode(d) for d in findings[item.path]]
-            facts.append((str(item.path), item.kind.value, encoded, reads, uses_suite, tokens))
+            facts.append(
+                CheckedFile(str(item.path), item.kind.value, encoded, reads, uses_suite, tokens)
+            )
         return facts
 
     def save(self, written: bool) -> None:
@@ -566,7 +563,7 @@ class _Store:
 
 def _alone(path: Path, kind: FileKind, project: Project) -> bool:
     """Whether a change to the file can change no other file's result except
-    through its suite tokens (and the files that read it, which `Checked` lists):
+    through its suite tokens (and the files that read it, which `CheckedFile` lists):
     a test module that no configuration, CI or conftest reading sees."""
     if kind is not FileKind.TEST:
         return False
