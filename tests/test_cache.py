@@ -352,7 +352,7 @@ def test_files_a_selective_rule_may_parse_are_handed_out_first(tmp_path: Path) -
 def test_every_run_file_is_part_of_the_environment(tmp_path: Path, name: str) -> None:
     """`run_files` tells the xdist rules how the suite is run: editing one must
     invalidate every entry, wherever it lives."""
-    from testlint.project import run_files
+    from testlint.dependencies import run_files
 
     write(tmp_path, "pyproject.toml", "[project]\nname = 'x'\n")
     path = write(tmp_path, name, "pytest tests\n")

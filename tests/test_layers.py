@@ -35,6 +35,8 @@ LAYERS: dict[str, int] = {
     "testlint.scan": FACTS,
     "testlint.imports": FACTS,
     "testlint.index": FACTS,
+    "testlint.pytest_config": FACTS,
+    "testlint.dependencies": FACTS,
     "testlint.project": FACTS,
     "testlint.facts": FACTS,
     "testlint.settings": FACTS,

@@ -8,13 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from testlint.dependencies import normalize_name, parse_requirement
 from testlint.locate import ProjectError, common_root, find_project_root
-from testlint.project import (
-    DEFAULT_PYTHON_FILES,
-    Project,
-    normalize_name,
-    parse_requirement,
-)
+from testlint.project import Project
+from testlint.pytest_config import DEFAULT_PYTHON_FILES
 from testlint.rule import FileKind
 
 # Every file pytest 9 reads configuration from, highest precedence first, each
@@ -467,11 +464,11 @@ def test_common_root_resolves_as_path_resolve_does(
 def test_the_compiled_name_matcher_agrees_with_python_files_match(
     tmp_path: Path, patterns: tuple[str, ...], name: str
 ) -> None:
-    from testlint.project import _names_matcher, python_files_match
+    from testlint.pytest_config import names_matcher, python_files_match
 
     path = tmp_path / "testing" / name
     expected = any(python_files_match(pattern, path) for pattern in patterns)
-    assert _names_matcher(patterns)(str(path)) == expected
+    assert names_matcher(patterns)(str(path)) == expected
 
 
 def test_a_linked_test_file_is_collected_where_it_leads(tmp_path: Path) -> None:

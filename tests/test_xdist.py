@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from testlint.project import admits_python_below
+from testlint.dependencies import admits_python_below
 from testlint.rules._xdist import parse_invocation, pytest_lines, selected_by
 from testlint.runner import RunOptions, run
 

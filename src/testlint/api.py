@@ -38,11 +38,12 @@ nothing else of testlint (`tests/test_layers.py` checks).
 
 from __future__ import annotations
 
+from testlint.dependencies import admits_python_below
 from testlint.diagnostics import Applicability, ImportRequest, NodeFix
 from testlint.facts import EXITING, MODULES, SUITE, Fact
 from testlint.index import ModuleInfo
 from testlint.names import dotted_name
-from testlint.project import FileKind, Project, admits_python_below, display_path
+from testlint.project import FileKind, Project, display_path
 from testlint.rule import Rule, RuleContext, SourceFile
 from testlint.scan import Scan
 from testlint.settings import Option, Settings

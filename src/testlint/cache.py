@@ -32,6 +32,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from testlint.dependencies import (
+    LOCK_FILES,
+    RUN_FILE_GLOBS,
+    RUN_FILES,
+    repository_root,
+    run_file_paths,
+)
 from testlint.diagnostics import Applicability, Diagnostic, Position
 from testlint.engine import FileResult
 from testlint.facts import FACTS
@@ -42,14 +49,7 @@ from testlint.locate import (
     NEVER_READ,
     is_virtualenv,
 )
-from testlint.project import (
-    LOCK_FILES,
-    RUN_FILE_GLOBS,
-    RUN_FILES,
-    marks_in_text,
-    repository_root,
-    run_file_paths,
-)
+from testlint.project import marks_in_text
 
 if TYPE_CHECKING:
     from testlint.engine import Linter

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from testlint.locate import NEVER_READ, is_virtualenv
-from testlint.project import DEFAULT_NORECURSEDIRS, FileKind, Project, python_files_match
+from testlint.project import FileKind, Project
+from testlint.pytest_config import DEFAULT_NORECURSEDIRS, python_files_match
 from testlint.settings import Settings, glob_matches
 
 # Never test code, whatever the configuration says.

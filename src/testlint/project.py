@@ -1,44 +1,61 @@
 """What is known about the project being checked, computed once per run.
 
-- `PytestConfig`: the pytest configuration that applies to a directory, found the
-  way pytest 9 finds it (see `CONFIG_FILES`), nearest directory first, so a
-  nested `tests/pytest.ini` wins for the files under it.
-- declared dependencies: pyproject (PEP 621, PEP 735 groups, Poetry, PDM, Hatch),
-  requirements*.txt, tox.ini `deps`, setup.cfg, and string literals in setup.py /
-  noxfile.py, so rules can ask `project.uses("pytest-xdist")`.
-- which files are test modules (pytest's `python_files`) and conftests.
+`Project` answers, per directory or file: the pytest configuration that applies
+(`pytest_config.py`), what the project declares (`dependencies.py`: so rules can
+ask `project.uses("pytest-xdist")`), which files are test modules and conftests
+and whether pytest collects them, the sub-project a file belongs to (`owner`), and
+the facts rules read beyond their file (`facts.py`): the suite's files, the module
+index (`index.py`), the modules that exit at import.
 
-Nothing here imports or runs project code. Later rule families add a module index
-beside these (see `Project.extensions`).
+Nothing here imports or runs project code.
 """
 
 from __future__ import annotations
 
-import ast
 import enum
 import fnmatch
 import os
 import re
-import shlex
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from testlint.dependencies import (
+    BEFORE_ONE,
+    DEPENDENCY_FILES,
+    Requirement,
+    declared_requirements,
+    declared_requires_python,
+    generated_files,
+    locked_versions,
+    normalize_name,
+    pinned_before_strict_default,
+    repository_root,
+    run_files,
+)
 from testlint.imports import ImportStyle, read_import_style
 from testlint.index import ExitLines, ModuleIndex, build_index, exiting_modules, source_roots
 from testlint.locate import (
     BUILD_DIRECTORIES,
     NEVER_READ,
-    ProjectError,
     is_virtualenv,
-    load_toml,
     resolve_once,
+)
+from testlint.pytest_config import (
+    CONFIG_FILES,
+    DEFAULT_NORECURSEDIRS,
+    DEFAULT_PYTEST_CONFIG,
+    PytestConfig,
+    addopts_ignores,
+    collect_ignores,
+    names_matcher,
+    python_files_match,
 )
 
 if TYPE_CHECKING:
-    import configparser
+    pass
 
 
 class FileKind(enum.Enum):
@@ -49,501 +66,10 @@ class FileKind(enum.Enum):
     OTHER = "other module"
 
 
-DEFAULT_PYTHON_FILES = ("test_*.py", "*_test.py")
-
-
-def _read_ini(path: Path) -> configparser.RawConfigParser | None:
-    import configparser  # here: most projects configure pytest in pyproject.toml
-
-    parser = configparser.RawConfigParser(strict=False, comment_prefixes=("#", ";"))
-    try:
-        parser.read_string(path.read_text(encoding="utf-8", errors="replace"), str(path))
-    except (configparser.Error, OSError):
-        # pytest itself would refuse this file; for us it just holds no config.
-        return None
-    return parser
-
-
-@dataclass(frozen=True)
-class PytestConfig:
-    """One pytest configuration as pytest would read it."""
-
-    path: Path | None
-    """The config file, or None when pytest would use its defaults."""
-    values: Mapping[str, Any]
-    toml_mode: bool = False
-    """Native TOML types (`pytest.toml`, `[tool.pytest]`) rather than ini strings."""
-
-    @property
-    def rootdir(self) -> Path | None:
-        return self.path.parent if self.path else None
-
-    def get_list(self, key: str) -> tuple[str, ...] | None:
-        """An `args`-type option (`python_files`, `addopts`): shell-split if a string."""
-        value = self.values.get(key)
-        if value is None:
-            return None
-        if isinstance(value, list):
-            return tuple(str(v) for v in value)
-        try:
-            return tuple(shlex.split(str(value)))
-        except ValueError:
-            return tuple(str(value).split())
-
-    def get_lines(self, key: str) -> tuple[str, ...]:
-        """A `linelist` option (`markers`): one entry per non-empty line."""
-        value = self.values.get(key)
-        if value is None:
-            return ()
-        if isinstance(value, list):
-            return tuple(str(v).strip() for v in value if str(v).strip())
-        return tuple(line.strip() for line in str(value).splitlines() if line.strip())
-
-    def get_str(self, key: str) -> str | None:
-        value = self.values.get(key)
-        return None if value is None else str(value).strip()
-
-    @cached_property
-    def python_files(self) -> tuple[str, ...]:
-        return self.get_list("python_files") or DEFAULT_PYTHON_FILES
-
-    def collects_function(self, name: str) -> bool:
-        """`name` matches `python_functions` (default `test`)."""
-        return matches_python_names(name, self.get_list("python_functions") or ("test",))
-
-    def collects_class(self, name: str) -> bool:
-        """`name` matches `python_classes` (default `Test`)."""
-        return matches_python_names(name, self.get_list("python_classes") or ("Test",))
-
-    @cached_property
-    def addopts(self) -> tuple[str, ...]:
-        return self.get_list("addopts") or ()
-
-    @cached_property
-    def markers(self) -> frozenset[str]:
-        """Registered marker names (`name(args): description` -> `name`)."""
-        names = (re.split(r"[(:\s]", line, maxsplit=1)[0] for line in self.get_lines("markers"))
-        return frozenset(name for name in names if name)
-
-
-DEFAULT_PYTEST_CONFIG = PytestConfig(None, {})
-
-
-def matches_python_names(name: str, patterns: Sequence[str]) -> bool:
-    """pytest's `python_functions`/`python_classes`: prefixes, or globs."""
-    for pattern in patterns:
-        if any(char in pattern for char in "*?["):
-            if fnmatch.fnmatch(name, pattern):
-                return True
-        elif name.startswith(pattern):
-            return True
-    return False
-
-
-def _tool_pytest(data: Mapping[str, Any]) -> tuple[Mapping[str, Any], bool] | None:
-    tool = data.get("tool")
-    pytest_table = tool.get("pytest") if isinstance(tool, dict) else None
-    if not isinstance(pytest_table, dict):
-        return None
-    # With both, pytest < 9 reads only `ini_options` and pytest 9 refuses the file;
-    # other tables beside it (`[tool.pytest.individual_coverage]`) belong to plugins.
-    ini_options = pytest_table.get("ini_options")
-    if isinstance(ini_options, dict):
-        return ini_options, False
-    native = {k: v for k, v in pytest_table.items() if k != "ini_options"}
-    if native:
-        return native, True
-    return None
-
-
-def _load_pytest_toml(path: Path) -> PytestConfig | None:
-    data = load_toml(path)
-    table = data.get("pytest")
-    return PytestConfig(path, table if isinstance(table, dict) else {}, toml_mode=True)
-
-
-def _load_pytest_ini(path: Path) -> PytestConfig | None:
-    parser = _read_ini(path)
-    if parser is not None and parser.has_section("pytest"):
-        return PytestConfig(path, dict(parser.items("pytest")))
-    return PytestConfig(path, {})  # always the config file, even without a section
-
-
-def _load_pyproject(path: Path) -> PytestConfig | None:
-    found = _tool_pytest(load_toml(path))
-    if found is None:
-        return None
-    return PytestConfig(path, found[0], toml_mode=found[1])
-
-
-def _load_section(section: str) -> Any:
-    def load(path: Path) -> PytestConfig | None:
-        parser = _read_ini(path)
-        if parser is None or not parser.has_section(section):
-            return None
-        return PytestConfig(path, dict(parser.items(section)))
-
-    return load
-
-
-# pytest 9's discovery order within one directory (_pytest/config/findpaths.py).
-CONFIG_FILES = (
-    ("pytest.toml", _load_pytest_toml),
-    (".pytest.toml", _load_pytest_toml),
-    ("pytest.ini", _load_pytest_ini),
-    (".pytest.ini", _load_pytest_ini),
-    ("pyproject.toml", _load_pyproject),
-    ("tox.ini", _load_section("pytest")),
-    ("setup.cfg", _load_section("tool:pytest")),
-)
-
-
-def _names_matcher(patterns: Sequence[str]) -> Callable[[str], bool]:
-    """`any(python_files_match(p, Path(path)) for p in patterns)`, as one regex when
-    no pattern holds a separator (then only the file's name counts)."""
-    if not patterns:
-        return lambda path: False
-    if any("/" in pattern or os.sep in pattern for pattern in patterns):
-        return lambda path: any(python_files_match(pattern, Path(path)) for pattern in patterns)
-    regex = re.compile("|".join(fnmatch.translate(os.path.normcase(p)) for p in patterns))
-    return lambda path: regex.match(os.path.normcase(os.path.basename(path))) is not None
-
-
-def python_files_match(pattern: str, path: Path) -> bool:
-    """pytest's `fnmatch_ex`: patterns without a separator match the basename."""
-    if "/" not in pattern and os.sep not in pattern:
-        return fnmatch.fnmatch(path.name, pattern)
-    # pytest matches such patterns against the absolute path.
-    name = path.resolve().as_posix()
-    if not pattern.startswith("/"):
-        pattern = "*/" + pattern
-    return fnmatch.fnmatch(name, pattern)
-
-
 # ---------------------------------------------------------------- dependencies
-
-_REQ_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(.*)$")
-_QUOTED = re.compile(
-    r"""["']([A-Za-z0-9][A-Za-z0-9._-]*(?:\[[^\]'"]*\])?\s*[<>=!~][^"']*|[A-Za-z0-9][A-Za-z0-9._-]*)["']"""
-)
-
-
-def normalize_name(name: str) -> str:
-    """PEP 503 normalisation: `Pytest_Asyncio` -> `pytest-asyncio`."""
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-@dataclass(frozen=True)
-class Requirement:
-    name: str
-    specifier: str
-    source: Path
-
-
-def parse_requirement(text: str, source: Path) -> Requirement | None:
-    text = text.split(";", 1)[0].split(" #", 1)[0].strip()
-    if not text or text.startswith(("-", "#", ".", "/")) or re.match(r"^[\w+]+://", text):
-        return None
-    match = _REQ_NAME.match(text)
-    if match is None:
-        return None
-    specifier = match.group(3).strip()
-    if specifier.startswith("@"):
-        specifier = ""
-    return Requirement(normalize_name(match.group(1)), specifier, source)
-
-
-def _requirements_file(path: Path, seen: set[Path]) -> Iterator[Requirement]:
-    if path in seen or not path.is_file():
-        return
-    seen.add(path)
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return
-    for line in lines:
-        line = line.strip()
-        include = re.match(r"^(?:-r|--requirement|-c|--constraint)\s*=?\s*(\S+)", line)
-        if include:
-            yield from _requirements_file(path.parent / include.group(1), seen)
-            continue
-        requirement = parse_requirement(line, path)
-        if requirement is not None:
-            yield requirement
-
-
-def _strings(values: Any, source: Path) -> Iterator[Requirement]:
-    if isinstance(values, dict):
-        for value in values.values():
-            yield from _strings(value, source)
-    elif isinstance(values, list):
-        for value in values:
-            if isinstance(value, str):
-                requirement = parse_requirement(value, source)
-                if requirement is not None:
-                    yield requirement
-
-
-def _pyproject_requirements(path: Path, data: Mapping[str, Any]) -> Iterator[Requirement]:
-    project = data.get("project", {})
-    if isinstance(project, dict):
-        yield from _strings(project.get("dependencies", []), path)
-        yield from _strings(project.get("optional-dependencies", {}), path)
-    yield from _strings(data.get("dependency-groups", {}), path)
-    tool = data.get("tool", {})
-    if not isinstance(tool, dict):
-        return
-    poetry = tool.get("poetry", {})
-    if isinstance(poetry, dict):
-        tables = [poetry.get("dependencies"), poetry.get("dev-dependencies")]
-        groups = poetry.get("group", {})
-        if isinstance(groups, dict):
-            tables += [g.get("dependencies") for g in groups.values() if isinstance(g, dict)]
-        for table in tables:
-            if isinstance(table, dict):
-                for name, spec in table.items():
-                    text = spec if isinstance(spec, str) else ""
-                    yield Requirement(normalize_name(name), text, path)
-    pdm = tool.get("pdm", {})
-    if isinstance(pdm, dict):
-        yield from _strings(pdm.get("dev-dependencies", {}), path)
-    hatch_envs = (
-        tool.get("hatch", {}).get("envs", {}) if isinstance(tool.get("hatch"), dict) else {}
-    )
-    if isinstance(hatch_envs, dict):
-        for env in hatch_envs.values():
-            if isinstance(env, dict):
-                yield from _strings(env.get("dependencies", []), path)
-                yield from _strings(env.get("extra-dependencies", []), path)
-
-
-def _ini_keys(parser: configparser.RawConfigParser) -> Iterator[tuple[str, str]]:
-    """(section, key) pairs that hold requirement lists in tox.ini / setup.cfg."""
-    for section in parser.sections():
-        if section.startswith("testenv"):
-            yield section, "deps"
-        elif section == "options":
-            yield section, "install_requires"
-            yield section, "tests_require"
-        elif section == "options.extras_require":
-            yield from ((section, key) for key in parser.options(section))
-
-
-def _ini_requirements(path: Path) -> Iterator[Requirement]:
-    parser = _read_ini(path)
-    if parser is None:
-        return
-    for section, key in _ini_keys(parser):
-        if not parser.has_option(section, key):
-            continue
-        for line in parser.get(section, key).splitlines():
-            # tox factor conditions: `py311: pytest-xdist`
-            line = re.sub(r"^[\w,!-]+:\s+", "", line.strip())
-            requirement = parse_requirement(line, path)
-            if requirement is not None:
-                yield requirement
-
-
-def _python_file_requirements(path: Path) -> Iterator[Requirement]:
-    """Quoted requirement strings in setup.py/noxfile.py (read as text, never run).
-    Over-collecting is harmless: rules only ask about specific package names."""
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return
-    for match in _QUOTED.finditer(text):
-        requirement = parse_requirement(match.group(1), path)
-        if requirement is not None:
-            yield requirement
-
-
-def generated_files(root: Path) -> tuple[str, ...]:
-    pyproject = root / "pyproject.toml"
-    if not pyproject.is_file():
-        return ()
-    try:
-        tool = load_toml(pyproject).get("tool", {})
-    except (ProjectError, OSError):
-        return ()
-    if not isinstance(tool, dict):
-        return ()
-    scm = tool.get("setuptools_scm", {})
-    hooks = tool.get("hatch", {}).get("build", {}).get("hooks", {})
-    vcs = hooks.get("vcs", {}) if isinstance(hooks, dict) else {}
-    found = []
-    for table, key in ((scm, "version_file"), (scm, "write_to"), (vcs, "version-file")):
-        value = table.get(key) if isinstance(table, dict) else None
-        if isinstance(value, str) and value.endswith(".py"):
-            found.append(value.replace("\\", "/").lstrip("./"))
-    return tuple(found)
-
-
-LOCK_FILES = ("uv.lock", "poetry.lock", "pdm.lock", "Pipfile.lock")
-
-
-def locked_versions(root: Path) -> dict[str, str]:
-    """Package name (normalised) -> the version a lock file at the root pins."""
-    found: dict[str, str] = {}
-    for name in LOCK_FILES:
-        path = root / name
-        if not path.is_file():
-            continue
-        try:
-            if name == "Pipfile.lock":
-                import json  # here: only a Pipfile.lock needs it
-
-                data = json.loads(path.read_text(encoding="utf-8"))
-                for section in ("default", "develop"):
-                    for package, entry in (data.get(section) or {}).items():
-                        version = entry.get("version", "") if isinstance(entry, dict) else ""
-                        if version.startswith("=="):
-                            found.setdefault(normalize_name(package), version[2:])
-            else:
-                for package in load_toml(path).get("package", []):
-                    if isinstance(package, dict) and "name" in package and "version" in package:
-                        found.setdefault(
-                            normalize_name(str(package["name"])), str(package["version"])
-                        )
-        except (ProjectError, OSError, ValueError, AttributeError):
-            continue
-    return found
-
-
-def declared_requirements(root: Path) -> tuple[Requirement, ...]:
-    found: list[Requirement] = []
-    pyproject = root / "pyproject.toml"
-    if pyproject.is_file():
-        found.extend(_pyproject_requirements(pyproject, load_toml(pyproject)))
-    seen: set[Path] = set()
-    candidates = sorted(root.glob("*requirements*.txt")) + sorted(root.glob("requirements/*.txt"))
-    for candidate in candidates:
-        found.extend(_requirements_file(candidate, seen))
-    for name in ("tox.ini", "setup.cfg"):
-        if (root / name).is_file():
-            found.extend(_ini_requirements(root / name))
-    for name in ("setup.py", "noxfile.py"):
-        if (root / name).is_file():
-            found.extend(_python_file_requirements(root / name))
-    return tuple(found)
-
-
-def declared_requires_python(root: Path) -> str | None:
-    """The Python versions the project supports, as a specifier (`>=3.9`), from
-    PEP 621 `requires-python`, Poetry's `python` dependency, setup.cfg
-    `python_requires` or a `python_requires="..."` string in setup.py."""
-    pyproject = root / "pyproject.toml"
-    if pyproject.is_file():
-        data = load_toml(pyproject)
-        project = data.get("project", {})
-        if isinstance(project, dict) and isinstance(project.get("requires-python"), str):
-            return str(project["requires-python"])
-        tool = data.get("tool", {})
-        poetry = tool.get("poetry", {}) if isinstance(tool, dict) else {}
-        dependencies = poetry.get("dependencies", {}) if isinstance(poetry, dict) else {}
-        if isinstance(dependencies, dict) and isinstance(dependencies.get("python"), str):
-            return str(dependencies["python"])
-    setup_cfg = root / "setup.cfg"
-    if setup_cfg.is_file():
-        parser = _read_ini(setup_cfg)
-        if parser is not None and parser.has_option("options", "python_requires"):
-            return parser.get("options", "python_requires").strip()
-    setup_py = root / "setup.py"
-    if setup_py.is_file():
-        text = setup_py.read_text(encoding="utf-8", errors="replace")
-        match = re.search(r"python_requires\s*=\s*[\"']([^\"']+)[\"']", text)
-        if match:
-            return match.group(1)
-    return None
-
-
-_VERSION_CLAUSE = re.compile(r"^\s*(>=|>|==|~=|\^|~|<=|<|!=)?\s*v?(\d+(?:\.\d+)*)")
-
-
-def admits_python_below(specifier: str | None, version: tuple[int, int]) -> bool:
-    """Whether a requires-python specifier admits some Python older than
-    `version`. Only lower bounds can exclude older versions; an unreadable
-    clause is taken to admit everything."""
-    if not specifier or "|" in specifier or " or " in specifier:
-        return True  # none, or alternatives: one of them may admit older versions
-    for clause in specifier.split(","):
-        match = _VERSION_CLAUSE.match(clause)
-        if match is None:
-            continue
-        operator = match.group(1) or "=="
-        parts = tuple(int(p) for p in match.group(2).split("."))
-        bound = (*parts, 0, 0)[:2]
-        if operator in (">=", "~=", "^", "~", "==") and bound >= version:
-            return False
-        if operator == ">" and bound >= version:
-            return False
-    return True
-
-
-RUN_FILES = (
-    "tox.ini",
-    "noxfile.py",
-    "Makefile",
-    "makefile",
-    "justfile",
-    "Justfile",
-    ".gitlab-ci.yml",
-    "azure-pipelines.yml",
-    "pyproject.toml",
-    "setup.cfg",
-)
-RUN_FILE_GLOBS = (
-    ".github/workflows/*.yml",
-    ".github/workflows/*.yaml",
-    ".circleci/*.yml",
-    "scripts/*.sh",
-    "ci/*.sh",
-    "ci/*.yml",
-    "*.sh",
-)
-
-
-def repository_root(root: Path) -> Path:
-    """The nearest directory at or above `root` holding `.git` (`root` itself when
-    none does): a sub-project's CI workflows live there."""
-    root = root.resolve()
-    return next((d for d in (root, *root.parents) if (d / ".git").exists()), root)
-
-
-def run_file_paths(root: Path) -> list[Path]:
-    """The run files (CI workflows, tox, nox, make) that exist directly under `root`."""
-    paths = [root / name for name in RUN_FILES]
-    for pattern in RUN_FILE_GLOBS:
-        paths.extend(sorted(root.glob(pattern)))
-    return [path for path in paths if path.is_file()]
-
-
-def run_files(root: Path) -> tuple[tuple[Path, str], ...]:
-    """Files that say how the test suite is run (CI workflows, tox, nox, make),
-    with their text. Read, never executed."""
-    paths = run_file_paths(root)
-    found = []
-    for path in paths:
-        try:
-            if path.is_file() and path.stat().st_size < 2_000_000:
-                found.append((path, path.read_text(encoding="utf-8", errors="replace")))
-        except OSError:
-            continue
-    return tuple(found)
 
 
 # ---------------------------------------------------------------- collection
-
-DEFAULT_NORECURSEDIRS = (
-    "*.egg",
-    ".*",
-    "_darcs",
-    "build",
-    "CVS",
-    "dist",
-    "node_modules",
-    "venv",
-    "{arch}",
-)
 
 
 def is_relative_to(path: Path, base: Path) -> bool:
@@ -562,145 +88,11 @@ def display_path(path: Path, root: Path) -> str:
         return path.as_posix()
 
 
-def _addopts_ignores(
-    addopts: tuple[str, ...], rootdir: Path
-) -> tuple[tuple[Path, ...], tuple[str, ...]]:
-    """`--ignore PATH`, `--ignore=PATH`, `--ignore-glob GLOB` in addopts, made absolute."""
-    ignored: list[Path] = []
-    globs: list[str] = []
-    options = list(addopts)
-    for index, option in enumerate(options):
-        for flag, found in (("--ignore-glob", globs), ("--ignore", ignored)):
-            value: str | None = None
-            if option.startswith(flag + "="):
-                value = option[len(flag) + 1 :]
-            elif option == flag and index + 1 < len(options):
-                value = options[index + 1]
-            if value is not None:
-                target = (rootdir / value).resolve()
-                if found is globs:
-                    globs.append(str(target))
-                else:
-                    ignored.append(target)
-                break
-    return tuple(ignored), tuple(globs)
-
-
-_COLLECT_IGNORE = ("collect_ignore", "collect_ignore_glob")
-
-
-def collect_ignores(conftest: Path) -> tuple[tuple[Path, ...], tuple[str, ...]]:
-    """Literal strings a conftest puts in `collect_ignore`/`collect_ignore_glob`
-    (assigned, `+=`, `.append`, `.extend`) in statements of its own body, read with
-    `ast`. An entry that is computed (an f-string, a call) or added under a condition
-    is not knowable statically: it is assumed not to apply, so the files it may
-    hide are still checked rather than silently skipped."""
-    if not conftest.is_file():
-        return (), ()
-    try:
-        tree = ast.parse(conftest.read_bytes())
-    except (SyntaxError, ValueError, RecursionError, OSError):
-        return (), ()
-    ignored: list[Path] = []
-    globs: list[str] = []
-    for statement in tree.body:
-        target, value = _collect_ignore_entry(statement)
-        if target is None or value is None:
-            continue
-        for text in _literal_strings(value):
-            if target == "collect_ignore":
-                ignored.append((conftest.parent / text).resolve())
-            else:
-                globs.append(str((conftest.parent / text).resolve()))
-    return tuple(ignored), tuple(globs)
-
-
-def _collect_ignore_entry(statement: ast.stmt) -> tuple[str | None, ast.expr | None]:
-    """(`collect_ignore` or `collect_ignore_glob`, the value it is given) for one
-    module-level statement that adds to either, else (None, None)."""
-    if isinstance(statement, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
-        targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
-        names = [t.id for t in targets if isinstance(t, ast.Name)]
-        return next((n for n in names if n in _COLLECT_IGNORE), None), statement.value
-    if isinstance(statement, ast.Expr):
-        call = statement.value
-        if (
-            isinstance(call, ast.Call)
-            and isinstance(call.func, ast.Attribute)
-            and call.func.attr in ("append", "extend")
-            and isinstance(call.func.value, ast.Name)
-            and call.func.value.id in _COLLECT_IGNORE
-            and call.args
-        ):
-            return call.func.value.id, call.args[0]
-    return None, None
-
-
-def _literal_strings(value: ast.expr) -> list[str]:
-    """The strings of a string literal or a list/tuple of them; computed items
-    (f-strings, calls, names) are left out."""
-    items = value.elts if isinstance(value, (ast.List, ast.Tuple)) else [value]
-    return [
-        item.value
-        for item in items
-        if isinstance(item, ast.Constant) and isinstance(item.value, str)
-    ]
-
-
 # ---------------------------------------------------------------- async plugins
 
 ASYNC_TEST_PLUGINS = ("pytest-aio", "pytest-tornasync", "pytest-sanic")
 """Plugins that run every coroutine test (and async fixture) themselves."""
 SUITE_SKIPPED = NEVER_READ | BUILD_DIRECTORIES
-_OLD_ASYNCIO = re.compile(r"(==|<=|<|~=)\s*0\.(\d+)")
-_BEFORE_ONE = re.compile(r"(==|<=|~=)\s*0\.|<\s*(?:0\.|1(?:\.0)*\s*(?:,|$))")
-"""A specifier that keeps a package below 1.0: `==0.3.0`, `<1`, `<1.0`, `~=0.3`."""
-
-
-def _true(value: Any) -> bool:
-    return value is True or str(value).strip().lower() in ("true", "1", "yes", "on")
-
-
-@dataclass(frozen=True)
-class AsyncioSetup:
-    """How pytest runs async tests for files under one pytest configuration."""
-
-    mode: str
-    """pytest-asyncio's mode: "strict" (the default) or "auto"."""
-    trio_mode: bool
-    """pytest-trio runs every async test and fixture (`trio_mode = true`)."""
-    anyio_auto: bool
-    """anyio runs every async test (`anyio_mode = auto`)."""
-
-
-def asyncio_setup(config: PytestConfig, override: str = "") -> AsyncioSetup:
-    """`override` is `[tool.testlint] asyncio-mode`, for projects that set the
-    mode outside the configuration files (CI command line, conftest code)."""
-    mode = override
-    if not mode:
-        options = list(config.addopts)
-        for index, option in enumerate(options):
-            if option.startswith("--asyncio-mode="):
-                mode = option.split("=", 1)[1]
-            elif option == "--asyncio-mode" and index + 1 < len(options):
-                mode = options[index + 1]
-    if not mode:
-        mode = config.get_str("asyncio_mode") or "strict"
-    return AsyncioSetup(
-        mode=mode.strip().lower(),
-        trio_mode=_true(config.values.get("trio_mode", False)),
-        anyio_auto=(config.get_str("anyio_mode") or "").lower() == "auto",
-    )
-
-
-def pinned_before_strict_default(specifier: str) -> bool:
-    """pytest-asyncio before 0.19 did not default to strict mode (< 0.17 had no
-    modes, 0.17 and 0.18 defaulted to "legacy", which ran plain async fixtures):
-    `==0.18.3`, `<0.19`, `~=0.15`."""
-    for operator, minor in _OLD_ASYNCIO.findall(specifier):
-        if int(minor) <= (19 if operator == "<" else 18):
-            return True
-    return False
 
 
 # ---------------------------------------------------------------- the project
@@ -724,9 +116,6 @@ def marks_in_text(text: str) -> list[str]:
             names.append(match[1])
             match = _MARK.search(text, match.end())
     return names
-
-
-DEPENDENCY_FILES = ("pyproject.toml", "setup.py", "setup.cfg", "tox.ini", "noxfile.py")
 
 
 @dataclass
@@ -872,7 +261,7 @@ class Project:
         if locked is not None:
             return locked.startswith("0.")
         declared = self.requirement("pytest-aiohttp")
-        return bool(declared) and all(_BEFORE_ONE.search(r.specifier) for r in declared)
+        return bool(declared) and all(BEFORE_ONE.search(r.specifier) for r in declared)
 
     def _suite_mentions(self, words: tuple[str, ...]) -> bool:
         """Whether any test module or conftest under the root contains one of
@@ -980,7 +369,7 @@ class Project:
         directory = os.path.dirname(path)
         matches = self._test_names.get(directory)
         if matches is None:
-            matches = self._test_names[directory] = _names_matcher(
+            matches = self._test_names[directory] = names_matcher(
                 self.pytest_config(Path(directory)).python_files
             )
         return matches(path)
@@ -1104,7 +493,7 @@ class Project:
                 break
             if any(python_files_match(pattern, current) for pattern in norecurse):
                 return False
-        ignored, globs = _addopts_ignores(config.addopts, rootdir)
+        ignored, globs = addopts_ignores(config.addopts, rootdir)
         for current in (directory, *directory.parents):
             more_ignored, more_globs = self._collect_ignores(current)
             ignored += more_ignored

@@ -12,7 +12,7 @@ import libcst as cst
 
 from testlint.index import import_time_statements
 from testlint.names import CANONICAL_PREFIXES
-from testlint.project import asyncio_setup
+from testlint.pytest_config import asyncio_setup
 from testlint.rule import Option, RuleContext
 from testlint.scan import Scan
 

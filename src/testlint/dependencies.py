@@ -1,0 +1,352 @@
+"""What a project declares around its code: dependencies, lock files, CI and run files.
+
+Dependencies come from pyproject (PEP 621, PEP 735 groups, Poetry, PDM, Hatch),
+requirements*.txt, tox.ini `deps`, setup.cfg and string literals in setup.py /
+noxfile.py; lock files (uv, Poetry, PDM, Pipenv) say which version really runs;
+CI workflows and run scripts say how the suite is run (`-n` for xdist). Nothing
+here imports or runs project code.
+"""
+
+from __future__ import annotations
+
+import configparser
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from testlint.locate import ProjectError, load_toml
+from testlint.pytest_config import read_ini
+
+_REQ_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(.*)$")
+
+
+_QUOTED = re.compile(
+    r"""["']([A-Za-z0-9][A-Za-z0-9._-]*(?:\[[^\]'"]*\])?\s*[<>=!~][^"']*|[A-Za-z0-9][A-Za-z0-9._-]*)["']"""
+)
+
+
+def normalize_name(name: str) -> str:
+    """PEP 503 normalisation: `Pytest_Asyncio` -> `pytest-asyncio`."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@dataclass(frozen=True)
+class Requirement:
+    name: str
+    specifier: str
+    source: Path
+
+
+def parse_requirement(text: str, source: Path) -> Requirement | None:
+    text = text.split(";", 1)[0].split(" #", 1)[0].strip()
+    if not text or text.startswith(("-", "#", ".", "/")) or re.match(r"^[\w+]+://", text):
+        return None
+    match = _REQ_NAME.match(text)
+    if match is None:
+        return None
+    specifier = match.group(3).strip()
+    if specifier.startswith("@"):
+        specifier = ""
+    return Requirement(normalize_name(match.group(1)), specifier, source)
+
+
+def _requirements_file(path: Path, seen: set[Path]) -> Iterator[Requirement]:
+    if path in seen or not path.is_file():
+        return
+    seen.add(path)
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return
+    for line in lines:
+        line = line.strip()
+        include = re.match(r"^(?:-r|--requirement|-c|--constraint)\s*=?\s*(\S+)", line)
+        if include:
+            yield from _requirements_file(path.parent / include.group(1), seen)
+            continue
+        requirement = parse_requirement(line, path)
+        if requirement is not None:
+            yield requirement
+
+
+def _strings(values: Any, source: Path) -> Iterator[Requirement]:
+    if isinstance(values, dict):
+        for value in values.values():
+            yield from _strings(value, source)
+    elif isinstance(values, list):
+        for value in values:
+            if isinstance(value, str):
+                requirement = parse_requirement(value, source)
+                if requirement is not None:
+                    yield requirement
+
+
+def _pyproject_requirements(path: Path, data: Mapping[str, Any]) -> Iterator[Requirement]:
+    project = data.get("project", {})
+    if isinstance(project, dict):
+        yield from _strings(project.get("dependencies", []), path)
+        yield from _strings(project.get("optional-dependencies", {}), path)
+    yield from _strings(data.get("dependency-groups", {}), path)
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        return
+    poetry = tool.get("poetry", {})
+    if isinstance(poetry, dict):
+        tables = [poetry.get("dependencies"), poetry.get("dev-dependencies")]
+        groups = poetry.get("group", {})
+        if isinstance(groups, dict):
+            tables += [g.get("dependencies") for g in groups.values() if isinstance(g, dict)]
+        for table in tables:
+            if isinstance(table, dict):
+                for name, spec in table.items():
+                    text = spec if isinstance(spec, str) else ""
+                    yield Requirement(normalize_name(name), text, path)
+    pdm = tool.get("pdm", {})
+    if isinstance(pdm, dict):
+        yield from _strings(pdm.get("dev-dependencies", {}), path)
+    hatch_envs = (
+        tool.get("hatch", {}).get("envs", {}) if isinstance(tool.get("hatch"), dict) else {}
+    )
+    if isinstance(hatch_envs, dict):
+        for env in hatch_envs.values():
+            if isinstance(env, dict):
+                yield from _strings(env.get("dependencies", []), path)
+                yield from _strings(env.get("extra-dependencies", []), path)
+
+
+def _ini_keys(parser: configparser.RawConfigParser) -> Iterator[tuple[str, str]]:
+    """(section, key) pairs that hold requirement lists in tox.ini / setup.cfg."""
+    for section in parser.sections():
+        if section.startswith("testenv"):
+            yield section, "deps"
+        elif section == "options":
+            yield section, "install_requires"
+            yield section, "tests_require"
+        elif section == "options.extras_require":
+            yield from ((section, key) for key in parser.options(section))
+
+
+def _ini_requirements(path: Path) -> Iterator[Requirement]:
+    parser = read_ini(path)
+    if parser is None:
+        return
+    for section, key in _ini_keys(parser):
+        if not parser.has_option(section, key):
+            continue
+        for line in parser.get(section, key).splitlines():
+            # tox factor conditions: `py311: pytest-xdist`
+            line = re.sub(r"^[\w,!-]+:\s+", "", line.strip())
+            requirement = parse_requirement(line, path)
+            if requirement is not None:
+                yield requirement
+
+
+def _python_file_requirements(path: Path) -> Iterator[Requirement]:
+    """Quoted requirement strings in setup.py/noxfile.py (read as text, never run).
+    Over-collecting is harmless: rules only ask about specific package names."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return
+    for match in _QUOTED.finditer(text):
+        requirement = parse_requirement(match.group(1), path)
+        if requirement is not None:
+            yield requirement
+
+
+def generated_files(root: Path) -> tuple[str, ...]:
+    pyproject = root / "pyproject.toml"
+    if not pyproject.is_file():
+        return ()
+    try:
+        tool = load_toml(pyproject).get("tool", {})
+    except (ProjectError, OSError):
+        return ()
+    if not isinstance(tool, dict):
+        return ()
+    scm = tool.get("setuptools_scm", {})
+    hooks = tool.get("hatch", {}).get("build", {}).get("hooks", {})
+    vcs = hooks.get("vcs", {}) if isinstance(hooks, dict) else {}
+    found = []
+    for table, key in ((scm, "version_file"), (scm, "write_to"), (vcs, "version-file")):
+        value = table.get(key) if isinstance(table, dict) else None
+        if isinstance(value, str) and value.endswith(".py"):
+            found.append(value.replace("\\", "/").lstrip("./"))
+    return tuple(found)
+
+
+LOCK_FILES = ("uv.lock", "poetry.lock", "pdm.lock", "Pipfile.lock")
+
+
+def locked_versions(root: Path) -> dict[str, str]:
+    """Package name (normalised) -> the version a lock file at the root pins."""
+    found: dict[str, str] = {}
+    for name in LOCK_FILES:
+        path = root / name
+        if not path.is_file():
+            continue
+        try:
+            if name == "Pipfile.lock":
+                import json  # here: only a Pipfile.lock needs it
+
+                data = json.loads(path.read_text(encoding="utf-8"))
+                for section in ("default", "develop"):
+                    for package, entry in (data.get(section) or {}).items():
+                        version = entry.get("version", "") if isinstance(entry, dict) else ""
+                        if version.startswith("=="):
+                            found.setdefault(normalize_name(package), version[2:])
+            else:
+                for package in load_toml(path).get("package", []):
+                    if isinstance(package, dict) and "name" in package and "version" in package:
+                        found.setdefault(
+                            normalize_name(str(package["name"])), str(package["version"])
+                        )
+        except (ProjectError, OSError, ValueError, AttributeError):
+            continue
+    return found
+
+
+def declared_requirements(root: Path) -> tuple[Requirement, ...]:
+    found: list[Requirement] = []
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file():
+        found.extend(_pyproject_requirements(pyproject, load_toml(pyproject)))
+    seen: set[Path] = set()
+    candidates = sorted(root.glob("*requirements*.txt")) + sorted(root.glob("requirements/*.txt"))
+    for candidate in candidates:
+        found.extend(_requirements_file(candidate, seen))
+    for name in ("tox.ini", "setup.cfg"):
+        if (root / name).is_file():
+            found.extend(_ini_requirements(root / name))
+    for name in ("setup.py", "noxfile.py"):
+        if (root / name).is_file():
+            found.extend(_python_file_requirements(root / name))
+    return tuple(found)
+
+
+def declared_requires_python(root: Path) -> str | None:
+    """The Python versions the project supports, as a specifier (`>=3.9`), from
+    PEP 621 `requires-python`, Poetry's `python` dependency, setup.cfg
+    `python_requires` or a `python_requires="..."` string in setup.py."""
+    pyproject = root / "pyproject.toml"
+    if pyproject.is_file():
+        data = load_toml(pyproject)
+        project = data.get("project", {})
+        if isinstance(project, dict) and isinstance(project.get("requires-python"), str):
+            return str(project["requires-python"])
+        tool = data.get("tool", {})
+        poetry = tool.get("poetry", {}) if isinstance(tool, dict) else {}
+        dependencies = poetry.get("dependencies", {}) if isinstance(poetry, dict) else {}
+        if isinstance(dependencies, dict) and isinstance(dependencies.get("python"), str):
+            return str(dependencies["python"])
+    setup_cfg = root / "setup.cfg"
+    if setup_cfg.is_file():
+        parser = read_ini(setup_cfg)
+        if parser is not None and parser.has_option("options", "python_requires"):
+            return parser.get("options", "python_requires").strip()
+    setup_py = root / "setup.py"
+    if setup_py.is_file():
+        text = setup_py.read_text(encoding="utf-8", errors="replace")
+        match = re.search(r"python_requires\s*=\s*[\"']([^\"']+)[\"']", text)
+        if match:
+            return match.group(1)
+    return None
+
+
+_VERSION_CLAUSE = re.compile(r"^\s*(>=|>|==|~=|\^|~|<=|<|!=)?\s*v?(\d+(?:\.\d+)*)")
+
+
+def admits_python_below(specifier: str | None, version: tuple[int, int]) -> bool:
+    """Whether a requires-python specifier admits some Python older than
+    `version`. Only lower bounds can exclude older versions; an unreadable
+    clause is taken to admit everything."""
+    if not specifier or "|" in specifier or " or " in specifier:
+        return True  # none, or alternatives: one of them may admit older versions
+    for clause in specifier.split(","):
+        match = _VERSION_CLAUSE.match(clause)
+        if match is None:
+            continue
+        operator = match.group(1) or "=="
+        parts = tuple(int(p) for p in match.group(2).split("."))
+        bound = (*parts, 0, 0)[:2]
+        if operator in (">=", "~=", "^", "~", "==") and bound >= version:
+            return False
+        if operator == ">" and bound >= version:
+            return False
+    return True
+
+
+RUN_FILES = (
+    "tox.ini",
+    "noxfile.py",
+    "Makefile",
+    "makefile",
+    "justfile",
+    "Justfile",
+    ".gitlab-ci.yml",
+    "azure-pipelines.yml",
+    "pyproject.toml",
+    "setup.cfg",
+)
+
+
+RUN_FILE_GLOBS = (
+    ".github/workflows/*.yml",
+    ".github/workflows/*.yaml",
+    ".circleci/*.yml",
+    "scripts/*.sh",
+    "ci/*.sh",
+    "ci/*.yml",
+    "*.sh",
+)
+
+
+def repository_root(root: Path) -> Path:
+    """The nearest directory at or above `root` holding `.git` (`root` itself when
+    none does): a sub-project's CI workflows live there."""
+    root = root.resolve()
+    return next((d for d in (root, *root.parents) if (d / ".git").exists()), root)
+
+
+def run_file_paths(root: Path) -> list[Path]:
+    """The run files (CI workflows, tox, nox, make) that exist directly under `root`."""
+    paths = [root / name for name in RUN_FILES]
+    for pattern in RUN_FILE_GLOBS:
+        paths.extend(sorted(root.glob(pattern)))
+    return [path for path in paths if path.is_file()]
+
+
+def run_files(root: Path) -> tuple[tuple[Path, str], ...]:
+    """Files that say how the test suite is run (CI workflows, tox, nox, make),
+    with their text. Read, never executed."""
+    paths = run_file_paths(root)
+    found = []
+    for path in paths:
+        try:
+            if path.is_file() and path.stat().st_size < 2_000_000:
+                found.append((path, path.read_text(encoding="utf-8", errors="replace")))
+        except OSError:
+            continue
+    return tuple(found)
+
+
+_OLD_ASYNCIO = re.compile(r"(==|<=|<|~=)\s*0\.(\d+)")
+
+
+BEFORE_ONE = re.compile(r"(==|<=|~=)\s*0\.|<\s*(?:0\.|1(?:\.0)*\s*(?:,|$))")
+"""A specifier that keeps a package below 1.0: `==0.3.0`, `<1`, `<1.0`, `~=0.3`."""
+
+
+def pinned_before_strict_default(specifier: str) -> bool:
+    """pytest-asyncio before 0.19 did not default to strict mode (< 0.17 had no
+    modes, 0.17 and 0.18 defaulted to "legacy", which ran plain async fixtures):
+    `==0.18.3`, `<0.19`, `~=0.15`."""
+    for operator, minor in _OLD_ASYNCIO.findall(specifier):
+        if int(minor) <= (19 if operator == "<" else 18):
+            return True
+    return False
+
+
+DEPENDENCY_FILES = ("pyproject.toml", "setup.py", "setup.cfg", "tox.ini", "noxfile.py")
