@@ -17,6 +17,7 @@ from testlint.settings import (
 )
 
 ALL_CODES = {rule.code for rule in ALL_RULES}
+FAMILIES = {code[:3] for code in ALL_CODES}
 
 
 def write_config(root: Path, body: str) -> Path:
@@ -91,8 +92,8 @@ def test_glob_with_an_empty_class_is_literal_like_fnmatch() -> None:
         (["TL101"], {"TL101"}),
         (["tl101"], {"TL101"}),
         ([" TL102 "], {"TL102"}),
-        (["TL1"], {"TL101", "TL102", "TL103"}),
-        (["TL10"], {"TL101", "TL102", "TL103"}),
+        (["TL1"], {code for code in ALL_CODES if code.startswith("TL1")}),
+        (["TL10"], {code for code in ALL_CODES if code.startswith("TL10")}),
         (["TL0"], {"TL001", "TL002", "TL003"}),
         (["TL"], ALL_CODES),
         (["ALL"], ALL_CODES),
@@ -120,8 +121,7 @@ def test_resolve_selectors(selectors: list[str], expected: set[str]) -> None:
         # run that silently checks nothing.
         "TL9",
         "TL99",
-        "TL7",
-        "TL5",
+        *(f"TL{family}" for family in "1234567" if f"TL{family}" not in FAMILIES),
     ],
 )
 def test_a_selector_matching_no_rule_raises(selector: str) -> None:
