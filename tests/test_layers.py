@@ -28,6 +28,7 @@ LAYERS: dict[str, int] = {
     "testlint.record": BASE,
     "testlint.diagnostics": BASE,
     "testlint.noqa": BASE,
+    "testlint.memo": BASE,
     # What testlint knows about a project and its files, and the settings.
     "testlint.names": FACTS,
     "testlint.positions": FACTS,

@@ -43,6 +43,7 @@ from testlint.locate import (
     is_virtualenv,
     resolve_once,
 )
+from testlint.memo import Memo
 from testlint.pytest_config import (
     CONFIG_FILES,
     DEFAULT_NORECURSEDIRS,
@@ -140,7 +141,8 @@ class Project:
     )
     _conftests: dict[Path, tuple[str, ...]] = field(default_factory=dict, repr=False)
     _import_styles: dict[Path, ImportStyle] = field(default_factory=dict, repr=False)
-    extensions: dict[str, object] = field(default_factory=dict, repr=False)
+    memo: Memo = field(default_factory=Memo, repr=False, compare=False)
+    """Answers the rules derive from the project once (`memo.py`)."""
     _exiting_modules: dict[str, tuple[Path, int]] | None = field(
         default=None, repr=False, compare=False
     )
@@ -196,7 +198,7 @@ class Project:
             style = self._import_styles[directory] = read_import_style(directory, top, roots)
         return style
 
-    def _sub_project(self, root: Path) -> Project:
+    def sub_project(self, root: Path) -> Project:
         """A project below this one, sharing this run's records of what was read."""
         return Project(
             root, fact_reads=self.fact_reads, tests_read=self.tests_read, exit_lines=self.exit_lines
@@ -220,7 +222,7 @@ class Project:
                 if any((candidate / name).is_file() for name in DEPENDENCY_FILES) or any(
                     candidate.glob("*requirements*.txt")
                 ):
-                    cached = self._owners.get(candidate) or self._sub_project(candidate)
+                    cached = self._owners.get(candidate) or self.sub_project(candidate)
                     self._owners[candidate] = cached
                     break
             self._owners[directory] = cached
@@ -349,7 +351,7 @@ class Project:
         for root, exiting in facts.items():
             owner = self if str(self.root) == root else self._owners.get(Path(root))
             if owner is None:
-                owner = self._owners[Path(root)] = self._sub_project(Path(root))
+                owner = self._owners[Path(root)] = self.sub_project(Path(root))
             owner._exiting_modules = {
                 str(name): (Path(str(where)), int(line)) for name, (where, line) in exiting.items()
             }

@@ -18,6 +18,7 @@ import libcst as cst
 
 from testlint.diagnostics import NodeFix
 from testlint.facts import Fact
+from testlint.memo import Memo
 from testlint.names import ImportTable
 from testlint.positions import STATEMENT_CLASSES
 from testlint.project import FileKind, Project
@@ -68,7 +69,7 @@ class RuleContext:
     settings: Settings
     imports: ImportTable
     reports: list[Report] = field(default_factory=list)
-    memo: dict[object, object] = field(default_factory=dict)
+    memo: Memo = field(default_factory=Memo)
     """Per-file answers that rules share (e.g. "does pytest-asyncio run this file")."""
     # Kept up to date by the engine's tracker during the visit.
     function_depth: int = 0

@@ -22,6 +22,8 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator
 from functools import cached_property
 
+from testlint.memo import Memo
+
 
 def parse(text: str) -> ast.Module | None:
     """CPython's tree, or None when it cannot parse the file (the libcst path then
@@ -68,7 +70,7 @@ class Scan:
         # so such files are walked whole.
         self._prunable = text is not None and "\r" not in text.replace("\r\n", "")
         self._word_lines: dict[str, set[int]] = {}
-        self.memo: dict[str, object] = {}
+        self.memo = Memo()
         """Answers rules derive from the scan and share (e.g. the patch targets)."""
 
     def nodes_near(self, words: Iterable[str]) -> Iterator[ast.AST]:

@@ -11,6 +11,7 @@ from pathlib import Path
 import libcst as cst
 
 from testlint.index import import_time_statements
+from testlint.memo import Key
 from testlint.names import CANONICAL_PREFIXES
 from testlint.pytest_config import asyncio_setup
 from testlint.rule import Option, RuleContext
@@ -70,14 +71,19 @@ def _canonical(name: str | None) -> str | None:
 UNKNOWABLE = ("asyncio_mode", "aiohttp.pytest_plugin")
 
 
+STRICT_PYTEST_ASYNCIO: Key[bool] = Key("strict pytest-asyncio (per legacy_counts)")
+MARKED_BY_COLLECTION_HOOK: Key[bool] = Key("marked by a collection hook")
+ALL_TESTS_RUN_BY_ANYIO: Key[bool] = Key("all tests run by anyio")
+CONSUMERS_RUN_BY_ANYIO: Key[bool] = Key("consumers run by anyio (per file and fixture)")
+
+
 def strict_pytest_asyncio(context: RuleContext, *, legacy_counts: bool) -> bool:
     """pytest-asyncio runs this file in strict mode and no other plugin takes over.
     `legacy_counts`: a project pinned before 0.19 (no strict default) is reported too.
     The same for every function of a file: computed once per file."""
-    key = ("strict_pytest_asyncio", legacy_counts)
-    if key not in context.memo:
-        context.memo[key] = _strict_pytest_asyncio(context, legacy_counts)
-    return bool(context.memo[key])
+    return context.memo.get(
+        STRICT_PYTEST_ASYNCIO, lambda: _strict_pytest_asyncio(context, legacy_counts), legacy_counts
+    )
 
 
 def _strict_pytest_asyncio(context: RuleContext, legacy_counts: bool) -> bool:
@@ -115,15 +121,15 @@ def marked_by_collection_hook(context: RuleContext) -> bool:
     """A conftest above the file has a collection hook and applies the asyncio mark
     in code (kopf's `pytest_pycollect_makeitem` marks every coroutine test): which
     tests it marks is not knowable statically, so an unmarked test may be marked."""
-    key = "marked_by_collection_hook"
-    if key not in context.memo:
-        texts = context.project.conftest_texts(context.path.parent)
-        context.memo[key] = any(
-            _COLLECTION_HOOK.search(text) and _ASYNCIO_MARK_IN_CODE.search(text)
-            for text in texts
-            if "asyncio" in text
-        )
-    return bool(context.memo[key])
+    return context.memo.get(MARKED_BY_COLLECTION_HOOK, lambda: _marked_by_collection_hook(context))
+
+
+def _marked_by_collection_hook(context: RuleContext) -> bool:
+    return any(
+        bool(_COLLECTION_HOOK.search(text) and _ASYNCIO_MARK_IN_CODE.search(text))
+        for text in context.project.conftest_texts(context.path.parent)
+        if "asyncio" in text
+    )
 
 
 _AUTOUSE_ANYIO_BACKEND = re.compile(
@@ -137,10 +143,7 @@ every async test and wraps every async fixture, marked or not."""
 def all_tests_run_by_anyio(context: RuleContext) -> bool:
     """Every test function of the module is marked `anyio`/`trio` or requests
     `anyio_backend` (ormar): a fixture of the module is only used by them."""
-    key = "all_tests_run_by_anyio"
-    if key not in context.memo:
-        context.memo[key] = _all_tests_run_by_anyio(context.source)
-    return bool(context.memo[key])
+    return context.memo.get(ALL_TESTS_RUN_BY_ANYIO, lambda: _all_tests_run_by_anyio(context.source))
 
 
 def _all_tests_run_by_anyio(source: str) -> bool:
@@ -171,11 +174,11 @@ def consumers_run_by_anyio(context: RuleContext, fixture: str) -> bool:
     does so outside trio mode too, but only for `trio` tests). The tests looked at
     are the module's own, or for a conftest every test module below it. False when
     no test requests it."""
-    key = f"consumers_run_by_anyio:{context.path}:{fixture}"
-    extensions = context.project.extensions
-    if key not in extensions:
-        extensions[key] = _consumers_run_by_anyio(context, fixture)
-    return bool(extensions[key])
+    return context.project.memo.get(
+        CONSUMERS_RUN_BY_ANYIO,
+        lambda: _consumers_run_by_anyio(context, fixture),
+        (context.path, fixture),
+    )
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ import libcst as cst
 
 from testlint.api import MODULES, NodeFix, Rule, RuleContext, SourceFile
 from testlint.index import ModuleIndex, ModuleInfo, read_module
+from testlint.memo import Key, Memo
 from testlint.names import dotted_name
 from testlint.project import Project, display_path
 from testlint.rules._asyncio import FIXTURE_DECORATORS, mark_names, marks_in_scope
@@ -103,6 +104,12 @@ class TestFacts:
     """Names passed as call arguments inside each top-level function, by its id."""
 
 
+TEST_FACTS: Key[TestFacts] = Key("the test module's patch facts, shared by the patch rules")
+IMPORTED_BEFORE_TESTS: Key[frozenset[str]] = Key("project modules imported before the tests")
+CONFTEST_IMPORTS: Key[frozenset[str]] = Key("modules a conftest imports (per text)")
+CONFTEST_IMPORTS_IN: Key[frozenset[str]] = Key("modules the conftests above import (per dir)")
+TARGETS_AND_IMPORTS: Key[tuple[set[tuple[str, bool]], set[str]]] = Key("patch targets (ast)")
+
 SET_UP_METHODS = ("setUp", "setup_method", "setUpClass", "setup_class", "asyncSetUp")
 TEST_MODULE = "<test module>"
 """The name the test module's own facts are read under (not a project module)."""
@@ -149,12 +156,8 @@ class PatchRule(Rule):
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)
-        shared = context.memo.get(TestFacts)
-        self._records = not isinstance(shared, TestFacts)
-        if not isinstance(shared, TestFacts):
-            shared = TestFacts()
-            context.memo[TestFacts] = shared
-        self.test_facts = shared
+        self._records = not context.memo.known(TEST_FACTS)
+        self.test_facts = context.memo.get(TEST_FACTS, TestFacts)
         self._module_names: dict[str, str] = {}
         """Local names bound by `import X` statements (module objects)."""
         self._function: cst.FunctionDef | None = None
@@ -509,13 +512,12 @@ class PatchRule(Rule):
         return self._imported_at_collection(module)
 
     def _imported_at_collection(self, module: str) -> bool:
-        key = "modules_imported_before_tests"
-        found = self.context.memo.get(key)
-        if not isinstance(found, frozenset):
-            found = frozenset(
+        found = self.context.memo.get(
+            IMPORTED_BEFORE_TESTS,
+            lambda: frozenset(
                 self._closure(self.test_facts.imported | conftest_imports(self.context))
-            )
-            self.context.memo[key] = found
+            ),
+        )
         return module in found
 
     def _closure(self, modules: set[str]) -> set[str]:
@@ -676,21 +678,22 @@ def skips_marked(conftest: str, mark: str) -> bool:
 def conftest_imports(context: RuleContext) -> set[str]:
     """Modules imported by the conftests in the test's directory and above (the
     fixtures a test uses come from them)."""
-    extensions = context.project.extensions
-    directory_key = f"conftest_imports_in:{context.path.parent}"
-    known = extensions.get(directory_key)
-    if isinstance(known, frozenset):
-        return set(known)
-    found: set[str] = set()
-    for text in context.project.conftest_texts(context.path.parent):
-        key = f"conftest_imports:{hash(text)}"
-        cached = extensions.get(key)
-        if not isinstance(cached, frozenset):
-            cached = frozenset(_imported_modules(text))
-            extensions[key] = cached
-        found |= cached
-    extensions[directory_key] = frozenset(found)
-    return found
+    memo = context.project.memo
+    directory = context.path.parent
+
+    def in_directory() -> frozenset[str]:
+        found: set[str] = set()
+        for text in context.project.conftest_texts(directory):
+            found |= _conftest_imports(memo, text)
+        return frozenset(found)
+
+    answer: frozenset[str] = memo.get(CONFTEST_IMPORTS_IN, in_directory, directory)
+    return set(answer)
+
+
+def _conftest_imports(memo: Memo, text: str) -> frozenset[str]:
+    """The modules one conftest imports, by its text (several directories share it)."""
+    return memo.get(CONFTEST_IMPORTS, lambda: frozenset(_imported_modules(text)), text)
 
 
 def _imported_modules(text: str) -> set[str]:
@@ -764,18 +767,18 @@ def _may_have_target(call: ast.Call, scan: Scan) -> bool:
 def _targets_and_imports(scan: Scan) -> tuple[set[tuple[str, bool]], set[str]]:
     """The file's possible patch targets (with their `create`) and every module it
     imports, found once per file for all the patch rules."""
-    found = scan.memo.get("patching")
-    if found is None:
-        targets = {
-            (target, _creates(call))
-            for call in scan.calls_named(PATCH_CALL_NAMES)
-            if _may_have_target(call, scan)
-            for target in _possible_targets(call, scan)
-            if target is not None  # a module bound by a relative import is never a target
-        }
-        found = (targets, _all_imports(scan) if targets else set())
-        scan.memo["patching"] = found
-    return found  # type: ignore[return-value]
+    return scan.memo.get(TARGETS_AND_IMPORTS, lambda: _find_targets_and_imports(scan))
+
+
+def _find_targets_and_imports(scan: Scan) -> tuple[set[tuple[str, bool]], set[str]]:
+    targets = {
+        (target, _creates(call))
+        for call in scan.calls_named(PATCH_CALL_NAMES)
+        if _may_have_target(call, scan)
+        for target in _possible_targets(call, scan)
+        if target is not None  # a module bound by a relative import is never a target
+    }
+    return targets, _all_imports(scan) if targets else set()
 
 
 def _creates(call: ast.Call) -> bool:
@@ -814,7 +817,7 @@ class _GateContext:
     path: Path
     source: str
     project: Project
-    memo: dict[object, object] = field(default_factory=dict)
+    memo: Memo = field(default_factory=Memo)
 
 
 _SHAPING = frozenset({"new", "return_value", "side_effect", "wraps", "new_callable"})

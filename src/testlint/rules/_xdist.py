@@ -3,7 +3,7 @@ markers has it adopted, how is xdist invoked, and which marks make a test serial
 
 Everything here is read from configuration and text (pytest config, conftests,
 CI workflows, tox/nox/make files), never by running anything. Answers about the
-whole suite are computed once per project and kept in `Project.extensions`.
+whole suite are computed once per project and kept in `Project.memo`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from pathlib import Path
 
 import libcst as cst
 
+from testlint.memo import Key
 from testlint.project import Project, display_path, is_relative_to, marks_in_text
 from testlint.rule import FileKind, Option, RuleContext
 from testlint.rules._asyncio import mark_names, pytestmark_values
@@ -51,6 +52,14 @@ LEARNABLE_CONSTRUCTORS = ("threading.Thread",)
 """Not parallel work by default (most threads in tests are harmless), but counted in
 a project whose tests marked serial start them: the project says they matter."""
 XDIST_GROUP = "xdist_group"
+
+RUNS_XDIST: Key[bool] = Key("the project runs xdist")
+MODULE_IS_SERIAL: Key[bool] = Key("the module's pytestmark is serial")
+ADOPTED_MARKERS: Key[tuple[str, ...]] = Key("serial markers the project adopted")
+SUITE_MARKERS: Key[SuiteMarkers] = Key("what the suite does with the markers (per markers)")
+MARKED_PARALLEL_WORK: Key[frozenset[str]] = Key("constructors in marked tests (per marker)")
+SUITE_SCOPE: Key[Project] = Key("the project of a nested pytest rootdir (per rootdir)")
+RUN_FILE_INVOCATIONS: Key[tuple[Invocation, ...]] = Key("pytest runs in run files (per root)")
 
 # `-n 4`, `-nauto`, `--numprocesses=auto`, `"-n", "auto"` (nox), `--dist loadgroup`.
 _SEP = r"(?:\s*=\s*|[\s\"',]+)"
@@ -151,23 +160,22 @@ def runs_xdist(context: RuleContext) -> bool:
     """The project runs its tests under pytest-xdist: `-n`/`--dist` in `addopts` or
     in a CI/tox/nox/make command running pytest, or pytest-xdist among its declared
     dependencies (`-p no:xdist` in `addopts` turns it off)."""
-    key = "runs_xdist"
-    if key not in context.memo:
-        addopts = addopts_text(context)
-        if _NO_XDIST.search(addopts):
-            answer = False
-        else:
-            invocation = parse_invocation("addopts", addopts)
-            owner = context.project.owner(context.path)
-            answer = (
-                invocation.numprocesses
-                or bool(invocation.dist)
-                or owner.uses("pytest-xdist")
-                or context.project.uses("pytest-xdist")
-                or any(run.numprocesses or run.dist for run in invocations(context)[1:])
-            )
-        context.memo[key] = answer
-    return bool(context.memo[key])
+    return context.memo.get(RUNS_XDIST, lambda: _runs_xdist(context))
+
+
+def _runs_xdist(context: RuleContext) -> bool:
+    addopts = addopts_text(context)
+    if _NO_XDIST.search(addopts):
+        return False
+    invocation = parse_invocation("addopts", addopts)
+    owner = context.project.owner(context.path)
+    return bool(
+        invocation.numprocesses
+        or bool(invocation.dist)
+        or owner.uses("pytest-xdist")
+        or context.project.uses("pytest-xdist")
+        or any(run.numprocesses or run.dist for run in invocations(context)[1:])
+    )
 
 
 def is_serial_mark(qualified: str, markers: Iterable[str]) -> bool:
@@ -199,10 +207,10 @@ def class_is_serial(context: RuleContext, cls: cst.ClassDef) -> bool:
 
 
 def module_is_serial(context: RuleContext) -> bool:
-    key = "module_is_serial"
-    if key not in context.memo:
-        context.memo[key] = serial_marks_on(context, list(pytestmark_values(context.module.body)))
-    return bool(context.memo[key])
+    return context.memo.get(
+        MODULE_IS_SERIAL,
+        lambda: serial_marks_on(context, list(pytestmark_values(context.module.body))),
+    )
 
 
 def marker_triggers(settings: Settings) -> tuple[str, ...]:
@@ -328,10 +336,10 @@ def _tryfirst(decorators: list[ast.expr]) -> bool:
 
 
 def suite_markers(project: Project, markers: tuple[str, ...]) -> SuiteMarkers:
-    key = repr(("suite_markers", markers))
-    cached = project.extensions.get(key)
-    if isinstance(cached, SuiteMarkers):
-        return cached
+    return project.memo.get(SUITE_MARKERS, lambda: _suite_markers(project, markers), markers)
+
+
+def _suite_markers(project: Project, markers: tuple[str, ...]) -> SuiteMarkers:
     found = SuiteMarkers()
     wanted = set(markers)
     root = project.root.resolve()
@@ -362,7 +370,6 @@ def suite_markers(project: Project, markers: tuple[str, ...]) -> SuiteMarkers:
         if used and found.first_use is None:
             found.first_use = path
         found.xdist_group_in_tests |= XDIST_GROUP in used
-    project.extensions[key] = found
     return found
 
 
@@ -402,10 +409,17 @@ def learned_constructors(project: Project, marker: str) -> frozenset[str]:
 def marked_parallel_work(project: Project, marker: str, constructors: tuple[str, ...]) -> set[str]:
     """Last names of `constructors` called in tests (functions, classes, modules)
     the suite marks with `marker`; one scan per project."""
-    key = repr(("marked_parallel_work", marker, constructors))
-    cached = project.extensions.get(key)
-    if isinstance(cached, frozenset):
-        return set(cached)
+    found = project.memo.get(
+        MARKED_PARALLEL_WORK,
+        lambda: _marked_parallel_work(project, marker, constructors),
+        (marker, constructors),
+    )
+    return set(found)
+
+
+def _marked_parallel_work(
+    project: Project, marker: str, constructors: tuple[str, ...]
+) -> frozenset[str]:
     found: set[str] = set()
     wanted = set(constructors)
     for path in project.suite_files:
@@ -413,8 +427,7 @@ def marked_parallel_work(project: Project, marker: str, constructors: tuple[str,
         if f"mark.{marker}" not in text or not any(name in text for name in wanted):
             continue
         found |= _marked_calls(text, marker, wanted)
-    project.extensions[key] = frozenset(found)
-    return found
+    return frozenset(found)
 
 
 def _marked_calls(text: str, marker: str, wanted: set[str]) -> set[str]:
@@ -480,12 +493,8 @@ def suite_scope(context: RuleContext) -> Project:
     rootdir = config.rootdir
     if rootdir is None or rootdir.resolve() == context.project.root.resolve():
         return context.project
-    key = f"suite_scope:{rootdir.resolve()}"
-    scope = context.project.extensions.get(key)
-    if not isinstance(scope, Project):
-        scope = Project(rootdir.resolve())
-        context.project.extensions[key] = scope
-    return scope
+    root = rootdir.resolve()
+    return context.project.memo.get(SUITE_SCOPE, lambda: context.project.sub_project(root), root)
 
 
 def adopted_markers(context: RuleContext) -> tuple[str, ...]:
@@ -495,15 +504,14 @@ def adopted_markers(context: RuleContext) -> tuple[str, ...]:
     markers = configured_markers(context)
     if context.settings.is_explicit(SERIAL_MARKERS):
         return markers
-    key = "adopted_markers"
-    if key not in context.memo:
-        config = context.project.pytest_config(context.path.parent)
-        suite = suite_markers(suite_scope(context), markers)
-        adopted = config.markers | suite.used | suite.registered_in_conftest
-        context.memo[key] = tuple(m for m in markers if m in adopted)
-    answer = context.memo[key]
-    assert isinstance(answer, tuple)
-    return answer
+    return context.memo.get(ADOPTED_MARKERS, lambda: _adopted_markers(context, markers))
+
+
+def _adopted_markers(context: RuleContext, markers: tuple[str, ...]) -> tuple[str, ...]:
+    config = context.project.pytest_config(context.path.parent)
+    suite = suite_markers(suite_scope(context), markers)
+    adopted = config.markers | suite.used | suite.registered_in_conftest
+    return tuple(m for m in markers if m in adopted)
 
 
 def registered_markers(context: RuleContext) -> frozenset[str] | None:
@@ -645,10 +653,14 @@ def invocations(context: RuleContext) -> tuple[Invocation, ...]:
 
 
 def _run_file_invocations(project: Project, root: Path, naming: str) -> tuple[Invocation, ...]:
-    key = f"run_file_invocations:{root}:{naming}"
-    cached = project.extensions.get(key)
-    if isinstance(cached, tuple):
-        return cached
+    return project.memo.get(
+        RUN_FILE_INVOCATIONS,
+        lambda: _read_run_file_invocations(project, root, naming),
+        (root, naming),
+    )
+
+
+def _read_run_file_invocations(project: Project, root: Path, naming: str) -> tuple[Invocation, ...]:
     found = []
     texts = project.run_files if root == project.root.resolve() else project.repository_run_files
     for path, text in texts:
@@ -658,7 +670,6 @@ def _run_file_invocations(project: Project, root: Path, naming: str) -> tuple[In
             lines = "\n".join(line for line in lines.splitlines() if names_suite.search(line))
         if lines:
             found.append(parse_invocation(display_path(path, root), lines))
-    project.extensions[key] = tuple(found)
     return tuple(found)
 
 
