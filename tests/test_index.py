@@ -8,7 +8,7 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
-from testlint import index, rule
+from testlint import import_time, index
 from testlint.engine import Linter
 from testlint.index import (
     ExitLines,
@@ -202,6 +202,6 @@ def test_prepare_builds_the_exiting_modules_before_workers_fork(tmp_path: Path) 
 def test_one_main_guard_in_both_trees(expression: str) -> None:
     # TL101 (libcst) and the module index (ast, TL103) must agree on what never
     # runs at import time.
-    from_ast = index.is_main_guard(ast.parse(expression, mode="eval").body)
-    from_libcst = rule.is_main_guard(cst.parse_expression(expression))
+    from_ast = import_time.is_main_guard_ast(ast.parse(expression, mode="eval").body)
+    from_libcst = import_time.is_main_guard(cst.parse_expression(expression))
     assert from_ast == from_libcst

@@ -34,6 +34,7 @@ LAYERS: dict[str, int] = {
     "testlint.positions": FACTS,
     "testlint.traversal": FACTS,
     "testlint.scan": FACTS,
+    "testlint.import_time": FACTS,
     "testlint.imports": FACTS,
     "testlint.index": FACTS,
     "testlint.pytest_config": FACTS,

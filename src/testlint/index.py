@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from testlint.import_time import import_time_statements_ast, is_main_guard_ast
 from testlint.locate import BUILD_DIRECTORIES, NEVER_READ, is_virtualenv
 from testlint.scan import dotted as _dotted
 
@@ -565,7 +566,7 @@ def _read_module(name: str, path: Path, data: bytes | None = None) -> ModuleInfo
     info.dynamic = _writes_globals(data)
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     functions: dict[str, ast.FunctionDef] = {}
-    for statement in import_time_statements(tree.body):
+    for statement in import_time_statements_ast(tree.body):
         _record_statement(info, statement, package)
         if isinstance(statement, ast.FunctionDef):
             functions[statement.name] = statement
@@ -722,46 +723,6 @@ class _BodyScan(ast.NodeVisitor):
         self.generic_visit(node)
 
 
-def import_time_statements(body: list[ast.stmt]) -> Iterator[ast.stmt]:
-    """Top-level statements, descending into `if`/`try`/`with` blocks (but not
-    `if __name__ == "__main__":`, function or class bodies)."""
-    for statement in body:
-        yield statement
-        if isinstance(statement, ast.If):
-            if is_main_guard(statement.test) or _is_type_checking(statement.test):
-                yield from import_time_statements(statement.orelse)
-                continue
-            yield from import_time_statements(statement.body)
-            yield from import_time_statements(statement.orelse)
-        elif isinstance(statement, ast.Try):
-            for block in (statement.body, statement.orelse, statement.finalbody):
-                yield from import_time_statements(block)
-            for handler in statement.handlers:
-                yield from import_time_statements(handler.body)
-        elif isinstance(statement, (ast.With, ast.For, ast.While)):
-            yield from import_time_statements(statement.body)
-
-
-def _is_type_checking(test: ast.expr) -> bool:
-    """`if TYPE_CHECKING:` (its imports never run)."""
-    return _dotted(test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING")
-
-
-def is_main_guard(test: ast.expr) -> bool:
-    """`__name__ == "__main__"` in either order, alone or as one side of `and`: the
-    `ast` twin of `rule.is_main_guard` (a test keeps the two equal)."""
-    if isinstance(test, ast.BoolOp) and isinstance(test.op, ast.And):
-        return any(is_main_guard(value) for value in test.values)
-    if not isinstance(test, ast.Compare) or len(test.ops) != 1:
-        return False
-    if not isinstance(test.ops[0], ast.Eq):
-        return False
-    sides = (test.left, test.comparators[0])
-    names = [s for s in sides if isinstance(s, ast.Name) and s.id == "__name__"]
-    strings = [s for s in sides if isinstance(s, ast.Constant) and isinstance(s.value, str)]
-    return len(names) == 1 and len(strings) == 1 and strings[0].value == "__main__"
-
-
 def resolve_relative(package: str, level: int, module: str | None) -> str:
     if level == 0:
         return module or ""
@@ -854,7 +815,7 @@ def _exit_line(body: list[ast.stmt], nested: bool = False) -> int | None:
 
 def _is_environment_check(test: ast.expr) -> bool:
     """`__name__ == "__main__"`, `sys.version_info < ...`, `sys.platform == ...`."""
-    if is_main_guard(test):
+    if is_main_guard_ast(test):
         return True
     names = {_dotted(n) for n in ast.walk(test) if isinstance(n, (ast.Name, ast.Attribute))}
     return any(

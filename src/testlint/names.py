@@ -21,6 +21,8 @@ from collections.abc import Iterator, Sequence
 
 import libcst as cst
 
+from testlint.import_time import import_time_statements
+
 BUILTIN_NAMES = frozenset(dir(builtins)) | {"exit", "quit"}
 
 # Other spellings of the same objects, mapped to the public name.
@@ -84,44 +86,6 @@ def _target_names(node: cst.BaseExpression) -> Iterator[str]:
             yield from _target_names(element.value)
     elif isinstance(node, cst.StarredElement):
         yield from _target_names(node.value)
-
-
-def import_time_statements(body: Sequence[cst.BaseStatement]) -> Iterator[cst.CSTNode]:
-    """Statements (small and compound) that run at import time, in source order."""
-    for statement in body:
-        yield statement
-        if isinstance(statement, cst.SimpleStatementLine):
-            yield from statement.body
-            continue
-        if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
-            continue
-        yield from _nested_import_time(statement)
-
-
-def _nested_import_time(statement: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    blocks: list[cst.BaseSuite] = []
-    if isinstance(
-        statement, (cst.If, cst.Else, cst.Try, cst.TryStar, cst.With, cst.For, cst.While)
-    ):
-        blocks.append(statement.body)
-    if isinstance(statement, (cst.If, cst.For, cst.While, cst.Try, cst.TryStar)):
-        orelse = statement.orelse
-        if isinstance(orelse, cst.If):
-            yield orelse
-            yield from _nested_import_time(orelse)
-        elif orelse is not None:
-            blocks.append(orelse.body)
-    if isinstance(statement, (cst.Try, cst.TryStar)):
-        blocks.extend(handler.body for handler in statement.handlers)
-        if statement.finalbody is not None:
-            blocks.append(statement.finalbody.body)
-    if isinstance(statement, cst.Match):
-        blocks.extend(case.body for case in statement.cases)
-    for block in blocks:
-        if isinstance(block, cst.IndentedBlock):
-            yield from import_time_statements(block.body)
-        else:
-            yield from block.body
 
 
 def is_docstring(statement: cst.BaseStatement) -> bool:

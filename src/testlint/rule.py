@@ -18,6 +18,7 @@ import libcst as cst
 
 from testlint.diagnostics import NodeFix
 from testlint.facts import Fact
+from testlint.import_time import is_main_guard
 from testlint.memo import Memo
 from testlint.names import ImportTable
 from testlint.positions import STATEMENT_CLASSES
@@ -39,21 +40,6 @@ class Report:
     top: cst.CSTNode | None = None
     """The top-level statement being visited when it was reported: where its
     nodes most likely are (the engine checks; see `positions.py`)."""
-
-
-def is_main_guard(test: cst.BaseExpression) -> bool:
-    """`__name__ == "__main__"` in either order, alone or as one side of `and`."""
-    if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
-        return is_main_guard(test.left) or is_main_guard(test.right)
-    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
-        return False
-    target = test.comparisons[0]
-    if not isinstance(target.operator, cst.Equal):
-        return False
-    sides = (test.left, target.comparator)
-    names = [s for s in sides if isinstance(s, cst.Name) and s.value == "__name__"]
-    strings = [s for s in sides if isinstance(s, cst.SimpleString)]
-    return len(names) == 1 and len(strings) == 1 and strings[0].evaluated_value == "__main__"
 
 
 @dataclass

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import libcst as cst
 
-from testlint.index import import_time_statements
+from testlint.import_time import import_time_statements_ast
 from testlint.memo import Key
 from testlint.names import CANONICAL_PREFIXES
 from testlint.pytest_config import asyncio_setup
@@ -240,7 +240,7 @@ def _requesters(source: str) -> Iterator[tuple[str, _Requester]]:
     except (SyntaxError, ValueError, RecursionError):
         return
     module_marked = _marked_by_anyio(_pytestmark(tree.body))
-    for node in import_time_statements(tree.body):
+    for node in import_time_statements_ast(tree.body):
         if isinstance(node, ast.ClassDef):
             class_marked = module_marked or _marked_by_anyio(
                 [*node.decorator_list, *_pytestmark(node.body)]
