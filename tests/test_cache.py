@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 
 from cli_runner import make_runner
-from testlint import cache, engine, index, runner, workers
+from testlint import cache, engine, index, module_info, runner, workers
 from testlint.cli import main
 from testlint.engine import Linter
 from testlint.files import SourcePath
+from testlint.module_info import ModuleInfo
 from testlint.registry import RULES
 from testlint.rule import FileKind
 from testlint.runner import RunOptions, RunResult, resolve_settings, run
@@ -123,13 +124,13 @@ def test_exit_lines_remembered_by_the_cache_are_not_parsed_again(
     assert ("test_tool.py", "TL103", 1) in codes(lint(tmp_path))
     # The next run (a new Project, so nothing remembered in memory) reads the cache.
     parsed: list[str] = []
-    real = index._read_module
+    real = module_info.read_module
 
-    def counting(name: str, *args: object, **kwargs: object) -> object:
+    def counting(name: str, path: Path, data: bytes) -> ModuleInfo | None:
         parsed.append(name)
-        return real(name, *args, **kwargs)  # type: ignore[arg-type]
+        return real(name, path, data)
 
-    monkeypatch.setattr(index, "_read_module", counting)
+    monkeypatch.setattr(index, "read_module", counting)
     write(tmp_path, "tests/test_tool.py", "from shop import tool\n\n\ndef test_y():\n    pass\n")
     assert ("test_tool.py", "TL103", 1) in codes(lint(tmp_path))
     assert "shop.tool" not in parsed

@@ -10,13 +10,8 @@ import pytest
 
 from testlint import import_time, index
 from testlint.engine import Linter
-from testlint.index import (
-    ExitLines,
-    build_index,
-    exiting_modules,
-    find_exiting_modules,
-    resolve_relative,
-)
+from testlint.index import ExitLines, build_index, exiting_modules, find_exiting_modules
+from testlint.module_info import resolve_relative
 from testlint.registry import RULES
 from testlint.runner import RunOptions, resolve_settings
 
@@ -162,7 +157,7 @@ def test_exit_lines_are_parsed_once_per_content(
     exit_lines = ExitLines()
     assert exiting_modules(build_index(tmp_path), exit_lines)["pkg.boot"][1] == 3
     path = tmp_path / "pkg" / "boot.py"
-    monkeypatch.setattr(index, "_read_module", _no_parse)
+    monkeypatch.setattr(index, "read_module", _no_parse)
     assert exit_lines.line_of("pkg.boot", path, path.read_bytes()) == 3  # answered from memory
     changed = b"import sys\n\n\nsys.exit(3)\n"
     with pytest.raises(AssertionError, match="parsed again"):

@@ -36,6 +36,7 @@ LAYERS: dict[str, int] = {
     "testlint.scan": FACTS,
     "testlint.import_time": FACTS,
     "testlint.imports": FACTS,
+    "testlint.module_info": FACTS,
     "testlint.index": FACTS,
     "testlint.pytest_config": FACTS,
     "testlint.dependencies": FACTS,

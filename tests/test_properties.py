@@ -382,7 +382,7 @@ _EXIT_PIECES += ["abort", "quit", "é", "sys.exit", "Exit", ")"]
 @settings(max_examples=3000, database=None, deadline=None)
 @given(st.lists(st.sampled_from(_EXIT_PIECES), max_size=12))
 def test_the_fast_exit_scan_agrees_with_the_exit_pattern(pieces: list[str]) -> None:
-    from testlint.index import _EXIT_CALL, mentions_exit
+    from testlint.module_info import _EXIT_CALL, mentions_exit
 
     data = "".join(pieces).encode("utf-8")
     assert mentions_exit(data) == (_EXIT_CALL.search(data) is not None)
@@ -428,7 +428,7 @@ _GLOBALS_PIECES = [
 @settings(max_examples=3000, database=None, deadline=None)
 @given(st.lists(st.sampled_from(_GLOBALS_PIECES), max_size=10))
 def test_the_fast_globals_scan_agrees_with_its_pattern(pieces: list[str]) -> None:
-    from testlint.index import _WRITES_GLOBALS, _writes_globals
+    from testlint.module_info import _WRITES_GLOBALS, _writes_globals
 
     data = "".join(pieces).encode("utf-8")
     assert _writes_globals(data) == (_WRITES_GLOBALS.search(data) is not None)

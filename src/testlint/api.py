@@ -41,7 +41,7 @@ from __future__ import annotations
 from testlint.dependencies import admits_python_below
 from testlint.diagnostics import Applicability, ImportRequest, NodeFix
 from testlint.facts import EXITING, MODULES, SUITE, Fact
-from testlint.index import ModuleInfo
+from testlint.module_info import ModuleInfo
 from testlint.names import dotted_name
 from testlint.project import FileKind, Project, display_path
 from testlint.rule import Rule, RuleContext, SourceFile

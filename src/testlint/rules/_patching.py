@@ -15,8 +15,9 @@ from typing import ClassVar, cast
 import libcst as cst
 
 from testlint.api import MODULES, NodeFix, Rule, RuleContext, SourceFile
-from testlint.index import ModuleIndex, ModuleInfo, read_module
+from testlint.index import ModuleIndex
 from testlint.memo import Key, Memo
+from testlint.module_info import ModuleInfo, read_module
 from testlint.names import dotted_name
 from testlint.project import Project, display_path
 from testlint.rules._asyncio import FIXTURE_DECORATORS, mark_names, marks_in_scope

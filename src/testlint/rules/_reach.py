@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from testlint.index import ModuleIndex, ModuleInfo
+from testlint.index import ModuleIndex
+from testlint.module_info import ModuleInfo
 
 MAX_DEFINITIONS = 5000
 """Definitions read before the answer is "not known". The walk otherwise runs to
