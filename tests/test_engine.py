@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import stat
 from pathlib import Path
@@ -181,7 +182,7 @@ def test_write_refuses_a_file_changed_since_read(tmp_path: Path) -> None:
 @pytest.fixture
 def read_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every file is read-only for `os.access` (a non-root user without the right)."""
-    monkeypatch.setattr("testlint.files.os.access", lambda path, mode: False)
+    monkeypatch.setattr(os, "access", lambda path, mode: False)
 
 
 @pytest.mark.usefixtures("read_only")

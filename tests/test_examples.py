@@ -15,7 +15,10 @@ def run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def collect(suite: Path) -> subprocess.CompletedProcess[str]:
-    return run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], suite)
+    # Its own basetemp: with the shared one, the inner pytest ends by deleting
+    # other sessions' old temporary directories, which took seconds on a busy machine.
+    basetemp = f"--basetemp={suite.parent / 'basetemp'}"
+    return run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", basetemp], suite)
 
 
 def copy_examples(tmp_path: Path) -> Path:

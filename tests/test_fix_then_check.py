@@ -4,6 +4,8 @@ called remaining, on every fixture project: a fix never creates a finding."""
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -35,26 +37,51 @@ def _projects() -> list[tuple[str, str]]:
     return found
 
 
+@dataclass(frozen=True)
+class Fixed:
+    copy: Path
+    """The copy of the rule directory the project was fixed in."""
+    found: list[tuple[str, int, int, str]]
+    """What the fixing run called remaining."""
+    fixes_applied: int
+
+
+@pytest.fixture(scope="module")
+def fixed(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str, str], Fixed]:
+    """`--fix --unsafe-fixes` on a fresh copy of a fixture project, run once per
+    project for both tests below."""
+    done: dict[tuple[str, str], Fixed] = {}
+
+    def fix(code: str, project: str) -> Fixed:
+        if (code, project) not in done:
+            copy = tmp_path_factory.mktemp("fixed") / code
+            shutil.copytree(FIXTURES / code, copy, ignore=shutil.ignore_patterns("*.fixed.py"))
+            result = run(_paths(copy, project), RunOptions(fix=True, unsafe_fixes=True))
+            done[code, project] = Fixed(
+                copy, _found(result.diagnostics, copy), result.fixes_applied
+            )
+        return done[code, project]
+
+    return fix
+
+
+def _paths(copy: Path, project: str) -> list[Path]:
+    root = copy / project
+    return [root] if project != "." else sorted(root.glob("*.py"))
+
+
 @pytest.mark.parametrize(
     ("code", "project"), _projects(), ids=[f"{code}/{project}" for code, project in _projects()]
 )
-def test_the_next_check_agrees_with_fix(code: str, project: str, tmp_path: Path) -> None:
-    copy = tmp_path / code
-    shutil.copytree(FIXTURES / code, copy, ignore=shutil.ignore_patterns("*.fixed.py"))
-    root = copy / project
-    paths = [root] if project != "." else sorted(root.glob("*.py"))
-    fixed = run(paths, RunOptions(fix=True, unsafe_fixes=True))
-    again = run(paths, RunOptions(unsafe_fixes=True))
-    assert _found(again.diagnostics, copy) == _found(fixed.diagnostics, copy)
+def test_the_next_check_agrees_with_fix(
+    code: str, project: str, fixed: Callable[[str, str], Fixed]
+) -> None:
+    done = fixed(code, project)
+    again = run(_paths(done.copy, project), RunOptions(unsafe_fixes=True))
+    assert _found(again.diagnostics, done.copy) == done.found
 
 
-def test_fixes_are_applied_in_those_runs(tmp_path: Path) -> None:
+def test_fixes_are_applied_in_those_runs(fixed: Callable[[str, str], Fixed]) -> None:
     # The comparison above means something only if fixes happen in those runs.
-    applied = 0
-    for code, project in _projects():
-        copy = tmp_path / f"{code}-{project}"
-        shutil.copytree(FIXTURES / code, copy, ignore=shutil.ignore_patterns("*.fixed.py"))
-        root = copy / project
-        paths = [root] if project != "." else sorted(root.glob("*.py"))
-        applied += run(paths, RunOptions(fix=True, unsafe_fixes=True)).fixes_applied
+    applied = sum(fixed(code, project).fixes_applied for code, project in _projects())
     assert applied >= 50

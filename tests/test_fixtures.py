@@ -9,6 +9,9 @@
   lines of fixed diagnostics changed (plus `import` lines added, imports the fix
   left unused removed, and blank lines between import sections).
 - Gating (skipping the parse when no rule's trigger text occurs) never loses a finding.
+
+Each file is linted once per distinct (source, fix level, gating), in its fixture
+project (`linting.py`); the tests share the results and must not mutate them.
 """
 
 from __future__ import annotations
@@ -21,15 +24,12 @@ from pathlib import Path
 import libcst as cst
 import pytest
 
+from linting import FIXTURES, lint
 from testlint.diagnostics import Applicability, Diagnostic
-from testlint.engine import FileResult, Linter, python_parses
-from testlint.locate import find_project_root
-from testlint.project import Project
-from testlint.registry import ALL_RULES, RULES, UnusedNoqa
+from testlint.engine import python_parses
+from testlint.registry import RULES, UnusedNoqa
 from testlint.rule import Rule
-from testlint.settings import load_settings
 
-FIXTURES = Path(__file__).parent / "fixtures"
 MARKER = re.compile(r"#\s*error:\s*(TL\d{3}(?:\s*,\s*TL\d{3})*)")
 GOLDEN_SUFFIXES = {Applicability.SAFE: ".fixed.py", Applicability.UNSAFE: ".unsafe.fixed.py"}
 
@@ -43,30 +43,6 @@ def fixture_id(path: Path) -> str:
 
 
 FILES = pytest.mark.parametrize("path", fixture_files(), ids=fixture_id)
-
-
-def lint(
-    path: Path,
-    source: bytes | None = None,
-    fix: Applicability | None = None,
-    gating: bool = True,
-) -> FileResult:
-    # A fixture project is a directory right under tests/fixtures/<CODE>/ holding its
-    # own configuration (else <CODE>/ itself); its [tool.testlint] applies, never
-    # the repository's.
-    parts = path.relative_to(FIXTURES).parts
-    root = FIXTURES / parts[0]
-    if len(parts) > 2 and find_project_root(root / parts[1]) == root / parts[1]:
-        root = root / parts[1]
-    pyproject = root / "pyproject.toml"
-    config = (
-        pyproject if pyproject.is_file() and "[tool.testlint]" in pyproject.read_text() else None
-    )
-    project = Project(root)
-    settings = load_settings(config, ALL_RULES, root)
-    linter = Linter(RULES, settings, project, gating=gating, check_facts=True)
-    text = path.read_bytes() if source is None else source
-    return linter.check(path, text, project.file_kind(path), fix=fix)
 
 
 def expected(path: Path) -> set[tuple[int, str]]:

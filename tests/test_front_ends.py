@@ -206,12 +206,28 @@ def staged_project(tmp_path: Path) -> Path:
     return project
 
 
-def try_repo(project: Path, hook: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def try_repo(
+    project: Path, hook: str | None, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """`pre-commit try-repo` of this repository: `hook`, else every hook of the
+    manifest, in the order of their ids. Each run installs a hook environment."""
+    hooks = [hook] if hook else []
     return run(
-        [sys.executable, "-m", "pre_commit", "try-repo", str(ROOT), hook, "--verbose"],
+        [sys.executable, "-m", "pre_commit", "try-repo", str(ROOT), *hooks, "--verbose"],
         project,
         env=env,
     )
+
+
+def hook_reports(stdout: str) -> dict[str, str]:
+    """Each hook's part of a verbose pre-commit run (its status line, then the
+    `- hook id:` lines and its output), by hook id, in the order they ran."""
+    lines = stdout.splitlines()
+    starts = [i - 1 for i, line in enumerate(lines) if line.startswith("- hook id: ")]
+    return {
+        lines[start + 1][len("- hook id: ") :]: "\n".join(lines[start:end])
+        for start, end in zip(starts, [*starts[1:], len(lines)])
+    }
 
 
 @pytest.mark.slow
@@ -219,13 +235,21 @@ def test_pre_commit_hooks_check_and_fix_staged_files(
     tmp_path: Path, pre_commit_home: dict[str, str]
 ) -> None:
     project = staged_project(tmp_path)
-    checked = try_repo(project, "testlint", pre_commit_home)
-    assert checked.returncode == 1, checked.stdout + checked.stderr
-    assert "tests/test_x.py:6:5: TL101 [*]" in checked.stdout
-    assert "helper.py" not in checked.stdout.replace("helper.py ", "")  # staged, not a test
-    fixed = try_repo(project, "testlint-fix", pre_commit_home)
-    assert fixed.returncode == 1  # pre-commit fails a hook that modified files
-    assert "files were modified by this hook" in fixed.stdout
+    # Both hooks in one run (one hook environment to install): `testlint` checks
+    # the staged files, then `testlint-fix` fixes them.
+    both = try_repo(project, None, pre_commit_home)
+    assert both.returncode == 1, both.stdout + both.stderr
+    reports = hook_reports(both.stdout)
+    assert list(reports) == ["testlint", "testlint-fix"], both.stdout
+    checked = reports["testlint"]
+    assert checked.splitlines()[0].endswith("Failed"), checked
+    assert "- exit code: 1" in checked
+    assert "tests/test_x.py:6:5: TL101 [*]" in checked
+    assert "helper.py" not in both.stdout.replace("helper.py ", "")  # staged, not a test
+    fixed = reports["testlint-fix"]
+    # pre-commit fails a hook that modified files
+    assert fixed.splitlines()[0].endswith("Failed"), fixed
+    assert "files were modified by this hook" in fixed
     content = (project / "tests" / "test_x.py").read_text()
     assert 'pytest.skip("could not import nope", allow_module_level=True)' in content
     subprocess.run(["git", "add", "."], cwd=project, check=True)

@@ -22,44 +22,50 @@ EXTRA = {
 }
 
 
-def _modules() -> list[tuple[str, cst.Module]]:
-    modules = []
+def _sources() -> list[tuple[str, bytes | str]]:
+    """Every fixture libcst parses, and the snippets above. Each test parses its
+    source again: trees kept alive for the whole session (as parameters) made every
+    full garbage collection walk them."""
+    sources: list[tuple[str, bytes | str]] = []
     for path in FILES:
+        source = path.read_bytes()
         try:
-            modules.append(
-                (path.relative_to(FIXTURES).as_posix(), cst.parse_module(path.read_bytes()))
-            )
+            cst.parse_module(source)
         except cst.ParserSyntaxError:
             continue  # fixtures of unparsable files
-    modules.extend((name, cst.parse_module(text)) for name, text in EXTRA.items())
-    return modules
+        sources.append((path.relative_to(FIXTURES).as_posix(), source))
+    sources.extend(EXTRA.items())
+    return sources
 
 
-MODULES = _modules()
+SOURCES = _sources()
+SOURCE_IDS = [name for name, _ in SOURCES]
 
 
 def test_fixtures_were_found() -> None:
-    assert len(MODULES) > 300
+    assert len(SOURCES) > 300
 
 
-@pytest.mark.parametrize(("name", "module"), MODULES, ids=[name for name, _ in MODULES])
-def test_each_statement_alone_gets_libcst_positions(name: str, module: cst.Module) -> None:
+@pytest.mark.parametrize(("name", "source"), SOURCES, ids=SOURCE_IDS)
+def test_each_statement_alone_gets_libcst_positions(name: str, source: bytes | str) -> None:
+    module = cst.parse_module(source)
     full = all_positions(module)
-    for source in (None, module.code):  # statements generated, or found in the code
+    for code in (None, module.code):  # statements generated, or found in the code
         for statement in module.body:
-            some = positions_in(module, {statement}, source)
+            some = positions_in(module, {statement}, code)
             assert statement in some
             assert {node: some[node] for node in some} == {node: full[node] for node in some}
 
 
-@pytest.mark.parametrize(("name", "module"), MODULES, ids=[name for name, _ in MODULES])
-def test_first_and_last_statements_together(name: str, module: cst.Module) -> None:
+@pytest.mark.parametrize(("name", "source"), SOURCES, ids=SOURCE_IDS)
+def test_first_and_last_statements_together(name: str, source: bytes | str) -> None:
+    module = cst.parse_module(source)
     if len(module.body) < 2:
         return
     chosen = {module.body[0], module.body[-1]}
     full = all_positions(module)
-    for source in (None, module.code):
-        some = positions_in(module, chosen, source)
+    for code in (None, module.code):
+        some = positions_in(module, chosen, code)
         assert chosen <= set(some)
         assert all(some[node] == full[node] for node in some)
 

@@ -102,11 +102,14 @@ def check(linter: Linter, source: bytes, kind: FileKind) -> FileResult:
     return linter.check(path, source, kind, fix=Applicability.UNSAFE, with_edits=True)
 
 
-def assert_properties(linter: Linter, source: bytes) -> None:
-    with_deep_stack(lambda: _assert_properties(linter, source))
+Check = Callable[[Linter, bytes, FileKind], FileResult]
 
 
-def _assert_properties(linter: Linter, source: bytes) -> None:
+def assert_properties(linter: Linter, source: bytes, check: Check = check) -> None:
+    with_deep_stack(lambda: _assert_properties(linter, source, check))
+
+
+def _assert_properties(linter: Linter, source: bytes, check: Check) -> None:
     for kind in FileKind:
         result = check(linter, source, kind)
         assert not [e for e in result.errors if BUG in e], (kind, result.errors)
@@ -325,11 +328,27 @@ def test_mutated_fixtures(linter: Linter, path: Path, data: st.DataObject) -> No
     assert_properties(linter, source)
 
 
+@pytest.fixture(scope="module")
+def check_once(linter: Linter) -> Check:
+    """`check`, each (source, kind) once: a fixture's fixed source is often another
+    fixture (its golden), checked again by that fixture's test. Results are shared:
+    read-only."""
+    done: dict[tuple[bytes, FileKind], FileResult] = {}
+
+    def checked(same: Linter, source: bytes, kind: FileKind) -> FileResult:
+        assert same is linter
+        if (source, kind) not in done:
+            done[source, kind] = check(linter, source, kind)
+        return done[source, kind]
+
+    return checked
+
+
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.relative_to(FIXTURES).as_posix())
-def test_every_fixture_as_every_kind(linter: Linter, path: Path) -> None:
+def test_every_fixture_as_every_kind(linter: Linter, check_once: Check, path: Path) -> None:
     """The unmutated fixtures, as each kind of file (their own tests check them as
     what they are, in their own projects)."""
-    assert_properties(linter, path.read_bytes())
+    assert_properties(linter, path.read_bytes(), check_once)
 
 
 def _all_snippets() -> Iterator[bytes]:
