@@ -65,11 +65,12 @@ def _check_file(linters: dict[Path, Any], path: Path) -> dict[str, Any]:
     import libcst as cst
 
     from testlint.diagnostics import Applicability
-    from testlint.engine import Linter, python_parses
+    from testlint.engine import Linter
     from testlint.project import Project
     from testlint.registry import RULES
     from testlint.rule import FileKind
     from testlint.settings import load_settings
+    from testlint.source import python_parses
 
     record: dict[str, Any] = {"path": str(path), "problems": [], "fixes": 0, "tl001": None}
     started = time.perf_counter()

@@ -26,9 +26,9 @@ import pytest
 
 from linting import FIXTURES, lint
 from testlint.diagnostics import Applicability, Diagnostic
-from testlint.engine import python_parses
 from testlint.registry import RULES, UnusedNoqa
 from testlint.rule import Rule
+from testlint.source import python_parses
 
 MARKER = re.compile(r"#\s*error:\s*(TL\d{3}(?:\s*,\s*TL\d{3})*)")
 GOLDEN_SUFFIXES = {Applicability.SAFE: ".fixed.py", Applicability.UNSAFE: ".unsafe.fixed.py"}

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from testlint.engine import python_parses
+from testlint.source import python_parses
 
 ROOT = Path(__file__).parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"

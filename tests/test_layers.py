@@ -45,6 +45,7 @@ LAYERS: dict[str, int] = {
     "testlint.settings": FACTS,
     "testlint.files": FACTS,
     # The rule API, the rules, the registry and the engine that runs them.
+    "testlint.source": FACTS,
     "testlint.rule": RULES,
     "testlint.api": RULES,
     "testlint.rules": RULES,

@@ -37,11 +37,12 @@ from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
 from testlint.diagnostics import Applicability
-from testlint.engine import FileResult, Linter, python_parses
+from testlint.engine import FileResult, Linter
 from testlint.project import Project
 from testlint.registry import RULES
 from testlint.rule import FileKind
 from testlint.settings import load_settings
+from testlint.source import python_parses
 from testlint.workers import with_deep_stack
 
 # Hypothesis's caches go to a temporary directory, not `.hypothesis/` in the checkout

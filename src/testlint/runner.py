@@ -15,7 +15,7 @@ from typing import Any
 
 from testlint import cache, record
 from testlint.diagnostics import Applicability, Diagnostic
-from testlint.engine import FileResult, Linter, decode
+from testlint.engine import FileResult, Linter
 from testlint.files import PathError, SourcePath, WriteError, discover, write_atomically
 from testlint.locate import (
     DEFAULT_CACHE_DIRECTORY,
@@ -30,6 +30,7 @@ from testlint.record import CheckedFile
 from testlint.registry import ALL_RULES, RULES
 from testlint.rule import FileKind, Rule
 from testlint.settings import Settings, load_settings
+from testlint.source import decode
 from testlint.workers import INTERRUPTED, Progress, in_workers, with_deep_stack
 
 
