@@ -30,7 +30,10 @@ A rule is a class in its own module under `testlint/rules/` (see CONTRIBUTING.md
 - `options`: `Option` keys in `[tool.testlint]`, read with `settings.option(...)`.
 - `self.context` (`RuleContext`): the file, its libcst module, imports, where the
   visit is (`at_import_time`, enclosing `try`/`with`/`if`/class), the project.
-- `self.report(node, message, fix=NodeFix(title, Applicability.SAFE, {old: new}))`.
+- `self.report(node, message, fix=NodeFix(title, Applicability.SAFE, {old: new}))`,
+  during the visit or after it (`leave_Module`): a `# noqa` on the lines of the node's
+  statement applies. Only a late report of a node that is neither a call nor a string
+  names that statement itself (`statement=`, as the patch rules do for keywords).
 
 Rule families share helpers in `testlint/rules/_<family>.py`; a rule module imports
 nothing else of testlint (`tests/test_layers.py` checks).

@@ -78,6 +78,11 @@ class RuleContext:
     tops: dict[cst.CSTNode, cst.CSTNode | None] = field(default_factory=dict)
     """Statements, calls and strings visited so far -> their top-level statement
     (for reports made after the visit has left it)."""
+    lines: dict[cst.CSTNode, cst.SimpleStatementLine | cst.SimpleStatementSuite | None] = field(
+        default_factory=dict
+    )
+    """Calls and strings visited so far -> the statement holding them, whose lines a
+    `# noqa` may be on (for reports made after the visit has left them)."""
 
     @property
     def at_import_time(self) -> bool:
@@ -228,12 +233,19 @@ class TopStatement:
         self._top = {id(statement) for statement in context.module.body}
 
     def get_visitors(self) -> dict[str, Callable[[cst.CSTNode], None]]:
-        return {f"visit_{name}": self._visit for name in self.NOTED}
+        visitors: dict[str, Callable[[cst.CSTNode], None]]
+        visitors = {f"visit_{name}": self._visit for name in self.NOTED}
+        visitors["visit_Call"] = visitors["visit_SimpleString"] = self._visit_expression
+        return visitors
 
     def _visit(self, node: cst.CSTNode) -> None:
         if id(node) in self._top:
             self.context.top_statement = node
         self.context.tops[node] = self.context.top_statement
+
+    def _visit_expression(self, node: cst.CSTNode) -> None:
+        self._visit(node)
+        self.context.lines[node] = self.context.enclosing_statement()
 
 
 class Unparsable(Exception):
@@ -322,8 +334,10 @@ class Rule(CachedVisitors):
         fix: NodeFix | None = None,
         statement: cst.CSTNode | None = None,
     ) -> None:
-        """Report `node`. A `# noqa` on any line of its enclosing statement applies
-        (`statement`: that statement, for reports made after the visit has left it)."""
-        enclosing = statement or self.context.enclosing_statement()
+        """Report `node`. A `# noqa` on any line of its enclosing statement applies.
+        That statement is known for the node being visited, and for any call or
+        string visited earlier; a report made after the visit has left any other
+        kind of node passes it (`statement`)."""
+        enclosing = statement or self.context.lines.get(node) or self.context.enclosing_statement()
         top = self.context.top_statement
         self.context.reports.append(Report(type(self), node, message, enclosing, fix, top))

@@ -55,8 +55,8 @@ class Function:
     autouse: bool = False
     calls: set[str] = field(default_factory=set)
     """Bare names it calls (`helper()`): module-level helpers."""
-    work: tuple[cst.Call, str, cst.CSTNode | None] | None = None
-    """The first parallel-work call in it, its constructor's name, its statement."""
+    work: tuple[cst.Call, str] | None = None
+    """The first parallel-work call in it, and its constructor's name."""
 
 
 class ParallelWorkWithoutSerialMarker(Rule):
@@ -209,8 +209,7 @@ class ParallelWorkWithoutSerialMarker(Rule):
         if current.work is None:
             constructor = self._constructor(node)
             if constructor is not None:
-                statement = self.context.enclosing_statement()
-                current.work = (node, constructor, statement)
+                current.work = (node, constructor)
 
     def leave_Module(self, original_node: cst.Module) -> None:
         if not any(f.work for f in self._functions):
@@ -230,7 +229,7 @@ class ParallelWorkWithoutSerialMarker(Rule):
 
     def _check(self, function: Function, marker: str) -> None:
         assert function.work is not None
-        call, constructor, statement = function.work
+        call, constructor = function.work
         short = constructor.rsplit(".", 1)[-1]
         name = function.node.name.value
         if function.kind == "test" and function.cls is None:
@@ -268,7 +267,6 @@ class ParallelWorkWithoutSerialMarker(Rule):
             f"{message}; under pytest-xdist they run beside other tests: "
             f"add `@pytest.mark.{marker}`{blocker}",
             fix=None if blocker else self._fix(targets, marker),
-            statement=statement,
         )
 
     def _fix_blocker(self, marker: str) -> str:

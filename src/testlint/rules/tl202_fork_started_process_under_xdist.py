@@ -135,9 +135,7 @@ class ForkStartedProcessUnderXdist(Rule):
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)
         self._contexts = Contexts(context)
-        self._pending: list[
-            tuple[cst.Call, str, NodeFix | None, cst.CSTNode | None, frozenset[str], str]
-        ] = []
+        self._pending: list[tuple[cst.Call, str, NodeFix | None, frozenset[str], str]] = []
         self._marks: frozenset[str] = frozenset()
         """Last names of the marks on the top-level function being visited."""
         self._function: cst.FunctionDef | None = None
@@ -213,15 +211,14 @@ class ForkStartedProcessUnderXdist(Rule):
     def _report(self, call: cst.Call, what: str, fix: NodeFix | None) -> None:
         if "skip" in self._marks:
             return  # never runs (`skipif` may: its condition is not judged)
-        statement = self.context.enclosing_statement()
         name = self._function.name.value if self._function is not None else ""
-        self._pending.append((call, what, fix, statement, self._marks, name))
+        self._pending.append((call, what, fix, self._marks, name))
 
     def leave_Module(self, original_node: cst.Module) -> None:
         if not self._pending or self._sets_start_method or not self._applies():
             return
         selections = xdist_selections(self.context)
-        for call, what, fix, statement, marks, function in self._pending:
+        for call, what, fix, marks, function in self._pending:
             if self._skipped_by_environment(function):
                 continue  # CI's -n runs may skip it: undecidable here
             if self._deselected_somewhere(marks):
@@ -237,7 +234,6 @@ class ForkStartedProcessUnderXdist(Rule):
                 "(fork is the default start method on Linux before Python 3.14); "
                 'use `multiprocessing.get_context("spawn")`',
                 fix=fix,
-                statement=statement,
             )
 
     def _skipped_by_environment(self, function: str) -> bool:
