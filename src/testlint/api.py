@@ -28,6 +28,8 @@ A rule is a class in its own module under `testlint/rules/` (see CONTRIBUTING.md
   reads through `Project`; the cache keys the file's result on them, and the
   fixture tests fail on a fact read but not declared.
 - `options`: `Option` keys in `[tool.testlint]`, read with `settings.option(...)`.
+- `InFile`: what a gate and a visit both know (path, project, settings, memo), for
+  helpers that need no tree.
 - `self.context` (`RuleContext`): the file, its libcst module, imports, where the
   visit is (`at_import_time`, enclosing `try`/`with`/`if`/class), the project.
 - `self.report(node, message, fix=NodeFix(title, Applicability.SAFE, {old: new}))`,
@@ -47,7 +49,7 @@ from testlint.facts import EXITING, MODULES, SUITE, Fact
 from testlint.module_info import ModuleInfo
 from testlint.names import dotted_name
 from testlint.project import FileKind, Project, display_path
-from testlint.rule import Rule, RuleContext, SourceFile
+from testlint.rule import InFile, Rule, RuleContext, SourceFile
 from testlint.scan import Scan
 from testlint.settings import Option, Settings
 
@@ -59,6 +61,7 @@ __all__ = [
     "Fact",
     "FileKind",
     "ImportRequest",
+    "InFile",
     "ModuleInfo",
     "NodeFix",
     "Option",

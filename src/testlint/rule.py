@@ -12,7 +12,7 @@ import ast
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import libcst as cst
 
@@ -248,6 +248,16 @@ class TopStatement:
         self.context.lines[node] = self.context.enclosing_statement()
 
 
+class InFile(Protocol):
+    """What a gate (`SourceFile`) and a visit (`RuleContext`) both know of a file:
+    helpers that need no tree take either."""
+
+    path: Path
+    project: Project
+    settings: Settings
+    memo: Memo
+
+
 class Unparsable(Exception):
     """Raised by `SourceFile.scan` when CPython cannot parse the file (syntax newer
     than the running Python, which libcst may still read): the engine then runs
@@ -257,7 +267,7 @@ class Unparsable(Exception):
 class SourceFile:
     """What a rule's gate knows of a file before libcst parses it."""
 
-    __slots__ = ("_parsed", "_scan", "_tree", "path", "project", "settings", "text")
+    __slots__ = ("_parsed", "_scan", "_tree", "memo", "path", "project", "settings", "text")
 
     def __init__(
         self,
@@ -272,6 +282,8 @@ class SourceFile:
         self.project = project
         self.settings = settings
         self._tree = tree
+        self.memo = Memo()
+        """Answers the gates share for this file (the visit keeps its own)."""
         self._parsed = False
         self._scan: Scan | None = None
 

@@ -18,7 +18,7 @@ import libcst as cst
 
 from testlint.memo import Key
 from testlint.project import Project, display_path, is_relative_to, marks_in_text
-from testlint.rule import FileKind, Option, RuleContext
+from testlint.rule import FileKind, InFile, Option, RuleContext
 from testlint.rules._asyncio import mark_names, pytestmark_values
 from testlint.scan import Scan, terminal
 from testlint.settings import Settings
@@ -151,19 +151,19 @@ def _with_working_directories(text: str) -> str:
     )
 
 
-def addopts_text(context: RuleContext) -> str:
+def addopts_text(context: InFile) -> str:
     config = context.project.pytest_config(context.path.parent)
     return " ".join(config.addopts)
 
 
-def runs_xdist(context: RuleContext) -> bool:
+def runs_xdist(context: InFile) -> bool:
     """The project runs its tests under pytest-xdist: `-n`/`--dist` in `addopts` or
     in a CI/tox/nox/make command running pytest, or pytest-xdist among its declared
     dependencies (`-p no:xdist` in `addopts` turns it off)."""
     return context.memo.get(RUNS_XDIST, lambda: _runs_xdist(context))
 
 
-def _runs_xdist(context: RuleContext) -> bool:
+def _runs_xdist(context: InFile) -> bool:
     addopts = addopts_text(context)
     if _NO_XDIST.search(addopts):
         return False
@@ -228,7 +228,7 @@ def marker_attribute_in(scan: Scan, settings: Settings) -> bool:
     )
 
 
-def configured_markers(context: RuleContext) -> tuple[str, ...]:
+def configured_markers(context: InFile) -> tuple[str, ...]:
     return context.settings.option(SERIAL_MARKERS)
 
 
@@ -377,7 +377,7 @@ PARALLEL_WORDS = re.compile(r"thread|process|pool|parallel|concurren|fork|execut
 """A serial marker's registered description that speaks of parallel work."""
 
 
-def covers_parallel_work(context: RuleContext, marker: str, constructor: str) -> bool:
+def covers_parallel_work(context: InFile, marker: str, constructor: str) -> bool:
     """Whether the project's `marker` convention is about parallel work like
     `constructor` (qualified): `serial-markers` or `parallel-constructors` set
     explicitly, a description that says so (`parallel_unsafe: uses a thread
@@ -485,7 +485,7 @@ def _is_initial(project: Project, conftest: Path) -> bool:
     return any(directory == (rootdir / p).resolve() for p in testpaths)
 
 
-def suite_scope(context: RuleContext) -> Project:
+def suite_scope(context: InFile) -> Project:
     """The files one pytest run sees together: everything under the rootdir of
     the file's pytest configuration (a conftest hook there acts on all of them),
     not just the nearest sub-project that declares dependencies."""
@@ -497,7 +497,7 @@ def suite_scope(context: RuleContext) -> Project:
     return context.project.memo.get(SUITE_SCOPE, lambda: context.project.sub_project(root), root)
 
 
-def adopted_markers(context: RuleContext) -> tuple[str, ...]:
+def adopted_markers(context: InFile) -> tuple[str, ...]:
     """The serial markers this project has adopted, in `serial-markers` order:
     registered in pytest `markers` or by a conftest, used in the suite, or all
     of them when `serial-markers` is set explicitly."""
@@ -507,7 +507,7 @@ def adopted_markers(context: RuleContext) -> tuple[str, ...]:
     return context.memo.get(ADOPTED_MARKERS, lambda: _adopted_markers(context, markers))
 
 
-def _adopted_markers(context: RuleContext, markers: tuple[str, ...]) -> tuple[str, ...]:
+def _adopted_markers(context: InFile, markers: tuple[str, ...]) -> tuple[str, ...]:
     config = context.project.pytest_config(context.path.parent)
     suite = suite_markers(suite_scope(context), markers)
     adopted = config.markers | suite.used | suite.registered_in_conftest
@@ -634,7 +634,7 @@ class _MarkExpression:
         return token in self.marks
 
 
-def invocations(context: RuleContext) -> tuple[Invocation, ...]:
+def invocations(context: InFile) -> tuple[Invocation, ...]:
     """`addopts`, then every run file that invokes pytest on this file's suite:
     those beside its pytest configuration, and those of the checked project's
     root when they name the suite's directory (`cd pkg && pytest -n 4`)."""

@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import ast
+from collections.abc import Iterator
+
 import libcst as cst
 
 from testlint.api import EXITING, Rule, SourceFile, display_path, dotted_name
@@ -84,10 +87,17 @@ class TestImportsExitingModule(Rule):
 
     @classmethod
     def gate(cls, file: SourceFile) -> bool:
-        """Only files that mention a module which exits (found once per project):
-        decided from the text, before any parse (every file says "import")."""
+        """Only files that import a module which exits (found once per project): the
+        text must name one (every file says "import"), then an import must reach it."""
         exiting = file.project.owner(file.path).exiting_modules
-        return any(name.rsplit(".", 1)[-1] in file.text for name in exiting)
+        if not any(name.rsplit(".", 1)[-1] in file.text for name in exiting):
+            return False
+        return any(
+            ".".join(parts[:cut]) in exiting
+            for name in _imported_names(file.scan.imports)
+            for parts in [name.split(".")]
+            for cut in range(1, len(parts) + 1)
+        )
 
     def visit_Import(self, node: cst.Import) -> None:
         if not self.context.at_import_time:
@@ -152,3 +162,13 @@ class TestImportsExitingModule(Rule):
                         'exit with `if __name__ == "__main__":`',
                     )
                     return
+
+
+def _imported_names(imports: list[ast.Import | ast.ImportFrom]) -> Iterator[str]:
+    """What `visit_Import` and `visit_ImportFrom` check, for every import of the file."""
+    for node in imports:
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif not node.level and node.module:
+            yield node.module
+            yield from (f"{node.module}.{a.name}" for a in node.names if a.name != "*")

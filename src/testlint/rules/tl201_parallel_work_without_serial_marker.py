@@ -161,6 +161,10 @@ class ParallelWorkWithoutSerialMarker(Rule):
 
     @classmethod
     def gate(cls, file: SourceFile) -> bool:
+        """The suite runs under xdist with an adopted serial marker (decided from the
+        project, before any parse), and the file calls a parallel constructor."""
+        if not runs_xdist(file) or not adopted_markers(file):
+            return False
         names = {name.rsplit(".", 1)[-1] for name in cls.triggers_for(file.settings)}
         return bool(file.scan.calls_named(names))
 

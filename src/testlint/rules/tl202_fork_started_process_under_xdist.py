@@ -7,6 +7,7 @@ import libcst as cst
 from testlint.api import (
     SUITE,
     Applicability,
+    InFile,
     NodeFix,
     Rule,
     RuleContext,
@@ -130,7 +131,9 @@ class ForkStartedProcessUnderXdist(Rule):
 
     @classmethod
     def gate(cls, file: SourceFile) -> bool:
-        return bool(file.scan.calls_named(STARTER_NAMES))
+        """The suite runs under xdist where fork is the default (decided from the
+        project, before any parse), and the file calls a process starter."""
+        return _applies(file) and bool(file.scan.calls_named(STARTER_NAMES))
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)
@@ -215,7 +218,7 @@ class ForkStartedProcessUnderXdist(Rule):
         self._pending.append((call, what, fix, self._marks, name))
 
     def leave_Module(self, original_node: cst.Module) -> None:
-        if not self._pending or self._sets_start_method or not self._applies():
+        if not self._pending or self._sets_start_method or not _applies(self.context):
             return
         selections = xdist_selections(self.context)
         for call, what, fix, marks, function in self._pending:
@@ -260,15 +263,6 @@ class ForkStartedProcessUnderXdist(Rule):
             re.search(rf"\bnot\s+{re.escape(mark)}\b", text) for mark in marks for text in texts
         )
 
-    def _applies(self) -> bool:
-        owner = self.context.project.owner(self.context.path)
-        conftests = self.context.project.conftest_texts(self.context.path.parent)
-        return (
-            runs_xdist(self.context)
-            and admits_python_below(owner.requires_python, FIRST_NON_FORK_DEFAULT)
-            and not any(_SETS_NON_FORK_METHOD.search(text) for text in conftests)
-        )
-
     # -- fixing
 
     def _fix(self, call: cst.Call, name: str) -> NodeFix | None:
@@ -288,3 +282,15 @@ class ForkStartedProcessUnderXdist(Rule):
             changes={call: replacement},
             imports=imports,
         )
+
+
+def _applies(file: InFile) -> bool:
+    """The suite runs under xdist, on a Python where fork is the default start
+    method, and no conftest sets another."""
+    owner = file.project.owner(file.path)
+    conftests = file.project.conftest_texts(file.path.parent)
+    return (
+        runs_xdist(file)
+        and admits_python_below(owner.requires_python, FIRST_NON_FORK_DEFAULT)
+        and not any(_SETS_NON_FORK_METHOD.search(text) for text in conftests)
+    )

@@ -15,6 +15,7 @@ from testlint.rules._asyncio import (
     decorator_names,
     marks_in_scope,
     strict_pytest_asyncio,
+    strict_pytest_asyncio_for,
 )
 from testlint.rules._helpers import find_keyword, module_reference
 
@@ -111,8 +112,12 @@ class AsyncFixtureWithPlainDecorator(Rule):
 
     @classmethod
     def gate(cls, file: SourceFile) -> bool:
-        """An `async def` with a decorator that may be `pytest.fixture`."""
-        return any(
+        """pytest-asyncio runs the file in strict mode (decided from its text and the
+        project), and an `async def` has a decorator that may be `pytest.fixture`."""
+        strict = strict_pytest_asyncio_for(
+            file.path, file.text, file.project, file.settings, legacy_counts=False
+        )
+        return strict and any(
             names & {"pytest.fixture", None}
             for function in async_functions(file.scan, import_time_only=False)
             for decorator in function.decorator_list

@@ -12,7 +12,9 @@ from testlint.rules._asyncio import (
     mark_names,
     marked_by_collection_hook,
     marks_in_scope,
+    module_marks_surely,
     strict_pytest_asyncio,
+    strict_pytest_asyncio_for,
     surely_one_of,
 )
 from testlint.rules._helpers import module_reference
@@ -20,6 +22,8 @@ from testlint.rules._helpers import module_reference
 SKIP_MARK = "pytest.mark.skip"
 SETTLED_BY = frozenset({ASYNCIO_MARK, *OTHER_PLUGIN_MARKS, *FIXTURE_DECORATORS})
 """A test's own decorator that means this rule never reports it."""
+MODULE_SETTLED_BY = frozenset({ASYNCIO_MARK, *OTHER_PLUGIN_MARKS, SKIP_MARK})
+"""A mark in the module's `pytestmark` that means this rule reports none of its tests."""
 # Decorators that leave a test a pytest test function.
 KNOWN_DECORATOR_PREFIXES = ("pytest.mark.", "unittest.mock.patch", "mock.patch")
 
@@ -93,10 +97,21 @@ class AsyncTestWithoutAsyncioMark(Rule):
 
     @classmethod
     def gate(cls, file: SourceFile) -> bool:
-        """An `async def` outside function bodies whose own decorators do not
-        settle it (an asyncio, anyio or trio mark, a fixture decorator)."""
+        """pytest-asyncio runs the file in strict mode (decided from its text and the
+        project), and an `async def` outside function bodies, named as pytest collects
+        tests, is settled neither by its own decorators (an asyncio, anyio or trio
+        mark, a fixture decorator) nor by the module's `pytestmark`."""
+        if file.path.name == "conftest.py":
+            return False  # pytest collects no tests from a conftest
+        strict = strict_pytest_asyncio_for(
+            file.path, file.text, file.project, file.settings, legacy_counts=True
+        )
+        if not strict or module_marks_surely(file.scan, MODULE_SETTLED_BY):
+            return False
+        config = file.project.pytest_config(file.path.parent)
         return any(
-            not surely_one_of(file.scan, function.decorator_list, SETTLED_BY)
+            config.collects_function(function.name)
+            and not surely_one_of(file.scan, function.decorator_list, SETTLED_BY)
             for function in async_functions(file.scan, import_time_only=True)
         )
 
