@@ -8,6 +8,8 @@
     python bench/bench.py CORPUS --flake8-gate             # plugin cost on files no rule matches
     python bench/bench.py CORPUS --json out.json           # every number, for the docs
     python bench/bench.py CORPUS --rounds 3                # medians of 3 interleaved rounds
+    python bench/bench.py A B C --each                     # each corpus its own suite; a table
+    python bench/bench.py CORPUS --profile                 # which gates send files to libcst
 
 Corpora are real repositories and are never modified: the project around each
 CORPUS_DIR (its nearest pyproject.toml, setup.py, ... or .git) is first copied into a
@@ -59,6 +61,7 @@ import tempfile
 import textwrap
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -162,6 +165,8 @@ class Measurement:
     """The end of the command's stderr, when it failed."""
     walls: list[float] = field(default_factory=list)
     """Each round's wall time (`--rounds`); `wall` is their median."""
+    cpus: list[float] = field(default_factory=list)
+    """Each round's CPU time (`--rounds`); `cpu` is their median."""
 
 
 @dataclass
@@ -640,6 +645,8 @@ def run_suite(suite: Suite, args: argparse.Namespace, scratch: Path) -> None:
     suite.results = combine(taken)
     suite.targets = targets(suite.results)
     report(suite)
+    if args.profile:
+        profile(suite)
     if args.flake8_gate:
         gate = flake8_gate(suite.files)
         if gate is not None:
@@ -671,6 +678,7 @@ def combine(rounds: list[list[Measurement]]) -> list[Measurement]:
                 max(m.processes for m in same),
                 note="; ".join(sorted({m.note for m in same if m.note})),
                 walls=[m.wall for m in same],
+                cpus=[m.cpu for m in same],
             )
         )
     return combined
@@ -804,7 +812,19 @@ def targets(results: list[Measurement]) -> list[Target]:
     by_key = {r.key: r for r in results}
     return [
         ratio_target(
-            "testlint cold ≤ 0.35 x libcst.parse_module floor", by_key, "cold", "libcst", 0.35
+            "testlint cold CPU ≤ 0.5 x libcst.parse_module floor CPU",
+            by_key,
+            "cold",
+            "libcst",
+            0.5,
+            cpu=True,
+        ),
+        ratio_target(
+            "testlint cold ≤ 0.35 x libcst.parse_module floor (wall, quiet machine)",
+            by_key,
+            "cold",
+            "libcst",
+            0.35,
         ),
         ratio_target(
             "flake8 + flake8-pytest-style ≥ 10 x testlint cold (cold ≤ 0.1 x flake8)",
@@ -820,7 +840,13 @@ def targets(results: list[Measurement]) -> list[Target]:
 
 
 def ratio_target(
-    label: str, by_key: dict[str, Measurement], part: str, whole: str, limit: float
+    label: str,
+    by_key: dict[str, Measurement],
+    part: str,
+    whole: str,
+    limit: float,
+    *,
+    cpu: bool = False,
 ) -> Target:
     a, b = by_key.get(part), by_key.get(whole)
     if a is None or b is None:
@@ -830,14 +856,16 @@ def ratio_target(
     failed = [m.name for m in (a, b) if not m.ok]
     if failed:
         return Target(label, "ERROR", f"{' and '.join(failed)} failed")
-    if len(a.walls) > 1 and len(a.walls) == len(b.walls):
-        ratios = [x / y for x, y in zip(a.walls, b.walls)]
+    a_times, b_times = (a.cpus, b.cpus) if cpu else (a.walls, b.walls)
+    if len(a_times) > 1 and len(a_times) == len(b_times):
+        ratios = [x / y for x, y in zip(a_times, b_times)]
         ratio = statistics.median(ratios)
         each = ", ".join(f"{r:.3f}" for r in ratios)
         detail = f"median of {len(ratios)} rounds {ratio:.3f} ({each}) (limit {limit})"
     else:
-        ratio = a.wall / b.wall
-        detail = f"{a.wall:.2f} s / {b.wall:.2f} s = {ratio:.3f} (limit {limit})"
+        x, y = (a.cpu, b.cpu) if cpu else (a.wall, b.wall)
+        ratio = x / y
+        detail = f"{x:.2f} s / {y:.2f} s = {ratio:.3f} (limit {limit})"
     status = "PASS" if ratio <= limit else "FAIL"
     return Target(label, status, detail, ratio, limit)
 
@@ -876,6 +904,62 @@ def report(suite: Suite) -> None:
         )
     print(f"\ntouched: {suite.touched}; cache after cold: {suite.cache_mb:.2f} MB")
     print_targets(suite.targets)
+
+
+def print_summary(suites: list[Suite]) -> None:
+    """One line per suite: the ratios the targets are stated in."""
+    header = (
+        f"{'suite':44} {'files':>6} {'cold cpu':>8} {'÷ libcst':>8} {'warm÷cold':>9} "
+        f"{'touch÷cold':>10} {'peak MB':>8} {'flake8÷cold':>11}"
+    )
+    print(header)
+    print("-" * len(header))
+    for suite in suites:
+        by_key = {r.key: r for r in suite.results if r.ok}
+        cold, floor = by_key.get("cold"), by_key.get("libcst")
+        warm, touched, flake8 = by_key.get("warm"), by_key.get("touched"), by_key.get("flake8")
+
+        def wall_ratio(top: Measurement | None, bottom: Measurement | None) -> str:
+            if top is None or bottom is None or bottom.wall <= 0:
+                return "-"
+            return f"{top.wall / bottom.wall:.3f}"
+
+        cpu_ratio = f"{cold.cpu / floor.cpu:.3f}" if cold and floor and floor.cpu > 0 else "-"
+        print(
+            f"{suite.name[:44]:44} {len(suite.files):6} {cold.cpu if cold else 0:8.2f} "
+            f"{cpu_ratio:>8} {wall_ratio(warm, cold):>9} {wall_ratio(touched, cold):>10} "
+            f"{cold.peak_mb if cold else 0:8.1f} {wall_ratio(flake8, cold):>11}"
+        )
+    print()
+
+
+def profile(suite: Suite) -> None:
+    """Which rules' gates let files through to a libcst parse, in this process."""
+    from testlint.engine import Linter
+    from testlint.files import SourcePath, discover
+    from testlint.registry import RULES
+    from testlint.runner import RunOptions, resolve_settings
+
+    settings, project = resolve_settings(suite.sources, RunOptions(isolated=True))
+    linter = Linter(RULES, settings, project)
+    passed: Counter[str] = Counter()
+    reported: Counter[str] = Counter()
+    parsed = 0
+    items = discover(list(suite.sources), project, settings, linter.file_kinds)
+    for item in items:
+        if not isinstance(item, SourcePath):
+            continue
+        source = item.path.read_bytes()
+        rules, _ = linter.rules_for(item.path, item.kind, source.decode("utf-8", "replace"))
+        if not rules:
+            continue
+        parsed += 1
+        found = {d.code for d in linter.check(item.path, source, item.kind).diagnostics}
+        passed.update(rule.code for rule in rules)
+        reported.update(rule.code for rule in rules if rule.code in found)
+    print(f"profile: {parsed} of {len(suite.files)} files parsed with libcst")
+    for code in sorted(passed):
+        print(f"  {code}: gate passed in {passed[code]} files, reported in {reported[code]}")
 
 
 def _ratio(result: Measurement, base: Measurement | None) -> str:
@@ -1026,6 +1110,17 @@ def parse_args() -> argparse.Namespace:
         action="store_true",
         help="time the flake8 plugin on files no rule can match, against ast.parse",
     )
+    parser.add_argument(
+        "--each",
+        action="store_true",
+        help="measure each corpus as its own suite, then a table of every suite's ratios",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="per suite: the rules whose gates send files to a libcst parse, and how "
+        "many of those files they then report in (a gate to sharpen when it is few)",
+    )
     parser.add_argument("--json", type=Path, metavar="PATH", help="write every measurement here")
     parser.add_argument(
         "--rounds",
@@ -1053,9 +1148,12 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="testlint-bench-")).resolve()
     suites: list[Suite] = []
     try:
-        if args.corpus:
-            suites.append(corpus_suite(args.corpus, scratch))
+        groups = [[corpus] for corpus in args.corpus] if args.each else [args.corpus]
+        for group in groups if args.corpus else []:
+            suites.append(corpus_suite(group, scratch))
             run_suite(suites[-1], args, scratch)
+        if args.each and len(suites) > 1:
+            print_summary(suites)
         for count in args.generate:
             suites.append(generate(count, scratch))
             run_suite(suites[-1], args, scratch)
