@@ -14,6 +14,7 @@ from testlint.diagnostics import Applicability, NodeFix
 from testlint.engine import Linter, UndeclaredFact, _passes
 from testlint.facts import SUITE
 from testlint.files import WriteError, write_atomically
+from testlint.locate import ProjectError
 from testlint.noqa import codes_by_line as noqa_codes_by_line
 from testlint.project import Project
 from testlint.registry import RULES
@@ -394,3 +395,24 @@ class _GateReadsTree(Rule):
     @classmethod
     def gate(cls, file: SourceFile) -> bool:
         return bool(file.scan.calls_named({"never"}))
+
+
+class _GateMeetsABrokenProjectFile(Rule):
+    code = "TL997"
+    name = "gate-meets-a-broken-project-file"
+    summary = "test rule"
+    triggers = ("def",)
+
+    @classmethod
+    def gate(cls, file: SourceFile) -> bool:
+        raise ProjectError("pyproject.toml: invalid TOML")
+
+
+def test_a_gate_that_meets_a_broken_project_file_keeps_the_rule(project: Path) -> None:
+    """A gate asks project facts before the visit would (a cookiecutter template's
+    `{{ }}` pyproject.toml, in kedro): the rule runs, and the visit meets the broken
+    file only if it needs it, as without the gate."""
+    file = SourceFile(
+        project / "test_x.py", "def f(): pass\n", Project(project), Settings(base=project)
+    )
+    assert _passes(_GateMeetsABrokenProjectFile, file)

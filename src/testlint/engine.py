@@ -27,6 +27,7 @@ from testlint.diagnostics import (
     Position,
 )
 from testlint.imports import ImportStyle, update_imports
+from testlint.locate import ProjectError
 from testlint.names import ImportTable
 from testlint.noqa import LINE_ENDS, codes_by_line, suppresses
 from testlint.positions import positions_of
@@ -614,6 +615,8 @@ def _passes(rule: type[Rule], file: SourceFile) -> bool:
         return rule.gate(file)
     except Unparsable:
         return True  # libcst may read syntax newer than this Python: run the rule
+    except ProjectError:
+        return True  # a broken project file: the visit meets it only if it needs it
 
 
 def _allowed(level: Applicability) -> frozenset[Applicability]:

@@ -161,12 +161,13 @@ class ParallelWorkWithoutSerialMarker(Rule):
 
     @classmethod
     def gate(cls, file: SourceFile) -> bool:
-        """The suite runs under xdist with an adopted serial marker (decided from the
-        project, before any parse), and the file calls a parallel constructor."""
-        if not runs_xdist(file) or not adopted_markers(file):
-            return False
+        """The file calls a parallel constructor, and the suite runs under xdist with
+        an adopted serial marker (asked in the order the visit asks it: the project
+        facts only for a file with parallel work)."""
         names = {name.rsplit(".", 1)[-1] for name in cls.triggers_for(file.settings)}
-        return bool(file.scan.calls_named(names))
+        if not file.scan.calls_named(names):
+            return False
+        return runs_xdist(file) and bool(adopted_markers(file))
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)

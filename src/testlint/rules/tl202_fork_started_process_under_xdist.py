@@ -131,9 +131,10 @@ class ForkStartedProcessUnderXdist(Rule):
 
     @classmethod
     def gate(cls, file: SourceFile) -> bool:
-        """The suite runs under xdist where fork is the default (decided from the
-        project, before any parse), and the file calls a process starter."""
-        return _applies(file) and bool(file.scan.calls_named(STARTER_NAMES))
+        """The file calls a process starter, and the suite runs under xdist where fork
+        is the default (the project facts only for a file that starts processes, as
+        in the visit)."""
+        return bool(file.scan.calls_named(STARTER_NAMES)) and _applies(file)
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)

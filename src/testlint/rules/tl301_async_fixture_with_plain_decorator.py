@@ -112,16 +112,17 @@ class AsyncFixtureWithPlainDecorator(Rule):
 
     @classmethod
     def gate(cls, file: SourceFile) -> bool:
-        """pytest-asyncio runs the file in strict mode (decided from its text and the
-        project), and an `async def` has a decorator that may be `pytest.fixture`."""
-        strict = strict_pytest_asyncio_for(
-            file.path, file.text, file.project, file.settings, legacy_counts=False
-        )
-        return strict and any(
+        """An `async def` has a decorator that may be `pytest.fixture`, and
+        pytest-asyncio runs the file in strict mode (decided from its text and the
+        project, only for a file with such a fixture, as in the visit)."""
+        candidates = any(
             names & {"pytest.fixture", None}
             for function in async_functions(file.scan, import_time_only=False)
             for decorator in function.decorator_list
             if (names := decorator_names(file.scan, decorator))
+        )
+        return candidates and strict_pytest_asyncio_for(
+            file.path, file.text, file.project, file.settings, legacy_counts=False
         )
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:

@@ -103,16 +103,16 @@ class AsyncTestWithoutAsyncioMark(Rule):
         mark, a fixture decorator) nor by the module's `pytestmark`."""
         if file.path.name == "conftest.py":
             return False  # pytest collects no tests from a conftest
-        strict = strict_pytest_asyncio_for(
-            file.path, file.text, file.project, file.settings, legacy_counts=True
-        )
-        if not strict or module_marks_surely(file.scan, MODULE_SETTLED_BY):
+        if module_marks_surely(file.scan, MODULE_SETTLED_BY):
             return False
         config = file.project.pytest_config(file.path.parent)
-        return any(
+        candidates = any(
             config.collects_function(function.name)
             and not surely_one_of(file.scan, function.decorator_list, SETTLED_BY)
             for function in async_functions(file.scan, import_time_only=True)
+        )
+        return candidates and strict_pytest_asyncio_for(
+            file.path, file.text, file.project, file.settings, legacy_counts=True
         )
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
