@@ -452,6 +452,10 @@ def copy_corpora(corpora: list[Path], directory: Path) -> list[Path]:
 
 def corpus_suite(corpora: list[Path], scratch: Path) -> Suite:
     directory = scratch / "corpora"
+    number = 1
+    while directory.exists():  # --each: one copy per suite
+        number += 1
+        directory = scratch / f"corpora-{number}"
     directory.mkdir()
     name = ", ".join(f"{c.resolve().parent.name}/{c.resolve().name}" for c in corpora)
     return Suite(name, directory, copy_corpora(corpora, directory), [c.resolve() for c in corpora])
