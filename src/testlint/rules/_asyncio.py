@@ -15,7 +15,7 @@ from testlint.memo import Key
 from testlint.names import CANONICAL_PREFIXES
 from testlint.project import Project
 from testlint.pytest_config import asyncio_setup
-from testlint.rule import Option, RuleContext
+from testlint.rule import InFile, Option, RuleContext
 from testlint.scan import Scan
 from testlint.settings import Settings
 
@@ -153,14 +153,14 @@ _COLLECTION_HOOK = re.compile(
 _ASYNCIO_MARK_IN_CODE = re.compile(r"mark\.asyncio\b|add_marker\(\s*[\"']asyncio[\"']")
 
 
-def marked_by_collection_hook(context: RuleContext) -> bool:
+def marked_by_collection_hook(context: InFile) -> bool:
     """A conftest above the file has a collection hook and applies the asyncio mark
     in code (kopf's `pytest_pycollect_makeitem` marks every coroutine test): which
     tests it marks is not knowable statically, so an unmarked test may be marked."""
     return context.memo.get(MARKED_BY_COLLECTION_HOOK, lambda: _marked_by_collection_hook(context))
 
 
-def _marked_by_collection_hook(context: RuleContext) -> bool:
+def _marked_by_collection_hook(context: InFile) -> bool:
     return any(
         bool(_COLLECTION_HOOK.search(text) and _ASYNCIO_MARK_IN_CODE.search(text))
         for text in context.project.conftest_texts(context.path.parent)

@@ -100,7 +100,9 @@ class AsyncTestWithoutAsyncioMark(Rule):
         """pytest-asyncio runs the file in strict mode (decided from its text and the
         project), and an `async def` outside function bodies, named as pytest collects
         tests, is settled neither by its own decorators (an asyncio, anyio or trio
-        mark, a fixture decorator) nor by the module's `pytestmark`."""
+        mark, a fixture decorator) nor by the module's `pytestmark`; and no conftest
+        hook marks tests in code, nor does aiohttp's old plugin run them (the project
+        questions in the order the visit asks them)."""
         if file.path.name == "conftest.py":
             return False  # pytest collects no tests from a conftest
         if module_marks_surely(file.scan, MODULE_SETTLED_BY):
@@ -111,8 +113,13 @@ class AsyncTestWithoutAsyncioMark(Rule):
             and not surely_one_of(file.scan, function.decorator_list, SETTLED_BY)
             for function in async_functions(file.scan, import_time_only=True)
         )
-        return candidates and strict_pytest_asyncio_for(
-            file.path, file.text, file.project, file.settings, legacy_counts=True
+        return (
+            candidates
+            and strict_pytest_asyncio_for(
+                file.path, file.text, file.project, file.settings, legacy_counts=True
+            )
+            and not marked_by_collection_hook(file)
+            and not file.project.owner(file.path).old_aiohttp_plugin
         )
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
