@@ -200,3 +200,24 @@ def test_one_main_guard_in_both_trees(expression: str) -> None:
     from_ast = import_time.is_main_guard_ast(ast.parse(expression, mode="eval").body)
     from_libcst = import_time.is_main_guard(cst.parse_expression(expression))
     assert from_ast == from_libcst
+
+
+def test_imports_within_a_function_equal_a_full_walk() -> None:
+    """`module_info._imports_within` walks statement blocks only (a speed trick):
+    on every function of testlint's sources and fixtures it finds exactly what
+    `ast.walk` finds."""
+    from testlint.module_info import _imports_within
+
+    root = Path(__file__).resolve().parents[1]
+    checked = 0
+    for path in [*root.joinpath("src").rglob("*.py"), *root.joinpath("tests").rglob("*.py")]:
+        try:
+            tree = ast.parse(path.read_bytes())
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                walked = [n for n in ast.walk(node) if isinstance(n, (ast.Import, ast.ImportFrom))]
+                assert sorted(map(id, _imports_within(node))) == sorted(map(id, walked)), path
+                checked += bool(walked)
+    assert checked > 50  # functions that import something were compared

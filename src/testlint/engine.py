@@ -250,7 +250,12 @@ class Linter:
         )
 
     def rules_for(
-        self, path: Path, kind: FileKind, text: str, tree: ast.Module | None = None
+        self,
+        path: Path,
+        kind: FileKind,
+        text: str,
+        tree: ast.Module | None = None,
+        file: SourceFile | None = None,
     ) -> tuple[list[type[Rule]], frozenset[str]]:
         """The rules that could report in this file, and the names of the facts their
         results depend on (those of every rule whose trigger text the file holds:
@@ -262,7 +267,8 @@ class Linter:
         facts = frozenset(fact.name for rule in chosen for fact in rule.facts)
         if not self.gating or not chosen:
             return chosen, facts
-        file = SourceFile(path, text, self.project, self.settings, tree)
+        if file is None:
+            file = SourceFile(path, text, self.project, self.settings, tree)
         return [rule for rule in chosen if _passes(rule, file)], facts
 
     def _applicable(self, path: Path, kind: FileKind, ignored: frozenset[str]) -> list[type[Rule]]:
@@ -456,9 +462,10 @@ class Linter:
         tree: ast.Module | None = None,
     ) -> FileResult:
         self.project.fact_reads.clear()
-        rules, result.facts = self.rules_for(path, kind, text, tree)
+        file = SourceFile(path, text, self.project, self.settings, tree)
+        rules, result.facts = self.rules_for(path, kind, text, tree, file)
         try:
-            return self._check_rules(result, path, source, text, kind, rules, fix, with_edits, tree)
+            return self._check_rules(result, file, source, kind, rules, fix, with_edits)
         finally:
             if self.check_facts and not self.project.fact_reads <= result.facts:
                 undeclared = sorted(self.project.fact_reads - result.facts)
@@ -467,20 +474,24 @@ class Linter:
     def _check_rules(
         self,
         result: FileResult,
-        path: Path,
+        file: SourceFile,
         source: bytes | str,
-        text: str,
         kind: FileKind,
         rules: list[type[Rule]],
         fix: Applicability | None,
         with_edits: bool,
-        tree: ast.Module | None,
     ) -> FileResult:
+        path, text = file.path, file.text
         checked = self._noqa_checked(path, kind, text)
         if not rules and checked is None:
             # No rule needs the tree, but pytest still imports the file: a syntax
-            # error is the first collection killer, whatever the triggers.
-            if tree is None and kind is not FileKind.OTHER and self.report_unparsable:
+            # error is the first collection killer, whatever the triggers. (A file
+            # a gate already parsed with CPython has none: not parsed again.)
+            if (
+                file.python_parses is not True
+                and kind is not FileKind.OTHER
+                and self.report_unparsable
+            ):
                 error = syntax_error(source, text)
                 if error is not None:
                     result.diagnostics = self._source_error(path, error)

@@ -237,6 +237,28 @@ def read_module(name: str, path: Path, data: bytes) -> ModuleInfo | None:
     return info
 
 
+_STATEMENT_BLOCKS = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+def _imports_within(node: ast.AST) -> list[ast.Import | ast.ImportFrom]:
+    """Every import statement inside `node`, nested functions and classes included.
+    Imports are statements: only blocks of statements are walked, not the
+    expressions in them (a full `ast.walk` of every function, again for each
+    function nested in it, was most of reading a module)."""
+    found: list[ast.Import | ast.ImportFrom] = []
+    stack: list[ast.AST] = [node]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, (ast.Import, ast.ImportFrom)):
+            found.append(current)
+            continue
+        for name in _STATEMENT_BLOCKS:
+            block = getattr(current, name, None)
+            if isinstance(block, list):
+                stack.extend(block)
+    return found
+
+
 def _record_imports_of_called_functions(
     info: ModuleInfo, functions: Mapping[str, ast.FunctionDef], package: str
 ) -> None:
@@ -280,10 +302,10 @@ class _BodyScan(ast.NodeVisitor):
             self.visit(decorator)
         # `Depends(fn)` in a signature is evaluated at import time, but FastAPI calls
         # fn per request: a use at call time, like the body.
+        imports = _imports_within(node)
         local_imports = {
             alias.asname or alias.name.split(".", 1)[0]
-            for inner in ast.walk(node)
-            if isinstance(inner, (ast.Import, ast.ImportFrom))
+            for inner in imports
             for alias in inner.names
         }
         entered = self._enter(node.name)
@@ -294,7 +316,7 @@ class _BodyScan(ast.NodeVisitor):
             )
             if len(self.definitions) == 2:
                 self.facts.methods.setdefault(self.definitions[0], set()).add(node.name)
-        for inner in ast.walk(node):
+        for inner in imports:
             if isinstance(inner, ast.ImportFrom):
                 source = resolve_relative(self.package, inner.level, inner.module)
                 for alias in inner.names:

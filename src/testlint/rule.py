@@ -288,6 +288,14 @@ class SourceFile:
         self._scan: Scan | None = None
 
     @property
+    def python_parses(self) -> bool | None:
+        """Whether CPython parses the file: known when flake8 handed over its tree or
+        a gate made it try (None: not tried)."""
+        if self._tree is not None:
+            return True
+        return (self._scan is not None) if self._parsed else None
+
+    @property
     def scan(self) -> Scan:
         """The file's CPython `ast` and the facts read from it (parsed once)."""
         if not self._parsed:
