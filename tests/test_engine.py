@@ -11,7 +11,7 @@ import libcst as cst
 import pytest
 
 from testlint.diagnostics import Applicability, NodeFix
-from testlint.engine import Linter, UndeclaredFact, _passes
+from testlint.engine import Linter, UndeclaredFact
 from testlint.facts import SUITE
 from testlint.files import WriteError, write_atomically
 from testlint.locate import ProjectError
@@ -341,13 +341,18 @@ def test_a_crashing_rule_is_reported_and_the_run_goes_on(
 # ------------------------------------------------------------------ the rule contract
 
 
-class _ReadsTheSuite(Rule):
+class _ContractRule(Rule):
+    """A rule for the tests below: triggered by any `def`; each sets its gate."""
+
+    summary = "test rule"
+    triggers = ("def",)
+
+
+class _ReadsTheSuite(_ContractRule):
     """Reads the suite's files in its gate; whether it declares it is set below."""
 
     code = "TL999"
     name = "reads-the-suite"
-    summary = "test rule"
-    triggers = ("def",)
 
     @classmethod
     def gate(cls, file: SourceFile) -> bool:
@@ -375,6 +380,30 @@ def test_reading_an_undeclared_fact_fails_under_check_facts(project: Path) -> No
         assert not plain.check(project / "test_x.py", source, FileKind.TEST).diagnostics
 
 
+class _GateReadsTree(_ContractRule):
+    code = "TL998"
+    name = "gate-reads-tree"
+
+    @classmethod
+    def gate(cls, file: SourceFile) -> bool:
+        return bool(file.scan.calls_named({"never"}))
+
+
+class _GateMeetsABrokenProjectFile(_ContractRule):
+    code = "TL997"
+    name = "gate-meets-a-broken-project-file"
+
+    @classmethod
+    def gate(cls, file: SourceFile) -> bool:
+        raise ProjectError("pyproject.toml: invalid TOML")
+
+
+def _gated(project: Path, rule: type[Rule], source: str) -> list[type[Rule]]:
+    """The rules `Linter.rules_for` keeps for a test module holding `source`."""
+    linter = Linter([rule], Settings(base=project), Project(project))
+    return linter.rules_for(project / "test_x.py", FileKind.TEST, source)[0]
+
+
 def test_a_gate_that_reads_the_tree_of_a_file_python_cannot_parse_keeps_the_rule(
     project: Path,
 ) -> None:
@@ -383,36 +412,14 @@ def test_a_gate_that_reads_the_tree_of_a_file_python_cannot_parse_keeps_the_rule
     file = SourceFile(project / "test_x.py", "def f(:\n", Project(project), Settings(base=project))
     with pytest.raises(Unparsable):
         file.scan  # noqa: B018
-    assert _passes(_GateReadsTree, file)
-
-
-class _GateReadsTree(Rule):
-    code = "TL998"
-    name = "gate-reads-tree"
-    summary = "test rule"
-    triggers = ("def",)
-
-    @classmethod
-    def gate(cls, file: SourceFile) -> bool:
-        return bool(file.scan.calls_named({"never"}))
-
-
-class _GateMeetsABrokenProjectFile(Rule):
-    code = "TL997"
-    name = "gate-meets-a-broken-project-file"
-    summary = "test rule"
-    triggers = ("def",)
-
-    @classmethod
-    def gate(cls, file: SourceFile) -> bool:
-        raise ProjectError("pyproject.toml: invalid TOML")
+    assert _gated(project, _GateReadsTree, "def f(:\n") == [_GateReadsTree]
+    assert _gated(project, _GateReadsTree, "def f(): pass\n") == []  # parsed: decided
 
 
 def test_a_gate_that_meets_a_broken_project_file_keeps_the_rule(project: Path) -> None:
     """A gate asks project facts before the visit would (a cookiecutter template's
     `{{ }}` pyproject.toml, in kedro): the rule runs, and the visit meets the broken
     file only if it needs it, as without the gate."""
-    file = SourceFile(
-        project / "test_x.py", "def f(): pass\n", Project(project), Settings(base=project)
-    )
-    assert _passes(_GateMeetsABrokenProjectFile, file)
+    assert _gated(project, _GateMeetsABrokenProjectFile, "def f(): pass\n") == [
+        _GateMeetsABrokenProjectFile
+    ]

@@ -22,7 +22,7 @@ A rule is a class in its own module under `testlint/rules/` (see CONTRIBUTING.md
                 self.report(node, "message", fix=NodeFix(...))
 
 - `triggers`: the file is visited only if its text contains one of them.
-- `gate(file)`: `file.text`, `file.path`, `file.project`, `file.settings` and
+- `gate(file)`: `file.source`, `file.path`, `file.project`, `file.settings` and
   `file.scan` (the CPython `ast`, parsed on first use, shared by every rule).
 - `facts`: the project facts (`SUITE`, `MODULES`, `EXITING`) the rule or its gate
   reads through `Project`; the cache keys the file's result on them, and the

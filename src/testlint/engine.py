@@ -481,7 +481,7 @@ class Linter:
         fix: Applicability | None,
         with_edits: bool,
     ) -> FileResult:
-        path, text = file.path, file.text
+        path, text = file.path, file.source
         checked = self._noqa_checked(path, kind, text)
         if not rules and checked is None:
             # No rule needs the tree, but pytest still imports the file: a syntax

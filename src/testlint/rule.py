@@ -253,6 +253,7 @@ class InFile(Protocol):
     helpers that need no tree take either."""
 
     path: Path
+    source: str
     project: Project
     settings: Settings
     memo: Memo
@@ -267,18 +268,19 @@ class Unparsable(Exception):
 class SourceFile:
     """What a rule's gate knows of a file before libcst parses it."""
 
-    __slots__ = ("_parsed", "_scan", "_tree", "memo", "path", "project", "settings", "text")
+    __slots__ = ("_parsed", "_scan", "_tree", "memo", "path", "project", "settings", "source")
 
     def __init__(
         self,
         path: Path,
-        text: str,
+        source: str,
         project: Project,
         settings: Settings,
         tree: ast.Module | None = None,
     ) -> None:
         self.path = path
-        self.text = text
+        self.source = source
+        """The file's text (as `RuleContext.source`)."""
         self.project = project
         self.settings = settings
         self._tree = tree
@@ -300,8 +302,8 @@ class SourceFile:
         """The file's CPython `ast` and the facts read from it (parsed once)."""
         if not self._parsed:
             self._parsed = True
-            tree = self._tree if self._tree is not None else parse_ast(self.text)
-            self._scan = Scan(tree, self.text) if tree is not None else None
+            tree = self._tree if self._tree is not None else parse_ast(self.source)
+            self._scan = Scan(tree, self.source) if tree is not None else None
         if self._scan is None:
             raise Unparsable(self.path)
         return self._scan
@@ -342,7 +344,7 @@ class Rule(CachedVisitors):
         """The one optional gate, after `triggers`: whether the rule could report in
         this file, decided before libcst parses it. `file.scan` is the file's CPython
         `ast`, parsed on first use and shared by every rule (see `scan.py`); a gate
-        that reads only `file.text` or project facts costs no parse at all. Must
+        that reads only `file.source` or project facts costs no parse at all. Must
         never be False for a file where the rule could report."""
         return True
 

@@ -13,11 +13,9 @@ import libcst as cst
 from testlint.import_time import import_time_statements_ast
 from testlint.memo import Key
 from testlint.names import CANONICAL_PREFIXES
-from testlint.project import Project
 from testlint.pytest_config import asyncio_setup
 from testlint.rule import InFile, Option, RuleContext
 from testlint.scan import Scan
-from testlint.settings import Settings
 
 ASYNCIO_MODE = Option(
     key="asyncio-mode",
@@ -79,26 +77,19 @@ ALL_TESTS_RUN_BY_ANYIO: Key[bool] = Key("all tests run by anyio")
 CONSUMERS_RUN_BY_ANYIO: Key[bool] = Key("consumers run by anyio (per file and fixture)")
 
 
-def strict_pytest_asyncio(context: RuleContext, *, legacy_counts: bool) -> bool:
+def strict_pytest_asyncio(context: InFile, *, legacy_counts: bool) -> bool:
     """pytest-asyncio runs this file in strict mode and no other plugin takes over.
     `legacy_counts`: a project pinned before 0.19 (no strict default) is reported too.
     The same for every function of a file: computed once per file."""
     return context.memo.get(
-        STRICT_PYTEST_ASYNCIO,
-        lambda: strict_pytest_asyncio_for(
-            context.path, context.source, context.project, context.settings, legacy_counts
-        ),
-        legacy_counts,
+        STRICT_PYTEST_ASYNCIO, lambda: _strict_pytest_asyncio(context, legacy_counts), legacy_counts
     )
 
 
-def strict_pytest_asyncio_for(
-    path: Path, source: str, project: Project, settings: Settings, legacy_counts: bool
-) -> bool:
-    """`strict_pytest_asyncio` from what a gate knows (`SourceFile`): the answer needs
-    the file's text and the project, not its tree."""
-    override = settings.option(ASYNCIO_MODE)
-    texts = (*project.conftest_texts(path.parent), source)
+def _strict_pytest_asyncio(context: InFile, legacy_counts: bool) -> bool:
+    path, project = context.path, context.project
+    override = context.settings.option(ASYNCIO_MODE)
+    texts = (*project.conftest_texts(path.parent), context.source)
     in_code = set() if override else {m for t in texts for m in _MODE_IN_CODE.findall(t)}
     if in_code == {"strict"}:
         override = "strict"  # `config.option.asyncio_mode = "strict"` wins over the file
@@ -120,27 +111,8 @@ def strict_pytest_asyncio_for(
 def module_marks_surely(scan: Scan, names: frozenset[str]) -> bool:
     """The module's top-level `pytestmark` surely holds one of the marks `names`
     (`pytestmark = pytest.mark.asyncio`, or a list or tuple holding it): every test
-    of the module has it (`marks_in_scope` reads the same assignments)."""
-    for statement in scan.tree.body:
-        value: ast.expr | None = None
-        if (
-            isinstance(statement, ast.Assign)
-            and any(
-                isinstance(target, ast.Name) and target.id == "pytestmark"
-                for target in statement.targets
-            )
-        ) or (
-            isinstance(statement, ast.AnnAssign)
-            and isinstance(statement.target, ast.Name)
-            and statement.target.id == "pytestmark"
-        ):
-            value = statement.value
-        if value is None:
-            continue
-        elements = value.elts if isinstance(value, (ast.List, ast.Tuple)) else [value]
-        if surely_one_of(scan, elements, names):
-            return True
-    return False
+    of the module has it (`marks_in_scope` reads the same assignments, and more)."""
+    return surely_one_of(scan, _pytestmark(scan.tree.body), names)
 
 
 _MODE_IN_CODE = re.compile(r"option\.asyncio_mode\s*=\s*[\"'](\w+)[\"']")

@@ -146,7 +146,7 @@ class PatchRule(Rule):
         targets, imports = _targets_and_imports(file.scan)
         if not targets:
             return False
-        judge = cls(cast("RuleContext", _GateContext(file.path, file.text, file.project)))
+        judge = cls(cast("RuleContext", _GateContext(file.path, file.source, file.project)))
         judge.without_tree = True
         judge._imported = imports | conftest_imports(judge.context)
         for target, create in sorted(targets):

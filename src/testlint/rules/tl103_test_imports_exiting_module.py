@@ -90,7 +90,7 @@ class TestImportsExitingModule(Rule):
         """Only files that import a module which exits (found once per project): the
         text must name one (every file says "import"), then an import must reach it."""
         exiting = file.project.owner(file.path).exiting_modules
-        if not any(name.rsplit(".", 1)[-1] in file.text for name in exiting):
+        if not any(name.rsplit(".", 1)[-1] in file.source for name in exiting):
             return False
         return any(
             ".".join(parts[:cut]) in exiting

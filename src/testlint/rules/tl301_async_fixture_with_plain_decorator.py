@@ -15,7 +15,6 @@ from testlint.rules._asyncio import (
     decorator_names,
     marks_in_scope,
     strict_pytest_asyncio,
-    strict_pytest_asyncio_for,
 )
 from testlint.rules._helpers import find_keyword, module_reference
 
@@ -121,9 +120,7 @@ class AsyncFixtureWithPlainDecorator(Rule):
             for decorator in function.decorator_list
             if (names := decorator_names(file.scan, decorator))
         )
-        return candidates and strict_pytest_asyncio_for(
-            file.path, file.text, file.project, file.settings, legacy_counts=False
-        )
+        return candidates and strict_pytest_asyncio(file, legacy_counts=False)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if node.asynchronous is None or not node.decorators:

@@ -14,7 +14,6 @@ from testlint.rules._asyncio import (
     marks_in_scope,
     module_marks_surely,
     strict_pytest_asyncio,
-    strict_pytest_asyncio_for,
     surely_one_of,
 )
 from testlint.rules._helpers import module_reference
@@ -115,9 +114,7 @@ class AsyncTestWithoutAsyncioMark(Rule):
         )
         return (
             candidates
-            and strict_pytest_asyncio_for(
-                file.path, file.text, file.project, file.settings, legacy_counts=True
-            )
+            and strict_pytest_asyncio(file, legacy_counts=True)
             and not marked_by_collection_hook(file)
             and not file.project.owner(file.path).old_aiohttp_plugin
         )
