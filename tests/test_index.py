@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import libcst as cst
@@ -111,7 +112,9 @@ def test_depends_targets_are_qualified(tmp_path: Path) -> None:
             ),
         },
     )
-    assert build_index(tmp_path).depends_targets() == {"api.deps.get_store"}
+    index = build_index(tmp_path)
+    assert index.is_depends_target("api.deps.get_store")
+    assert not index.is_depends_target("api.routes.items")
 
 
 def test_only_unconditional_top_level_exits_count(tmp_path: Path) -> None:
@@ -221,3 +224,107 @@ def test_imports_within_a_function_equal_a_full_walk() -> None:
                 assert sorted(map(id, _imports_within(node))) == sorted(map(id, walked)), path
                 checked += bool(walked)
     assert checked > 50  # functions that import something were compared
+
+
+def _plain_consumers(index: index.ModuleIndex, module: str, name: str) -> list[tuple[str, str]]:
+    """`ModuleIndex.consumers` the plain way: one regex search of every module."""
+    importing = re.compile(rb"from\s+(?:%s|\.[\w.]*)\s+import\b" % re.escape(module.encode()))
+    found = []
+    for candidate in index.code:
+        data = index.data(candidate)
+        if name.encode() not in data or importing.search(data) is None:
+            continue
+        info = index.get(candidate)
+        if info is not None:
+            found += [
+                (info.name, local)
+                for local, binding in info.by_value.items()
+                if (binding.module, binding.name) == (module, name)
+            ]
+    return found
+
+
+def _plain_depends_targets(index: index.ModuleIndex) -> set[str]:
+    """Every function passed to `Depends`/`Security`, reading every module."""
+    found: set[str] = set()
+    for candidate in index.code:
+        info = index.get(candidate) if index.may_use_depends(candidate) else None
+        if info is not None:
+            found.update(info.qualify(d) for d in info.depends)
+    return found
+
+
+def _index_roots() -> list[Path]:
+    root = Path(__file__).resolve().parents[1]
+    fixtures = sorted(p for p in root.joinpath("tests", "fixtures").glob("TL*/*") if p.is_dir())
+    return [root, *fixtures]
+
+
+def test_consumers_and_depends_prefilters_equal_the_plain_way(tmp_path: Path) -> None:
+    """`consumers` first looks up each module's `from X import` sources, and
+    `is_depends_target` reads only modules holding the function's name (speed
+    tricks): on testlint's own tree, every fixture project and a tree of relative,
+    aliased and multi-line imports, they answer every question as the plain way."""
+    write(
+        tmp_path,
+        {
+            "pkg/__init__.py": "from .core import run\n",
+            "pkg/core.py": "def run(): ...\ndef get_db(): ...\n",
+            "pkg/sub/__init__.py": "",
+            "pkg/sub/a.py": "from .. import core\nfrom ..core import (\n    run as go,\n)\n",
+            "pkg/sub/b.py": "from pkg.core import run, get_db as db\nx = go()\n",
+            "pkg/api.py": (
+                "from fastapi import Depends\nimport pkg.core as c\n"
+                "from pkg.core import get_db as g\n"
+                "def r(a=Depends(\n    c.get_db\n), b=Depends(g), d=Depends(run)): ...\n"
+            ),
+            "pkg/text.py": '"""from pkg.core import run"""\n',
+        },
+    )
+    compared = 0
+    for root in [*_index_roots(), tmp_path]:
+        built = build_index(root)
+        questions = {("pkg.core", "nothing"), ("os", "path")}
+        for name in built.code:
+            info = built.get(name)
+            if info is not None:
+                questions |= {(b.module, b.name) for b in info.by_value.values()}
+        plain = build_index(root)
+        for module, name in sorted(questions):
+            got = [(info.name, local) for info, local in built.consumers(module, name)]
+            assert got == _plain_consumers(plain, module, name), (root, module, name)
+            compared += 1
+        targets = _plain_depends_targets(plain)
+        asked = targets | {f"{m}.{n}" for m, n in questions}
+        for qualified in sorted(asked):
+            assert built.is_depends_target(qualified) == (qualified in targets), qualified
+    assert compared > 300
+    assert build_index(tmp_path).is_depends_target("pkg.core.get_db")
+
+
+def test_the_body_walk_equals_a_node_visitor_walk() -> None:
+    """`_BodyScan` walks faster than `ast.NodeVisitor` (a speed trick): on every
+    module of testlint's sources, tests and fixtures, the facts are the same, and
+    the same whether the tree was kept from reading the module or parsed again."""
+    from testlint.module_info import BodyFacts, _BodyScan, read_module
+
+    class Plain(_BodyScan):
+        visit = ast.NodeVisitor.visit
+        generic_visit = ast.NodeVisitor.generic_visit
+
+    root = Path(__file__).resolve().parents[1]
+    compared = 0
+    for path in sorted(
+        [*root.joinpath("src").rglob("*.py"), *root.joinpath("tests").rglob("*.py")]
+    ):
+        data = path.read_bytes()
+        kept = read_module("pkg.mod", path, data)
+        parsed_again = read_module("pkg.mod", path, data)
+        if kept is None or parsed_again is None:
+            continue
+        parsed_again._tree = None
+        plain = BodyFacts()
+        Plain(parsed_again, plain).visit(ast.parse(data))
+        assert kept.body == plain == parsed_again.body, path
+        compared += bool(plain.reads)
+    assert compared > 100

@@ -18,6 +18,9 @@ from pathlib import Path
 from testlint.locate import BUILD_DIRECTORIES, NEVER_READ, is_virtualenv
 from testlint.module_info import MAX_FILE_BYTES, ModuleInfo, mentions_exit, read_module
 
+_FROM_IMPORT = re.compile(rb"from\s+([\w.]+)\s+import\b")
+"""`from X import`: `X` as written, absolute or relative."""
+
 SKIPPED_DIRS = NEVER_READ
 SKIPPED_TOP_DIRS = NEVER_READ | BUILD_DIRECTORIES | {"docs"}
 """Skipped only where a source root holds them (build output, a virtualenv, docs):
@@ -49,7 +52,10 @@ class ModuleIndex:
         self._infos: dict[str, ModuleInfo | None] = {}
         self._bytes: dict[str, bytes] = {}
         self._consumers: dict[tuple[str, str], list[tuple[ModuleInfo, str]]] = {}
-        self._depends: set[str] | None = None
+        self._from_sources: dict[str, frozenset[bytes]] = {}
+        self._depends: dict[str, bool] = {}
+        self._depending: list[str] | None = None
+        """The modules that may pass something to `Depends`, once listed."""
         self._mentioned: dict[str, bool] = {}
         self._packages = {name.rpartition(".")[0] for name in files}
         for package in list(self._packages):
@@ -102,14 +108,13 @@ class ModuleIndex:
         key = (module, name)
         if key not in self._consumers:
             needle = name.encode()
-            # `from module import ... name`, or a relative `from .x import name`.
-            importing = re.compile(
-                rb"from\s+(?:%s|\.[\w.]*)\s+import\b" % re.escape(module.encode())
-            )
+            source = module.encode()
             found = []
             for candidate in self.code:
-                data = self.data(candidate)
-                if needle not in data or importing.search(data) is None:
+                sources = self.from_sources(candidate)
+                if source not in sources and not any(s[:1] == b"." for s in sources):
+                    continue  # neither `from module import` nor a relative one
+                if needle not in self.data(candidate):
                     continue
                 info = self.get(candidate)
                 if info is None:
@@ -120,6 +125,17 @@ class ModuleIndex:
             self._consumers[key] = found
         return self._consumers[key]
 
+    def from_sources(self, name: str) -> frozenset[bytes]:
+        """What follows `from` in the module's `from X import` statements, as
+        written (`pkg.mod`, `.sibling`, `..`), found in its text: a superset of
+        the imports `ast` finds (comments and strings count too). One regex pass
+        per module replaces one per question (see `consumers`)."""
+        found = self._from_sources.get(name)
+        if found is None:
+            found = frozenset(_FROM_IMPORT.findall(self.data(name)))
+            self._from_sources[name] = found
+        return found
+
     def may_use_depends(self, name: str) -> bool:
         """Whether module `name` can pass anything to `Depends`/`Security`."""
         if name not in self.files:
@@ -127,17 +143,26 @@ class ModuleIndex:
         data = self.data(name)
         return b"Depends(" in data or b"Security(" in data
 
-    def depends_targets(self) -> set[str]:
-        """Qualified names of functions passed to `Depends(...)`/`Security(...)`."""
-        if self._depends is None:
-            self._depends = set()
-            for candidate in self.code:
-                if not self.may_use_depends(candidate):
+    def is_depends_target(self, qualified: str) -> bool:
+        """Whether a project module passes `qualified` (a function, by its qualified
+        name) to `Depends(...)`/`Security(...)`. Only modules whose text holds the
+        function's own name are read: `Depends(x)` names it in `x`, or `x` is bound
+        to it by an import that names it."""
+        found = self._depends.get(qualified)
+        if found is None:
+            needle = qualified.rpartition(".")[2].encode()
+            found = False
+            if self._depending is None:
+                self._depending = [c for c in self.code if self.may_use_depends(c)]
+            for candidate in self._depending:
+                if needle not in self.data(candidate):
                     continue
                 info = self.get(candidate)
-                if info is not None:
-                    self._depends.update(info.qualify(d) for d in info.depends)
-        return self._depends
+                if info is not None and any(info.qualify(d) == qualified for d in info.depends):
+                    found = True
+                    break
+            self._depends[qualified] = found
+        return found
 
     def assigns_attribute(self, name: str) -> bool:
         """Some project module assigns `<something>.name = ...`."""

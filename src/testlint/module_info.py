@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import ast
 import re
+from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from testlint.import_time import import_time_statements_ast, is_main_guard_ast
 from testlint.scan import dotted as _dotted
@@ -88,6 +90,10 @@ class ModuleInfo:
     """Parsed again if the body facts are asked for (rare: cheaper than keeping
     every tree)."""
     _body: BodyFacts | None = field(default=None, repr=False, compare=False)
+    _tree: ast.Module | None = field(default=None, repr=False, compare=False)
+    """The tree `read_module` parsed, kept while the module is among the last few
+    read (`_keep_tree`): a question about a module's body usually follows reading
+    it, and then needs no second parse."""
 
     @property
     def body(self) -> BodyFacts:
@@ -95,11 +101,12 @@ class ModuleInfo:
         (most index questions need only the top level)."""
         if self._body is None:
             facts = BodyFacts()
-            tree = _parse(self.source)
+            tree = self._tree if self._tree is not None else _parse(self.source)
             if tree is not None:
                 _BodyScan(self, facts).visit(tree)
             self._body = facts
             self.source = b""
+            self._tree = None
         return self._body
 
     @property
@@ -234,7 +241,22 @@ def read_module(name: str, path: Path, data: bytes) -> ModuleInfo | None:
             functions[statement.name] = statement
     _record_imports_of_called_functions(info, functions, package)
     info.exit_line = _exit_line(tree.body)
+    _keep_tree(info, tree)
     return info
+
+
+KEPT_TREES = 8
+"""How many modules keep their tree after being read (see `ModuleInfo._tree`)."""
+_kept: deque[ModuleInfo] = deque()
+
+
+def _keep_tree(info: ModuleInfo, tree: ast.Module) -> None:
+    """Keep `info`'s tree until `KEPT_TREES` later modules are read: memory stays
+    bounded by a few trees, whatever the project's size."""
+    info._tree = tree
+    _kept.append(info)
+    if len(_kept) > KEPT_TREES:
+        _kept.popleft()._tree = None
 
 
 _STATEMENT_BLOCKS = ("body", "orelse", "finalbody", "handlers", "cases")
@@ -275,6 +297,12 @@ def _record_imports_of_called_functions(
                 info.imports.add(resolve_relative(package, inner.level, inner.module))
             elif isinstance(inner, ast.Import):
                 info.imports.update(alias.name for alias in inner.names)
+
+
+_LEAVES = (ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop)
+_UNKNOWN: Any = object()
+_METHODS: dict[type[ast.AST], Any] = {}
+"""Node type -> its `_BodyScan.visit_...` function, or None."""
 
 
 class _BodyScan(ast.NodeVisitor):
@@ -354,6 +382,33 @@ class _BodyScan(ast.NodeVisitor):
             table.setdefault(definition, set()).add(dotted)
 
     visit_AsyncFunctionDef = visit_FunctionDef
+
+    def visit(self, node: ast.AST) -> None:
+        """`ast.NodeVisitor.visit`, faster: the method is looked up once per node
+        type. A test proves the walk equal to `ast.NodeVisitor`'s."""
+        kind = node.__class__
+        method = _METHODS.get(kind, _UNKNOWN)
+        if method is _UNKNOWN:
+            # Its own methods only: `NodeVisitor.visit_Constant` (before 3.14) ends
+            # in `generic_visit` too, after looking for long-deprecated methods.
+            method = _METHODS[kind] = vars(_BodyScan).get(f"visit_{kind.__name__}")
+        if method is None:
+            self.generic_visit(node)
+        else:
+            method(self, node)
+
+    def generic_visit(self, node: ast.AST) -> None:
+        """`ast.NodeVisitor.generic_visit`, without visiting the context and
+        operator nodes (`Load`, `Add`, `Eq`): they have no fields and no `visit_`
+        method here, and are a third of the nodes of a tree."""
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, list):
+                for item in value:
+                    if isinstance(item, ast.AST) and not isinstance(item, _LEAVES):
+                        self.visit(item)
+            elif isinstance(value, ast.AST) and not isinstance(value, _LEAVES):
+                self.visit(value)
 
     def _is_actor(self, decorator: ast.expr) -> bool:
         """`@dramatiq.actor`, `@actor(...)` after `from dramatiq import actor`."""

@@ -107,7 +107,7 @@ class PatchOfNameImportedByValue(PatchRule):
             return  # `X.Klass.method`: the class object is shared, the patch is seen
         if split.project and self.index.knows(qualified):
             return  # a submodule: `from pkg import mod` binds the module object
-        if qualified in self.index.depends_targets():
+        if self.index.is_depends_target(qualified):
             return  # TL404
         if self.call_time_consumer(split.module, split.attr):
             return  # the patch works for that one: maybe it is the one under test

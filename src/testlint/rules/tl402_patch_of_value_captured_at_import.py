@@ -159,7 +159,7 @@ class PatchOfValueCapturedAtImport(PatchRule):
         if self._holds_the_broker(split.module, split.attr):
             self._check_broker(target, holder=True)
             return
-        if target.target in self.index.depends_targets():
+        if self.index.is_depends_target(target.target):
             return  # TL404
         reached = self.reached(split.module, split.attr)
         if reached is not None and (not reached.known or reached.live):

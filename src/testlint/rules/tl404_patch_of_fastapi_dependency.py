@@ -87,7 +87,7 @@ class PatchOfFastapiDependency(PatchRule):
         # The function object FastAPI holds is the one defined at the target (or the
         # target module itself passes its binding to Depends). Patching another
         # module's by-value copy is a different question (it may well work there).
-        in_depends = target.target in self.index.depends_targets() or (
+        in_depends = self.index.is_depends_target(target.target) or (
             self.index.may_use_depends(split.module)
             and (info := self.index.get(split.module)) is not None
             and split.attr in info.depends
