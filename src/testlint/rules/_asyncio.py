@@ -13,6 +13,7 @@ import libcst as cst
 from testlint.import_time import import_time_statements_ast
 from testlint.memo import Key
 from testlint.names import CANONICAL_PREFIXES
+from testlint.project import Project
 from testlint.pytest_config import asyncio_setup
 from testlint.rule import InFile, Option, RuleContext
 from testlint.scan import Scan
@@ -75,6 +76,8 @@ STRICT_PYTEST_ASYNCIO: Key[bool] = Key("strict pytest-asyncio (per legacy_counts
 MARKED_BY_COLLECTION_HOOK: Key[bool] = Key("marked by a collection hook")
 ALL_TESTS_RUN_BY_ANYIO: Key[bool] = Key("all tests run by anyio")
 CONSUMERS_RUN_BY_ANYIO: Key[bool] = Key("consumers run by anyio (per file and fixture)")
+RESOLVED_SUITE_FILES: Key[tuple[Path, ...]] = Key("the suite's files, resolved")
+REQUESTS: Key[tuple[tuple[str, _Requester], ...]] = Key("fixture requests (per text)")
 
 
 def strict_pytest_asyncio(context: InFile, *, legacy_counts: bool) -> bool:
@@ -200,8 +203,7 @@ def _consumers_run_by_anyio(context: RuleContext, fixture: str) -> bool:
     here = context.path.resolve()
     in_conftest = here.name == "conftest.py"
     if in_conftest:
-        paths = [p.resolve() for p in context.project.suite_files]
-        paths = [p for p in paths if p.is_relative_to(here.parent)]
+        paths = [p for p in _resolved_suite_files(context.project) if p.is_relative_to(here.parent)]
     else:
         paths = [here]
     texts = {
@@ -222,7 +224,7 @@ def _consumers_run_by_anyio(context: RuleContext, fixture: str) -> bool:
         for path, text in texts.items():
             if path not in read and name in text:
                 read.add(path)
-                for requested, requester in _requesters(text):
+                for requested, requester in _requests(context.project, text):
                     requesters.setdefault(requested, []).append((path, requester))
         for path, requester in requesters.get(name, ()):
             if not _sees(path, defined_in):
@@ -232,6 +234,17 @@ def _consumers_run_by_anyio(context: RuleContext, fixture: str) -> bool:
             else:
                 pending.append((requester.name, path))  # its users are the consumers
     return bool(verdicts) and all(verdicts)
+
+
+def _resolved_suite_files(project: Project) -> tuple[Path, ...]:
+    return project.memo.get(
+        RESOLVED_SUITE_FILES, lambda: tuple(map(project.resolved, project.suite_files))
+    )
+
+
+def _requests(project: Project, source: str) -> tuple[tuple[str, _Requester], ...]:
+    """`_requesters` of a module, once per text (each fixture of a conftest asks)."""
+    return project.memo.get(REQUESTS, lambda: tuple(_requesters(source)), source)
 
 
 def _sees(path: Path, defined_in: Path) -> bool:
