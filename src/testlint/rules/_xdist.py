@@ -222,10 +222,17 @@ def marker_triggers(settings: Settings) -> tuple[str, ...]:
 def marker_attribute_in(scan: Scan, settings: Settings) -> bool:
     """The `ast` gate of the marker rules: an attribute named like a serial marker
     or `xdist_group` (every `pytest.mark.X` is one)."""
-    names = set(marker_triggers(settings))
-    return any(
-        isinstance(node, ast.Attribute) and node.attr in names for node in scan.nodes_near(names)
-    )
+    return bool(marker_attributes(scan, marker_triggers(settings)))
+
+
+def marker_attributes(scan: Scan, names: Iterable[str]) -> set[str]:
+    """Which of `names` the file uses as an attribute name (`mark.serial`)."""
+    wanted = set(names)
+    return {
+        node.attr
+        for node in scan.nodes_near(wanted)
+        if isinstance(node, ast.Attribute) and node.attr in wanted
+    }
 
 
 def configured_markers(context: InFile) -> tuple[str, ...]:
@@ -514,16 +521,17 @@ def _adopted_markers(context: InFile, markers: tuple[str, ...]) -> tuple[str, ..
     return tuple(m for m in markers if m in adopted)
 
 
-def registered_markers(context: RuleContext) -> frozenset[str] | None:
+def registered_markers(context: InFile, own: str = "") -> frozenset[str] | None:
     """Markers registered for this file: pytest `markers` plus conftest
-    `addinivalue_line("markers", ...)` calls in its directory and above. None when a
-    conftest loads plugins (`pytest_plugins`), which may register more."""
+    `addinivalue_line("markers", ...)` calls in its directory and above, and in
+    `own` (the file's text, when it is a conftest). None when a conftest loads
+    plugins (`pytest_plugins`), which may register more."""
     texts = context.project.conftest_texts(context.path.parent)
     if any("pytest_plugins" in text for text in texts):
         return None
     config = context.project.pytest_config(context.path.parent)
     names = set(config.markers)
-    for text in (*texts, context.source if context.kind is FileKind.CONFTEST else ""):
+    for text in (*texts, own):
         names.update(_REGISTRATION.findall(text))
     return frozenset(names)
 
@@ -531,7 +539,18 @@ def registered_markers(context: RuleContext) -> frozenset[str] | None:
 def unregistered(context: RuleContext, marker: str) -> bool:
     """`marker` is not registered for this file (TL203), and no plugin the project
     depends on is named after it (it may register it)."""
-    registered = registered_markers(context)
+    own = context.source if context.kind is FileKind.CONFTEST else ""
+    return _unregistered(context, marker, own)
+
+
+def may_be_unregistered(file: InFile, marker: str) -> bool:
+    """`unregistered` for a gate, which does not know whether the file is a
+    conftest: its own registrations are left out (a superset)."""
+    return _unregistered(file, marker, "")
+
+
+def _unregistered(context: InFile, marker: str, own: str) -> bool:
+    registered = registered_markers(context, own)
     if registered is None or marker in registered:
         return False
     owner = context.project.owner(context.path)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import ast
 import re
 
 import libcst as cst
@@ -11,6 +12,7 @@ from testlint.api import (
     NodeFix,
     Rule,
     RuleContext,
+    Scan,
     SourceFile,
     admits_python_below,
 )
@@ -41,6 +43,7 @@ MULTIPROCESSING_STARTERS = {
 }
 STARTER_NAMES = frozenset({"ProcessPoolExecutor", "Pool", "Process"})
 """Last names of every call the rule judges (a superset, for the `ast` gate)."""
+STARTERS = frozenset({PROCESS_POOL_EXECUTOR, *MULTIPROCESSING_STARTERS})
 IMPLICIT_FORK = "default"
 """`get_context()` with no method: fork on Linux before 3.14, without saying so.
 An explicit `get_context("fork")` or `os.fork()` is the author's deliberate choice
@@ -134,7 +137,7 @@ class ForkStartedProcessUnderXdist(Rule):
         """The file calls a process starter, and the suite runs under xdist where fork
         is the default (the project facts only for a file that starts processes, as
         in the visit)."""
-        return bool(file.scan.calls_named(STARTER_NAMES)) and _applies(file)
+        return _may_start_processes(file.scan) and _applies(file)
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)
@@ -295,3 +298,33 @@ def _applies(file: InFile) -> bool:
         and admits_python_below(owner.requires_python, FIRST_NON_FORK_DEFAULT)
         and not any(_SETS_NON_FORK_METHOD.search(text) for text in conftests)
     )
+
+
+def _may_start_processes(scan: Scan) -> bool:
+    """Whether a call may start processes as the visit judges them (a superset): an
+    imported starter (`multiprocessing.Pool`, `mp.Process`; a relative import may be
+    anything), or `.Pool`/`.Process` of what may be a context (`ctx.Pool()`,
+    `get_context().Process()`, a name the file assigns). A class of the project
+    named `Pool` (celery's) is not one."""
+    for call in scan.calls_named(STARTER_NAMES):
+        func = call.func
+        if isinstance(func, ast.Attribute) and func.attr in ("Pool", "Process"):
+            base = func.value
+            if isinstance(base, ast.Call):
+                return True
+            if isinstance(base, ast.Name) and (
+                base.id not in scan.import_bound or _assigned(scan, base.id)
+            ):
+                return True
+        for qualified in scan.qualified(func):
+            if qualified is None:
+                return True
+            if qualified.replace("concurrent.futures.process.", "concurrent.futures.") in STARTERS:
+                return True
+    return False
+
+
+def _assigned(scan: Scan, name: str) -> bool:
+    """The text may assign `name` (`ctx = mp.get_context()`), as a superset."""
+    text = scan.text
+    return text is None or re.search(rf"(?<![\w.]){re.escape(name)}\s*=(?!=)", text) is not None

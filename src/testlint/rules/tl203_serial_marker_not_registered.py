@@ -6,8 +6,9 @@ from testlint.api import SUITE, Rule, RuleContext, Settings, SourceFile
 from testlint.rules._xdist import (
     SERIAL_MARKERS,
     configured_markers,
-    marker_attribute_in,
+    marker_attributes,
     marker_triggers,
+    may_be_unregistered,
     strict_markers,
     unregistered,
 )
@@ -88,7 +89,9 @@ class SerialMarkerNotRegistered(Rule):
 
     @classmethod
     def gate(cls, file: SourceFile) -> bool:
-        return marker_attribute_in(file.scan, file.settings)
+        """A configured marker used as an attribute, which may not be registered."""
+        used = marker_attributes(file.scan, configured_markers(file))
+        return any(may_be_unregistered(file, name) for name in sorted(used))
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)

@@ -128,7 +128,14 @@ class SerialMarkerHasNoEffect(Rule):
 
     @classmethod
     def gate(cls, file: SourceFile) -> bool:
-        return marker_attribute_in(file.scan, file.settings)
+        """A marker attribute in the file that uses the suite's serial markers first,
+        in a suite that runs xdist (asked in the visit's order)."""
+        if not marker_attribute_in(file.scan, file.settings):
+            return False
+        suite = suite_markers(suite_scope(file), configured_markers(file))
+        if suite.first_use is None or suite.first_use.resolve() != file.path.resolve():
+            return False
+        return runs_xdist(file)
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)
