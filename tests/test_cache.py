@@ -244,6 +244,37 @@ def test_workers_give_the_same_answers_as_one_process(tmp_path: Path) -> None:
     assert [d.message for d in parallel.diagnostics] == [d.message for d in serial.diagnostics]
 
 
+def test_a_run_without_jobs_lints_its_first_files_here_then_starts_workers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without `--jobs`, the first files are linted in this process (the workers
+    inherit what they taught the project model), then workers take the rest; a
+    short run starts none. The answers are those of one process either way."""
+    shop(tmp_path)
+    for n in range(40):
+        body = TEST_ORDERS if n % 3 == 0 else "import sys\n\nsys.exit(1)\n"
+        write(tmp_path, f"tests/test_many_{n}.py", body)
+    serial = run([tmp_path / "tests"], RunOptions(jobs=1))
+    handed: list[int] = []
+    real = workers.in_workers
+
+    def spy(sizes: list[int], *args: Any) -> Any:
+        handed.append(len(sizes))
+        return real(sizes, *args)
+
+    monkeypatch.setattr(runner, "in_workers", spy)
+    monkeypatch.setattr(runner, "_jobs", lambda options, files: 2)
+    short = run([tmp_path / "tests"], RunOptions())
+    assert handed == []  # the whole run took less than SERIAL_HEAD_SECONDS
+    monkeypatch.setattr(runner, "SERIAL_HEAD_SECONDS", 0.0)
+    split = run([tmp_path / "tests"], RunOptions())
+    assert handed == [40]  # one file linted here, then workers for the other 40
+    for result in (short, split):
+        assert [(d.path, d.start, d.code, d.message) for d in result.diagnostics] == [
+            (d.path, d.start, d.code, d.message) for d in serial.diagnostics
+        ]
+
+
 def test_workers_apply_fixes(tmp_path: Path) -> None:
     write(tmp_path, "pyproject.toml", "[project]\nname = 'x'\n")
     for n in range(30):

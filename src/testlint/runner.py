@@ -7,6 +7,7 @@ import errno
 import hashlib
 import os
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -584,9 +585,12 @@ def _lint(
 ) -> None:
     bar = Progress(len(todo), enabled=options.progress)
     jobs = _jobs(options, len(todo))
-    outcomes = (
-        _in_workers(todo, options, roots, jobs) if jobs > 1 else _serially(todo, options, roots)
-    )
+    if jobs <= 1:
+        outcomes = _serially(todo, options, roots)
+    elif options.jobs is None:
+        outcomes = _serially_then_in_workers(todo, options, roots, jobs)
+    else:
+        outcomes = _in_workers(todo, options, roots, jobs)
     done: dict[int, Outcome] = {}
     keys: dict[int, str] = {}
     try:
@@ -645,27 +649,71 @@ read (None without a cache)."""
 
 
 def _serially(
-    todo: list[Work], options: RunOptions, roots: Sequence[Path]
+    todo: list[Work],
+    options: RunOptions,
+    roots: Sequence[Path],
+    numbers: Sequence[int] | None = None,
 ) -> Iterator[tuple[int, Outcome]]:
-    for number, (item, linter, _) in enumerate(todo):
+    for number in range(len(todo)) if numbers is None else numbers:
         if INTERRUPTED.is_set():
             return
+        item, linter, _ = todo[number]
         yield number, _lint_one(item, linter, options, roots)
 
 
-def _in_workers(
+SERIAL_HEAD_SECONDS = 0.3
+"""A run that may use workers (`--jobs` not given) lints files in this process
+first, for up to this much CPU time, before starting any: a run that ends within
+it starts none (starting them costs more than they would save), and the workers
+of a longer one inherit what those files made the project model learn (the
+suite's markers, the project modules a patch target names), which each worker
+would otherwise learn again for itself."""
+MIN_FILES_FOR_WORKERS = 8
+"""Fewer files left after the first ones are linted here too."""
+
+
+def _serially_then_in_workers(
     todo: list[Work], options: RunOptions, roots: Sequence[Path], jobs: int
 ) -> Iterator[tuple[int, Outcome]]:
+    """`_in_workers` for a run whose worker count was not given: first up to
+    `SERIAL_HEAD_SECONDS` here, then workers for the rest."""
+    started = time.thread_time()
+    done: set[int] = set()
+    for number, outcome in _serially(todo, options, roots):
+        done.add(number)
+        yield number, outcome
+        if time.thread_time() - started >= SERIAL_HEAD_SECONDS:
+            break
+    rest = [n for n in range(len(todo)) if n not in done]
+    if not rest or INTERRUPTED.is_set():
+        return
+    if len(rest) < MIN_FILES_FOR_WORKERS:
+        yield from _serially(todo, options, roots, rest)
+    else:
+        yield from _in_workers(todo, options, roots, jobs, rest)
+
+
+def _in_workers(
+    todo: list[Work],
+    options: RunOptions,
+    roots: Sequence[Path],
+    jobs: int,
+    numbers: Sequence[int] | None = None,
+) -> Iterator[tuple[int, Outcome]]:
+    """Lint `numbers` (default: every file) in `jobs` forked workers."""
+    chosen = list(range(len(todo)) if numbers is None else numbers)
     linters = {id(linter): linter for _, linter, _ in todo}
     for linter in linters.values():  # the facts the workers would each build
         linter.prepare(item.path for item, other, _ in todo if other is linter)
 
-    def lint(number: int) -> Outcome:
-        item, linter, _ = todo[number]
+    def lint(index: int) -> Outcome:
+        item, linter, _ = todo[chosen[index]]
         return _lint_one(item, linter, options, roots)
 
-    sizes = [_size(item.path) for item, _, _ in todo]
-    return in_workers(sizes, jobs, lint, _likely_parsed(todo))
+    sizes = [_size(todo[number][0].path) for number in chosen]
+    first = _likely_parsed([todo[number] for number in chosen])
+    for index, outcome in in_workers(sizes, jobs, lint, first):
+        yield chosen[index], outcome
 
 
 def _size(path: Path) -> int:
