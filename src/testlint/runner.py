@@ -661,13 +661,14 @@ def _serially(
         yield number, _lint_one(item, linter, options, roots)
 
 
-SERIAL_HEAD_SECONDS = 0.3
+SERIAL_HEAD_SECONDS = 0.5
 """A run that may use workers (`--jobs` not given) lints files in this process
 first, for up to this much CPU time, before starting any: a run that ends within
-it starts none (starting them costs more than they would save), and the workers
-of a longer one inherit what those files made the project model learn (the
-suite's markers, the project modules a patch target names), which each worker
-would otherwise learn again for itself."""
+it starts none (their start and the project facts each would learn again cost
+more CPU than the wall time they save), and the workers of a longer one inherit
+what those files made the project model learn (the suite's markers, the project
+modules a patch target names). How long the rest will take cannot be told from
+the first files: a few libcst parses make most of a run's cost."""
 MIN_FILES_FOR_WORKERS = 8
 """Fewer files left after the first ones are linted here too."""
 
