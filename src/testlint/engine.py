@@ -159,18 +159,97 @@ def apply_node_fixes(
 
 
 def _edits(before: str, after: str) -> tuple[Edit, ...]:
-    """Line-granular edits turning `before` into `after` (for JSON/SARIF output)."""
+    """Line-granular edits turning `before` into `after` (for the outputs that show
+    fixes: JSON, SARIF)."""
     old = before.splitlines(keepends=True)
     new = after.splitlines(keepends=True)
-    edits = []
-    import difflib  # here: only JSON and SARIF output carry edits
+    # The lines before the first change and after the last are left out of the
+    # matching: a fix changes a few lines, and matching thousands of equal lines (a
+    # large literal) one against the other is quadratic.
+    shortest = min(len(old), len(new))
+    head = 0
+    while head < shortest and old[head] == new[head]:
+        head += 1
+    tail = 0
+    while tail < shortest - head and old[-1 - tail] == new[-1 - tail]:
+        tail += 1
+    old_middle, new_middle = old[head : len(old) - tail], new[head : len(new) - tail]
+    blocks = None
+    if len(old_middle) + len(new_middle) > MATCHED_LINES:
+        # Many lines between two changes (an import added at the top, a line
+        # changed far below): a few changes in many lines, found in linear time.
+        blocks = _few_changes(old_middle, new_middle)
+    if blocks is None:
+        import difflib  # here: only the outputs that show fixes carry edits
 
-    matcher = difflib.SequenceMatcher(a=old, b=new, autojunk=False)
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            continue
-        edits.append(Edit("".join(new[j1:j2]), Position(i1 + 1, 1), Position(i2 + 1, 1)))
-    return tuple(edits)
+        matcher = difflib.SequenceMatcher(a=old_middle, b=new_middle, autojunk=False)
+        if len(old_middle) + len(new_middle) > MATCHED_LINES:
+            # Many changes too: junk heuristics keep it linear (the edits stay
+            # exact, they may only be larger).
+            matcher = difflib.SequenceMatcher(a=old_middle, b=new_middle, autojunk=True)
+        blocks = [
+            (i1, i2, j1, j2) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"
+        ]
+    return tuple(
+        Edit("".join(new_middle[j1:j2]), Position(head + i1 + 1, 1), Position(head + i2 + 1, 1))
+        for i1, i2, j1, j2 in blocks
+    )
+
+
+MATCHED_LINES = 2_000
+"""Lines between a fix's first and last change that `difflib` matches (`_edits`):
+it compares each line with every equal one, quadratic in a large literal."""
+MAX_CHANGES = 200
+"""Changed lines `_few_changes` looks for before giving up."""
+
+
+def _few_changes(old: Sequence[str], new: Sequence[str]) -> list[tuple[int, int, int, int]] | None:
+    """The blocks `old[i1:i2]` -> `new[j1:j2]` of a shortest edit script (Myers'
+    algorithm: time linear in the lines for each change), or None when more than
+    `MAX_CHANGES` lines changed."""
+    n, m = len(old), len(new)
+    furthest: dict[int, int] = {1: 0}
+    trace: list[dict[int, int]] = []
+    for changes in range(min(n + m, MAX_CHANGES) + 1):
+        trace.append(dict(furthest))
+        for k in range(-changes, changes + 1, 2):
+            if k == -changes or (k != changes and furthest[k - 1] < furthest[k + 1]):
+                x = furthest[k + 1]
+            else:
+                x = furthest[k - 1] + 1
+            y = x - k
+            while x < n and y < m and old[x] == new[y]:
+                x, y = x + 1, y + 1
+            furthest[k] = x
+            if x >= n and y >= m:
+                return _blocks(trace, n, m)
+    return None
+
+
+def _blocks(trace: list[dict[int, int]], n: int, m: int) -> list[tuple[int, int, int, int]]:
+    """The changed blocks of the edit script `_few_changes` found, in order."""
+    steps: list[tuple[int, int, int, int]] = []
+    x, y = n, m
+    for changes in range(len(trace) - 1, 0, -1):
+        furthest = trace[changes]
+        k = x - y
+        if k == -changes or (k != changes and furthest[k - 1] < furthest[k + 1]):
+            before = k + 1
+        else:
+            before = k - 1
+        start_x = furthest[before]
+        start_y = start_x - before
+        while x > start_x and y > start_y:  # equal lines
+            x, y = x - 1, y - 1
+        steps.append((start_x, x, start_y, y))  # one line removed or added
+        x, y = start_x, start_y
+    blocks: list[tuple[int, int, int, int]] = []
+    for i1, i2, j1, j2 in reversed(steps):
+        if blocks and blocks[-1][1] == i1 and blocks[-1][3] == j1:
+            blocks[-1] = (blocks[-1][0], i2, blocks[-1][2], j2)
+        else:
+            blocks.append((i1, i2, j1, j2))
+    return blocks
 
 
 def _placed(reports: Iterable[Report]) -> Iterator[cst.CSTNode]:
