@@ -1,15 +1,20 @@
-"""A fix's text edits (what JSON and SARIF show): exact, and quick on a large file."""
+"""A fix's text edits (for the outputs that show fixes): exact, quick on a large
+file, and kept by the cache so that a warm run shows them too."""
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from testlint import engine
-from testlint.diagnostics import Edit
+from testlint.diagnostics import Diagnostic, Edit
+from testlint.runner import RunOptions, run
 
 SAFE = "import sys\n\ntry:\n    import nope\nexcept ImportError:\n    sys.exit(1)\n"
 
@@ -49,6 +54,40 @@ def test_edits_of_a_fix_to_a_huge_file_are_quick() -> None:
     assert len(edits) == 2
 
 
+def test_the_cache_keeps_the_edits_an_output_shows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests/test_a.py").write_text(SAFE, encoding="utf-8")
+    linted: list[Path] = []
+    real = engine.Linter.check
+
+    def counting(self: engine.Linter, path: Path, *args: Any, **kwargs: Any) -> Any:
+        linted.append(path)
+        return real(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(engine.Linter, "check", counting)
+
+    def lint(with_edits: bool) -> list[Diagnostic]:
+        options = RunOptions(cache=True, cache_dir=tmp_path / "cache", with_edits=with_edits)
+        return run([tmp_path / "tests"], options).diagnostics
+
+    plain = lint(with_edits=False)
+    assert plain[0].fix is None
+    assert len(linted) == 1
+    # An entry without the edits cannot answer a run that shows them...
+    [cold] = lint(with_edits=True)
+    assert len(linted) == 2
+    assert cold.fix is not None
+    assert cold.fix.edits
+    # ...one with them can, with the same edits; and so can it a run without them.
+    [warm] = lint(with_edits=True)
+    assert warm.fix == cold.fix
+    assert [d.message for d in lint(with_edits=False)] == [cold.message]
+    assert len(linted) == 2
+
+
 @pytest.mark.parametrize("max_changes", [200, 2])
 def test_edits_found_for_many_lines_reproduce_the_fixed_text(
     monkeypatch: pytest.MonkeyPatch, max_changes: int
@@ -71,3 +110,42 @@ def test_edits_found_for_many_lines_reproduce_the_fixed_text(
                 changed[rng.randrange(len(changed))] = rng.choice("abcd") + "\n"
         before, after = "".join(lines), "".join(changed)
         assert apply(before, engine._edits(before, after)) == after, (before, after)
+
+
+def test_a_recheck_of_a_run_that_shows_edits_keeps_the_other_files_edits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The record keeps the findings' edits: when a test module changes, it is
+    checked alone and the other files' fixes come from the record, as a full run
+    gives them."""
+    from testlint import cli, launcher, record
+
+    (tmp_path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests/test_a.py").write_text(SAFE, encoding="utf-8")
+    (tmp_path / "tests/test_b.py").write_text("import sys\nsys.exit(1)\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(record, "RACY_NS", -(10**15))  # files just written are recorded
+    runs = []
+    real = cli.main
+
+    def counting(*args: Any, **kwargs: Any) -> None:
+        runs.append(args)
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "main", counting)
+
+    def launch(*argv: str) -> tuple[int, str]:
+        with pytest.raises(SystemExit) as exited:
+            launcher.main(["--output-format", "json", *argv])
+        code = exited.value.code
+        assert isinstance(code, int)
+        return code, capsys.readouterr().out
+
+    launch("tests")
+    assert len(runs) == 1
+    (tmp_path / "tests/test_b.py").write_text("import sys\n\nsys.exit(2)\n", encoding="utf-8")
+    code, out = launch("tests")
+    assert len(runs) == 1, "the changed module was checked alone"
+    assert (code, out) == launch("tests", "--no-cache")
+    assert json.loads(out)[0]["fix"]["edits"]

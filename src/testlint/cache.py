@@ -14,10 +14,13 @@ An entry is keyed on everything a file's result depends on:
   and each entry stores the digests it was made with.
 
 Results are cached for checking only; `--fix` and `--diff` use an entry only when
-it holds no finding. The cache lives in `.testlint_cache/` under the project root
-(`cache-dir` in `[tool.testlint]`, `--cache-dir`, or `TESTLINT_CACHE_DIR`), holds
-its own `.gitignore`, and is written atomically: a broken or foreign file is
-ignored, never trusted.
+it holds no finding. An entry keeps the text edits of its findings' fixes when the
+run that made it computed them (for the `full` format's fix preview, JSON and
+SARIF); a run that shows them uses an entry only when it holds them. The cache
+lives in `.testlint_cache/` under the project root (`cache-dir` in
+`[tool.testlint]`, `--cache-dir`, or `TESTLINT_CACHE_DIR`), holds its own
+`.gitignore`, and is written atomically: a broken or foreign file is ignored,
+never trusted.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from testlint.dependencies import (
     repository_root,
     run_file_paths,
 )
-from testlint.diagnostics import Applicability, Diagnostic, Position
+from testlint.diagnostics import Applicability, Diagnostic, Edit, Fix, Position
 from testlint.engine import FileResult
 from testlint.facts import FACTS
 from testlint.fingerprint import code_fingerprint, combine, write_json_atomically
@@ -279,7 +282,28 @@ def encode(diagnostic: Diagnostic) -> dict[str, Any]:
         "fix_title": diagnostic.fix_title,
         "fix": diagnostic.fix_applicability.value if diagnostic.fix_applicability else None,
         "fix_lines": list(diagnostic.fix_lines) if diagnostic.fix_lines else None,
+        **({"edits": _encode_edits(diagnostic.fix)} if diagnostic.fix is not None else {}),
     }
+
+
+def _encode_edits(fix: Fix) -> list[list[Any]]:
+    """A fix's text edits (`Diagnostic.fix`), kept so that a run whose output shows
+    them (the `full` format's preview, JSON, SARIF) reuses the entry."""
+    return [
+        [edit.content, edit.start.line, edit.start.column, edit.end.line, edit.end.column]
+        for edit in fix.edits
+    ]
+
+
+def _decode_fix(raw: dict[str, Any], title: str | None) -> Fix | None:
+    edits = raw.get("edits")
+    if edits is None or title is None or not raw["fix"]:
+        return None
+    return Fix(
+        title,
+        Applicability(raw["fix"]),
+        tuple(Edit(content, Position(a, b), Position(c, d)) for content, a, b, c, d in edits),
+    )
 
 
 def decode(path: Path, raw: dict[str, Any]) -> Diagnostic:
@@ -294,6 +318,7 @@ def decode(path: Path, raw: dict[str, Any]) -> Diagnostic:
         fix_title=raw["fix_title"],
         fix_applicability=Applicability(raw["fix"]) if raw["fix"] else None,
         fix_lines=(lines[0], lines[1]) if lines else None,
+        fix=_decode_fix(raw, raw["fix_title"]),
     )
 
 
@@ -327,8 +352,10 @@ class RunCache:
         entry = self.cache.entries.get(key)
         if entry is None:
             return None
-        if (fixing or self.with_edits) and any(d["fix"] for d in entry.diagnostics):
-            return None  # the fix (or its edits) must be computed
+        if fixing and any(d["fix"] for d in entry.diagnostics):
+            return None  # the fix must be applied
+        if self.with_edits and any(d["fix"] and "edits" not in d for d in entry.diagnostics):
+            return None  # its edits must be computed
         if any(self.group(name, path) != digest for name, digest in entry.groups.items()):
             return None
         self.cache.fresh[key] = entry

@@ -268,7 +268,7 @@ class Recorded:
     @classmethod
     def of(cls, result: RunResult, options: RunOptions) -> Recorded | None:
         """What a re-check of this run needs (None: it cannot start from this run)."""
-        if result.checked is None or result.project is None or options.with_edits:
+        if result.checked is None or result.project is None:
             return None
         facts = result.project.known_facts()
         return cls(Path(result.start), options, result.checked, result.cache_scope, facts)
