@@ -101,7 +101,7 @@ def test_clean_project_exits_0(project: Path) -> None:
 
 def test_findings_exit_1(project: Path) -> None:
     write(project, "tests/test_x.py", SAFE)
-    result = invoke()
+    result = invoke("--output-format", "concise")
     assert result.exit_code == 1
     assert "tests/test_x.py:6:5: TL101" in result.stdout
 
@@ -155,7 +155,7 @@ def test_unknown_selector_on_command_line_exits_2(project: Path, args: list[str]
 
 def test_nonexistent_path_exits_2_and_other_paths_are_still_checked(project: Path) -> None:
     write(project, "tests/test_x.py", SAFE)
-    result = invoke("missing.py", "tests")
+    result = invoke("--output-format", "concise", "missing.py", "tests")
     assert result.exit_code == 2
     assert "missing.py: no such file or directory" in result.stderr
     assert "tests/test_x.py:6:5: TL101" in result.stdout
@@ -209,7 +209,7 @@ def test_text_format_lines_and_summary(project: Path) -> None:
     write(project, "tests/test_a.py", SAFE)
     write(project, "tests/test_b.py", UNSAFE)
     write(project, "tests/test_c.py", UNFIXABLE)
-    result = invoke()
+    result = invoke("--output-format", "concise")
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
         f"tests/test_a.py:6:5: TL101 [*] {EXIT_MESSAGE}",
@@ -223,7 +223,7 @@ def test_text_format_lines_and_summary(project: Path) -> None:
 
 def test_text_marks_unsafe_fixes_fixable_when_enabled(project: Path) -> None:
     write(project, "tests/test_b.py", UNSAFE)
-    result = invoke("--unsafe-fixes")
+    result = invoke("--output-format", "concise", "--unsafe-fixes")
     assert result.stdout.splitlines() == [
         f"tests/test_b.py:4:5: TL101 [*] {EXIT_MESSAGE}",
         "Checked 1 file, found 1 problem.",
@@ -234,7 +234,7 @@ def test_text_marks_unsafe_fixes_fixable_when_enabled(project: Path) -> None:
 def test_quiet_prints_no_summary(project: Path) -> None:
     write(project, "tests/test_x.py", SAFE)
     write(project, "tests/test_clean.py", CLEAN)
-    result = invoke("-q")
+    result = invoke("--output-format", "concise", "-q")
     assert result.exit_code == 1
     assert result.stdout == f"tests/test_x.py:6:5: TL101 [*] {EXIT_MESSAGE}\n"
     (project / "tests/test_x.py").unlink()
@@ -245,7 +245,7 @@ def test_quiet_prints_no_summary(project: Path) -> None:
 
 def test_exit_zero(project: Path) -> None:
     write(project, "tests/test_x.py", SAFE)
-    result = invoke("--exit-zero")
+    result = invoke("--output-format", "concise", "--exit-zero")
     assert result.exit_code == 0
     assert "tests/test_x.py:6:5: TL101" in result.stdout
     assert "Checked 1 file, found 1 problem." in result.stdout
@@ -286,7 +286,7 @@ def test_fix_writes_the_file_and_exits_0_when_everything_was_fixed(project: Path
 def test_fix_exits_1_when_unfixable_problems_remain(project: Path) -> None:
     safe = write(project, "tests/test_a.py", SAFE)
     unfixable = write(project, "tests/test_b.py", UNFIXABLE)
-    result = invoke("--fix")
+    result = invoke("--output-format", "concise", "--fix")
     assert result.exit_code == 1
     assert safe.read_text(encoding="utf-8") == SAFE_FIXED
     assert unfixable.read_text(encoding="utf-8") == UNFIXABLE
@@ -551,7 +551,7 @@ def test_default_python_files_include_suffix_pattern(project: Path) -> None:
 
 def test_conftest_is_checked_but_not_fixed(project: Path) -> None:
     path = write(project, "tests/conftest.py", SAFE)
-    result = invoke("--fix", "--unsafe-fixes")
+    result = invoke("--output-format", "concise", "--fix", "--unsafe-fixes")
     assert result.exit_code == 1
     assert path.read_text(encoding="utf-8") == SAFE
     assert f"tests/conftest.py:6:5: TL101 {EXIT_MESSAGE}" in result.stdout
@@ -560,7 +560,7 @@ def test_conftest_is_checked_but_not_fixed(project: Path) -> None:
 def test_syntax_error_is_tl001_and_the_run_continues(project: Path) -> None:
     write(project, "tests/test_a.py", "import sys\n\ndef broken(:\n    sys.exit(1)\n")
     write(project, "tests/test_b.py", SAFE)
-    result = invoke()
+    result = invoke("--output-format", "concise")
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
     assert lines[0].startswith("tests/test_a.py:")
@@ -706,7 +706,14 @@ def test_sarif_says_when_nothing_was_checked(project: Path) -> None:
 
 
 def test_stdin_reports_the_given_filename(project: Path) -> None:
-    result = invoke("-", "--stdin-filename", "tests/test_x.py", stdin=SAFE.encode())
+    result = invoke(
+        "--output-format",
+        "concise",
+        "-",
+        "--stdin-filename",
+        "tests/test_x.py",
+        stdin=SAFE.encode(),
+    )
     assert result.exit_code == 1
     assert result.stdout.splitlines()[0] == f"tests/test_x.py:6:5: TL101 [*] {EXIT_MESSAGE}"
     assert not (project / "tests").exists(), "stdin must not create or write files"
@@ -736,7 +743,7 @@ def test_stdin_filename_decides_the_kind_of_file(project: Path) -> None:
 
 
 def test_stdin_without_a_filename_is_a_test_module(project: Path) -> None:
-    result = invoke("-", stdin=SAFE.encode())
+    result = invoke("--output-format", "concise", "-", stdin=SAFE.encode())
     assert result.exit_code == 1
     assert result.stdout.startswith("-:6:5: TL101")
 
@@ -830,7 +837,7 @@ def test_process_exit_codes(project: Path) -> None:
     clean = run_process("tests", cwd=project)
     assert (clean.returncode, clean.stdout) == (0, b"All checks passed! Checked 1 file.\n")
     write(project, "tests/test_b.py", SAFE)
-    found = run_process("tests", cwd=project)
+    found = run_process("--output-format", "concise", "tests", cwd=project)
     assert found.returncode == 1
     assert b"tests/test_b.py:6:5: TL101 [*]" in found.stdout
     config(project, "bogus = 1\n")
@@ -867,7 +874,7 @@ def test_process_survives_a_deeply_nested_file(project: Path) -> None:
     depth = 3000
     write(project, "tests/test_deep.py", f"import sys\nx = {'(' * depth}1{')' * depth}\nexit()\n")
     write(project, "tests/test_other.py", SAFE)
-    result = run_process("tests", cwd=project)
+    result = run_process("--output-format", "concise", "tests", cwd=project)
     assert result.returncode == 1, result.stderr.decode(errors="replace")[-500:]
     assert b"tests/test_other.py:6:5: TL101" in result.stdout
     assert b"tests/test_deep.py:" in result.stdout
@@ -878,7 +885,7 @@ def test_a_syntax_error_no_rule_looks_for_is_reported(project: Path) -> None:
     # while pytest stops the whole run on it ("1 error during collection").
     write(project, "tests/test_broken.py", "def test_ok(:\n    assert True\n")
     write(project, "tests/helpers.py", "x = (\n")  # not a test module: pytest never imports it
-    result = invoke("tests", "--no-cache")
+    result = invoke("--output-format", "concise", "tests", "--no-cache")
     assert result.exit_code == 1
     assert "tests/test_broken.py:1:13: TL001 Cannot parse file" in result.stdout
     assert "helpers.py" not in result.stdout
@@ -899,7 +906,9 @@ def test_stdin_filename_alone_reads_standard_input(project: Path) -> None:
     # As in ruff: without `-`, --stdin-filename still means the source is on stdin
     # (it used to lint the whole directory instead).
     write(project, "tests/test_other.py", SAFE)
-    result = invoke("--stdin-filename", "tests/test_x.py", stdin=SAFE.encode())
+    result = invoke(
+        "--output-format", "concise", "--stdin-filename", "tests/test_x.py", stdin=SAFE.encode()
+    )
     assert result.exit_code == 1
     assert "tests/test_x.py:6:5: TL101" in result.stdout
     assert "test_other.py" not in result.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -31,9 +32,12 @@ def test_demo_reports_findings_and_a_fix_diff(tmp_path: Path) -> None:
     suite = copy_examples(tmp_path)
     found = run([sys.executable, "-m", "testlint", "."], suite)
     assert found.returncode == 1
-    assert "tests/test_browser.py:10:5: TL101 [*]" in found.stdout
-    assert "tests/test_posix_only.py:7:5: TL102 [*]" in found.stdout
-    assert "tests/test_report_script.py:15:1: TL101 " in found.stdout
+    # The default (`full`) format: each finding's header, then where it is.
+    headers = re.findall(r"^(TL\d{3}(?: \[\*\])?) .*\n +--> (\S+)$", found.stdout, re.M)
+    located = {f"{where}: {code}" for code, where in headers}
+    assert "tests/test_browser.py:10:5: TL101 [*]" in located
+    assert "tests/test_posix_only.py:7:5: TL102 [*]" in located
+    assert "tests/test_report_script.py:15:1: TL101" in located
     diff = run([sys.executable, "-m", "testlint", "--diff", "--unsafe-fixes", "."], suite)
     assert diff.returncode == 1
     assert '+    pytest.skip("Playwright not available' in diff.stdout

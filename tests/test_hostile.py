@@ -302,6 +302,8 @@ def test_paths_that_do_not_exist_or_loop(tmp_path: Path) -> None:
     (tmp_path / "test_dangling.py").symlink_to("gone.py")
     result = run_testlint(
         tmp_path,
+        "--output-format",
+        "concise",
         "missing.py",
         "missing_dir/",
         "test_loop.py",
@@ -328,7 +330,9 @@ def test_a_fifo_named_like_a_module_is_skipped_not_read(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "test_fifo.py")
     os.mkfifo(tmp_path / "helpers.py")
     for args in ([], ["test_fifo.py", "test_ok.py"]):
-        result = run_testlint(tmp_path, *args, timeout=60)  # a hang, not a slow machine
+        result = run_testlint(
+            tmp_path, "--output-format", "concise", *args, timeout=60
+        )  # a hang, not a slow machine
         assert result.returncode == 1, result.stderr
         assert "test_fifo.py: not a regular file" in result.stderr
         assert "test_ok.py:6:5: TL101" in result.stdout
@@ -492,7 +496,7 @@ def test_valid_python_that_libcst_cannot_parse_is_said_so(
         )
 
     monkeypatch.setattr(libcst, "parse_module", refuse)
-    result = invoke("--fix", "test_a.py")
+    result = invoke("--output-format", "concise", "--fix", "test_a.py")
     monkeypatch.undo()
     assert result.exit_code == 1
     assert result.stdout.splitlines()[0] == (

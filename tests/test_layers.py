@@ -29,6 +29,7 @@ LAYERS: dict[str, int] = {
     "testlint.diagnostics": BASE,
     "testlint.noqa": BASE,
     "testlint.memo": BASE,
+    "testlint.terminal": BASE,
     # What testlint knows about a project and its files, and the settings.
     "testlint.names": FACTS,
     "testlint.positions": FACTS,
@@ -56,6 +57,7 @@ LAYERS: dict[str, int] = {
     "testlint.cache": RUN,
     "testlint.runner": RUN,
     "testlint.output": RUN,
+    "testlint.render": RUN,
     "testlint.rerun": RUN,
     "testlint.workers": RUN,
     # The fronts: the command, its launcher, the flake8 plugin, the scaffold.

@@ -7,6 +7,7 @@ files), 2 usage, configuration or internal error; 130 interrupted (Ctrl-C).
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 import time
 from pathlib import Path
@@ -21,6 +22,8 @@ from testlint.locate import ConfigError
 from testlint.output import EXIT_CLEAN, EXIT_ERROR, EXIT_PROBLEMS, Shown
 from testlint.registry import ALL_RULES, rule_by_selector
 from testlint.runner import Recorded, RunOptions, RunResult, run, run_source
+from testlint.source import SourceError, decode
+from testlint.terminal import FORMAT_VARIABLE, wants_color, width_of
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,6 +57,10 @@ def main() -> None:
     """A linter, with autofix, for pytest test suites.
 
     Run `testlint PATHS` (same as `testlint check PATHS`).
+
+    \b
+    The options of a check (fixing, rule selection, output formats, exit codes):
+      testlint check --help
     """
 
 
@@ -76,9 +83,29 @@ def main() -> None:
 @click.option(
     "--output-format",
     type=click.Choice(output.FORMATS),
-    default="text",
-    show_default=True,
-    help="How to print diagnostics.",
+    envvar=FORMAT_VARIABLE,
+    show_envvar=True,
+    help="How to print diagnostics: full (each with its source and fix preview), concise "
+    "(one line each; `text` is an alias), json, github, gitlab, junit or sarif. Default: "
+    "`output-format` in [tool.testlint], else full.",
+)
+@click.option(
+    "-o",
+    "--output-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write the output to this file instead of standard output (the summary goes to "
+    "standard error).",
+)
+@click.option(
+    "--show-fixes/--no-show-fixes",
+    default=False,
+    help="List the fixes applied by --fix (without --fix: those it would apply), per file "
+    "and rule.",
+)
+@click.option(
+    "--exit-non-zero-on-fix",
+    is_flag=True,
+    help="With --fix: exit 1 when something was fixed, even if no problem remains.",
 )
 @click.option("--statistics", is_flag=True, help="Print counts per rule instead of each problem.")
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when problems remain.")
@@ -113,11 +140,16 @@ def main() -> None:
 )
 def check(paths: tuple[Path, ...], **kwargs: Any) -> None:
     """Check PATHS (default: the current directory)."""
+    # The format from the command line or the environment; the configuration's
+    # is known once the run has read it.
+    given = kwargs["output_format"]
+    maybe = output.resolve_format(given, None) if given else None
     options = RunOptions(
         fix=kwargs["fix"],
         unsafe_fixes=kwargs["unsafe_fixes"],
         diff=kwargs["diff"],
-        with_edits=kwargs["output_format"] in ("json", "sarif"),
+        # Fix previews (full), JSON and SARIF carry the fixes' edits.
+        with_edits=not kwargs["statistics"] and maybe in (None, "full", "json", "sarif"),
         select=_split(kwargs["select"]) or None,
         extend_select=_split(kwargs["extend_select"]),
         ignore=_split(kwargs["ignore"]),
@@ -133,6 +165,8 @@ def check(paths: tuple[Path, ...], **kwargs: Any) -> None:
         _fail("--config and --isolated cannot be used together")
     if kwargs["diff"] and kwargs["statistics"]:
         _fail("--diff cannot be used with --statistics")
+    if kwargs["diff"] and kwargs["show_fixes"]:
+        _fail("--diff cannot be used with --show-fixes")
     started_ns = time.time_ns()
     # As in ruff: --stdin-filename alone means the source comes on standard input.
     stdin = paths == (Path("-"),) or (not paths and kwargs["stdin_filename"] is not None)
@@ -152,21 +186,41 @@ def check(paths: tuple[Path, ...], **kwargs: Any) -> None:
     except KeyboardInterrupt:
         click.echo(record.INTERRUPTED, err=True)
         sys.exit(record.EXIT_INTERRUPTED)
+    output_file: Path | None = kwargs["output_file"]
+    to_terminal = output_file is None
+    shown = Shown(
+        output.resolve_format(given, result.settings.output_format),
+        statistics=kwargs["statistics"],
+        exit_zero=kwargs["exit_zero"],
+        quiet=kwargs["quiet"],
+        show_fixes=kwargs["show_fixes"],
+        exit_non_zero_on_fix=kwargs["exit_non_zero_on_fix"],
+        color=to_terminal and wants_color(sys.stdout, os.environ),
+        width=width_of(sys.stdout, os.environ) if to_terminal else None,
+        to_file=not to_terminal,
+    )
     printed: record.Printed = []
+    written: list[str] = []
 
     def say(text: str, err: bool, nl: bool) -> None:
         printed.append((err, text, nl))
-        click.echo(text, err=err, nl=nl)
+        if output_file is not None and not err:
+            written.append(text + "\n" if nl else text)
+        else:
+            click.echo(text, err=err, nl=nl, color=True if shown.color else None)
 
-    shown = Shown(
-        kwargs["output_format"], kwargs["statistics"], kwargs["exit_zero"], kwargs["quiet"]
-    )
     # With --fix on standard input, the fixed source owns stdout (as in ruff).
     source_on_stdout = fixed is not None and options.fix and not options.diff
     if fixed is not None and source_on_stdout:
         sys.stdout.buffer.write(fixed)
         sys.stdout.flush()
-    code = output.report(result, options, shown, say, source_on_stdout)
+    sources = {}
+    if stdin:
+        display = kwargs["stdin_filename"] or Path("-")
+        sources[display] = _text(fixed if source_on_stdout and fixed is not None else source)
+    code = output.report(result, options, shown, say, source_on_stdout, sources)
+    if output_file is not None:
+        _write_output(output_file, "".join(written))
     if not stdin and not result.errors and code in (EXIT_CLEAN, EXIT_PROBLEMS):
         _remember(result, options, list(paths) or [Path(".")], printed, code, started_ns, shown)
     sys.exit(code)
@@ -203,6 +257,23 @@ def _remember(
     if recorded is not None:
         rerunnable = {"shown": dataclasses.asdict(shown), **recorded.to_json()}
     record.record(launch.argv, printed, code, started_ns, stats, rerunnable)
+
+
+def _text(source: bytes) -> str:
+    """Source from standard input as text, for the `full` format's snippets."""
+    try:
+        return decode(source)
+    except SourceError:
+        return source.decode("utf-8", "replace")
+
+
+def _write_output(path: Path, text: str) -> None:
+    """`-o PATH`: the output, written whole (its directory made if missing)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _fail(f"cannot write {path}: {exc.strerror or exc}")
 
 
 def _fail(message: str) -> None:

@@ -74,6 +74,9 @@ class FileResult:
     fixed: bytes | None = None
     """New contents when fixes changed the file."""
     fixes_applied: int = 0
+    fixed_rules: list[tuple[str, str]] = field(default_factory=list)
+    """The code and name of the rule of each fix applied (`--show-fixes`); meant
+    only while `fixes_applied` is not 0 (a fix not written sets that to 0)."""
     errors: list[str] = field(default_factory=list)
     """Problems with testlint itself on this file (not findings): shown on stderr."""
     facts: frozenset[str] = frozenset()
@@ -160,7 +163,7 @@ def apply_node_fixes(
 
 def _edits(before: str, after: str) -> tuple[Edit, ...]:
     """Line-granular edits turning `before` into `after` (for the outputs that show
-    fixes: JSON, SARIF)."""
+    fixes: `full`'s preview, JSON, SARIF)."""
     old = before.splitlines(keepends=True)
     new = after.splitlines(keepends=True)
     # The lines before the first change and after the last are left out of the
@@ -625,8 +628,9 @@ class Linter:
         must_be_python = python_parses(original)
         for _ in range(MAX_FIX_ITERATIONS):
             chosen: list[NodeFix] = []
+            chosen_rules: list[tuple[str, str]] = []
             taken: list[CodeRange] = []
-            for _rule, report, _where in active:
+            for rule, report, _where in active:
                 node_fix = report.fix
                 if node_fix is None or node_fix.applicability not in allowed:
                     continue
@@ -634,6 +638,7 @@ class Linter:
                 if any(_overlaps(r, t) for r in ranges for t in taken):
                     continue  # applied in the next round, against the new tree
                 chosen.append(node_fix)
+                chosen_rules.append((rule.code, rule.name))
                 taken.extend(ranges)
             if not chosen:
                 return current, parsed, active
@@ -650,9 +655,11 @@ class Linter:
                     "this is a testlint bug, please report it"
                 )
                 result.fixes_applied = 0
+                result.fixed_rules.clear()
                 return original, *self._relint(path, kind, rules, checked, original)
             current = new_source
             result.fixes_applied += len(chosen)
+            result.fixed_rules.extend(chosen_rules)
             current_text = decode(current)
             parsed = self._run(path, kind, reparsed, current_text, rules, checked)
             active = self._active(parsed, current_text)
@@ -661,6 +668,7 @@ class Linter:
             "this is a testlint bug, please report it"
         )
         result.fixes_applied = 0
+        result.fixed_rules.clear()
         return original, *self._relint(path, kind, rules, checked, original)
 
     def _relint(

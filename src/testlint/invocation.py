@@ -35,14 +35,30 @@ FLAG_OPTIONS = frozenset(
         "--force-exclude",
         "--unsafe-fixes",
         "--no-unsafe-fixes",
+        "--show-fixes",
+        "--no-show-fixes",
+        "--exit-non-zero-on-fix",
     }
 )
 
 
 NOT_REPLAYED = frozenset(
-    {"--fix", "--diff", "--config", "--no-cache", "--stdin-filename", "-h", "--help", "--version"}
+    {
+        "--fix",
+        "--diff",
+        "--config",
+        "--no-cache",
+        "--stdin-filename",
+        "-o",
+        "--output-file",
+        "-h",
+        "--help",
+        "--version",
+    }
 )
-"""Runs that write files, read standard input or print something else."""
+"""Runs that write files (`-o` too: a replay would have to write it again, and
+whether it is still there is no input of the run), read standard input or print
+something else."""
 
 
 class Invocation:

@@ -9,11 +9,12 @@ checked alone (no configuration, CI file or other file's result reads them:
 output with the other files' findings as recorded. Anything else runs the linter
 (`cli.py`), which records the run for next time. `launcher.py` decides which.
 
-A record is made by a check (no `--fix`, `--diff`, standard input or `--config`)
+A record is made by a check (no `--fix`, `--diff`, `-o`, standard input or `--config`)
 with the cache on, that reported no error. It is keyed on the command line, the
-working directory, `TESTLINT_CACHE_DIR` and testlint's own code (its version and
-source files, libcst's, the Python running it), and holds the stat (mtime, ctime,
-size, inode, mode) of:
+working directory, `TESTLINT_CACHE_DIR`, what the output's look depends on
+(`TESTLINT_OUTPUT_FORMAT`, colour and the terminal's width: `terminal.replay_key`)
+and testlint's own code (its version and source files, libcst's, the Python
+running it), and holds the stat (mtime, ctime, size, inode, mode) of:
 
 - every directory under the project root and under each directory named, and every
   file in them, skipping only what no part of testlint reads (`__pycache__`,
@@ -33,8 +34,8 @@ write in the same clock tick could leave the same stat with other content, so it
 content digest is recorded too and compared on every replay (git's racy-clean).
 Records live in `v1/replay/` of the cache directory, the newest `KEEP` kept.
 
-Standard library only (and `locate`, `fingerprint`, `invocation`): a replay
-imports nothing else.
+Standard library only (and `locate`, `fingerprint`, `invocation`, `terminal`): a
+replay imports nothing else.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ from testlint.fingerprint import (
 )
 from testlint.invocation import cache_directory, parse
 from testlint.locate import ENVIRONMENT_DIRECTORIES, NEVER_READ, ROOT_MARKERS, is_virtualenv
+from testlint.terminal import replay_key
 
 FORMAT = 1
 
@@ -126,6 +128,8 @@ def run_key(argv: Sequence[str], environ: Mapping[str, str]) -> str:
             str(FORMAT),
             os.getcwd(),
             environ.get("TESTLINT_CACHE_DIR", ""),
+            # The output's look: the format the environment chooses, colour, width.
+            replay_key(sys.stdout, environ),
             code_fingerprint(),
             *argv,
         ]

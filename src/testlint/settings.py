@@ -1,7 +1,8 @@
 """`[tool.testlint]` in pyproject.toml: read strictly, so a typo is an error, not a no-op.
 
 Keys: `select`, `extend-select`, `ignore`, `per-file-ignores`, `exclude`,
-`unsafe-fixes`, plus the keys each rule declares in `Rule.options`. Selectors are
+`unsafe-fixes`, `cache-dir`, `output-format`, plus the keys each rule declares in
+`Rule.options`. Selectors are
 codes (`TL101`), code prefixes (`TL1`, `TL`), readable names (`module-level-exit`)
 or `ALL`. Globs are relative to the directory holding the configuration file.
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Generic, Protocol, TypeVar, Union, cast
 
 from testlint.locate import ConfigError, ProjectError, load_toml
+from testlint.terminal import ALIASES, OUTPUT_FORMATS, canonical_format
 
 OptionValue = Union[str, bool, int, tuple[str, ...]]
 T = TypeVar("T", str, bool, int, tuple[str, ...])
@@ -108,6 +110,9 @@ class Settings:
     unsafe_fixes: bool = False
     cache_dir: Path | None = None
     """`cache-dir`, made absolute (None: `.testlint_cache` under the project root)."""
+    output_format: str | None = field(default=None, repr=False, compare=False)
+    """`output-format` (None: not configured). Not part of what a cached result is
+    keyed on (`repr`): how findings are printed does not change them."""
     rule_options: Mapping[str, OptionValue] = field(default_factory=dict)
     explicit_options: frozenset[str] = frozenset()
     """Rule option keys set in the config file (not defaulted)."""
@@ -234,6 +239,7 @@ TOP_LEVEL_KEYS = (
     "exclude",
     "unsafe-fixes",
     "cache-dir",
+    "output-format",
     "per-file-ignores",
 )
 """The keys `load_settings` reads itself; rules add their options."""
@@ -271,6 +277,13 @@ def load_settings(
             if not isinstance(value, str) or not value:
                 raise _type_error(where, key, "a path", value)
             values["cache_dir"] = (config_path.parent / value).resolve()
+        elif key == "output-format":
+            if not isinstance(value, str) or canonical_format(value) not in OUTPUT_FORMATS:
+                names = ", ".join((*OUTPUT_FORMATS, *ALIASES))
+                raise ConfigError(
+                    f"{where}: [tool.testlint] key {key!r}: expected one of {names}, got {value!r}"
+                )
+            values["output_format"] = canonical_format(value)
         elif key == "per-file-ignores":
             if not isinstance(value, dict):
                 raise _type_error(where, key, "a table of glob = [codes]", value)
