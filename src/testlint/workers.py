@@ -13,7 +13,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 
 T = TypeVar("T")
 
@@ -212,28 +212,109 @@ def _worker_run(chunk: list[int]) -> list[tuple[int, Any]]:
     return outcomes
 
 
-class Progress:
-    """`[#####     ] 120/300 files` on stderr, redrawn at most ten times a second."""
+_DRAWING = threading.Lock()
+"""Held while the progress line is written: a fork (`in_workers`) waits for a
+write in hand, so that no worker starts with the stream's lock taken."""
 
-    def __init__(self, total: int, enabled: bool) -> None:
+
+def _after_fork_in_child() -> None:
+    global _DRAWING
+    _DRAWING = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows
+    os.register_at_fork(
+        before=lambda: _DRAWING.acquire(),
+        after_in_parent=lambda: _DRAWING.release(),
+        after_in_child=_after_fork_in_child,
+    )
+
+
+class Progress:
+    """`- [#####      ] 120/300 files 4s` on stderr, while a run lints.
+
+    Drawn at once (`0/300 files`), again as files finish (at most ten times a
+    second) and every `TICK` seconds while none does, with a spinner and the time
+    so far: a large file, or workers still starting, never leave it blank or
+    frozen. The line is fitted to the terminal's width when drawn (a line that
+    wrapped could not be redrawn in place: `\\r` goes back to the start of the
+    last row only), and cleared when the run ends."""
+
+    TICK = 0.25
+    BAR = 30
+    MIN_BAR = 5
+    SPINNER = "-\\|/"
+
+    def __init__(self, total: int, enabled: bool, stream: TextIO | None = None) -> None:
         self.total = total
         self.done = 0
         self.enabled = enabled and total > 0
+        self.stream = stream if stream is not None else sys.stderr
+        self._started = time.monotonic()
         self._drawn = 0.0
+        self._frame = 0
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
+        if self.enabled:
+            self._draw()
+            self._ticker = threading.Thread(target=self._tick, name="progress", daemon=True)
+            self._ticker.start()
 
     def advance(self) -> None:
         self.done += 1
         if not self.enabled:
             return
-        now = time.monotonic()
-        if now - self._drawn >= 0.1 or self.done == self.total:
-            self._drawn = now
-            filled = 30 * self.done // self.total
-            bar = "#" * filled + " " * (30 - filled)
-            sys.stderr.write(f"\r[{bar}] {self.done}/{self.total} files")
-            sys.stderr.flush()
+        if time.monotonic() - self._drawn >= 0.1 or self.done == self.total:
+            self._draw()
 
     def close(self) -> None:
-        if self.enabled and self._drawn:
-            sys.stderr.write("\r\x1b[2K")
-            sys.stderr.flush()
+        if not self.enabled:
+            return
+        self.enabled = False
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join()
+        with _DRAWING:
+            self._write("\r\x1b[2K")
+
+    def _tick(self) -> None:
+        while not self._stop.wait(self.TICK):
+            if time.monotonic() - self._drawn >= self.TICK:
+                self._draw()
+
+    def line(self, width: int) -> str:
+        """The progress line for a terminal `width` columns wide (it never takes the
+        last column, where some terminals wrap at once)."""
+        room = max(width - 1, 1)
+        spinner = self.SPINNER[self._frame % len(self.SPINNER)]
+        elapsed = int(time.monotonic() - self._started)
+        count = f"{self.done}/{self.total} files"
+        tail = f" {count} {elapsed}s"
+        bar = min(self.BAR, room - len(tail) - 4)  # "- [" and "]"
+        if bar >= self.MIN_BAR:
+            filled = bar * self.done // self.total
+            text = f"{spinner} [{'#' * filled}{' ' * (bar - filled)}]{tail}"
+        else:
+            text = f"{spinner}{tail}"
+        return text[:room]
+
+    def _draw(self) -> None:
+        with _DRAWING:
+            if not self.enabled:
+                return
+            self._drawn = time.monotonic()
+            self._frame += 1
+            self._write("\r" + self.line(self._width()) + "\x1b[K")
+
+    def _width(self) -> int:
+        try:
+            return os.get_terminal_size(self.stream.fileno()).columns or 80
+        except (AttributeError, ValueError, OSError):
+            return 80
+
+    def _write(self, text: str) -> None:
+        try:
+            self.stream.write(text)
+            self.stream.flush()
+        except (OSError, ValueError):  # the terminal went away: the run goes on
+            self.enabled = False
