@@ -702,6 +702,19 @@ def test_no_color_and_force_color(project: Path) -> None:
         check=False,
     )
     assert "\x1b[1m\x1b[91mTL101\x1b[0m" in forced.stdout
+    assert "[\x1b[36m*\x1b[0m] 1 fixable with `testlint --fix`." in forced.stdout  # the summary
+    concise = subprocess.run(
+        [sys.executable, "-m", "testlint", "--no-cache", "--output-format", "concise", "tests"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=plain_environment(FORCE_COLOR="1"),
+        check=False,
+    )
+    assert concise.stdout.splitlines()[0] == (
+        "\x1b[1mtests/test_a.py\x1b[0m\x1b[36m:\x1b[0m6\x1b[36m:\x1b[0m5\x1b[36m:\x1b[0m "
+        f"\x1b[1m\x1b[31mTL101\x1b[0m [\x1b[36m*\x1b[0m] {EXIT_MESSAGE}"
+    )
     # -o: never colour in a file, whatever the terminal.
     code, on_terminal = run_in_terminal(["--no-cache", "-o", "out.txt", "tests"], project, 80)
     assert code == 1
@@ -814,3 +827,19 @@ def test_a_recheck_of_the_full_format_shows_every_file_with_its_fix_preview(
     assert SAFE_FULL in out
     uncached = launched("tests", "--no-cache")
     assert (code, out) == uncached[:2]
+
+
+def test_a_stream_that_cannot_encode_the_marks_gets_them_replaced(project: Path) -> None:
+    write(project, "tests/test_a.py", SAFE)
+    for _ in range(2):  # recorded, then replayed: both as printed
+        time.sleep(1.1)
+        result = subprocess.run(
+            [sys.executable, "-m", "testlint", "--show-fixes", "tests"],
+            cwd=project,
+            capture_output=True,
+            env=plain_environment(PYTHONIOENCODING="ascii"),
+            check=False,
+        )
+        assert result.returncode == 1, result.stderr
+        assert b"Traceback" not in result.stderr
+        assert b"    1 ? TL101 (module-level-exit)" in result.stdout

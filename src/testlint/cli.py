@@ -203,11 +203,13 @@ def check(paths: tuple[Path, ...], **kwargs: Any) -> None:
     written: list[str] = []
 
     def say(text: str, err: bool, nl: bool) -> None:
-        printed.append((err, text, nl))
         if output_file is not None and not err:
             written.append(text + "\n" if nl else text)
-        else:
-            click.echo(text, err=err, nl=nl, color=True if shown.color else None)
+            printed.append((err, text, nl))
+            return
+        text = _encodable(text, sys.stderr if err else sys.stdout)
+        printed.append((err, text, nl))  # as printed: a replay writes it to the same stream
+        click.echo(text, err=err, nl=nl, color=True if shown.color else None)
 
     # With --fix on standard input, the fixed source owns stdout (as in ruff).
     source_on_stdout = fixed is not None and options.fix and not options.diff
@@ -257,6 +259,21 @@ def _remember(
     if recorded is not None:
         rerunnable = {"shown": dataclasses.asdict(shown), **recorded.to_json()}
     record.record(launch.argv, printed, code, started_ns, stats, rerunnable)
+
+
+def _encodable(text: str, stream: Any) -> str:
+    """`text` as `stream` can write it: what its encoding lacks (a path or message
+    in another script, the `full` format's marks on a cp1252 pipe) replaced."""
+    encoding = getattr(stream, "encoding", None)
+    if not isinstance(encoding, str):
+        return text
+    try:
+        text.encode(encoding)
+    except UnicodeEncodeError:
+        return text.encode(encoding, "replace").decode(encoding)
+    except LookupError:
+        pass
+    return text
 
 
 def _text(source: bytes) -> str:

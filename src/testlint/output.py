@@ -210,10 +210,6 @@ def concise(diagnostics: Sequence[Diagnostic], unsafe_fixes: bool, style: Style)
     return "\n".join(lines)
 
 
-text = concise
-"""The format's old name."""
-
-
 class SourceTexts:
     """The text of each reported file, read once (`full` shows its lines)."""
 
