@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -97,7 +98,10 @@ def test_flake8_leaves_noqa_directives_to_flake8(tmp_path: Path) -> None:
         EXIT_IN_HANDLER.replace("sys.exit(1)", "sys.exit(1)  # noqa: TL101")
         + "RETRIES = 3  # noqa: TL101\nTIMEOUT = 1  # noqa: TL999\n"
     )
-    cli = run([sys.executable, "-m", "testlint", "--no-cache", "test_x.py"], tmp_path)
+    cli = run(
+        [sys.executable, "-m", "testlint", "--no-cache", "--output-format", "concise", "test_x.py"],
+        tmp_path,
+    )
     assert "test_x.py:7:14: TL003" in cli.stdout, cli.stdout + cli.stderr
     assert "test_x.py:8:14: TL003" in cli.stdout
     for selected in ("TL", "TL003"):
@@ -173,7 +177,10 @@ def test_flake8_and_cli_resolve_configuration_keys_alike(tmp_path: Path) -> None
     for name, text in CONFIGURED_PROJECT.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(text, encoding="utf-8")
-    cli = run([sys.executable, "-m", "testlint", "--no-cache", "tests"], tmp_path)
+    cli = run(
+        [sys.executable, "-m", "testlint", "--no-cache", "--output-format", "concise", "tests"],
+        tmp_path,
+    )
     assert "tests/test_pool.py:5:10: TL201" in cli.stdout, cli.stdout + cli.stderr
     flake8 = run(
         [sys.executable, "-m", "flake8", "--isolated", "--select", "TL", "tests"], tmp_path
@@ -244,7 +251,8 @@ def test_pre_commit_hooks_check_and_fix_staged_files(
     checked = reports["testlint"]
     assert checked.splitlines()[0].endswith("Failed"), checked
     assert "- exit code: 1" in checked
-    assert "tests/test_x.py:6:5: TL101 [*]" in checked
+    # The hook prints the default (`full`) format: the finding's header, then where.
+    assert re.search(r"^TL101 \[\*\] .*\n +--> tests/test_x\.py:6:5$", checked, re.M), checked
     assert "helper.py" not in both.stdout.replace("helper.py ", "")  # staged, not a test
     fixed = reports["testlint-fix"]
     # pre-commit fails a hook that modified files
