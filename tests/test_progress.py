@@ -41,8 +41,17 @@ def test_the_line_always_fits_the_terminal(done: int) -> None:
         line = bar.line(width)
         assert len(line) <= max(width - 1, 1), (width, line)
         if width >= 20:
-            assert f"{done}/300 files" in line, (width, line)
+            assert f"{done:>3}/300 files" in line, (width, line)
     assert bar.line(120).count("#") == 30 * done // 300
+
+
+def test_the_bar_keeps_its_place_as_the_count_grows() -> None:
+    bar = Progress(3000, enabled=False)
+    places = set()
+    for done in (0, 9, 10, 999, 1000, 3000):
+        bar.done = done
+        places.add(bar.line(40).index("]"))
+    assert len(places) == 1
 
 
 def test_it_is_drawn_at_once_kept_moving_and_cleared() -> None:

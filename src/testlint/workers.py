@@ -288,7 +288,7 @@ class Progress:
         room = max(width - 1, 1)
         spinner = self.SPINNER[self._frame % len(self.SPINNER)]
         elapsed = int(time.monotonic() - self._started)
-        count = f"{self.done}/{self.total} files"
+        count = f"{self.done:>{len(str(self.total))}}/{self.total} files"  # the bar stays put
         tail = f" {count} {elapsed}s"
         bar = min(self.BAR, room - len(tail) - 4)  # "- [" and "]"
         if bar >= self.MIN_BAR:
