@@ -8,6 +8,7 @@ what another terminal, format or file was given."""
 from __future__ import annotations
 
 import fcntl
+import io
 import json
 import os
 import pty
@@ -843,3 +844,42 @@ def test_a_stream_that_cannot_encode_the_marks_gets_them_replaced(project: Path)
         assert result.returncode == 1, result.stderr
         assert b"Traceback" not in result.stderr
         assert b"    1 ? TL101 (module-level-exit)" in result.stdout
+
+
+class FakeTerminal(io.StringIO):
+    """A stream that is a terminal, or not, of no known size."""
+
+    def __init__(self, tty: bool) -> None:
+        super().__init__()
+        self.tty = tty
+
+    def isatty(self) -> bool:
+        return self.tty
+
+    def fileno(self) -> int:
+        raise ValueError("no descriptor")
+
+
+@pytest.mark.parametrize(
+    ("tty", "environ", "expected"),
+    [
+        (True, {}, True),
+        (False, {}, False),
+        (True, {"NO_COLOR": "1"}, False),
+        (True, {"NO_COLOR": ""}, True),  # empty: not set (no-color.org)
+        (False, {"FORCE_COLOR": "1"}, True),
+        (False, {"FORCE_COLOR": "1", "NO_COLOR": "1"}, False),
+        (True, {"TERM": "dumb"}, False),
+    ],
+)
+def test_when_there_is_colour(tty: bool, environ: dict[str, str], expected: bool) -> None:
+    assert terminal.wants_color(FakeTerminal(tty), environ) is expected
+
+
+def test_the_width_is_a_terminals_only() -> None:
+    on_terminal = FakeTerminal(True)
+    assert terminal.width_of(on_terminal, {"COLUMNS": "57"}) == 57
+    assert terminal.width_of(on_terminal, {}) is None
+    assert terminal.width_of(FakeTerminal(False), {"COLUMNS": "57"}) is None
+    key = terminal.replay_key
+    assert key(on_terminal, {"COLUMNS": "57"}) != key(on_terminal, {"COLUMNS": "58"})
