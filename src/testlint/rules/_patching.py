@@ -27,7 +27,7 @@ from testlint.rules._asyncio import (
     marks_in_scope,
 )
 from testlint.rules._helpers import find_keyword, positional_args
-from testlint.rules._reach import Reached, reach
+from testlint.rules._reach import MAX_DEFINITIONS, Reached, reach
 from testlint.scan import Scan, dotted
 
 PATCH_FUNCTIONS = ("unittest.mock.patch", "mock.patch")
@@ -116,6 +116,12 @@ CONFTEST_IMPORTS: Key[frozenset[str]] = Key("modules a conftest imports (per tex
 CONFTEST_IMPORTS_IN: Key[frozenset[str]] = Key("modules the conftests above import (per dir)")
 TARGETS_AND_IMPORTS: Key[tuple[set[tuple[str, bool]], set[str]]] = Key("patch targets (ast)")
 
+GATE_REACH_BYTES = 32
+"""Bytes of the test file per definition the gate may follow, over all the file's
+patches, before it leaves the rest to the visit (which follows up to
+`MAX_DEFINITIONS` per patch): following a definition (reading the modules it
+reaches) costs about what a libcst parse and visit of that many bytes does, so the
+gate spends at most what it would save."""
 SET_UP_METHODS = ("setUp", "setup_method", "setUpClass", "setup_class", "asyncSetUp")
 TEST_MODULE = "<test module>"
 """The name the test module's own facts are read under (not a project module)."""
@@ -157,7 +163,14 @@ class PatchRule(Rule):
         judge._gate_scan = file.scan
         for target, create in sorted(targets):
             judge._judged = PatchTarget(target, _NOWHERE, None, create, None)
+            judge._follows_reach = False
             judge.check(judge._judged)
+            if judge.would_report:
+                # Judged again following the reach, which costs reading project
+                # modules: only for a target that would keep the file otherwise.
+                judge.would_report = False
+                judge._follows_reach = True
+                judge.check(judge._judged)
             if judge.would_report:
                 return True
         return False
@@ -180,6 +193,10 @@ class PatchRule(Rule):
         self._gate_scan: Scan | None = None
         """The file's `ast`, in the gate's judge (which follows a patch's reach
         from where the `ast` says the patch is)."""
+        self._gate_budget = len(context.source) // GATE_REACH_BYTES
+        """Definitions the gate's judge may still follow for this file."""
+        self._follows_reach = False
+        """The gate's judge follows the reach (else `reached` is None: the worst)."""
 
     def report(
         self,
@@ -629,7 +646,7 @@ class PatchRule(Rule):
         (None only in the gate, where a place of the patch is not known for sure:
         it then assumes the worst.)"""
         if self.without_tree:
-            return self._reached_from_every_place(module, attr)
+            return self._reached_from_every_place(module, attr) if self._follows_reach else None
         return self._reached_from(self._judged, module, attr)
 
     def _reached_from_every_place(self, module: str, attr: str) -> Reached | None:
@@ -653,14 +670,20 @@ class PatchRule(Rule):
                 judged.target, _NOWHERE, None, judged.create, None,
                 definition=definition, in_fixture=in_fixture, parameters=parameters,
             )  # fmt: skip
-            found = self._reached_from(at, module, attr)
+            found = self._reached_from(at, module, attr, limit=self._gate_budget)
+            if found.cut:
+                self._gate_budget = 0
+                return None  # too costly for a gate: the visit follows it
+            self._gate_budget -= found.walked
             if found.known and not found.live:
                 reporting = True
                 for name, names in found.copies.items():
                     copies.setdefault(name, set()).update(names)
         return Reached(known=True, live=not reporting, copies=copies)
 
-    def _reached_from(self, judged: PatchTarget | None, module: str, attr: str) -> Reached:
+    def _reached_from(
+        self, judged: PatchTarget | None, module: str, attr: str, limit: int = MAX_DEFINITIONS
+    ) -> Reached:
         test = self._test_module
         if judged is None or judged.definition is None or test is None:
             return Reached(known=False)
@@ -682,7 +705,8 @@ class PatchRule(Rule):
                 if fixture in info.top_level:  # the nearest definition wins
                     starts.append((info, fixture))
                     break
-        return reach(self.index, starts, module, attr, {i.name: i for i in (test, *conftests)})
+        local = {i.name: i for i in (test, *conftests)}
+        return reach(self.index, starts, module, attr, local, min(limit, MAX_DEFINITIONS))
 
     @cached_property
     def _conftest_modules(self) -> list[ModuleInfo]:
