@@ -58,6 +58,7 @@ LAYERS: dict[str, int] = {
     "testlint.output": RUN,
     "testlint.rerun": RUN,
     "testlint.workers": RUN,
+    "testlint.show": RUN,
     # The fronts: the command, its launcher, the flake8 plugin, the scaffold.
     "testlint.cli": FRONTS,
     "testlint.launcher": FRONTS,

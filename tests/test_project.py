@@ -567,25 +567,27 @@ def test_default_norecursedirs_name_no_configuration_file(tmp_path: Path) -> Non
     ("files", "status", "evidence"),
     [
         ({"uv.lock": '[[package]]\nname = "pytest-asyncio"\nversion = "0.18.3"\n'}, "legacy",
-         "0.18.3 locked in uv.lock"),
+         [("pytest-asyncio 0.18.3 locked", "uv.lock")]),
         ({"requirements-dev.txt": "pytest-asyncio>=0.23\n"}, "used",
-         "pytest-asyncio >=0.23 declared in requirements-dev.txt"),
+         [("pytest-asyncio >=0.23 declared", "requirements-dev.txt")]),
         ({"requirements.txt": "pytest-aio\n"}, "other-plugin",
-         "pytest-aio declared in requirements.txt"),
+         [("pytest-aio declared", "requirements.txt")]),
+        ({"requirements.txt": "pytest-aiohttp>=1\n"}, "used",
+         [("pytest-aiohttp >=1 declared", "requirements.txt")]),
         ({"tests/test_a.py": "import pytest_asyncio\n"}, "used",
-         "not declared; the suite uses it (tests/test_a.py)"),
-        ({}, "unused", "not declared, and no test module or conftest uses it"),
+         [("not declared, but the suite uses it", "tests/test_a.py")]),
+        ({}, "unused", []),
     ],
 )  # fmt: skip
 def test_pytest_asyncio_status_says_what_decided_it(
-    tmp_path: Path, files: dict[str, str], status: str, evidence: str
+    tmp_path: Path, files: dict[str, str], status: str, evidence: list[tuple[str, str]]
 ) -> None:
     write(tmp_path, "pytest.ini", "[pytest]\n")
     for name, text in files.items():
         write(tmp_path, name, text)
     project = Project(tmp_path)
-    assert (project.pytest_asyncio_status.status, project.pytest_asyncio_status.evidence) == (
-        status,
-        evidence,
-    )
-    assert project.pytest_asyncio == status
+    found = project.pytest_asyncio_status
+    assert found.status == project.pytest_asyncio == status
+    assert [
+        (e.what, e.path.relative_to(tmp_path).as_posix()) for e in found.evidence if e.path
+    ] == (evidence)

@@ -111,6 +111,15 @@ def main() -> None:
     type=click.Path(path_type=Path),
     help="Read the source from standard input; PATH is the file it belongs to.",
 )
+@click.option(
+    "--show-settings",
+    is_flag=True,
+    help="Print what decides the check of PATH (project, pytest configuration, collection, "
+    "pytest-asyncio, xdist, serial markers, testlint's settings) and exit.",
+)
+@click.option(
+    "--show-files", is_flag=True, help="Print the files that would be checked, one a line."
+)
 def check(paths: tuple[Path, ...], **kwargs: Any) -> None:
     """Check PATHS (default: the current directory)."""
     options = RunOptions(
@@ -133,6 +142,8 @@ def check(paths: tuple[Path, ...], **kwargs: Any) -> None:
         _fail("--config and --isolated cannot be used together")
     if kwargs["diff"] and kwargs["statistics"]:
         _fail("--diff cannot be used with --statistics")
+    if kwargs["show_settings"] or kwargs["show_files"]:
+        _instead_of_a_check(paths, options, kwargs)
     started_ns = time.time_ns()
     # As in ruff: --stdin-filename alone means the source comes on standard input.
     stdin = paths == (Path("-"),) or (not paths and kwargs["stdin_filename"] is not None)
@@ -208,6 +219,48 @@ def _remember(
 def _fail(message: str) -> None:
     click.echo(f"testlint: error: {message}", err=True)
     sys.exit(EXIT_ERROR)
+
+
+def _instead_of_a_check(paths: tuple[Path, ...], options: RunOptions, kwargs: Any) -> None:
+    """`--show-settings`, `--show-files`: each does something other than a check
+    (see `show.py`), then exits."""
+    modes = [name for name in ("show_settings", "show_files") if kwargs[name]]
+    flags = [f"--{name.replace('_', '-')}" for name in modes]
+    if len(flags) > 1:
+        _fail(f"{flags[0]} cannot be used with {flags[1]}")
+    for name in ("fix", "diff", "statistics"):
+        if kwargs[name]:
+            _fail(f"{flags[0]} cannot be used with --{name}")
+    if kwargs["stdin_filename"] is not None or Path("-") in paths:
+        _fail(f"{flags[0]} reads files: it cannot read standard input")
+    try:
+        if kwargs["show_settings"]:
+            if len(paths) > 1:
+                _fail("--show-settings takes one path (the settings can differ per file)")
+            from testlint.show import show_settings
+
+            click.echo(show_settings(paths[0] if paths else Path("."), options))
+            sys.exit(EXIT_CLEAN)
+        if kwargs["show_files"]:
+            from testlint.show import show_files
+
+            shown = show_files(list(paths) or [Path(".")], options)
+            for name in shown.files:
+                click.echo(name)
+            _problems(shown.warnings, shown.errors)
+            sys.exit(EXIT_ERROR if shown.errors else EXIT_CLEAN)
+    except ConfigError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        click.echo(record.INTERRUPTED, err=True)
+        sys.exit(record.EXIT_INTERRUPTED)
+
+
+def _problems(warnings: list[str], errors: list[str]) -> None:
+    for warning in warnings:
+        click.echo(f"testlint: warning: {warning}", err=True)
+    for error in errors:
+        click.echo(f"testlint: error: {error}", err=True)
 
 
 @main.command()

@@ -40,7 +40,18 @@ FLAG_OPTIONS = frozenset(
 
 
 NOT_REPLAYED = frozenset(
-    {"--fix", "--diff", "--config", "--no-cache", "--stdin-filename", "-h", "--help", "--version"}
+    {
+        "--fix",
+        "--diff",
+        "--config",
+        "--no-cache",
+        "--stdin-filename",
+        "-h",
+        "--help",
+        "--version",
+        "--show-settings",
+        "--show-files",
+    }
 )
 """Runs that write files, read standard input or print something else."""
 

@@ -79,20 +79,31 @@ ignores that may apply (none: every file is collected)."""
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """What a file says that decided an answer of the project model."""
+
+    what: str
+    """What it says: `pytest-asyncio >=0.23 declared`, `0.18.3 locked`."""
+    path: Path | None = None
+    """The file that says it (None: not a file)."""
+
+
+@dataclass(frozen=True)
 class PluginStatus:
     """Whether a plugin runs, and what says so (`Project.pytest_asyncio_status`)."""
 
     status: str
-    evidence: str
+    evidence: tuple[Evidence, ...]
+    """Empty: nothing declares or uses it."""
 
 
-def _declared(requirement: Requirement, root: Path) -> str:
+def _declared(requirement: Requirement) -> Evidence:
     specifier = f" {requirement.specifier}" if requirement.specifier else ""
-    return f"{requirement.name}{specifier} declared in {display_path(requirement.source, root)}"
+    return Evidence(f"{requirement.name}{specifier} declared", requirement.source)
 
 
-def _locked(locked: Locked, root: Path) -> str:
-    return f"{locked.version} locked in {display_path(locked.source, root)}"
+def _locked(name: str, locked: Locked) -> Evidence:
+    return Evidence(f"{name} {locked.version} locked", locked.source)
 
 
 class FileKind(enum.Enum):
@@ -284,14 +295,14 @@ class Project:
         """`pytest_asyncio`, with what decided it."""
         for plugin in ASYNC_TEST_PLUGINS:
             for requirement in self.requirement(plugin):
-                return PluginStatus("other-plugin", _declared(requirement, self.root))
+                return PluginStatus("other-plugin", (_declared(requirement),))
+        evidence = self.version_evidence("pytest-asyncio")
         locked = self.locked_packages.get("pytest-asyncio")
         if locked is not None:  # a lock file says which version really runs
             legacy = pinned_before_strict_default(f"=={locked.version}")
-            return PluginStatus("legacy" if legacy else "used", _locked(locked, self.root))
+            return PluginStatus("legacy" if legacy else "used", evidence)
         declared = self.requirement("pytest-asyncio")
         if declared:
-            evidence = "; ".join(_declared(r, self.root) for r in declared)
             if all(pinned_before_strict_default(r.specifier) for r in declared):
                 return PluginStatus("legacy", evidence)
             return PluginStatus("used", evidence)
@@ -299,14 +310,20 @@ class Project:
         aiohttp_locked = self.locked_packages.get("pytest-aiohttp")
         if (aiohttp or aiohttp_locked) and not self.old_aiohttp_plugin:
             # pytest-aiohttp 1.x is a pytest-asyncio plugin, and installs it
-            evidence = _locked(aiohttp_locked, self.root) if aiohttp_locked else ""
-            evidence = evidence or _declared(aiohttp[0], self.root)
-            return PluginStatus("used", f"pytest-aiohttp 1.x installs it: {evidence}")
+            return PluginStatus("used", self.version_evidence("pytest-aiohttp"))
         mention = self._suite_mention(("pytest_asyncio", "mark.asyncio"))
         if mention is not None:
-            where = display_path(mention, self.root)
-            return PluginStatus("used", f"not declared; the suite uses it ({where})")
-        return PluginStatus("unused", "not declared, and no test module or conftest uses it")
+            return PluginStatus("used", (Evidence("not declared, but the suite uses it", mention),))
+        return PluginStatus("unused", ())
+
+    def version_evidence(self, name: str) -> tuple[Evidence, ...]:
+        """What the project says of the version of `name` it runs: the version a
+        lock file pins, else its declared requirements (none: not declared)."""
+        wanted = normalize_name(name)
+        locked = self.locked_packages.get(wanted)
+        if locked is not None:
+            return (_locked(wanted, locked),)
+        return tuple(map(_declared, self.requirement(name)))
 
     @cached_property
     def locked_packages(self) -> dict[str, Locked]:
@@ -570,11 +587,23 @@ class Project:
                     source = config.path if patterns is not None else None
                     return NotRecursed(current, pattern, source)
         ignores = addopts_ignore_entries(config, rootdir)
-        for current in (directory, *directory.parents):
+        for current in _up_to(directory, rootdir):
             ignores += self.collect_ignores(current)
-            if current == rootdir or not is_relative_to(current, rootdir):
-                break
         return ignores
+
+    def unevaluated_collect_ignores(self, directory: Path) -> tuple[tuple[Path, int, str], ...]:
+        """(conftest, line, code) of the `collect_ignore` additions testlint cannot
+        evaluate, in the conftests whose `collect_ignore` applies to the files of
+        `directory` (those `exclusion` reads)."""
+        directory = directory.resolve()
+        rootdir = self.pytest_config(directory).rootdir or self.root
+        if not is_relative_to(directory, rootdir):
+            return ()
+        found: list[tuple[Path, int, str]] = []
+        for current in _up_to(directory, rootdir):
+            conftest = current / "conftest.py"
+            found.extend((conftest, *entry) for entry in read_collect_ignores(conftest).unevaluated)
+        return tuple(found)
 
     def collect_ignores(self, directory: Path) -> tuple[Ignore, ...]:
         """The `collect_ignore` entries of the conftest in `directory` (cached)."""
@@ -583,6 +612,14 @@ class Project:
             cached = read_collect_ignores(directory / "conftest.py").entries
             self._ignores[directory] = cached
         return cached
+
+
+def _up_to(directory: Path, rootdir: Path) -> Iterator[Path]:
+    """`directory`, then its parents up to `rootdir` (or the first outside it)."""
+    for current in (directory, *directory.parents):
+        yield current
+        if current == rootdir or not is_relative_to(current, rootdir):
+            break
 
 
 def _python_files_under(directory: str) -> Iterator[Path]:

@@ -340,7 +340,7 @@ def _run_changed(recorded: Recorded, changed: set[str]) -> RunResult | None:
     project.recall(facts)
     if str(project.root) not in facts:
         # Unchanged modules need not be parsed again to know whether they exit.
-        directory = _cache_directory(options, project, settings)
+        directory = cache_directory(options, project, settings)
         exits = cache.Cache.known_exits(directory, project.root, recorded.scope)
         project.exit_lines.known.update(exits)
     linters = _Linters(options, Linter(RULES, settings, project, gating=options.gating))
@@ -516,7 +516,7 @@ PARALLEL_MIN_FILES = 24
 """Below this, starting workers costs more than it saves."""
 
 
-def _cache_directory(options: RunOptions, project: Project, settings: Settings) -> Path:
+def cache_directory(options: RunOptions, project: Project, settings: Settings) -> Path:
     directory = (
         options.cache_dir
         or (
@@ -531,7 +531,7 @@ def _cache_directory(options: RunOptions, project: Project, settings: Settings) 
 def _open_cache(options: RunOptions, project: Project, settings: Settings) -> _Store | None:
     if not options.cache:
         return None
-    store = cache.Cache.load(_cache_directory(options, project, settings), project.root)
+    store = cache.Cache.load(cache_directory(options, project, settings), project.root)
     store.enter(cache.scope_digest(cache.environment_digest(project.root, store.hasher)))
     return _Store(cache.RunCache(store, project, options.with_edits))
 

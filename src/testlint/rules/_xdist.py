@@ -87,6 +87,8 @@ class Invocation:
     """The command lines it was read from."""
     numbers: tuple[int, ...] = ()
     """Where each of `lines` starts in its run file (1-based; empty for `addopts`)."""
+    path: Path | None = None
+    """The run file (None for `addopts`)."""
 
     def xdist_lines(self) -> tuple[tuple[int, str], ...]:
         """(line number, command line) of each line that runs xdist (`-n`, `--dist`)."""
@@ -98,11 +100,14 @@ class Invocation:
         )
 
 
-def parse_invocation(source: str, text: str, numbers: tuple[int, ...] = ()) -> Invocation:
+def parse_invocation(
+    source: str, text: str, numbers: tuple[int, ...] = (), path: Path | None = None
+) -> Invocation:
     """xdist options in command-line text (only lines that run pytest, for
     run files: `-n` means other things to `head` and `sort`). `numbers`: where
-    each line of `text` starts in its file."""
+    each line of `text` starts in `path`, its file."""
     return Invocation(
+        path=path,
         source=source,
         numprocesses=any(n != "0" for n in _NUMPROCESSES.findall(text)),
         dist=tuple(_DIST.findall(text)) + (("load",) if _SHORT_DIST.search(text) else ()),
@@ -202,12 +207,12 @@ def xdist_disabled(context: InFile) -> bool:
 class XdistEvidence:
     """One reason to think the suite runs under pytest-xdist."""
 
-    source: str
-    """Where: `addopts` (in which file), a run file, a dependency file."""
-    line: int
-    """The line in `source` (0: not known)."""
-    text: str
-    """What it says there: the command line, the requirement."""
+    what: str
+    """What says so: the `addopts` value, the requirement, the command line."""
+    path: Path | None
+    """The file that says it."""
+    line: int = 0
+    """The line of `path` (0: not known)."""
 
 
 def xdist_evidence(context: InFile) -> Iterator[XdistEvidence]:
@@ -221,18 +226,17 @@ def xdist_evidence(context: InFile) -> Iterator[XdistEvidence]:
     invocation = parse_invocation("addopts", addopts)
     if invocation.numprocesses or invocation.dist:
         config = project.pytest_config(context.path.parent).path
-        where = display_path(config, project.root) if config else ""
-        yield XdistEvidence(f"`addopts` in {where}", 0, addopts)
+        yield XdistEvidence(f"addopts = {addopts}", config)
     owner = project.owner(context.path)
     for declaring in (owner,) if owner is project else (owner, project):
         for requirement in declaring.requirement("pytest-xdist"):
-            text = f"{requirement.name} {requirement.specifier}".strip()
-            yield XdistEvidence(display_path(requirement.source, project.root), 0, text)
+            what = f"{requirement.name} {requirement.specifier}".strip()
+            yield XdistEvidence(f"{what} declared", requirement.source)
     for run in invocations(context)[1:]:
         if run.numprocesses or run.dist:
             lines = run.xdist_lines() or tuple(zip(run.numbers or (0,), run.lines[:1]))
             for number, line in lines:
-                yield XdistEvidence(run.source, number, line.strip())
+                yield XdistEvidence(line.strip(), run.path, number)
 
 
 def is_serial_mark(qualified: str, markers: Iterable[str]) -> bool:
@@ -787,7 +791,7 @@ def _read_run_file_invocations(project: Project, root: Path, naming: str) -> tup
         lines = "\n".join(line for _, line in numbered)
         if lines:
             numbers = tuple(n for n, _ in numbered)
-            found.append(parse_invocation(display_path(path, root), lines, numbers))
+            found.append(parse_invocation(display_path(path, root), lines, numbers, path))
     return tuple(found)
 
 
@@ -897,8 +901,14 @@ def marker_problem(
 
 
 def _selects(run: Invocation, markers: list[str]) -> bool:
-    return any(
-        re.search(rf"\b{re.escape(marker)}\b", expression)
+    return bool(selecting(run, markers))
+
+
+def selecting(run: Invocation, markers: Sequence[str]) -> tuple[str, ...]:
+    """The `-m` expressions of `run` that name one of `markers` (`-m "not serial"`
+    honours the marker by selection)."""
+    return tuple(
+        expression
         for expression in run.mark_expressions
-        for marker in markers
+        if any(re.search(rf"\b{re.escape(marker)}\b", expression) for marker in markers)
     )
