@@ -59,6 +59,7 @@ LAYERS: dict[str, int] = {
     "testlint.rerun": RUN,
     "testlint.workers": RUN,
     "testlint.show": RUN,
+    "testlint.add_noqa": RUN,
     # The fronts: the command, its launcher, the flake8 plugin, the scaffold.
     "testlint.cli": FRONTS,
     "testlint.launcher": FRONTS,

@@ -120,6 +120,11 @@ def main() -> None:
 @click.option(
     "--show-files", is_flag=True, help="Print the files that would be checked, one a line."
 )
+@click.option(
+    "--add-noqa",
+    is_flag=True,
+    help="Add a `# noqa: TLxxx` directive for every finding (joining those already there).",
+)
 def check(paths: tuple[Path, ...], **kwargs: Any) -> None:
     """Check PATHS (default: the current directory)."""
     options = RunOptions(
@@ -142,7 +147,7 @@ def check(paths: tuple[Path, ...], **kwargs: Any) -> None:
         _fail("--config and --isolated cannot be used together")
     if kwargs["diff"] and kwargs["statistics"]:
         _fail("--diff cannot be used with --statistics")
-    if kwargs["show_settings"] or kwargs["show_files"]:
+    if kwargs["show_settings"] or kwargs["show_files"] or kwargs["add_noqa"]:
         _instead_of_a_check(paths, options, kwargs)
     started_ns = time.time_ns()
     # As in ruff: --stdin-filename alone means the source comes on standard input.
@@ -222,9 +227,9 @@ def _fail(message: str) -> None:
 
 
 def _instead_of_a_check(paths: tuple[Path, ...], options: RunOptions, kwargs: Any) -> None:
-    """`--show-settings`, `--show-files`: each does something other than a check
-    (see `show.py`), then exits."""
-    modes = [name for name in ("show_settings", "show_files") if kwargs[name]]
+    """`--show-settings`, `--show-files`, `--add-noqa`: each does something other
+    than a check (see `show.py`, `add_noqa.py`), then exits."""
+    modes = [name for name in ("show_settings", "show_files", "add_noqa") if kwargs[name]]
     flags = [f"--{name.replace('_', '-')}" for name in modes]
     if len(flags) > 1:
         _fail(f"{flags[0]} cannot be used with {flags[1]}")
@@ -249,11 +254,28 @@ def _instead_of_a_check(paths: tuple[Path, ...], options: RunOptions, kwargs: An
                 click.echo(name)
             _problems(shown.warnings, shown.errors)
             sys.exit(EXIT_ERROR if shown.errors else EXIT_CLEAN)
+        from testlint.add_noqa import add_noqa
+
+        added = add_noqa(list(paths) or [Path(".")], options)
     except ConfigError as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
         click.echo(record.INTERRUPTED, err=True)
         sys.exit(record.EXIT_INTERRUPTED)
+    _problems(added.warnings, added.errors)
+    if not kwargs["quiet"]:
+        plural = "" if added.directives == 1 else "s"
+        click.echo(f"Added {added.directives} noqa directive{plural}.", err=True)
+        if added.remaining:
+            left = len(added.remaining)
+            click.echo(
+                f"{left} finding{'' if left == 1 else 's'} left without a directive "
+                "(`testlint check` lists them)",
+                err=True,
+            )
+    if added.errors:
+        sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_PROBLEMS if added.remaining and not kwargs["exit_zero"] else EXIT_CLEAN)
 
 
 def _problems(warnings: list[str], errors: list[str]) -> None:

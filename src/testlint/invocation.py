@@ -51,6 +51,7 @@ NOT_REPLAYED = frozenset(
         "--version",
         "--show-settings",
         "--show-files",
+        "--add-noqa",
     }
 )
 """Runs that write files, read standard input or print something else."""
