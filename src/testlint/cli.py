@@ -287,7 +287,10 @@ def _problems(warnings: list[str], errors: list[str]) -> None:
 
 @main.command()
 @click.option(
-    "--output-format", type=click.Choice(["text", "markdown"]), default="text", show_default=True
+    "--output-format",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
 )
 def rules(output_format: str) -> None:
     """List every rule with its code, name and fix availability."""
@@ -295,14 +298,29 @@ def rules(output_format: str) -> None:
         from testlint.docs import rules_table_markdown
 
         click.echo(rules_table_markdown(ALL_RULES))
+    elif output_format == "json":
+        from testlint.docs import rules_json
+
+        click.echo(rules_json(ALL_RULES))
     else:
         click.echo(rules_table_text(ALL_RULES))
 
 
 @main.command()
-@click.argument("rule")
-def explain(rule: str) -> None:
+@click.argument("rule", required=False)
+@click.option("--all", "all_rules", is_flag=True, help="Show the documentation of every rule.")
+def explain(rule: str | None, all_rules: bool) -> None:
     """Show the documentation of RULE (a code such as TL101, or a name)."""
+    if all_rules:
+        if rule is not None:
+            _fail("give a RULE or --all, not both")
+        from testlint.docs import all_rules_markdown
+
+        click.echo(all_rules_markdown(ALL_RULES), nl=False)
+        return
+    if rule is None:
+        _fail("give a RULE (a code such as TL101, or a name) or --all")
+        return
     found = rule_by_selector(rule)
     if found is None:
         _fail(f"unknown rule {rule!r}; `testlint rules` lists them")
