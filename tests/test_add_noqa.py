@@ -40,10 +40,10 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_a_directive_for_every_finding_where_it_is_honoured(project: Path) -> None:
     before = invoke("check", "--no-cache", "test_cases.py")
     assert before.exit_code == 1
-    assert "found 10 problems" in before.stdout
+    assert "found 11 problems" in before.stdout
     result = invoke("check", "--add-noqa", "test_cases.py")
     assert result.exit_code == 0, result.stderr
-    assert result.stderr == "Added 10 noqa directives.\n"
+    assert result.stderr == "Added 11 noqa directives.\n"
     assert result.stdout == ""
     expected = (FIXTURES / "test_cases.noqa.py").read_text(encoding="utf-8")
     assert (project / "test_cases.py").read_text(encoding="utf-8") == expected
@@ -73,7 +73,7 @@ def test_what_no_directive_can_suppress_is_left_and_exits_1(project: Path) -> No
     # A directory: every file under it, counted together.
     whole = invoke("check", "--add-noqa", ".")
     assert whole.exit_code == 1
-    assert "Added 10 noqa directives." in whole.stderr
+    assert "Added 11 noqa directives." in whole.stderr
 
 
 def test_quiet_prints_only_problems(project: Path) -> None:
@@ -103,7 +103,7 @@ def test_a_read_only_file_is_not_written(project: Path) -> None:
         path.chmod(stat.S_IRUSR | stat.S_IWUSR)
     assert result.exit_code == 1
     assert "the file is read-only; not written" in result.stderr
-    assert "Added 0 noqa directives.\n10 findings left" in result.stderr
+    assert "Added 0 noqa directives.\n11 findings left" in result.stderr
     assert path.read_bytes() == original
 
 
