@@ -71,10 +71,18 @@ def project_files(markdown: str, section: str) -> dict[str, str]:
     return files
 
 
+RULE_DOCS = "docs/rules/{code}.md"
+"""Where a rule's documentation page is, relative to the repository."""
+
+
+def rule_url(rule: type[Rule]) -> str:
+    return RULE_DOCS.format(code=rule.code)
+
+
 def rules_table_markdown(rules: Sequence[type[Rule]]) -> str:
     rows = ["| Code | Name | Fix | What it flags |", "| --- | --- | --- | --- |"]
     for rule in rules:
-        link = f"[{rule.code}](docs/rules/{rule.code}.md)"
+        link = f"[{rule.code}]({rule_url(rule)})"
         rows.append(f"| {link} | `{rule.name}` | {FIX_LABELS[rule.fixable]} | {rule.summary} |")
     return "\n".join(rows)
 
@@ -89,6 +97,33 @@ def rules_table_text(rules: Sequence[type[Rule]]) -> str:
     return "\n".join(lines)
 
 
+def rules_json(rules: Sequence[type[Rule]]) -> str:
+    """`testlint rules --output-format json`: one object per rule."""
+    import json  # here: only this output needs it
+
+    from testlint.settings import load_settings
+
+    default = load_settings(None, rules, Path.cwd()).enabled_codes(rules)
+    entries = [
+        {
+            "code": rule.code,
+            "name": rule.name,
+            "summary": rule.summary,
+            "fixable": rule.fixable,
+            "url": rule_url(rule),
+            "enabled_by_default": rule.code in default,
+        }
+        for rule in rules
+    ]
+    return json.dumps(entries, indent=2, ensure_ascii=False)
+
+
+def all_rules_markdown(rules: Sequence[type[Rule]]) -> str:
+    """`testlint explain --all`: every rule's documentation, each followed by a
+    blank line, as `ruff rule --all` prints them."""
+    return "".join(rule_markdown(rule) + "\n" for rule in rules)
+
+
 def readme_with_table(readme: str, rules: Sequence[type[Rule]]) -> str:
     start = readme.index(TABLE_START) + len(TABLE_START)
     end = readme.index(TABLE_END)
@@ -100,9 +135,7 @@ def generate(root: Path) -> list[Path]:
     from testlint.registry import ALL_RULES
 
     changed = []
-    wanted = {
-        root / "docs" / "rules" / f"{rule.code}.md": rule_markdown(rule) for rule in ALL_RULES
-    }
+    wanted = {root / rule_url(rule): rule_markdown(rule) for rule in ALL_RULES}
     readme = root / "README.md"
     wanted[readme] = readme_with_table(readme.read_text(encoding="utf-8"), ALL_RULES)
     for path, content in wanted.items():

@@ -40,7 +40,19 @@ FLAG_OPTIONS = frozenset(
 
 
 NOT_REPLAYED = frozenset(
-    {"--fix", "--diff", "--config", "--no-cache", "--stdin-filename", "-h", "--help", "--version"}
+    {
+        "--fix",
+        "--diff",
+        "--config",
+        "--no-cache",
+        "--stdin-filename",
+        "-h",
+        "--help",
+        "--version",
+        "--show-settings",
+        "--show-files",
+        "--add-noqa",
+    }
 )
 """Runs that write files, read standard input or print something else."""
 
