@@ -3,8 +3,8 @@
 `examples/` is a small shop (a package under `src/`, its tests, a Makefile running them
 under xdist) with one mistake of each family. README command 1 runs
 `testlint examples/` and `testlint --diff --unsafe-fixes examples/` on it; these tests
-run the same commands, from a directory holding a copy of `examples/`, so that the paths
-printed are the ones a user sees.
+run the same commands on a copy laid out as in a clone, so that the paths printed are
+the ones a user sees.
 """
 
 from __future__ import annotations
@@ -50,8 +50,11 @@ def pytest_in(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def copy_examples(into: Path) -> Path:
-    """A copy of `examples/` at `into/examples`; returns `into`."""
+    """A copy of `examples/` at `into/examples`, beside the repository's
+    pyproject.toml (whose `[tool.testlint]` makes `into` the project root, as in a
+    clone); returns `into`."""
     shutil.copytree(ROOT / "examples", into / "examples")
+    shutil.copy(ROOT / "pyproject.toml", into / "pyproject.toml")
     return into
 
 
@@ -123,7 +126,9 @@ def test_readme_shows_the_real_output_of_command_1(tmp_path: Path) -> None:
     assert block.group(1) == found.stdout
 
 
-def test_the_findings_are_real_failures_and_the_fixes_mend_them(tmp_path: Path) -> None:
+def test_the_fixes_mend_real_pytest_failures(tmp_path: Path) -> None:
+    """TL101 stops the real pytest run; with it fixed, TL401's test calls the real
+    payment gateway and fails; with every fix, the suite passes."""
     project = copy_examples(tmp_path) / "examples"
     before = pytest_in(project)
     # One module exiting at import ends the whole run: pytest's internal-error exit.
