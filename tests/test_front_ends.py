@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -242,12 +243,14 @@ def test_pre_commit_hooks_check_and_fix_staged_files(
     tmp_path: Path, pre_commit_home: dict[str, str]
 ) -> None:
     project = staged_project(tmp_path)
-    # Both hooks in one run (one hook environment to install): `testlint` checks
-    # the staged files, then `testlint-fix` fixes them.
+    # Every hook in one run (one hook environment to install): `testlint` checks
+    # the staged files, then `testlint-fix` fixes them, then `testlint-project`
+    # checks the whole project, already fixed.
     both = try_repo(project, None, pre_commit_home)
     assert both.returncode == 1, both.stdout + both.stderr
     reports = hook_reports(both.stdout)
-    assert list(reports) == ["testlint", "testlint-fix"], both.stdout
+    assert list(reports) == ["testlint", "testlint-fix", "testlint-project"], both.stdout
+    assert reports["testlint-project"].splitlines()[0].endswith("Passed")
     checked = reports["testlint"]
     assert checked.splitlines()[0].endswith("Failed"), checked
     assert "- exit code: 1" in checked
@@ -263,3 +266,95 @@ def test_pre_commit_hooks_check_and_fix_staged_files(
     subprocess.run(["git", "add", "."], cwd=project, check=True)
     again = try_repo(project, "testlint", pre_commit_home)
     assert again.returncode == 0, again.stdout
+
+
+# ------------------------------------------------------------------ the project hook
+
+PAYMENTS = 'def charge(total):\n    return {"charged": total}\n'
+ORDERS = "from shop import payments\n\n\ndef checkout(total):\n    return payments.charge(total)\n"
+ORDERS_BY_VALUE = (
+    "from shop.payments import charge\n\n\ndef checkout(total):\n    return charge(total)\n"
+)
+TEST_ORDERS = (
+    "from unittest import mock\n\nfrom shop import orders\n\n\n"
+    "def test_checkout_charges_the_total():\n"
+    '    with mock.patch("shop.payments.charge") as charge:\n'
+    "        orders.checkout(3)\n"
+    "    charge.assert_called_once()\n"
+)
+
+
+def project_hook() -> dict[str, Any]:
+    from pre_commit.clientlib import load_manifest  # type: ignore[import-untyped]
+
+    hooks: list[dict[str, Any]] = load_manifest(str(ROOT / ".pre-commit-hooks.yaml"))
+    return next(hook for hook in hooks if hook["id"] == "testlint-project")
+
+
+def test_the_project_hook_runs_for_every_file_the_project_model_reads() -> None:
+    from testlint.cache import ENVIRONMENT_NAMES
+    from testlint.dependencies import DEPENDENCY_FILES, LOCK_FILES, RUN_FILE_GLOBS, RUN_FILES
+    from testlint.pytest_config import CONFIG_FILES
+
+    hook = project_hook()
+    assert (hook["pass_filenames"], hook["always_run"], hook["types"]) == (False, False, ["file"])
+    assert hook["entry"] == "testlint check"
+    files = re.compile(hook["files"])
+    read = [
+        *ENVIRONMENT_NAMES,
+        *RUN_FILES,
+        *(name for name, _ in CONFIG_FILES),
+        *DEPENDENCY_FILES,
+        *LOCK_FILES,
+        *(glob.replace("*", "x") for glob in RUN_FILE_GLOBS),
+        "requirements-dev.txt",
+        "dev-requirements.txt",
+        "requirements/test.txt",
+        "src/shop/orders.py",
+    ]
+    for name in read:
+        assert files.search(name), name
+        assert files.search(f"server/{name}"), name
+    for name in ("README.md", "docs/index.md", "logo.png", "setup.cfg.orig", "notes.txt"):
+        assert not files.search(name), name
+
+
+def commit_all(project: Path) -> None:
+    for command in (
+        ["git", "add", "."],
+        ["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-q", "-m", "x"],
+    ):
+        subprocess.run(command, cwd=project, check=True)
+
+
+@pytest.mark.slow
+def test_the_project_hook_reports_a_patch_a_source_edit_broke(
+    tmp_path: Path, pre_commit_home: dict[str, str]
+) -> None:
+    """The commit edits only a source module: the per-file hook sees no test
+    module, the project hook reports the patch that no longer takes effect in
+    the test module the commit did not touch."""
+    project = tmp_path / "project"
+    for name, text in {
+        "pytest.ini": "[pytest]\n",
+        "shop/__init__.py": "",
+        "shop/payments.py": PAYMENTS,
+        "shop/orders.py": ORDERS,
+        "tests/test_orders.py": TEST_ORDERS,
+    }.items():
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text(text, encoding="utf-8")
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    commit_all(project)
+    (project / "shop" / "orders.py").write_text(ORDERS_BY_VALUE, encoding="utf-8")
+    subprocess.run(["git", "add", "shop/orders.py"], cwd=project, check=True)
+    result = try_repo(project, None, pre_commit_home)
+    reports = hook_reports(result.stdout)
+    assert list(reports) == ["testlint", "testlint-fix", "testlint-project"], result.stdout
+    assert reports["testlint"].splitlines()[0].endswith("Passed"), reports["testlint"]
+    whole = reports["testlint-project"]
+    assert whole.splitlines()[0].endswith("Failed"), whole
+    assert "- exit code: 1" in whole
+    assert "tests/test_orders.py:7:" in whole
+    assert "TL401" in whole
+    assert result.returncode == 1

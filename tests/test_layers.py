@@ -60,6 +60,8 @@ LAYERS: dict[str, int] = {
     "testlint.render": RUN,
     "testlint.rerun": RUN,
     "testlint.workers": RUN,
+    "testlint.show": RUN,
+    "testlint.add_noqa": RUN,
     # The fronts: the command, its launcher, the flake8 plugin, the scaffold.
     "testlint.cli": FRONTS,
     "testlint.launcher": FRONTS,

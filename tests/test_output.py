@@ -30,7 +30,7 @@ from cli_runner import make_runner
 from testlint import launcher, record, terminal
 from testlint.cli import main
 from testlint.diagnostics import Applicability, Diagnostic, Edit, Fix, Position
-from testlint.docs import rule_url
+from testlint.docs import rule_page
 from testlint.registry import ALL_RULES
 from testlint.render import Source, Style, display_width, full
 
@@ -394,7 +394,7 @@ def test_json_has_ruffs_name_url_and_severity(project: Path) -> None:
 def test_every_rule_url_is_a_page_in_the_repository() -> None:
     prefix = "https://github.com/testlint/testlint/blob/main/"
     for rule in ALL_RULES:
-        url = rule_url(rule.code)
+        url = rule_page(rule.code)
         assert url.startswith(prefix)
         assert (ROOT / url[len(prefix) :]).is_file(), url
 
@@ -472,7 +472,7 @@ def test_ci_paths_are_relative_to_the_project_root_from_any_directory(
     location = run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
     assert location == {"uri": "tests/unit/test_a%20b.py", "uriBaseId": "%SRCROOT%"}
     rules = {rule["id"]: rule for rule in run["tool"]["driver"]["rules"]}
-    assert rules["TL101"]["helpUri"] == rule_url("TL101")
+    assert rules["TL101"]["helpUri"] == rule_page("TL101")
     # Human formats stay relative to where the user is.
     assert invoke("--output-format", "concise", ".").stdout.startswith("unit/test_a b.py:6:5:")
 

@@ -10,8 +10,8 @@ import pytest
 
 from testlint.dependencies import normalize_name, parse_requirement
 from testlint.locate import ProjectError, common_root, find_project_root
-from testlint.project import Project
-from testlint.pytest_config import DEFAULT_PYTHON_FILES
+from testlint.project import NotRecursed, Project
+from testlint.pytest_config import DEFAULT_PYTHON_FILES, read_collect_ignores
 from testlint.rule import FileKind
 
 # Every file pytest 9 reads configuration from, highest precedence first, each
@@ -504,3 +504,90 @@ def test_pytest_aiohttp_brings_pytest_asyncio(
     assert Project(tmp_path).pytest_asyncio == expected
     old = Project(tmp_path).old_aiohttp_plugin
     assert old == ("0.3.0" in requirements)
+
+
+# ------------------------------------------------------------------ evidence
+
+
+def test_exclusion_names_what_keeps_pytest_away(tmp_path: Path) -> None:
+    write(tmp_path, "pytest.ini", "[pytest]\nnorecursedirs = legacy*\naddopts = --ignore=old\n")
+    write(
+        tmp_path,
+        "tests/conftest.py",
+        'import sys\n\ncollect_ignore = ["test_skip.py"]\ncollect_ignore_glob = ["*_wip.py"]\n'
+        'if sys.platform == "win32":\n    collect_ignore.append("test_posix.py")\n'
+        'collect_ignore.extend([f"test_{sys.platform}.py", "test_also.py"])\n',
+    )
+    project = Project(tmp_path)
+    verdicts = {
+        name: project.exclusion(tmp_path / name)
+        for name in (
+            "tests/test_a.py",
+            "tests/legacy_one/test_b.py",
+            "old/test_c.py",
+            "tests/test_skip.py",
+            "tests/test_x_wip.py",
+            "tests/test_also.py",
+            "tests/test_posix.py",
+        )
+    }
+    assert verdicts["tests/test_a.py"] is None
+    assert verdicts["tests/test_posix.py"] is None  # under a condition: not evaluated
+    found = {
+        name: (type(v).__name__, getattr(v, "pattern", None) or getattr(v, "key", None))
+        for name, v in verdicts.items()
+        if v is not None
+    }
+    assert found == {
+        "tests/legacy_one/test_b.py": ("NotRecursed", "legacy*"),
+        "old/test_c.py": ("Ignore", "--ignore"),
+        "tests/test_skip.py": ("Ignore", "collect_ignore"),
+        "tests/test_x_wip.py": ("Ignore", "collect_ignore_glob"),
+        "tests/test_also.py": ("Ignore", "collect_ignore"),
+    }
+    for name, verdict in verdicts.items():
+        assert project.is_collected(tmp_path / name) is (verdict is None)
+    not_recursed = verdicts["tests/legacy_one/test_b.py"]
+    assert isinstance(not_recursed, NotRecursed)
+    assert not_recursed.source == tmp_path / "pytest.ini"
+    unevaluated = read_collect_ignores(tmp_path / "tests" / "conftest.py").unevaluated
+    assert unevaluated == (
+        (6, 'collect_ignore.append("test_posix.py")'),
+        (7, 'collect_ignore.extend([f"test_{sys.platform}.py", "test_also.py"])'),
+    )
+
+
+def test_default_norecursedirs_name_no_configuration_file(tmp_path: Path) -> None:
+    write(tmp_path, "pytest.ini", "[pytest]\n")
+    verdict = Project(tmp_path).exclusion(tmp_path / "build" / "test_a.py")
+    assert verdict == NotRecursed((tmp_path / "build").resolve(), "build", None)
+
+
+@pytest.mark.parametrize(
+    ("files", "status", "evidence"),
+    [
+        ({"uv.lock": '[[package]]\nname = "pytest-asyncio"\nversion = "0.18.3"\n'}, "legacy",
+         [("pytest-asyncio 0.18.3 locked", "uv.lock")]),
+        ({"requirements-dev.txt": "pytest-asyncio>=0.23\n"}, "used",
+         [("pytest-asyncio >=0.23 declared", "requirements-dev.txt")]),
+        ({"requirements.txt": "pytest-aio\n"}, "other-plugin",
+         [("pytest-aio declared", "requirements.txt")]),
+        ({"requirements.txt": "pytest-aiohttp>=1\n"}, "used",
+         [("pytest-aiohttp >=1 declared", "requirements.txt")]),
+        ({"tests/test_a.py": "import pytest_asyncio\n"}, "used",
+         [("not declared, but the suite uses it", "tests/test_a.py")]),
+        ({}, "unused", []),
+    ],
+)  # fmt: skip
+def test_pytest_asyncio_status_says_what_decided_it(
+    tmp_path: Path, files: dict[str, str], status: str, evidence: list[tuple[str, str]]
+) -> None:
+    write(tmp_path, "pytest.ini", "[pytest]\n")
+    for name, text in files.items():
+        write(tmp_path, name, text)
+    project = Project(tmp_path)
+    found = project.pytest_asyncio_status
+    assert found.status == project.pytest_asyncio == status
+    assert [
+        (e.what, e.path.relative_to(tmp_path).as_posix()) for e in found.evidence if e.path
+    ] == (evidence)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import ast
 import sys
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
 import pytest
 
+from linting import FIXTURES, fixture_root, linter
 from testlint.scan import Scan, parse
 
 SOURCES = {
@@ -133,3 +136,99 @@ def test_imports_of_every_fixture_are_every_import_statement() -> None:
         assert {id(node) for node in Scan(tree, source).imports} == _whole_imports(tree), path
         checked += 1
     assert checked > 300
+
+
+PLACES_SOURCE = """\
+import pytest
+from unittest import mock
+from pytest import fixture as fx
+
+
+@mock.patch("shop.payments.charge")
+def test_decorated(charge):
+    pass
+
+
+def test_nested(cart, *, flag=1):
+    def helper():
+        mock.patch("shop.payments.refund").start()
+
+    class Inner:
+        def method(self):
+            mock.patch("shop.payments.charge").start()
+
+    helper()
+
+
+@fx
+def stubbed(monkeypatch):
+    monkeypatch.setattr("shop.payments.charge", lambda total: 0)
+
+
+@pytest.fixture()
+def patched():
+    with mock.patch("shop.payments.refund") as refund:
+        yield refund
+
+
+@mock.patch("shop.payments.refund")
+class TestOrders:
+    patcher = mock.patch("shop.payments.charge")
+
+    def setUp(self):
+        self.patcher.start()
+
+    @mock.patch.object(pytest, "skip")
+    def test_method(self, skip):
+        pass
+
+    class TestDeeper:
+        def test_deep(self):
+            mock.patch("shop.payments.charge").start()
+
+
+handler = lambda: mock.patch("shop.payments.refund").start()
+mock.patch("shop.payments.charge").start()
+"""
+
+
+def _visit_places(path: Path, source: bytes) -> dict[tuple[str, bool], set[tuple[Any, ...]]]:
+    """The places the patch rules' visit records for each (target, create)."""
+    from testlint.rules import _patching
+
+    recorded: dict[tuple[str, bool], set[tuple[Any, ...]]] = {}
+    real = _patching.PatchRule.leave_Module
+
+    def record(self: _patching.PatchRule, node: Any) -> None:
+        for target in self.test_facts.targets:
+            place = (target.definition, target.in_fixture, target.parameters)
+            recorded.setdefault((target.target, target.create), set()).add(place)
+        real(self, node)
+
+    chosen = linter(fixture_root(path), gating=False)  # not `lint`: its results are cached
+    with mock.patch.object(_patching.PatchRule, "leave_Module", record):
+        chosen.check(path, source, chosen.project.file_kind(path))
+    return recorded
+
+
+def test_the_gate_places_every_patch_where_the_visit_does(tmp_path: Path) -> None:
+    """The patch gate follows a patch's reach from where the `ast` says the patch
+    is (`patch_places`): for every patch the visit records, in every fixture and in
+    a file of nested classes and functions, decorators and lambdas, the gate knows
+    the same place, or says it is not sure (None)."""
+    from testlint.rules._patching import patch_places
+
+    paths = sorted(FIXTURES.rglob("*.py"))
+    special = FIXTURES / "TL401" / "shop_src_layout" / "tests" / "test_monkeypatch.py"
+    compared = 0
+    for path, source in [*((p, p.read_bytes()) for p in paths), (special, PLACES_SOURCE.encode())]:
+        tree = parse(source.decode("utf-8", "replace"))
+        if tree is None:
+            continue
+        gate = patch_places(Scan(tree, source.decode("utf-8", "replace")))
+        for key, places in _visit_places(path, source).items():
+            assert key in gate, (path, key)
+            for place in places:
+                assert place in gate[key] or None in gate[key], (path, key, place, gate[key])
+                compared += 1
+    assert compared > 100

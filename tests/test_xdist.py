@@ -3,12 +3,22 @@ tests/fixtures/TL2* cover the rules themselves)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from testlint.dependencies import admits_python_below
-from testlint.rules._xdist import parse_invocation, pytest_lines, selected_by
+from testlint.rules._xdist import (
+    _with_working_directories,
+    _without_launcher,
+    numbered_pytest_lines,
+    parse_invocation,
+    pytest_lines,
+    selected_by,
+)
 from testlint.runner import RunOptions, run
 
 
@@ -49,6 +59,44 @@ def test_only_lines_running_pytest_count() -> None:
     assert "head" not in lines
     assert "sort" not in lines
     assert parse_invocation("Makefile", lines).numprocesses
+
+
+def test_numbered_lines_say_where_each_command_starts() -> None:
+    text = "all:\n\thead -n 5 log\n\tpytest -q \\\n\t  -n auto\n\n\tpy.test -x\n"
+    assert numbered_pytest_lines(text) == [(3, "\tpytest -q  \t  -n auto"), (6, "\tpy.test -x")]
+
+
+def _joined_then_split(text: str) -> str:
+    """`pytest_lines` as it was written before it numbered its lines."""
+    joined = re.sub(r"\\\r?\n", " ", _with_working_directories(text))
+    kept = (line for line in joined.splitlines() if "pytest" in line or "py.test" in line)
+    return "\n".join(map(_without_launcher, kept))
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "pytest -n 4",
+                "py.test",
+                "\\",
+                " ",
+                "\n",
+                "\r\n",
+                "\r",
+                "\x0c",
+                "- ",
+                "x",
+                "working-directory: sub",
+                "      ",
+                "mpirun -n 2 pytest",
+            ]
+        ),
+        max_size=30,
+    ).map("".join)
+)
+def test_numbered_lines_are_the_lines_pytest_lines_joins(text: str) -> None:
+    assert pytest_lines(text) == _joined_then_split(text)
 
 
 @pytest.mark.parametrize(

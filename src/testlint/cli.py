@@ -138,6 +138,20 @@ def main() -> None:
     type=click.Path(path_type=Path),
     help="Read the source from standard input; PATH is the file it belongs to.",
 )
+@click.option(
+    "--show-settings",
+    is_flag=True,
+    help="Print what decides the check of PATH (project, pytest configuration, collection, "
+    "pytest-asyncio, xdist, serial markers, testlint's settings) and exit.",
+)
+@click.option(
+    "--show-files", is_flag=True, help="Print the files that would be checked, one a line."
+)
+@click.option(
+    "--add-noqa",
+    is_flag=True,
+    help="Add a `# noqa: TLxxx` directive for every finding (joining those already there).",
+)
 def check(paths: tuple[Path, ...], **kwargs: Any) -> None:
     """Check PATHS (default: the current directory)."""
     # The format from the command line or the environment; the configuration's
@@ -167,6 +181,8 @@ def check(paths: tuple[Path, ...], **kwargs: Any) -> None:
         _fail("--diff cannot be used with --statistics")
     if kwargs["diff"] and kwargs["show_fixes"]:
         _fail("--diff cannot be used with --show-fixes")
+    if kwargs["show_settings"] or kwargs["show_files"] or kwargs["add_noqa"]:
+        _instead_of_a_check(paths, options, kwargs)
     started_ns = time.time_ns()
     # As in ruff: --stdin-filename alone means the source comes on standard input.
     stdin = paths == (Path("-"),) or (not paths and kwargs["stdin_filename"] is not None)
@@ -298,9 +314,71 @@ def _fail(message: str) -> None:
     sys.exit(EXIT_ERROR)
 
 
+def _instead_of_a_check(paths: tuple[Path, ...], options: RunOptions, kwargs: Any) -> None:
+    """`--show-settings`, `--show-files`, `--add-noqa`: each does something other
+    than a check (see `show.py`, `add_noqa.py`), then exits."""
+    modes = [name for name in ("show_settings", "show_files", "add_noqa") if kwargs[name]]
+    flags = [f"--{name.replace('_', '-')}" for name in modes]
+    if len(flags) > 1:
+        _fail(f"{flags[0]} cannot be used with {flags[1]}")
+    for name in ("fix", "diff", "statistics"):
+        if kwargs[name]:
+            _fail(f"{flags[0]} cannot be used with --{name}")
+    if kwargs["stdin_filename"] is not None or Path("-") in paths:
+        _fail(f"{flags[0]} reads files: it cannot read standard input")
+    try:
+        if kwargs["show_settings"]:
+            if len(paths) > 1:
+                _fail("--show-settings takes one path (the settings can differ per file)")
+            from testlint.show import show_settings
+
+            click.echo(show_settings(paths[0] if paths else Path("."), options))
+            sys.exit(EXIT_CLEAN)
+        if kwargs["show_files"]:
+            from testlint.show import show_files
+
+            shown = show_files(list(paths) or [Path(".")], options)
+            for name in shown.files:
+                click.echo(name)
+            _problems(shown.warnings, shown.errors)
+            sys.exit(EXIT_ERROR if shown.errors else EXIT_CLEAN)
+        from testlint.add_noqa import add_noqa
+
+        added = add_noqa(list(paths) or [Path(".")], options)
+    except ConfigError as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        click.echo(record.INTERRUPTED, err=True)
+        sys.exit(record.EXIT_INTERRUPTED)
+    _problems(added.warnings, added.errors)
+    if not kwargs["quiet"]:
+        plural = "" if added.directives == 1 else "s"
+        click.echo(f"Added {added.directives} noqa directive{plural}.", err=True)
+        if added.remaining:
+            left = len(added.remaining)
+            click.echo(
+                f"{left} finding{'' if left == 1 else 's'} left without a directive "
+                "(`testlint check` lists them)",
+                err=True,
+            )
+    if added.errors:
+        sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_PROBLEMS if added.remaining and not kwargs["exit_zero"] else EXIT_CLEAN)
+
+
+def _problems(warnings: list[str], errors: list[str]) -> None:
+    for warning in warnings:
+        click.echo(f"testlint: warning: {warning}", err=True)
+    for error in errors:
+        click.echo(f"testlint: error: {error}", err=True)
+
+
 @main.command()
 @click.option(
-    "--output-format", type=click.Choice(["text", "markdown"]), default="text", show_default=True
+    "--output-format",
+    type=click.Choice(["text", "markdown", "json"]),
+    default="text",
+    show_default=True,
 )
 def rules(output_format: str) -> None:
     """List every rule with its code, name and fix availability."""
@@ -308,14 +386,29 @@ def rules(output_format: str) -> None:
         from testlint.docs import rules_table_markdown
 
         click.echo(rules_table_markdown(ALL_RULES))
+    elif output_format == "json":
+        from testlint.docs import rules_json
+
+        click.echo(rules_json(ALL_RULES))
     else:
         click.echo(rules_table_text(ALL_RULES))
 
 
 @main.command()
-@click.argument("rule")
-def explain(rule: str) -> None:
+@click.argument("rule", required=False)
+@click.option("--all", "all_rules", is_flag=True, help="Show the documentation of every rule.")
+def explain(rule: str | None, all_rules: bool) -> None:
     """Show the documentation of RULE (a code such as TL101, or a name)."""
+    if all_rules:
+        if rule is not None:
+            _fail("give a RULE or --all, not both")
+        from testlint.docs import all_rules_markdown
+
+        click.echo(all_rules_markdown(ALL_RULES), nl=False)
+        return
+    if rule is None:
+        _fail("give a RULE (a code such as TL101, or a name) or --all")
+        return
     found = rule_by_selector(rule)
     if found is None:
         _fail(f"unknown rule {rule!r}; `testlint rules` lists them")

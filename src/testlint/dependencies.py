@@ -180,9 +180,19 @@ def generated_files(root: Path) -> tuple[str, ...]:
 LOCK_FILES = ("uv.lock", "poetry.lock", "pdm.lock", "Pipfile.lock")
 
 
-def locked_versions(root: Path) -> dict[str, str]:
-    """Package name (normalised) -> the version a lock file at the root pins."""
-    found: dict[str, str] = {}
+@dataclass(frozen=True)
+class Locked:
+    """The version of a package a lock file pins."""
+
+    version: str
+    source: Path
+    """The lock file."""
+
+
+def locked_packages(root: Path) -> dict[str, Locked]:
+    """Package name (normalised) -> the version a lock file at the root pins, and
+    that lock file (the first of `LOCK_FILES` that pins it)."""
+    found: dict[str, Locked] = {}
     for name in LOCK_FILES:
         path = root / name
         if not path.is_file():
@@ -196,16 +206,22 @@ def locked_versions(root: Path) -> dict[str, str]:
                     for package, entry in (data.get(section) or {}).items():
                         version = entry.get("version", "") if isinstance(entry, dict) else ""
                         if version.startswith("=="):
-                            found.setdefault(normalize_name(package), version[2:])
+                            found.setdefault(normalize_name(package), Locked(version[2:], path))
             else:
                 for package in load_toml(path).get("package", []):
                     if isinstance(package, dict) and "name" in package and "version" in package:
                         found.setdefault(
-                            normalize_name(str(package["name"])), str(package["version"])
+                            normalize_name(str(package["name"])),
+                            Locked(str(package["version"]), path),
                         )
         except (ProjectError, OSError, ValueError, AttributeError):
             continue
     return found
+
+
+def locked_versions(root: Path) -> dict[str, str]:
+    """Package name (normalised) -> the version a lock file at the root pins."""
+    return {name: locked.version for name, locked in locked_packages(root).items()}
 
 
 def declared_requirements(root: Path) -> tuple[Requirement, ...]:

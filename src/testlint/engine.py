@@ -353,6 +353,18 @@ class Linter:
             file = SourceFile(path, text, self.project, self.settings, tree)
         return [rule for rule in chosen if _passes(rule, file)], facts
 
+    def codes_for(self, path: Path, kind: FileKind) -> tuple[str, ...]:
+        """The codes of the enabled rules that look at this kind of file and that
+        `per-file-ignores` leaves on for it (the engine's own included)."""
+        ignored = self.settings.ignored_codes(path, self._all_rules)
+        codes = {rule.code for rule in self._applicable(path, kind, ignored)}
+        if self.report_unparsable and UNPARSABLE.code not in ignored:
+            codes.add(UNPARSABLE.code)
+        unused_noqa = self.report_unused_noqa and kind in UNUSED_NOQA.file_kinds
+        if unused_noqa and UNUSED_NOQA.code not in ignored:
+            codes.add(UNUSED_NOQA.code)
+        return tuple(sorted(codes))
+
     def _applicable(self, path: Path, kind: FileKind, ignored: frozenset[str]) -> list[type[Rule]]:
         """The enabled rules that look at this kind of file and are not ignored for it."""
         return [r for r in self.rules if kind in r.file_kinds and r.code not in ignored]

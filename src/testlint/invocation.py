@@ -54,6 +54,9 @@ NOT_REPLAYED = frozenset(
         "-h",
         "--help",
         "--version",
+        "--show-settings",
+        "--show-files",
+        "--add-noqa",
     }
 )
 """Runs that write files (`-o` too: a replay would have to write it again, and

@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import re
 import tokenize
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 NOQA = re.compile(
@@ -95,3 +95,22 @@ def rewritten(read: Directive, drop: Collection[str], replace: Mapping[str, str]
     if not rest:
         return None
     return rest if rest.startswith("#") else f"# {rest}"
+
+
+def with_codes(read: Directive, added: Sequence[str]) -> str:
+    """The comment with `added` appended to its directive's codes (those it names
+    already, in any case, are not repeated), in the directive's own separator. A
+    bare `# noqa` already suppresses everything: it is returned as it is."""
+    comment = read.comment
+    written = {code.upper() for code in read.codes}
+    new = [code for code in dict.fromkeys(added) if code.upper() not in written]
+    if not read.codes or not new:
+        return comment
+    found = _SEPARATOR.search(comment[read.codes_at : read.end])
+    separator = found.group() if found else ", "
+    return comment[: read.end] + separator + separator.join(new) + comment[read.end :]
+
+
+def directive_text(codes: Sequence[str]) -> str:
+    """A new directive naming `codes`: `# noqa: TL101, TL201`."""
+    return f"# noqa: {', '.join(codes)}"

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from testlint import __version__
 from testlint.dependencies import repository_root
 from testlint.diagnostics import Applicability, Diagnostic, Edit, Fix
-from testlint.docs import REPOSITORY_URL, rule_help, rule_url
+from testlint.docs import REPOSITORY_URL, rule_help, rule_page
 from testlint.render import BOLD, CYAN, GREEN, RED, Source, Style, is_shown_fixable, visible
 from testlint.render import full as full_finding
 from testlint.rule import Rule
@@ -388,7 +388,7 @@ def json_output(diagnostics: Sequence[Diagnostic]) -> str:
             "name": d.name,
             "noqa_row": d.start.line,
             "severity": SEVERITY,
-            "url": rule_url(d.code),
+            "url": rule_page(d.code),
         }
         for d in diagnostics
     ]
@@ -566,7 +566,7 @@ def sarif(
             "name": rule.name,
             "shortDescription": {"text": rule.summary},
             "help": {"text": rule_help(rule), "markdown": rule_help(rule)},
-            "helpUri": rule_url(rule.code),
+            "helpUri": rule_page(rule.code),
             "defaultConfiguration": {"level": "error"},
         }
         for rule in rules

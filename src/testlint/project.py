@@ -13,23 +13,23 @@ Nothing here imports or runs project code.
 from __future__ import annotations
 
 import enum
-import fnmatch
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Union
 
 from testlint.dependencies import (
     BEFORE_ONE,
     DEPENDENCY_FILES,
+    Locked,
     Requirement,
     declared_requirements,
     declared_requires_python,
     generated_files,
-    locked_versions,
+    locked_packages,
     normalize_name,
     pinned_before_strict_default,
     repository_root,
@@ -48,15 +48,62 @@ from testlint.pytest_config import (
     CONFIG_FILES,
     DEFAULT_NORECURSEDIRS,
     DEFAULT_PYTEST_CONFIG,
+    Ignore,
     PytestConfig,
-    addopts_ignores,
-    collect_ignores,
+    addopts_ignore_entries,
     names_matcher,
     python_files_match,
+    read_collect_ignores,
 )
 
 if TYPE_CHECKING:
     pass
+
+
+@dataclass(frozen=True)
+class NotRecursed:
+    """`norecursedirs` keeps pytest out of a directory, so out of its files."""
+
+    directory: Path
+    """The directory (between the rootdir and the file) that a pattern matches."""
+    pattern: str
+    source: Path | None
+    """The configuration file that sets `norecursedirs` (None: pytest's default)."""
+
+
+Exclusion = Union[NotRecursed, Ignore]
+"""Why pytest does not collect a file (`Project.exclusion`)."""
+DirectoryRules = Union[NotRecursed, tuple[Ignore, ...]]
+"""For the files of one directory: `norecursedirs` excludes them all, or the
+ignores that may apply (none: every file is collected)."""
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What a file says that decided an answer of the project model."""
+
+    what: str
+    """What it says: `pytest-asyncio >=0.23 declared`, `0.18.3 locked`."""
+    path: Path | None = None
+    """The file that says it (None: not a file)."""
+
+
+@dataclass(frozen=True)
+class PluginStatus:
+    """Whether a plugin runs, and what says so (`Project.pytest_asyncio_status`)."""
+
+    status: str
+    evidence: tuple[Evidence, ...]
+    """Empty: nothing declares or uses it."""
+
+
+def _declared(requirement: Requirement) -> Evidence:
+    specifier = f" {requirement.specifier}" if requirement.specifier else ""
+    return Evidence(f"{requirement.name}{specifier} declared", requirement.source)
+
+
+def _locked(name: str, locked: Locked) -> Evidence:
+    return Evidence(f"{name} {locked.version} locked", locked.source)
 
 
 class FileKind(enum.Enum):
@@ -125,21 +172,18 @@ class Project:
 
     root: Path
     _configs: dict[Path, PytestConfig] = field(default_factory=dict, repr=False)
-    _ignores: dict[Path, tuple[tuple[Path, ...], tuple[str, ...]]] = field(
-        default_factory=dict, repr=False
-    )
+    _ignores: dict[Path, tuple[Ignore, ...]] = field(default_factory=dict, repr=False)
     _owners: dict[Path, Project] = field(default_factory=dict, repr=False)
     _owners_by_name: dict[Path, Project] = field(default_factory=dict, repr=False)
     _configs_by_name: dict[Path, PytestConfig] = field(default_factory=dict, repr=False)
     _resolved_dirs: dict[str, str] = field(default_factory=dict, repr=False)
     _test_names: dict[str, Callable[[str], bool]] = field(default_factory=dict, repr=False)
-    _rules_by_name: dict[str, bool | tuple[tuple[Path, ...], tuple[str, ...]]] = field(
-        default_factory=dict, repr=False
-    )
-    _collection_rules: dict[Path, bool | tuple[tuple[Path, ...], tuple[str, ...]]] = field(
-        default_factory=dict, repr=False
-    )
+    _rules_by_name: dict[str, DirectoryRules] = field(default_factory=dict, repr=False)
+    _collection_rules: dict[Path, DirectoryRules] = field(default_factory=dict, repr=False)
     _conftests: dict[Path, tuple[str, ...]] = field(default_factory=dict, repr=False)
+    _conftest_files: dict[Path, tuple[tuple[Path, str], ...]] = field(
+        default_factory=dict, repr=False
+    )
     _import_styles: dict[Path, ImportStyle] = field(default_factory=dict, repr=False)
     memo: Memo = field(default_factory=Memo, repr=False, compare=False)
     """Answers the rules derive from the project once (`memo.py`)."""
@@ -173,17 +217,27 @@ class Project:
         directory = directory.resolve()
         cached = self._conftests.get(directory)
         if cached is None:
+            cached = tuple(text for _, text in self.conftests(directory))
+            self._conftests[directory] = cached
+        return cached
+
+    def conftests(self, directory: Path) -> tuple[tuple[Path, str], ...]:
+        """Every conftest.py from `directory` up to the root, nearest first, with its
+        text (cached; an empty or unreadable one is left out)."""
+        directory = directory.resolve()
+        cached = self._conftest_files.get(directory)
+        if cached is None:
             own = directory / "conftest.py"
             text = own.read_text(encoding="utf-8", errors="replace") if own.is_file() else ""
-            above: tuple[str, ...] = ()
+            above: tuple[tuple[Path, str], ...] = ()
             if (
                 directory != self.root
                 and directory.parent != directory
                 and is_relative_to(directory, self.root)
             ):
-                above = self.conftest_texts(directory.parent)
-            cached = ((text,) if text else ()) + above
-            self._conftests[directory] = cached
+                above = self.conftests(directory.parent)
+            cached = (((own, text),) if text else ()) + above
+            self._conftest_files[directory] = cached
         return cached
 
     def import_style(self, path: Path) -> ImportStyle:
@@ -229,30 +283,57 @@ class Project:
         self._owners_by_name[path.parent] = cached  # as given: no resolving next time
         return cached
 
-    @cached_property
+    @property
     def pytest_asyncio(self) -> str:
         """ "used", "unused", "legacy" (pinned before 0.19, when strict mode was not
         the default) or "other-plugin"
         (pytest-aio, pytest-tornasync, pytest-sanic run async tests themselves)."""
-        if any(self.uses(plugin) for plugin in ASYNC_TEST_PLUGINS):
-            return "other-plugin"
-        locked = self.locked_versions.get("pytest-asyncio")
+        return self.pytest_asyncio_status.status
+
+    @cached_property
+    def pytest_asyncio_status(self) -> PluginStatus:
+        """`pytest_asyncio`, with what decided it."""
+        for plugin in ASYNC_TEST_PLUGINS:
+            for requirement in self.requirement(plugin):
+                return PluginStatus("other-plugin", (_declared(requirement),))
+        evidence = self.version_evidence("pytest-asyncio")
+        locked = self.locked_packages.get("pytest-asyncio")
         if locked is not None:  # a lock file says which version really runs
-            return "legacy" if pinned_before_strict_default(f"=={locked}") else "used"
+            legacy = pinned_before_strict_default(f"=={locked.version}")
+            return PluginStatus("legacy" if legacy else "used", evidence)
         declared = self.requirement("pytest-asyncio")
         if declared:
             if all(pinned_before_strict_default(r.specifier) for r in declared):
-                return "legacy"
-            return "used"
-        aiohttp = self.requirement("pytest-aiohttp") or "pytest-aiohttp" in self.locked_versions
-        if aiohttp and not self.old_aiohttp_plugin:
-            return "used"  # pytest-aiohttp 1.x is a pytest-asyncio plugin, and installs it
-        return "used" if self._suite_mentions(("pytest_asyncio", "mark.asyncio")) else "unused"
+                return PluginStatus("legacy", evidence)
+            return PluginStatus("used", evidence)
+        aiohttp = self.requirement("pytest-aiohttp")
+        aiohttp_locked = self.locked_packages.get("pytest-aiohttp")
+        if (aiohttp or aiohttp_locked) and not self.old_aiohttp_plugin:
+            # pytest-aiohttp 1.x is a pytest-asyncio plugin, and installs it
+            return PluginStatus("used", self.version_evidence("pytest-aiohttp"))
+        mention = self._suite_mention(("pytest_asyncio", "mark.asyncio"))
+        if mention is not None:
+            return PluginStatus("used", (Evidence("not declared, but the suite uses it", mention),))
+        return PluginStatus("unused", ())
+
+    def version_evidence(self, name: str) -> tuple[Evidence, ...]:
+        """What the project says of the version of `name` it runs: the version a
+        lock file pins, else its declared requirements (none: not declared)."""
+        wanted = normalize_name(name)
+        locked = self.locked_packages.get(wanted)
+        if locked is not None:
+            return (_locked(wanted, locked),)
+        return tuple(map(_declared, self.requirement(name)))
+
+    @cached_property
+    def locked_packages(self) -> dict[str, Locked]:
+        """`locked_packages` of the root, read once (a lock file can be megabytes)."""
+        return locked_packages(self.root)
 
     @cached_property
     def locked_versions(self) -> dict[str, str]:
-        """`locked_versions` of the root, read once (a lock file can be megabytes)."""
-        return locked_versions(self.root)
+        """The versions `locked_packages` pins."""
+        return {name: locked.version for name, locked in self.locked_packages.items()}
 
     @cached_property
     def old_aiohttp_plugin(self) -> bool:
@@ -265,10 +346,17 @@ class Project:
         declared = self.requirement("pytest-aiohttp")
         return bool(declared) and all(BEFORE_ONE.search(r.specifier) for r in declared)
 
-    def _suite_mentions(self, words: tuple[str, ...]) -> bool:
-        """Whether any test module or conftest under the root contains one of
+    def _suite_mention(self, words: tuple[str, ...]) -> Path | None:
+        """The first test module or conftest under the root that contains one of
         `words` (read as text; only asked when dependencies do not say)."""
-        return any(word in self.suite_text(path) for path in self.suite_files for word in words)
+        return next(
+            (
+                path
+                for path in self.suite_files
+                if any(word in self.suite_text(path) for word in words)
+            ),
+            None,
+        )
 
     @property
     def suite_files(self) -> tuple[Path, ...]:
@@ -452,14 +540,20 @@ class Project:
         """False when pytest's own configuration keeps it away from `path`:
         `norecursedirs` on a directory between the rootdir and the file,
         `--ignore`/`--ignore-glob` in `addopts`, or `collect_ignore`/
-        `collect_ignore_glob` in a conftest above it."""
+        `collect_ignore_glob` in a conftest above it (`exclusion` says which)."""
+        return self.exclusion(path) is None
+
+    def exclusion(self, path: Path) -> Exclusion | None:
+        """What keeps pytest from collecting `path` (see `is_collected`), or None."""
         # The rules of a file's directory, looked up by the name given when the file
         # is not a link (a link is judged where it leads).
         directory = os.path.dirname(str(path))
         link = os.path.islink(path)
         rules = None if link else self._rules_by_name.get(directory)
-        if rules is True or rules is False:
+        if isinstance(rules, NotRecursed):
             return rules
+        if rules == ():
+            return None
         path = self.resolved(path)
         if rules is None:
             rules = self._collection_rules.get(path.parent)
@@ -468,48 +562,64 @@ class Project:
                 self._collection_rules[path.parent] = rules
             if not link:
                 self._rules_by_name[directory] = rules
-        if rules is False:
-            return False
-        if rules is True:
-            return True
-        ignored, globs = rules
-        if any(path == p or is_relative_to(path, p) for p in ignored):
-            return False
-        return not any(fnmatch.fnmatch(str(path), glob) for glob in globs)
+        if isinstance(rules, NotRecursed):
+            return rules
+        return next((ignore for ignore in rules if ignore.matches(path)), None)
 
     def resolved(self, path: Path) -> Path:
         """`path.resolve()`, resolving each directory once (see `resolve_once`)."""
         return Path(resolve_once(path, self._resolved_dirs))
 
-    def _directory_rules(self, directory: Path) -> bool | tuple[tuple[Path, ...], tuple[str, ...]]:
-        """For the files of one (resolved) directory: True (all collected), False
-        (`norecursedirs` excludes the directory) or the ignores that apply."""
+    def _directory_rules(self, directory: Path) -> DirectoryRules:
+        """For the files of one (resolved) directory: `norecursedirs` excludes the
+        directory, or the ignores that may apply (none: all collected)."""
         config = self.pytest_config(directory)
         rootdir = config.rootdir or self.root
         if not is_relative_to(directory, rootdir):
-            return True
+            return ()
         patterns = config.get_list("norecursedirs")
         norecurse = patterns if patterns is not None else DEFAULT_NORECURSEDIRS
         for current in (directory, *directory.parents):
             if current == rootdir or not is_relative_to(current, rootdir):
                 break
-            if any(python_files_match(pattern, current) for pattern in norecurse):
-                return False
-        ignored, globs = addopts_ignores(config.addopts, rootdir)
-        for current in (directory, *directory.parents):
-            more_ignored, more_globs = self._collect_ignores(current)
-            ignored += more_ignored
-            globs += more_globs
-            if current == rootdir or not is_relative_to(current, rootdir):
-                break
-        return (ignored, globs) if ignored or globs else True
+            for pattern in norecurse:
+                if python_files_match(pattern, current):
+                    source = config.path if patterns is not None else None
+                    return NotRecursed(current, pattern, source)
+        ignores = addopts_ignore_entries(config, rootdir)
+        for current in _up_to(directory, rootdir):
+            ignores += self.collect_ignores(current)
+        return ignores
 
-    def _collect_ignores(self, directory: Path) -> tuple[tuple[Path, ...], tuple[str, ...]]:
+    def unevaluated_collect_ignores(self, directory: Path) -> tuple[tuple[Path, int, str], ...]:
+        """(conftest, line, code) of the `collect_ignore` additions testlint cannot
+        evaluate, in the conftests whose `collect_ignore` applies to the files of
+        `directory` (those `exclusion` reads)."""
+        directory = directory.resolve()
+        rootdir = self.pytest_config(directory).rootdir or self.root
+        if not is_relative_to(directory, rootdir):
+            return ()
+        found: list[tuple[Path, int, str]] = []
+        for current in _up_to(directory, rootdir):
+            conftest = current / "conftest.py"
+            found.extend((conftest, *entry) for entry in read_collect_ignores(conftest).unevaluated)
+        return tuple(found)
+
+    def collect_ignores(self, directory: Path) -> tuple[Ignore, ...]:
+        """The `collect_ignore` entries of the conftest in `directory` (cached)."""
         cached = self._ignores.get(directory)
         if cached is None:
-            cached = collect_ignores(directory / "conftest.py")
+            cached = read_collect_ignores(directory / "conftest.py").entries
             self._ignores[directory] = cached
         return cached
+
+
+def _up_to(directory: Path, rootdir: Path) -> Iterator[Path]:
+    """`directory`, then its parents up to `rootdir` (or the first outside it)."""
+    for current in (directory, *directory.parents):
+        yield current
+        if current == rootdir or not is_relative_to(current, rootdir):
+            break
 
 
 def _python_files_under(directory: str) -> Iterator[Path]:

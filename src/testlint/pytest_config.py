@@ -207,15 +207,45 @@ DEFAULT_NORECURSEDIRS = (
 )
 
 
-def addopts_ignores(
-    addopts: tuple[str, ...], rootdir: Path
-) -> tuple[tuple[Path, ...], tuple[str, ...]]:
+@dataclass(frozen=True)
+class Ignore:
+    """One entry that keeps pytest from collecting files, and where it is written:
+    `--ignore`/`--ignore-glob` in `addopts`, or a conftest's `collect_ignore`/
+    `collect_ignore_glob`."""
+
+    key: str
+    """`--ignore`, `--ignore-glob`, `collect_ignore` or `collect_ignore_glob`."""
+    written: str
+    """The path or glob as written."""
+    source: Path
+    """The configuration file or the conftest."""
+    path: Path | None = None
+    """What `--ignore`/`collect_ignore` names, made absolute."""
+    glob: str | None = None
+    """What `--ignore-glob`/`collect_ignore_glob` names, made absolute."""
+
+    def matches(self, path: Path) -> bool:
+        """Whether the entry keeps pytest from collecting `path` (resolved)."""
+        if self.path is not None:
+            return path == self.path or _is_relative_to(path, self.path)
+        return self.glob is not None and fnmatch.fnmatch(str(path), self.glob)
+
+
+def _is_relative_to(path: Path, base: Path) -> bool:
+    try:
+        path.relative_to(base)
+    except ValueError:
+        return False
+    return True
+
+
+def addopts_ignore_entries(config: PytestConfig, rootdir: Path) -> tuple[Ignore, ...]:
     """`--ignore PATH`, `--ignore=PATH`, `--ignore-glob GLOB` in addopts, made absolute."""
-    ignored: list[Path] = []
-    globs: list[str] = []
-    options = list(addopts)
+    found: list[Ignore] = []
+    options = list(config.addopts)
+    source = config.path or rootdir
     for index, option in enumerate(options):
-        for flag, found in (("--ignore-glob", globs), ("--ignore", ignored)):
+        for flag in ("--ignore-glob", "--ignore"):
             value: str | None = None
             if option.startswith(flag + "="):
                 value = option[len(flag) + 1 :]
@@ -223,41 +253,68 @@ def addopts_ignores(
                 value = options[index + 1]
             if value is not None:
                 target = (rootdir / value).resolve()
-                if found is globs:
-                    globs.append(str(target))
+                if flag == "--ignore-glob":
+                    found.append(Ignore(flag, value, source, glob=str(target)))
                 else:
-                    ignored.append(target)
+                    found.append(Ignore(flag, value, source, path=target))
                 break
-    return tuple(ignored), tuple(globs)
+    return tuple(found)
 
 
 _COLLECT_IGNORE = ("collect_ignore", "collect_ignore_glob")
 
 
-def collect_ignores(conftest: Path) -> tuple[tuple[Path, ...], tuple[str, ...]]:
+@dataclass(frozen=True)
+class CollectIgnores:
+    """What a conftest puts in `collect_ignore`/`collect_ignore_glob`."""
+
+    entries: tuple[Ignore, ...] = ()
+    """The literal strings added by statements of the conftest's own body."""
+    unevaluated: tuple[tuple[int, str], ...] = ()
+    """(line, code) of the additions testlint cannot evaluate: computed entries
+    (an f-string, a call, a name) and additions under a condition, in a function
+    or in a loop. They are assumed not to apply."""
+
+
+def read_collect_ignores(conftest: Path) -> CollectIgnores:
     """Literal strings a conftest puts in `collect_ignore`/`collect_ignore_glob`
     (assigned, `+=`, `.append`, `.extend`) in statements of its own body, read with
     `ast`. An entry that is computed (an f-string, a call) or added under a condition
     is not knowable statically: it is assumed not to apply, so the files it may
-    hide are still checked rather than silently skipped."""
+    hide are still checked rather than silently skipped (`unevaluated` lists it)."""
     if not conftest.is_file():
-        return (), ()
+        return CollectIgnores()
     try:
-        tree = ast.parse(conftest.read_bytes())
+        source = conftest.read_bytes()
+        tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, OSError):
-        return (), ()
-    ignored: list[Path] = []
-    globs: list[str] = []
+        return CollectIgnores()
+    entries: list[Ignore] = []
+    evaluated: set[int] = set()
     for statement in tree.body:
         target, value = _collect_ignore_entry(statement)
         if target is None or value is None:
             continue
-        for text in _literal_strings(value):
+        strings = _literal_strings(value)
+        if len(strings) == len(_items(value)):
+            evaluated.add(id(statement))
+        for text in strings:
             if target == "collect_ignore":
-                ignored.append((conftest.parent / text).resolve())
+                path = (conftest.parent / text).resolve()
+                entries.append(Ignore(target, text, conftest, path=path))
             else:
-                globs.append(str((conftest.parent / text).resolve()))
-    return tuple(ignored), tuple(globs)
+                glob = str((conftest.parent / text).resolve())
+                entries.append(Ignore(target, text, conftest, glob=glob))
+    unevaluated: list[tuple[int, str]] = []
+    lines = source.decode("utf-8", "replace").splitlines()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.stmt) or id(node) in evaluated:
+            continue
+        target, value = _collect_ignore_entry(node)
+        if target is not None and value is not None:
+            line = lines[node.lineno - 1].strip() if node.lineno <= len(lines) else ""
+            unevaluated.append((node.lineno, line))
+    return CollectIgnores(tuple(entries), tuple(sorted(unevaluated)))
 
 
 def _collect_ignore_entry(statement: ast.stmt) -> tuple[str | None, ast.expr | None]:
@@ -281,13 +338,16 @@ def _collect_ignore_entry(statement: ast.stmt) -> tuple[str | None, ast.expr | N
     return None, None
 
 
+def _items(value: ast.expr) -> list[ast.expr]:
+    return value.elts if isinstance(value, (ast.List, ast.Tuple)) else [value]
+
+
 def _literal_strings(value: ast.expr) -> list[str]:
     """The strings of a string literal or a list/tuple of them; computed items
     (f-strings, calls, names) are left out."""
-    items = value.elts if isinstance(value, (ast.List, ast.Tuple)) else [value]
     return [
         item.value
-        for item in items
+        for item in _items(value)
         if isinstance(item, ast.Constant) and isinstance(item.value, str)
     ]
 
@@ -306,23 +366,31 @@ class AsyncioSetup:
     """pytest-trio runs every async test and fixture (`trio_mode = true`)."""
     anyio_auto: bool
     """anyio runs every async test (`anyio_mode = auto`)."""
+    mode_key: str = ""
+    """What set `mode`: "override", "--asyncio-mode" (in `addopts`), "asyncio_mode",
+    or "" (pytest-asyncio's default)."""
 
 
 def asyncio_setup(config: PytestConfig, override: str = "") -> AsyncioSetup:
     """`override` is `[tool.testlint] asyncio-mode`, for projects that set the
     mode outside the configuration files (CI command line, conftest code)."""
     mode = override
+    key = "override" if override else ""
     if not mode:
         options = list(config.addopts)
         for index, option in enumerate(options):
             if option.startswith("--asyncio-mode="):
                 mode = option.split("=", 1)[1]
+                key = "--asyncio-mode"
             elif option == "--asyncio-mode" and index + 1 < len(options):
                 mode = options[index + 1]
+                key = "--asyncio-mode"
     if not mode:
-        mode = config.get_str("asyncio_mode") or "strict"
+        mode = config.get_str("asyncio_mode") or ""
+        key = "asyncio_mode" if mode else ""
     return AsyncioSetup(
-        mode=mode.strip().lower(),
+        mode=(mode or "strict").strip().lower(),
         trio_mode=_true(config.values.get("trio_mode", False)),
         anyio_auto=(config.get_str("anyio_mode") or "").lower() == "auto",
+        mode_key=key,
     )

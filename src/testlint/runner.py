@@ -190,7 +190,26 @@ def _loops(path: Path) -> bool:
     return False
 
 
-def _run(paths: Sequence[Path], options: RunOptions) -> RunResult:
+@dataclass
+class Selection:
+    """The files a check would lint, found as `run` finds them: discovery, `exclude`,
+    pytest's collection rules, the linter of each file's configuration."""
+
+    start: Path
+    """Where the configuration was looked up from: the paths' common root."""
+    resolvable: list[Path]
+    """The paths named that can be resolved (a symbolic link loop cannot)."""
+    settings: Settings
+    project: Project
+    linters: _Linters
+    work: list[tuple[SourcePath, Linter]]
+    errors: list[str] = field(default_factory=list)
+    """Paths that cannot be read (exit code 2)."""
+    warnings: list[str] = field(default_factory=list)
+
+
+def select(paths: Sequence[Path], options: RunOptions) -> Selection:
+    """The files `run(paths, options)` checks, each with its linter. Raises ConfigError."""
     # Paths that cannot even be resolved are reported by `discover`, but must not
     # take part in finding the configuration.
     resolvable = [path for path in paths if not _loops(path)]
@@ -200,7 +219,6 @@ def _run(paths: Sequence[Path], options: RunOptions) -> RunResult:
     except ProjectError as exc:
         raise ConfigError(str(exc)) from exc
     linters = _Linters(options, Linter(RULES, settings, project, gating=options.gating))
-    result = RunResult(settings, project=project, start=str(start))
     try:
         found = list(
             discover(
@@ -213,8 +231,6 @@ def _run(paths: Sequence[Path], options: RunOptions) -> RunResult:
         )
     except ProjectError as exc:
         raise ConfigError(str(exc)) from exc
-    # Where fixes may be written (resolving every named file costs, so only to write).
-    roots = [_root(path) for path in resolvable] if options.fix and not options.diff else []
     # Every configuration is read before any file is touched: a broken one found
     # half-way through must not leave the files before it fixed (ConfigError, exit 2).
     try:
@@ -224,18 +240,33 @@ def _run(paths: Sequence[Path], options: RunOptions) -> RunResult:
         ]
     except ProjectError as exc:
         raise ConfigError(str(exc)) from exc
+    selection = Selection(start, resolvable, settings, project, linters, [])
     for item, _ in chosen:
         if isinstance(item, PathError):
             message = f"{item.path}: {item.message}"
-            (result.warnings if item.warning else result.errors).append(message)
-    work = [(item, linter) for item, linter in chosen if isinstance(item, SourcePath) and linter]
-    result.checked_files = len(work)
-    if not work and not result.errors:
+            (selection.warnings if item.warning else selection.errors).append(message)
+    selection.work = [
+        (item, linter) for item, linter in chosen if isinstance(item, SourcePath) and linter
+    ]
+    if not selection.work and not selection.errors:
         patterns = " ".join(project.pytest_config(start).python_files)
         shown = " ".join(str(path) for path in paths)
-        result.warnings.append(
+        selection.warnings.append(
             f"no test modules or conftests found in {shown} (python_files: {patterns})"
         )
+    return selection
+
+
+def _run(paths: Sequence[Path], options: RunOptions) -> RunResult:
+    selection = select(paths, options)
+    project, linters, work = selection.project, selection.linters, selection.work
+    result = RunResult(selection.settings, project=project, start=str(selection.start))
+    result.errors.extend(selection.errors)
+    result.warnings.extend(selection.warnings)
+    # Where fixes may be written (resolving every named file costs, so only to write).
+    fixing = options.fix and not options.diff
+    roots = [_root(path) for path in selection.resolvable] if fixing else []
+    result.checked_files = len(work)
     store = _open_cache(options, project, linters.main.settings)
     todo = [(i, lint, "") for i, lint in work] if store is None else store.split(work, options)
     if store is not None:
@@ -309,7 +340,7 @@ def _run_changed(recorded: Recorded, changed: set[str]) -> RunResult | None:
     project.recall(facts)
     if str(project.root) not in facts:
         # Unchanged modules need not be parsed again to know whether they exit.
-        directory = _cache_directory(options, project, settings)
+        directory = cache_directory(options, project, settings)
         exits = cache.Cache.known_exits(directory, project.root, recorded.scope)
         project.exit_lines.known.update(exits)
     linters = _Linters(options, Linter(RULES, settings, project, gating=options.gating))
@@ -485,7 +516,7 @@ PARALLEL_MIN_FILES = 24
 """Below this, starting workers costs more than it saves."""
 
 
-def _cache_directory(options: RunOptions, project: Project, settings: Settings) -> Path:
+def cache_directory(options: RunOptions, project: Project, settings: Settings) -> Path:
     directory = (
         options.cache_dir
         or (
@@ -500,7 +531,7 @@ def _cache_directory(options: RunOptions, project: Project, settings: Settings) 
 def _open_cache(options: RunOptions, project: Project, settings: Settings) -> _Store | None:
     if not options.cache:
         return None
-    store = cache.Cache.load(_cache_directory(options, project, settings), project.root)
+    store = cache.Cache.load(cache_directory(options, project, settings), project.root)
     store.enter(cache.scope_digest(cache.environment_digest(project.root, store.hasher)))
     return _Store(cache.RunCache(store, project, options.with_edits))
 

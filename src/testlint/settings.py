@@ -116,6 +116,8 @@ class Settings:
     rule_options: Mapping[str, OptionValue] = field(default_factory=dict)
     explicit_options: frozenset[str] = frozenset()
     """Rule option keys set in the config file (not defaulted)."""
+    configured: frozenset[str] = frozenset()
+    """Every key set in the config file's `[tool.testlint]` table."""
 
     def option(self, option: Option[T]) -> T:
         value = self.rule_options.get(option.key, option.default)
@@ -131,23 +133,28 @@ class Settings:
             return None
 
     def is_excluded(self, path: Path) -> bool:
-        if not self.exclude:
-            return False
-        relative = self.relative(path)
+        return bool(self.exclude) and self.excluded_by(path) is not None
+
+    def excluded_by(self, path: Path) -> str | None:
+        """The first `exclude` pattern that matches `path`, or None."""
+        relative = self.relative(path) if self.exclude else None
         if relative is None:
-            return False
-        return any(glob_matches(pattern, relative) for pattern in self.exclude)
+            return None
+        return next((p for p in self.exclude if glob_matches(p, relative)), None)
+
+    def per_file_ignores_for(self, path: Path) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """The `per-file-ignores` entries (glob, selectors) whose glob matches `path`."""
+        relative = self.relative(path) if self.per_file_ignores else None
+        if relative is None:
+            return ()
+        return tuple(entry for entry in self.per_file_ignores if glob_matches(entry[0], relative))
 
     def ignored_codes(self, path: Path, rules: Sequence[type[Rule]]) -> frozenset[str]:
         if not self.per_file_ignores:
             return frozenset()
-        relative = self.relative(path)
-        if relative is None:
-            return frozenset()
         codes: set[str] = set()
-        for pattern, selectors in self.per_file_ignores:
-            if glob_matches(pattern, relative):
-                codes |= resolve_selectors(selectors, rules, "per-file-ignores")
+        for _, selectors in self.per_file_ignores_for(path):
+            codes |= resolve_selectors(selectors, rules, "per-file-ignores")
         return frozenset(codes)
 
     def enabled_codes(self, rules: Sequence[type[Rule]]) -> frozenset[str]:
@@ -306,7 +313,9 @@ def load_settings(
                 f"(valid keys: {', '.join(valid)})"
             )
     explicit = frozenset(key for key in table if key in options)
-    settings = Settings(rule_options=rule_options, explicit_options=explicit, **values)
+    settings = Settings(
+        rule_options=rule_options, explicit_options=explicit, configured=frozenset(table), **values
+    )
     # Validate selectors now, so a typo fails before any file is read.
     for key in ("select", "extend-select", "ignore"):
         selectors = values.get(key.replace("-", "_"), ())

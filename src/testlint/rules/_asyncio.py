@@ -14,7 +14,7 @@ from testlint.import_time import import_time_statements_ast
 from testlint.memo import Key
 from testlint.names import CANONICAL_PREFIXES
 from testlint.project import Project
-from testlint.pytest_config import asyncio_setup
+from testlint.pytest_config import AsyncioSetup, asyncio_setup
 from testlint.rule import InFile, Option, RuleContext
 from testlint.scan import Scan
 
@@ -89,19 +89,61 @@ def strict_pytest_asyncio(context: InFile, *, legacy_counts: bool) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class AsyncioMode:
+    """pytest-asyncio's mode for a file, and where it is set."""
+
+    mode: str
+    """ "strict", "auto", ... (the modes set in code, when they differ)."""
+    key: str
+    """What sets it: `asyncio_mode`, `--asyncio-mode` (in `addopts`), the
+    `asyncio-mode` option of testlint, `config.option.asyncio_mode` (conftest
+    code); empty: pytest-asyncio's default."""
+    where: Path | None
+    """The file that sets it (None: the default, or the option's default)."""
+    setup: AsyncioSetup | None
+    """The setup under that mode; None when code sets a mode other than strict
+    (the strict-mode rules then report nothing)."""
+
+
+CODE_KEY = "config.option.asyncio_mode"
+OPTION_KEY = f"[tool.testlint] {ASYNCIO_MODE.key}"
+
+
+def asyncio_mode(context: InFile) -> AsyncioMode:
+    """The mode pytest-asyncio runs the file in: testlint's `asyncio-mode`, else
+    `config.option.asyncio_mode = "..."` in a conftest above the file (or the file
+    itself), else the pytest configuration (`--asyncio-mode` in `addopts`, then
+    `asyncio_mode`), else strict."""
+    path, project = context.path, context.project
+    config = project.pytest_config(path.parent)
+    override = context.settings.option(ASYNCIO_MODE)
+    if override:
+        setup = asyncio_setup(config, override)
+        return AsyncioMode(setup.mode, OPTION_KEY, context.settings.config_path, setup)
+    files = (*project.conftests(path.parent), (path, context.source))
+    in_code = [(mode, where) for where, text in files for mode in _MODE_IN_CODE.findall(text)]
+    modes = sorted({mode for mode, _ in in_code})
+    if modes == ["strict"]:  # `config.option.asyncio_mode = "strict"` wins over the file
+        return AsyncioMode("strict", CODE_KEY, in_code[0][1], asyncio_setup(config, "strict"))
+    if modes:  # set to another mode in code
+        return AsyncioMode(", ".join(modes), CODE_KEY, in_code[0][1], None)
+    setup = asyncio_setup(config)
+    return AsyncioMode(setup.mode, setup.mode_key, config.path if setup.mode_key else None, setup)
+
+
 def _strict_pytest_asyncio(context: InFile, legacy_counts: bool) -> bool:
     path, project = context.path, context.project
-    override = context.settings.option(ASYNCIO_MODE)
-    texts = (*project.conftest_texts(path.parent), context.source)
-    in_code = set() if override else {m for t in texts for m in _MODE_IN_CODE.findall(t)}
-    if in_code == {"strict"}:
-        override = "strict"  # `config.option.asyncio_mode = "strict"` wins over the file
-    elif in_code:
+    mode = asyncio_mode(context)
+    setup = mode.setup
+    if setup is None:
         return False  # set to another mode in code
-    setup = asyncio_setup(project.pytest_config(path.parent), override)
     if setup.mode != "strict" or setup.trio_mode or setup.anyio_auto:
         return False
-    if not override and any(word in text for text in texts for word in UNKNOWABLE):
+    texts = (*project.conftest_texts(path.parent), context.source)
+    if mode.key not in (OPTION_KEY, CODE_KEY) and any(
+        word in text for text in texts for word in UNKNOWABLE
+    ):
         return False
     if any(_AUTOUSE_ANYIO_BACKEND.search(text) for text in texts if "anyio_backend" in text):
         return False  # every test requests it: anyio runs them all, and their fixtures

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import ClassVar, cast
+from typing import ClassVar, Optional, cast
 
 import libcst as cst
 
@@ -20,9 +20,14 @@ from testlint.memo import Key, Memo
 from testlint.module_info import ModuleInfo, read_module
 from testlint.names import dotted_name
 from testlint.project import Project, display_path
-from testlint.rules._asyncio import FIXTURE_DECORATORS, mark_names, marks_in_scope
+from testlint.rules._asyncio import (
+    FIXTURE_DECORATORS,
+    decorator_names,
+    mark_names,
+    marks_in_scope,
+)
 from testlint.rules._helpers import find_keyword, positional_args
-from testlint.rules._reach import Reached, reach
+from testlint.rules._reach import MAX_DEFINITIONS, Reached, reach
 from testlint.scan import Scan, dotted
 
 PATCH_FUNCTIONS = ("unittest.mock.patch", "mock.patch")
@@ -111,6 +116,12 @@ CONFTEST_IMPORTS: Key[frozenset[str]] = Key("modules a conftest imports (per tex
 CONFTEST_IMPORTS_IN: Key[frozenset[str]] = Key("modules the conftests above import (per dir)")
 TARGETS_AND_IMPORTS: Key[tuple[set[tuple[str, bool]], set[str]]] = Key("patch targets (ast)")
 
+GATE_REACH_BYTES = 32
+"""Bytes of the test file per definition the gate may follow, over all the file's
+patches, before it leaves the rest to the visit (which follows up to
+`MAX_DEFINITIONS` per patch): following a definition (reading the modules it
+reaches) costs about what a libcst parse and visit of that many bytes does, so the
+gate spends at most what it would save."""
 SET_UP_METHODS = ("setUp", "setup_method", "setUpClass", "setup_class", "asyncSetUp")
 TEST_MODULE = "<test module>"
 """The name the test module's own facts are read under (not a project module)."""
@@ -149,8 +160,17 @@ class PatchRule(Rule):
         judge = cls(cast("RuleContext", _GateContext(file.path, file.source, file.project)))
         judge.without_tree = True
         judge._imported = imports | conftest_imports(judge.context)
+        judge._gate_scan = file.scan
         for target, create in sorted(targets):
-            judge.check(PatchTarget(target, _NOWHERE, None, create, None))
+            judge._judged = PatchTarget(target, _NOWHERE, None, create, None)
+            judge._follows_reach = False
+            judge.check(judge._judged)
+            if judge.would_report:
+                # Judged again following the reach, which costs reading project
+                # modules: only for a target that would keep the file otherwise.
+                judge.would_report = False
+                judge._follows_reach = True
+                judge.check(judge._judged)
             if judge.would_report:
                 return True
         return False
@@ -170,6 +190,13 @@ class PatchRule(Rule):
         """What of that the test module imports itself, not through a conftest."""
         self._judged: PatchTarget | None = None
         """The target being judged (set per target in leave_Module)."""
+        self._gate_scan: Scan | None = None
+        """The file's `ast`, in the gate's judge (which follows a patch's reach
+        from where the `ast` says the patch is)."""
+        self._gate_budget = len(context.source) // GATE_REACH_BYTES
+        """Definitions the gate's judge may still follow for this file."""
+        self._follows_reach = False
+        """The gate's judge follows the reach (else `reached` is None: the worst)."""
 
     def report(
         self,
@@ -616,10 +643,47 @@ class PatchRule(Rule):
         test, its class's set-up and the fixtures it requests; for a patch in a
         fixture, from the tests of this module that request it; for one in a
         set-up method, from every method of its class. Not known at module level.
-        (None only in the gate, which assumes the worst.)"""
+        (None only in the gate, where a place of the patch is not known for sure:
+        it then assumes the worst.)"""
         if self.without_tree:
+            return self._reached_from_every_place(module, attr) if self._follows_reach else None
+        return self._reached_from(self._judged, module, attr)
+
+    def _reached_from_every_place(self, module: str, attr: str) -> Reached | None:
+        """The gate's `reached`. The target, as the gate reads it, may be patched at
+        several places; the visit judges each and may report where the reach is
+        known and reads no live `module.attr`: the gate's answer keeps the copies
+        of every such place, and reads as live (silent) when there is none. None
+        when a place is not known for sure."""
+        judged, scan = self._judged, self._gate_scan
+        if judged is None or scan is None:
             return None
-        judged = self._judged
+        places = patch_places(scan).get((judged.target, judged.create))
+        if not places or None in places:
+            return None
+        copies: dict[str, set[str]] = {}
+        reporting = False
+        for place in places:
+            assert place is not None
+            definition, in_fixture, parameters = place
+            at = PatchTarget(
+                judged.target, _NOWHERE, None, judged.create, None,
+                definition=definition, in_fixture=in_fixture, parameters=parameters,
+            )  # fmt: skip
+            found = self._reached_from(at, module, attr, limit=self._gate_budget)
+            if found.cut:
+                self._gate_budget = 0
+                return None  # too costly for a gate: the visit follows it
+            self._gate_budget -= found.walked
+            if found.known and not found.live:
+                reporting = True
+                for name, names in found.copies.items():
+                    copies.setdefault(name, set()).update(names)
+        return Reached(known=True, live=not reporting, copies=copies)
+
+    def _reached_from(
+        self, judged: PatchTarget | None, module: str, attr: str, limit: int = MAX_DEFINITIONS
+    ) -> Reached:
         test = self._test_module
         if judged is None or judged.definition is None or test is None:
             return Reached(known=False)
@@ -641,7 +705,8 @@ class PatchRule(Rule):
                 if fixture in info.top_level:  # the nearest definition wins
                     starts.append((info, fixture))
                     break
-        return reach(self.index, starts, module, attr, {i.name: i for i in (test, *conftests)})
+        local = {i.name: i for i in (test, *conftests)}
+        return reach(self.index, starts, module, attr, local, min(limit, MAX_DEFINITIONS))
 
     @cached_property
     def _conftest_modules(self) -> list[ModuleInfo]:
@@ -780,6 +845,67 @@ def _find_targets_and_imports(scan: Scan) -> tuple[set[tuple[str, bool]], set[st
         if target is not None  # a module bound by a relative import is never a target
     }
     return targets, _all_imports(scan) if targets else set()
+
+
+Place = tuple[Optional[str], bool, tuple[str, ...]]
+"""Where a patch is, as the visit records it: `PatchTarget.definition`,
+`in_fixture` and `parameters`."""
+PATCH_PLACES: Key[dict[tuple[str, bool], set[Place | None]]] = Key("patch places (ast)")
+
+
+def patch_places(scan: Scan) -> dict[tuple[str, bool], set[Place | None]]:
+    """For each of the gate's (target, create): the places of the calls that may
+    patch it, as the visit would record them (None: not known for sure, when a
+    decorator may or may not be `pytest.fixture` depending on how its import is
+    read). A test checks them against the visit's on every fixture."""
+    return scan.memo.get(PATCH_PLACES, lambda: _find_patch_places(scan))
+
+
+def _find_patch_places(scan: Scan) -> dict[tuple[str, bool], set[Place | None]]:
+    calls = [c for c in scan.calls_named(PATCH_CALL_NAMES) if _may_have_target(c, scan)]
+    if not calls:
+        return {}
+    wanted = {id(call) for call in calls}
+    where: dict[int, Place | None] = {}
+    # The visit's `_function` is the outermost function (set before its decorators
+    # are visited) and its `_classes` every class around the call.
+    stack: list[tuple[ast.AST, ast.FunctionDef | ast.AsyncFunctionDef | None, tuple[str, ...]]]
+    stack = [(scan.tree, None, ())]
+    while stack:
+        node, function, classes = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and function is None:
+            function = node
+        elif isinstance(node, ast.ClassDef):
+            classes = (*classes, node.name)
+        if id(node) in wanted:
+            where[id(node)] = _place(scan, function, classes)
+        stack.extend((child, function, classes) for child in ast.iter_child_nodes(node))
+    found: dict[tuple[str, bool], set[Place | None]] = {}
+    for call in calls:
+        for target in _possible_targets(call, scan):
+            if target is not None:
+                found.setdefault((target, _creates(call)), set()).add(where.get(id(call)))
+    return found
+
+
+def _place(
+    scan: Scan,
+    function: ast.FunctionDef | ast.AsyncFunctionDef | None,
+    classes: tuple[str, ...],
+) -> Place | None:
+    if function is None:
+        return (classes[0] if len(classes) == 1 else None), False, ()
+    name = function.name
+    definition = f"{classes[0]}.{name}" if len(classes) == 1 else name
+    possible = sure = False
+    for decorator in function.decorator_list:
+        names = decorator_names(scan, decorator) - {None}
+        possible |= bool(names & FIXTURE_DECORATORS)
+        sure |= bool(names) and names <= FIXTURE_DECORATORS
+    if possible and not sure:
+        return None
+    arguments = function.args
+    return definition, possible, tuple(a.arg for a in (*arguments.args, *arguments.kwonlyargs))
 
 
 def _creates(call: ast.Call) -> bool:

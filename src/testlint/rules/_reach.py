@@ -40,6 +40,10 @@ class Reached:
 
     known: bool = True
     """False: too much code to follow; nothing below may be relied on."""
+    cut: bool = False
+    """The walk stopped at the `limit` it was given (then `known` is False)."""
+    walked: int = 0
+    """How many definitions the walk read."""
     copies: dict[str, set[str]] = field(default_factory=dict)
     """Module -> its local names for a by-value copy (`from X import name`) that
     reached code reads."""
@@ -67,10 +71,12 @@ def reach(
     module: str,
     attr: str,
     local: dict[str, ModuleInfo],
+    limit: int = MAX_DEFINITIONS,
 ) -> Reached:
     """Follow what the `starts` load, to the end, and note how each reached
     definition reads `module.attr`. `local`: modules outside the index
-    (the test module, conftests) by the names they were read under."""
+    (the test module, conftests) by the names they were read under. Past `limit`
+    definitions the answer is "not known" (`cut`)."""
     walk = _Walk(index, local, f"{module}.{attr}")
     binding = (module, attr)
     frontier = list(starts)
@@ -80,13 +86,14 @@ def reach(
             if (info.name, definition) in walk.seen:
                 continue
             walk.seen.add((info.name, definition))
-            if len(walk.seen) > MAX_DEFINITIONS:
-                return Reached(known=False)
+            if len(walk.seen) > limit:
+                return Reached(known=False, cut=True)
             following.extend(_read(walk, info, definition, binding))
         following.extend(_methods_now_reached(walk))
         frontier = following
         if walk.found.live or not walk.found.known:
             break
+    walk.found.walked = len(walk.seen)
     return walk.found
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,17 +85,35 @@ class Invocation:
     mark_expressions: tuple[str, ...]
     lines: tuple[str, ...] = ()
     """The command lines it was read from."""
+    numbers: tuple[int, ...] = ()
+    """Where each of `lines` starts in its run file (1-based; empty for `addopts`)."""
+    path: Path | None = None
+    """The run file (None for `addopts`)."""
+
+    def xdist_lines(self) -> tuple[tuple[int, str], ...]:
+        """(line number, command line) of each line that runs xdist (`-n`, `--dist`)."""
+        numbered = zip(self.numbers or (0,) * len(self.lines), self.lines)
+        return tuple(
+            (number, line)
+            for number, line in numbered
+            if (run := parse_invocation(self.source, line)).numprocesses or run.dist
+        )
 
 
-def parse_invocation(source: str, text: str) -> Invocation:
+def parse_invocation(
+    source: str, text: str, numbers: tuple[int, ...] = (), path: Path | None = None
+) -> Invocation:
     """xdist options in command-line text (only lines that run pytest, for
-    run files: `-n` means other things to `head` and `sort`)."""
+    run files: `-n` means other things to `head` and `sort`). `numbers`: where
+    each line of `text` starts in `path`, its file."""
     return Invocation(
+        path=path,
         source=source,
         numprocesses=any(n != "0" for n in _NUMPROCESSES.findall(text)),
         dist=tuple(_DIST.findall(text)) + (("load",) if _SHORT_DIST.search(text) else ()),
         mark_expressions=tuple(m.strip("\"'") for m in _MARK_EXPRESSION.findall(text)),
         lines=tuple(text.splitlines()),
+        numbers=numbers,
     )
 
 
@@ -103,12 +121,29 @@ def pytest_lines(text: str) -> str:
     """The command lines of a run file that invoke pytest (continuations joined).
     In a CI workflow, a line run in a step's `working-directory: X` reads
     `cd X && ...`, so that it names the directory it runs in."""
-    joined = re.sub(r"\\\r?\n", " ", _with_working_directories(text))
-    return "\n".join(
-        _without_launcher(line)
-        for line in joined.splitlines()
-        if "pytest" in line or "py.test" in line
-    )
+    return "\n".join(line for _, line in numbered_pytest_lines(text))
+
+
+_CONTINUED = re.compile(r"\\\r?\n\Z")
+
+
+def numbered_pytest_lines(text: str) -> list[tuple[int, str]]:
+    """`pytest_lines`, each with the number of the line it starts on."""
+    pieces = _with_working_directories(text).splitlines(keepends=True)
+    found: list[tuple[int, str]] = []
+    index = 0
+    while index < len(pieces):
+        start, line = index, pieces[index]
+        index += 1
+        while (continued := _CONTINUED.search(line)) is not None:
+            line = line[: continued.start()] + " "
+            if index < len(pieces):
+                line += pieces[index]
+                index += 1
+        line = next(iter(line.splitlines()), "")
+        if "pytest" in line or "py.test" in line:
+            found.append((start + 1, _without_launcher(line)))
+    return found
 
 
 _LAUNCHER = re.compile(r"(?<![\w.-])(?:mpirun|mpiexec|srun)(?![\w.-])")
@@ -160,22 +195,48 @@ def runs_xdist(context: InFile) -> bool:
     """The project runs its tests under pytest-xdist: `-n`/`--dist` in `addopts` or
     in a CI/tox/nox/make command running pytest, or pytest-xdist among its declared
     dependencies (`-p no:xdist` in `addopts` turns it off)."""
-    return context.memo.get(RUNS_XDIST, lambda: _runs_xdist(context))
+    return context.memo.get(RUNS_XDIST, lambda: next(xdist_evidence(context), None) is not None)
 
 
-def _runs_xdist(context: InFile) -> bool:
+def xdist_disabled(context: InFile) -> bool:
+    """`-p no:xdist` in `addopts`: xdist is off, whatever else says."""
+    return _NO_XDIST.search(addopts_text(context)) is not None
+
+
+@dataclass(frozen=True)
+class XdistEvidence:
+    """One reason to think the suite runs under pytest-xdist."""
+
+    what: str
+    """What says so: the `addopts` value, the requirement, the command line."""
+    path: Path | None
+    """The file that says it."""
+    line: int = 0
+    """The line of `path` (0: not known)."""
+
+
+def xdist_evidence(context: InFile) -> Iterator[XdistEvidence]:
+    """Why `runs_xdist` answers yes, in the order it asks: `-n`/`--dist` in
+    `addopts`, pytest-xdist declared by the file's project or the checked one, a
+    run file's command line with `-n`/`--dist`. Nothing when `-p no:xdist`."""
+    if xdist_disabled(context):
+        return
+    project = context.project
     addopts = addopts_text(context)
-    if _NO_XDIST.search(addopts):
-        return False
     invocation = parse_invocation("addopts", addopts)
-    owner = context.project.owner(context.path)
-    return bool(
-        invocation.numprocesses
-        or bool(invocation.dist)
-        or owner.uses("pytest-xdist")
-        or context.project.uses("pytest-xdist")
-        or any(run.numprocesses or run.dist for run in invocations(context)[1:])
-    )
+    if invocation.numprocesses or invocation.dist:
+        config = project.pytest_config(context.path.parent).path
+        yield XdistEvidence(f"addopts = {addopts}", config)
+    owner = project.owner(context.path)
+    for declaring in (owner,) if owner is project else (owner, project):
+        for requirement in declaring.requirement("pytest-xdist"):
+            what = f"{requirement.name} {requirement.specifier}".strip()
+            yield XdistEvidence(f"{what} declared", requirement.source)
+    for run in invocations(context)[1:]:
+        if run.numprocesses or run.dist:
+            lines = run.xdist_lines() or tuple(zip(run.numbers or (0,), run.lines[:1]))
+            for number, line in lines:
+                yield XdistEvidence(line.strip(), run.path, number)
 
 
 def is_serial_mark(qualified: str, markers: Iterable[str]) -> bool:
@@ -257,6 +318,12 @@ class SuiteMarkers:
     """An initial conftest mapping markers to `xdist_group` in
     `pytest_collection_modifyitems` without `tryfirst=True`: xdist's own hook
     has already read the groups by then."""
+    used_in: dict[str, Path] = field(default_factory=dict)
+    """The first file (path order) using each marker of `used`."""
+    registered_by: dict[str, Path] = field(default_factory=dict)
+    """The first conftest registering each marker of `registered_in_conftest`."""
+    handled_by: dict[str, Path] = field(default_factory=dict)
+    """The first conftest naming each marker of `handled`."""
 
 
 @dataclass
@@ -361,19 +428,30 @@ def _suite_markers(project: Project, markers: tuple[str, ...]) -> SuiteMarkers:
         text = project.suite_text(path)
         if path.name == "conftest.py":
             facts = conftest_facts(text)
-            found.registered_in_conftest |= facts.registrations & wanted
+            registered = facts.registrations & wanted
+            found.registered_in_conftest |= registered
             handled = wanted & (facts.strings - facts.reorder_only)
             found.handled |= handled
             if facts.uses_group:
                 found.mapped_to_group |= handled
             if handled and facts.late_group_hook and _is_initial(project, path):
                 found.late_mapping = found.late_mapping or path
-            found.used |= set(marks_in_text(text)) & wanted
+            used = set(marks_in_text(text)) & wanted
+            found.used |= used
+            for names, first in (
+                (registered, found.registered_by),
+                (handled, found.handled_by),
+                (used, found.used_in),
+            ):
+                for name in names:
+                    first.setdefault(name, path)
             continue
         if "mark" not in text:
             continue
         used = set(marks_in_text(text)) & (wanted | {XDIST_GROUP})
         found.used |= used & wanted
+        for name in used & wanted:
+            found.used_in.setdefault(name, path)
         if used and found.first_use is None:
             found.first_use = path
         found.xdist_group_in_tests |= XDIST_GROUP in used
@@ -511,14 +589,37 @@ def adopted_markers(context: InFile) -> tuple[str, ...]:
     markers = configured_markers(context)
     if context.settings.is_explicit(SERIAL_MARKERS):
         return markers
-    return context.memo.get(ADOPTED_MARKERS, lambda: _adopted_markers(context, markers))
+    return context.memo.get(ADOPTED_MARKERS, lambda: tuple(marker_adoption(context)))
 
 
-def _adopted_markers(context: InFile, markers: tuple[str, ...]) -> tuple[str, ...]:
+@dataclass(frozen=True)
+class Adoption:
+    """Why the project has adopted a serial marker (`marker_adoption`)."""
+
+    how: str
+    """ "serial-markers" (set explicitly), "markers" (registered in the pytest
+    configuration), "conftest" (registered by a conftest), "used" (in the suite)."""
+    where: Path | None
+    """The file that says so."""
+
+
+def marker_adoption(context: InFile) -> dict[str, Adoption]:
+    """The adopted serial markers (`adopted_markers`), in `serial-markers` order,
+    each with the first reason found."""
+    markers = configured_markers(context)
+    if context.settings.is_explicit(SERIAL_MARKERS):
+        return {m: Adoption("serial-markers", context.settings.config_path) for m in markers}
     config = context.project.pytest_config(context.path.parent)
     suite = suite_markers(suite_scope(context), markers)
-    adopted = config.markers | suite.used | suite.registered_in_conftest
-    return tuple(m for m in markers if m in adopted)
+    found: dict[str, Adoption] = {}
+    for marker in markers:
+        if marker in config.markers:
+            found[marker] = Adoption("markers", config.path)
+        elif marker in suite.registered_in_conftest:
+            found[marker] = Adoption("conftest", suite.registered_by.get(marker))
+        elif marker in suite.used:
+            found[marker] = Adoption("used", suite.used_in.get(marker))
+    return found
 
 
 def registered_markers(context: InFile, own: str = "") -> frozenset[str] | None:
@@ -683,12 +784,14 @@ def _read_run_file_invocations(project: Project, root: Path, naming: str) -> tup
     found = []
     texts = project.run_files if root == project.root.resolve() else project.repository_run_files
     for path, text in texts:
-        lines = pytest_lines(text)
+        numbered = numbered_pytest_lines(text)
         if naming:
             names_suite = re.compile(rf"(?<![\w/.-]){re.escape(naming)}(?![\w.-])")
-            lines = "\n".join(line for line in lines.splitlines() if names_suite.search(line))
+            numbered = [(n, line) for n, line in numbered if names_suite.search(line)]
+        lines = "\n".join(line for _, line in numbered)
         if lines:
-            found.append(parse_invocation(display_path(path, root), lines))
+            numbers = tuple(n for n, _ in numbered)
+            found.append(parse_invocation(display_path(path, root), lines, numbers, path))
     return tuple(found)
 
 
@@ -798,8 +901,14 @@ def marker_problem(
 
 
 def _selects(run: Invocation, markers: list[str]) -> bool:
-    return any(
-        re.search(rf"\b{re.escape(marker)}\b", expression)
+    return bool(selecting(run, markers))
+
+
+def selecting(run: Invocation, markers: Sequence[str]) -> tuple[str, ...]:
+    """The `-m` expressions of `run` that name one of `markers` (`-m "not serial"`
+    honours the marker by selection)."""
+    return tuple(
+        expression
         for expression in run.mark_expressions
-        for marker in markers
+        if any(re.search(rf"\b{re.escape(marker)}\b", expression) for marker in markers)
     )

@@ -1,0 +1,1 @@
+"""A tiny shop: a catalogue, an inventory, orders and payments."""
