@@ -50,7 +50,7 @@ def test_a_directive_for_every_finding_where_it_is_honoured(project: Path) -> No
     ast.parse(expected)
     after = invoke("check", "--no-cache", "test_cases.py")
     assert after.exit_code == 0, after.stdout
-    # ruff (`# noqa: E501`) and flake8 read the merged directives too.
+    # The merged directives keep the codes ruff and flake8 read (E501).
     assert "# noqa: E501, TL101" in expected
 
 

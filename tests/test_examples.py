@@ -121,10 +121,10 @@ def test_command_1_diff_applies_cleanly_and_equals_the_fix(tmp_path: Path) -> No
 
 def test_readme_shows_the_real_output_of_command_1(tmp_path: Path) -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    block = re.search(r"```console\n\$ testlint examples/\n(.*?)```", readme, re.S)
-    assert block is not None, "the README's first screen shows `testlint examples/`"
-    found = run_testlint("examples/", cwd=copy_examples(tmp_path))
-    assert block.group(1) == found.stdout
+    block = re.search(r"```console\n\$ testlint (.*?examples/)\n(.*?)```", readme, re.S)
+    assert block is not None, "the README's first screen shows `testlint ... examples/`"
+    found = run_testlint(*block.group(1).split(), cwd=copy_examples(tmp_path))
+    assert block.group(2) == found.stdout
 
 
 def test_the_fixes_mend_real_pytest_failures(tmp_path: Path) -> None:
