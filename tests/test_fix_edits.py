@@ -149,3 +149,33 @@ def test_a_recheck_of_a_run_that_shows_edits_keeps_the_other_files_edits(
     assert len(runs) == 1, "the changed module was checked alone"
     assert (code, out) == launch("tests", "--no-cache")
     assert json.loads(out)[0]["fix"]["edits"]
+
+
+def test_a_fix_walked_within_its_statement_equals_a_whole_walk(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The edits of a fix are found walking only its report's top-level statement
+    (a speed trick, `engine._replace_within`): on every fixable finding of every
+    fixture they equal the edits of a walk of the whole module."""
+    from linting import FIXTURES, fixture_root, linter
+
+    def edits(whole: bool) -> list[Any]:
+        if whole:
+            monkeypatch.setattr(engine, "_replace_within", _whole)
+        found = []
+        for path in sorted(FIXTURES.rglob("*.py")):
+            chosen = linter(fixture_root(path))
+            kind = chosen.project.file_kind(path)
+            result = chosen.check(path, path.read_bytes(), kind, with_edits=True)
+            found += [(path, d.code, d.start, d.fix) for d in result.diagnostics if d.fix]
+        monkeypatch.undo()
+        return found
+
+    real = engine._replace_within
+
+    def _whole(module: Any, changes: Any, within: Any) -> Any:
+        return real(module, changes, None)
+
+    quick, whole = edits(whole=False), edits(whole=True)
+    assert len(quick) > 100
+    assert quick == whole

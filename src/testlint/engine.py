@@ -144,21 +144,55 @@ def _directive_range(comment: CodeRange, found: NoqaComment) -> CodeRange:
 
 
 def apply_node_fixes(
-    module: cst.Module, fixes: Sequence[NodeFix], style: ImportStyle, *, may_remove: bool = True
+    module: cst.Module,
+    fixes: Sequence[NodeFix],
+    style: ImportStyle,
+    *,
+    may_remove: bool = True,
+    within: cst.CSTNode | None = None,
 ) -> cst.Module:
     """`module` with the fixes' node replacements made, the imports they leave
-    unused removed and the imports they need added (see `imports.py`)."""
+    unused removed and the imports they need added (see `imports.py`). `within`:
+    the top-level statement the changed nodes are likely in (a hint)."""
     changes: dict[cst.CSTNode, object] = {}
     for fix in fixes:
         changes.update(fix.changes)
-
-    class ApplyChanges(cst.CSTTransformer):  # defined here: libcst is imported lazily
-        def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> object:  # type: ignore[override]
-            return changes.get(original_node, updated_node)
-
-    fixed = module.visit(ApplyChanges())
+    fixed = None
+    if within is not None:
+        fixed = _replace_within(module, changes, within)
+    if fixed is None:
+        fixed = _replace_within(module, changes, None)
+    assert fixed is not None
     requests = [request for fix in fixes for request in fix.imports]
     return update_imports(fixed, changes, requests, style, may_remove=may_remove)
+
+
+def _replace_within(
+    module: cst.Module, changes: Mapping[cst.CSTNode, object], within: cst.CSTNode | None
+) -> cst.Module | None:
+    """`module` with `changes` made, walking only the top-level statement `within`
+    (every statement if None); None if a change lies elsewhere. A walk that skips
+    the other statements gives the same module as a whole walk whenever it makes
+    every change (unchanged statements are kept as they are either way)."""
+    skipped = {id(statement) for statement in module.body if statement is not within}
+    made: set[int] = set()
+
+    class ApplyChanges(cst.CSTTransformer):  # defined here: libcst is imported lazily
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            return within is None or id(node) not in skipped
+
+        def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> object:  # type: ignore[override]
+            change = changes.get(original_node, _UNCHANGED)
+            if change is _UNCHANGED:
+                return updated_node
+            made.add(id(original_node))
+            return change
+
+    fixed = module.visit(ApplyChanges())
+    return fixed if len(made) == len(changes) or within is None else None
+
+
+_UNCHANGED = object()
 
 
 def _edits(before: str, after: str) -> tuple[Edit, ...]:
@@ -695,11 +729,19 @@ class Linter:
         parsed = self._run(path, kind, parse(source), text, rules, checked)
         return parsed, self._active(parsed, text)
 
-    def _apply(self, path: Path, module: cst.Module, fixes: Sequence[NodeFix]) -> cst.Module:
+    def _apply(
+        self,
+        path: Path,
+        module: cst.Module,
+        fixes: Sequence[NodeFix],
+        within: cst.CSTNode | None = None,
+    ) -> cst.Module:
         # Imports left unused are not removed from an `__init__.py`: its imports
         # are what the package offers.
         style = self.project.import_style(path)
-        return apply_node_fixes(module, fixes, style, may_remove=path.name != "__init__.py")
+        return apply_node_fixes(
+            module, fixes, style, may_remove=path.name != "__init__.py", within=within
+        )
 
     def _with_edits(
         self,
@@ -713,7 +755,9 @@ class Linter:
         for (_rule, report, _where), diagnostic in zip(active, diagnostics):
             node_fix = report.fix
             if node_fix is not None:
-                after = self._apply(path, parsed.module, [node_fix]).code
+                # One fix's edits: only its report's top-level statement is walked
+                # (the whole module if a change lies elsewhere).
+                after = self._apply(path, parsed.module, [node_fix], report.top).code
                 fix = Fix(node_fix.title, node_fix.applicability, _edits(before, after))
                 diagnostic = Diagnostic(**{**diagnostic.__dict__, "fix": fix})
             out.append(diagnostic)

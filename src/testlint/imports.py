@@ -489,7 +489,32 @@ def _names_under(nodes: Iterable[cst.CSTNode]) -> set[str]:
 
 
 def _uses(module: cst.Module, names: set[str]) -> set[str]:
-    return set(_identifiers([module], frozenset(names))) & names
+    """Which of `names` the module uses: `_identifiers([module], names) & names`,
+    one top-level statement at a time, each remembered (`_statement_uses`)."""
+    words = frozenset(names)
+    found: set[str] = set()
+    for statement in module.body:
+        found |= _statement_uses(statement, words)
+    return found
+
+
+_STATEMENT_USES: dict[tuple[int, frozenset[str]], tuple[cst.CSTNode, frozenset[str]]] = {}
+STATEMENT_USES_KEPT = 4096
+
+
+def _statement_uses(statement: cst.CSTNode, words: frozenset[str]) -> frozenset[str]:
+    """The `words` one statement uses. A fix replaces nodes in one statement and
+    keeps the others (the same objects), so the edits of several fixes to a file
+    walk each unchanged statement once. The statement is kept with its answer, so
+    its id cannot be reused while the answer is."""
+    key = (id(statement), words)
+    kept = _STATEMENT_USES.get(key)
+    if kept is None or kept[0] is not statement:
+        if len(_STATEMENT_USES) >= STATEMENT_USES_KEPT:
+            _STATEMENT_USES.clear()
+        kept = (statement, frozenset(_identifiers([statement], words)) & words)
+        _STATEMENT_USES[key] = kept
+    return kept[1]
 
 
 def _without(body: Sequence[cst.BaseStatement], unused: set[str]) -> list[cst.BaseStatement]:
