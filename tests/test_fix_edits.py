@@ -154,14 +154,17 @@ def test_a_recheck_of_a_run_that_shows_edits_keeps_the_other_files_edits(
 def test_a_fix_walked_within_its_statement_equals_a_whole_walk(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The edits of a fix are found walking only its report's top-level statement
-    (a speed trick, `engine._replace_within`): on every fixable finding of every
-    fixture they equal the edits of a walk of the whole module."""
+    """The edits of a fix are found walking only its report's top-level statement,
+    and generating only the statements it changed (speed tricks,
+    `engine._replace_within` and `engine.module_code`): on every fixable finding
+    of every fixture they equal the edits of a walk and a `.code` of the whole
+    module."""
     from linting import FIXTURES, fixture_root, linter
 
     def edits(whole: bool) -> list[Any]:
         if whole:
             monkeypatch.setattr(engine, "_replace_within", _whole)
+            monkeypatch.setattr(engine, "module_code", lambda module, chunks: module.code)
         found = []
         for path in sorted(FIXTURES.rglob("*.py")):
             chosen = linter(fixture_root(path))
@@ -179,3 +182,24 @@ def test_a_fix_walked_within_its_statement_equals_a_whole_walk(
     quick, whole = edits(whole=False), edits(whole=True)
     assert len(quick) > 100
     assert quick == whole
+
+
+def test_module_code_equals_libcst_code_on_every_fixture() -> None:
+    """`engine.module_code` splices the code of top-level nodes: it is `.code`."""
+    import libcst as cst
+
+    root = Path(__file__).resolve().parent
+    compared = 0
+    for path in sorted(root.rglob("*.py")):
+        try:
+            module = cst.parse_module(path.read_bytes())
+        except cst.ParserSyntaxError:
+            continue
+        chunks: dict[int, Any] = {}
+        assert engine.module_code(module, chunks) == module.code, path
+        assert engine.module_code(module, chunks) == module.code, path  # from chunks
+        compared += 1
+    for text in ("", "\n", "x = 1", "# only a comment", "x = 1\n# trailing\n"):
+        module = cst.parse_module(text)
+        assert engine.module_code(module, {}) == module.code == text
+    assert compared > 500

@@ -495,6 +495,8 @@ def _uses(module: cst.Module, names: set[str]) -> set[str]:
     found: set[str] = set()
     for statement in module.body:
         found |= _statement_uses(statement, words)
+        if found >= words:
+            break  # all used: the rest cannot change the answer
     return found
 
 
