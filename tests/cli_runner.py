@@ -30,3 +30,11 @@ def run_process(
         timeout=60,
         check=False,
     )
+
+
+def write(root: Path, relative: str, text: str) -> Path:
+    """Write `text` to `root/relative` (UTF-8), making its directories."""
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path

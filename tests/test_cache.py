@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from cli_runner import make_runner
+from cli_runner import make_runner, write
 from testlint import cache, engine, index, module_info, runner, workers
 from testlint.cli import main
 from testlint.engine import Linter
@@ -38,13 +38,6 @@ def test_checkout():
         orders.checkout(3)
     charge.assert_called_once()
 """
-
-
-def write(root: Path, relative: str, text: str) -> Path:
-    path = root / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
 
 
 def shop(root: Path) -> Path:

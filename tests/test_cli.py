@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from cli_runner import make_runner, run_process
+from cli_runner import make_runner, run_process, write
 from testlint import __version__
 from testlint.cli import main
 from testlint.registry import ALL_RULES
@@ -54,13 +54,6 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
     monkeypatch.chdir(tmp_path)
     return tmp_path
-
-
-def write(root: Path, relative: str, text: str) -> Path:
-    path = root / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def config(root: Path, body: str) -> Path:

@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 from click.testing import Result
 
-from cli_runner import make_runner
+from cli_runner import make_runner, write
 from testlint import launcher, record, terminal
 from testlint.cli import main
 from testlint.diagnostics import Applicability, Diagnostic, Edit, Fix, Position
@@ -77,13 +77,6 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in ("NO_COLOR", "FORCE_COLOR", "COLUMNS", terminal.FORMAT_VARIABLE):
         monkeypatch.delenv(name, raising=False)
     return tmp_path
-
-
-def write(root: Path, relative: str, text: str) -> Path:
-    path = root / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def invoke(*args: str, stdin: bytes | None = None) -> Result:

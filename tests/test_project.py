@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from cli_runner import write
 from testlint.dependencies import normalize_name, parse_requirement
 from testlint.locate import ProjectError, common_root, find_project_root
 from testlint.project import NotRecursed, Project
@@ -26,13 +27,6 @@ CONFIG_FILES = {
     "setup.cfg": "[tool:pytest]\npython_files = g_*.py\n",
 }
 ORDER = list(CONFIG_FILES)
-
-
-def write(root: Path, relative: str, text: str) -> Path:
-    path = root / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 # ------------------------------------------------------------------ pytest config
