@@ -176,7 +176,7 @@ def test_a_fix_walked_within_its_statement_equals_a_whole_walk(
 
     real = engine._replace_within
 
-    def _whole(module: Any, changes: Any, within: Any) -> Any:
+    def _whole(module: Any, changes: Any, within: Any, positions: Any = None) -> Any:
         return real(module, changes, None)
 
     quick, whole = edits(whole=False), edits(whole=True)

@@ -150,16 +150,18 @@ def apply_node_fixes(
     *,
     may_remove: bool = True,
     within: cst.CSTNode | None = None,
+    positions: Mapping[cst.CSTNode, CodeRange] | None = None,
 ) -> cst.Module:
     """`module` with the fixes' node replacements made, the imports they leave
     unused removed and the imports they need added (see `imports.py`). `within`:
-    the top-level statement the changed nodes are likely in (a hint)."""
+    the top-level statement the changed nodes are likely in, and `positions` the
+    ranges of its nodes (hints)."""
     changes: dict[cst.CSTNode, object] = {}
     for fix in fixes:
         changes.update(fix.changes)
     fixed = None
     if within is not None:
-        fixed = _replace_within(module, changes, within)
+        fixed = _replace_within(module, changes, within, positions)
     if fixed is None:
         fixed = _replace_within(module, changes, None)
     assert fixed is not None
@@ -168,18 +170,37 @@ def apply_node_fixes(
 
 
 def _replace_within(
-    module: cst.Module, changes: Mapping[cst.CSTNode, object], within: cst.CSTNode | None
+    module: cst.Module,
+    changes: Mapping[cst.CSTNode, object],
+    within: cst.CSTNode | None,
+    positions: Mapping[cst.CSTNode, CodeRange] | None = None,
 ) -> cst.Module | None:
     """`module` with `changes` made, walking only the top-level statement `within`
-    (every statement if None); None if a change lies elsewhere. A walk that skips
-    the other statements gives the same module as a whole walk whenever it makes
-    every change (unchanged statements are kept as they are either way)."""
+    (every statement if None) and, where `positions` knows the ranges, only the
+    nodes whose range holds a changed node's; None if a change was not reached. A
+    walk that skips nodes gives the same module as a whole walk whenever it makes
+    every change (the nodes it skips are kept as they are either way)."""
     skipped = {id(statement) for statement in module.body if statement is not within}
     made: set[int] = set()
+    known = positions or {}
+    targets = [known.get(node) for node in changes]
+    spans = [_span(where) for where in targets if where is not None]
+    if len(spans) < len(targets):
+        spans = []  # a changed node without a range: no pruning below `within`
+
+    def holds_a_change(node: cst.CSTNode) -> bool:
+        where = known.get(node)
+        # A definition's range leaves out its decorators: always look inside.
+        if where is None or not spans or isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+            return True
+        start, end = _span(where)
+        return any(start <= first and last <= end for first, last in spans)
 
     class ApplyChanges(cst.CSTTransformer):  # defined here: libcst is imported lazily
         def on_visit(self, node: cst.CSTNode) -> bool:
-            return within is None or id(node) not in skipped
+            if within is None:
+                return True
+            return id(node) not in skipped and holds_a_change(node)
 
         def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> object:  # type: ignore[override]
             change = changes.get(original_node, _UNCHANGED)
@@ -193,6 +214,10 @@ def _replace_within(
 
 
 _UNCHANGED = object()
+
+
+def _span(where: CodeRange) -> tuple[tuple[int, int], tuple[int, int]]:
+    return (where.start.line, where.start.column), (where.end.line, where.end.column)
 
 
 def module_code(module: cst.Module, chunks: dict[int, tuple[cst.CSTNode, str]]) -> str:
@@ -751,12 +776,18 @@ class Linter:
         module: cst.Module,
         fixes: Sequence[NodeFix],
         within: cst.CSTNode | None = None,
+        positions: Mapping[cst.CSTNode, CodeRange] | None = None,
     ) -> cst.Module:
         # Imports left unused are not removed from an `__init__.py`: its imports
         # are what the package offers.
         style = self.project.import_style(path)
         return apply_node_fixes(
-            module, fixes, style, may_remove=path.name != "__init__.py", within=within
+            module,
+            fixes,
+            style,
+            may_remove=path.name != "__init__.py",
+            within=within,
+            positions=positions,
         )
 
     def _with_edits(
@@ -775,7 +806,7 @@ class Linter:
                 # One fix's edits: only its report's top-level statement is walked
                 # (the whole module if a change lies elsewhere), and only the
                 # statements it changed are generated again.
-                fixed = self._apply(path, parsed.module, [node_fix], report.top)
+                fixed = self._apply(path, parsed.module, [node_fix], report.top, parsed.positions)
                 after = module_code(fixed, chunks)
                 fix = Fix(node_fix.title, node_fix.applicability, _edits(before, after))
                 diagnostic = Diagnostic(**{**diagnostic.__dict__, "fix": fix})
