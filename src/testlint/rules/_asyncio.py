@@ -77,7 +77,7 @@ MARKED_BY_COLLECTION_HOOK: Key[bool] = Key("marked by a collection hook")
 ALL_TESTS_RUN_BY_ANYIO: Key[bool] = Key("all tests run by anyio")
 CONSUMERS_RUN_BY_ANYIO: Key[bool] = Key("consumers run by anyio (per file and fixture)")
 RESOLVED_SUITE_FILES: Key[tuple[Path, ...]] = Key("the suite's files, resolved")
-REQUESTS: Key[tuple[tuple[str, _Requester], ...]] = Key("fixture requests (per text)")
+REQUESTS: Key[tuple[tuple[str, _Requester], ...]] = Key("fixture requests (per file)")
 
 
 def strict_pytest_asyncio(context: InFile, *, legacy_counts: bool) -> bool:
@@ -266,7 +266,8 @@ def _consumers_run_by_anyio(context: RuleContext, fixture: str) -> bool:
         for path, text in texts.items():
             if path not in read and name in text:
                 read.add(path)
-                for requested, requester in _requests(context.project, text):
+                own = text if path == here else None  # may differ from the disk's
+                for requested, requester in _requests(context.project, path, text, own):
                     requesters.setdefault(requested, []).append((path, requester))
         for path, requester in requesters.get(name, ()):
             if not _sees(path, defined_in):
@@ -284,9 +285,13 @@ def _resolved_suite_files(project: Project) -> tuple[Path, ...]:
     )
 
 
-def _requests(project: Project, source: str) -> tuple[tuple[str, _Requester], ...]:
-    """`_requesters` of a module, once per text (each fixture of a conftest asks)."""
-    return project.memo.get(REQUESTS, lambda: tuple(_requesters(source)), source)
+def _requests(
+    project: Project, path: Path, source: str, own: str | None
+) -> tuple[tuple[str, _Requester], ...]:
+    """`_requesters` of a module, once per file (each fixture of a conftest asks):
+    keyed by its path, and by its text only for the file being linted (`own`),
+    whose text may not be the disk's; other texts are not kept."""
+    return project.memo.get(REQUESTS, lambda: tuple(_requesters(source)), (path, own))
 
 
 def _sees(path: Path, defined_in: Path) -> bool:
