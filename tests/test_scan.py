@@ -232,3 +232,25 @@ def test_the_gate_places_every_patch_where_the_visit_does(tmp_path: Path) -> Non
                 assert place in gate[key] or None in gate[key], (path, key, place, gate[key])
                 compared += 1
     assert compared > 100
+
+
+def test_the_gate_and_the_visit_follow_a_reach_once(tmp_path: Path) -> None:
+    """A file whose patch reports has its reach followed by the gate's judge, then
+    by the visit: the second takes the first's complete answer."""
+    from testlint.rules import _patching
+    from testlint.rules import _reach as _reach_module
+
+    path = FIXTURES / "TL401" / "shop_src_layout" / "tests" / "test_reach.py"
+    followed: list[tuple[Any, ...]] = []
+    real = _reach_module.reach
+
+    def spy(index: Any, starts: Any, module: str, attr: str, *rest: Any) -> Any:
+        followed.append((tuple((i.name, d) for i, d in starts), module, attr))
+        return real(index, starts, module, attr, *rest)
+
+    chosen = linter(fixture_root(path))
+    with mock.patch.object(_patching, "reach", spy):
+        found = chosen.check(path, path.read_bytes(), chosen.project.file_kind(path))
+    assert any(d.code == "TL401" for d in found.diagnostics)
+    assert followed
+    assert len(followed) == len(set(followed)), followed

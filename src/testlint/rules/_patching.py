@@ -115,6 +115,7 @@ IMPORTED_BEFORE_TESTS: Key[frozenset[str]] = Key("project modules imported befor
 CONFTEST_IMPORTS: Key[frozenset[str]] = Key("modules a conftest imports (per text)")
 CONFTEST_IMPORTS_IN: Key[frozenset[str]] = Key("modules the conftests above import (per dir)")
 TARGETS_AND_IMPORTS: Key[tuple[set[tuple[str, bool]], set[str]]] = Key("patch targets (ast)")
+REACHED: Key[Reached] = Key("a patch's reach (per file, place and target)")
 
 GATE_REACH_BYTES = 32
 """Bytes of the test file per definition the gate may follow, over all the file's
@@ -705,8 +706,20 @@ class PatchRule(Rule):
                 if fixture in info.top_level:  # the nearest definition wins
                     starts.append((info, fixture))
                     break
+        # The gate's judge and the visit follow the same reach for a file that
+        # reports: a complete answer is kept for the other (not one cut short).
+        key = (
+            self.context.path, self.context.source, definition,
+            judged.in_fixture, judged.parameters, module, attr,
+        )  # fmt: skip
+        memo = self.context.project.memo
+        if memo.known(REACHED, key):
+            return memo.get(REACHED, Reached, key)
         local = {i.name: i for i in (test, *conftests)}
-        return reach(self.index, starts, module, attr, local, min(limit, MAX_DEFINITIONS))
+        found = reach(self.index, starts, module, attr, local, min(limit, MAX_DEFINITIONS))
+        if not found.cut:
+            memo.get(REACHED, lambda: found, key)
+        return found
 
     @cached_property
     def _conftest_modules(self) -> list[ModuleInfo]:
