@@ -248,7 +248,11 @@ def test_the_gate_and_the_visit_follow_a_reach_once(tmp_path: Path) -> None:
         followed.append((tuple((i.name, d) for i, d in starts), module, attr))
         return real(index, starts, module, attr, *rest)
 
-    chosen = linter(fixture_root(path))
+    from testlint.engine import Linter
+    from testlint.project import Project
+
+    cached = linter(fixture_root(path))  # its project remembers reaches: a new one
+    chosen = Linter(cached.rules, cached.settings, Project(cached.project.root))
     with mock.patch.object(_patching, "reach", spy):
         found = chosen.check(path, path.read_bytes(), chosen.project.file_kind(path))
     assert any(d.code == "TL401" for d in found.diagnostics)
