@@ -6,6 +6,7 @@ import os
 import re
 import stat
 from pathlib import Path
+from typing import Any
 
 import libcst as cst
 import pytest
@@ -423,3 +424,39 @@ def test_a_gate_that_meets_a_broken_project_file_keeps_the_rule(project: Path) -
     assert _gated(project, _GateMeetsABrokenProjectFile, "def f(): pass\n") == [
         _GateMeetsABrokenProjectFile
     ]
+
+
+def test_the_statements_only_walk_equals_the_whole_walk_on_every_fixture(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Files whose rules hook statements only are walked without expressions (a
+    speed trick, `traversal.visits_statements_only`): every fixture's diagnostics,
+    fixes and all, equal those of the whole walk."""
+    from linting import FIXTURES, fixture_root, linter
+    from testlint import engine, traversal
+
+    real = traversal.visit_batched
+    used: list[bool] = []
+
+    def counted(module: Any, visitors: Any, statements_only: bool = False) -> None:
+        used.append(statements_only)
+        real(module, visitors, statements_only)
+
+    def diagnostics(whole: bool) -> list[Any]:
+        if whole:
+            monkeypatch.setattr(engine, "visits_statements_only", lambda visitor: False)
+        else:
+            monkeypatch.setattr(engine, "visit_batched", counted)
+        found = []
+        for path in sorted(FIXTURES.rglob("*.py")):
+            chosen = linter(fixture_root(path))
+            kind = chosen.project.file_kind(path)
+            result = chosen.check(path, path.read_bytes(), kind, with_edits=True)
+            found += [(path, d) for d in result.diagnostics]
+        monkeypatch.undo()
+        return found
+
+    quick = diagnostics(whole=False)
+    assert used.count(True) > 30, f"the trick was used {used.count(True)} times"
+    assert len(quick) > 300
+    assert quick == diagnostics(whole=True)

@@ -174,3 +174,48 @@ def test_a_class_whose_source_cannot_be_read_is_walked_by_libcst(
     visit_batched(module, [actual])
     assert actual.calls == expected.calls
     assert child_fields(cst.Name) is None
+
+
+STATEMENT_HOOKS = [
+    f"visit_{cls.__name__}"
+    for cls in CLASSES
+    if traversal.statement_level(cls) and hasattr(cst, cls.__name__)
+]
+
+
+class StatementRecorder(Recorder):
+    """A `visit_` hook for every statement-level class, and nothing else."""
+
+    def get_visitors(self) -> dict[str, Callable[[cst.CSTNode], None]]:
+        calls = self.calls
+        return {name: partial(_record, calls, name) for name in STATEMENT_HOOKS}
+
+
+@pytest.mark.parametrize(("name", "source"), SOURCES, ids=[f"{name}-" for name, _ in SOURCES])
+def test_the_statements_only_walk_calls_statement_hooks_as_the_whole_walk(
+    name: str, source: bytes | str
+) -> None:
+    module = cst.parse_module(source)
+    expected, actual = StatementRecorder(), StatementRecorder()
+    assert traversal.visits_statements_only(actual)
+    visit_batched(module, [expected])
+    visit_batched(module, [actual], statements_only=True)
+    assert actual.calls == expected.calls
+    assert actual.calls[0][0] == "visit_Module"
+
+
+def test_only_statement_level_visit_hooks_allow_the_statements_only_walk() -> None:
+    assert len(STATEMENT_HOOKS) > 40
+    assert {"visit_FunctionDef", "visit_Import", "visit_Else"} <= set(STATEMENT_HOOKS)
+    assert not {"visit_Call", "visit_Decorator", "visit_Lambda"} & set(STATEMENT_HOOKS)
+
+    class Hooks:
+        def __init__(self, *names: str) -> None:
+            self.names = names
+
+        def get_visitors(self) -> dict[str, Callable[[cst.CSTNode], None]]:
+            return dict.fromkeys(self.names, print)
+
+    assert traversal.visits_statements_only(Hooks("visit_FunctionDef", "visit_ImportFrom"))
+    for hooks in ("visit_Call", "leave_FunctionDef", "visit_FunctionDef_body", "visit_Nope"):
+        assert not traversal.visits_statements_only(Hooks("visit_If", hooks))

@@ -50,7 +50,7 @@ from testlint.rules.tl003_unused_noqa import (
 )
 from testlint.settings import Settings
 from testlint.source import SourceError, decode, parse, python_parses, syntax_error
-from testlint.traversal import Visitor, visit_batched
+from testlint.traversal import Visitor, visit_batched, visits_statements_only
 
 if TYPE_CHECKING:
     from libcst.metadata import CodeRange
@@ -485,7 +485,11 @@ class Linter:
         comments = NoqaComments(context, KNOWN_RULES) if checked is not None else None
         if comments is not None:
             visitors.append(comments)
-        visit_batched(module, visitors)
+        # Rules that hook statements only (async tests and fixtures, imports) need
+        # no walk through expressions; the bookkeeping visitors' hooks there serve
+        # hooks that would be below them (`traversal.visits_statements_only`).
+        statements_only = comments is None and all(map(visits_statements_only, instances))
+        visit_batched(module, visitors, statements_only)
         reports = context.reports
         directives = comments.found if comments else []
         positions: Mapping[cst.CSTNode, CodeRange] = {}

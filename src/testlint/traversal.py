@@ -119,8 +119,39 @@ class _Plan:
         self.leaves = leaves
 
 
-def visit_batched(node: cst.CSTNode, visitors: Sequence[Visitor]) -> None:
-    """`libcst.visit_batched(node, visitors)` for visitors that change nothing."""
+def statement_level(cls: type[cst.CSTNode]) -> bool:
+    """Whether nodes of `cls` can hold statements, or are statements: a module,
+    a statement, a suite, or a clause of a compound statement. Statements are
+    reached from the module through such nodes only (no expression holds one)."""
+    return issubclass(cls, _STATEMENT_LEVEL)
+
+
+_STATEMENT_LEVEL = (
+    cst.Module, cst.BaseStatement, cst.BaseSmallStatement, cst.BaseSuite, cst.Else,
+    cst.ExceptHandler, cst.ExceptStarHandler, cst.Finally, cst.MatchCase,
+)  # fmt: skip
+
+
+def visits_statements_only(visitor: Visitor) -> bool:
+    """Whether every hook of `visitor` is a `visit_<Node>` of a statement-level
+    node (see `statement_level`): walking the statements alone then calls all of
+    its hooks, in the same order, with what they see unchanged."""
+    for name in visitor.get_visitors():
+        kind, _, node = name.partition("_")
+        cls = getattr(cst, node, None)
+        if kind != "visit" or not isinstance(cls, type) or not statement_level(cls):
+            return False
+    return True
+
+
+def visit_batched(
+    node: cst.CSTNode, visitors: Sequence[Visitor], statements_only: bool = False
+) -> None:
+    """`libcst.visit_batched(node, visitors)` for visitors that change nothing.
+
+    `statements_only`: walk only statement-level nodes (`statement_level`), which
+    the caller may ask for when no hook that matters lies below them (every rule
+    `visits_statements_only`): expressions are most of a tree's nodes."""
     # Here, not at the top: libcst is imported only when a file is parsed (launcher.py).
     from libcst import MaybeSentinel
     from libcst._batched_visitor import _BatchedCSTVisitor, _get_visitor_methods
@@ -164,8 +195,13 @@ def visit_batched(node: cst.CSTNode, visitors: Sequence[Visitor]) -> None:
                 hook(node)
             if kind is SEQUENCE or (kind is EITHER and value.__class__ in (tuple, list)):
                 for child in value:
-                    walk(child)
-            elif value is not None and value.__class__ is not MaybeSentinel:
+                    if not statements_only or isinstance(child, _STATEMENT_LEVEL):
+                        walk(child)
+            elif (
+                value is not None
+                and value.__class__ is not MaybeSentinel
+                and (not statements_only or isinstance(value, _STATEMENT_LEVEL))
+            ):
                 walk(value)
             for hook in after:
                 hook(node)
