@@ -38,8 +38,10 @@ class Report:
     statement: cst.CSTNode | None
     fix: NodeFix | None
     top: cst.CSTNode | None = None
-    """The top-level statement being visited when it was reported: where its
-    nodes most likely are (the engine checks; see `positions.py`)."""
+    """The top-level statement holding the node, where the visit noted it (a
+    statement, call or string visited so far), else the one being visited when it
+    was reported: where its nodes most likely are (the engine checks; see
+    `positions.py`)."""
 
 
 @dataclass
@@ -361,5 +363,7 @@ class Rule(CachedVisitors):
         string visited earlier; a report made after the visit has left any other
         kind of node passes it (`statement`)."""
         enclosing = statement or self.context.lines.get(node) or self.context.enclosing_statement()
-        top = self.context.top_statement
+        # A report made after the visit left its node (in `leave_Module`) is placed
+        # by the node's own top-level statement, not the last one visited.
+        top = self.context.tops.get(node) or self.context.top_statement
         self.context.reports.append(Report(type(self), node, message, enclosing, fix, top))
