@@ -156,15 +156,18 @@ def test_a_fix_walked_within_its_statement_equals_a_whole_walk(
 ) -> None:
     """The edits of a fix are found walking only its report's top-level statement,
     and generating only the statements it changed (speed tricks,
-    `engine._replace_within` and `engine.module_code`): on every fixable finding
-    of every fixture they equal the edits of a walk and a `.code` of the whole
-    module."""
+    `engine._replace_within`, `engine.module_code` and `engine.fixed_code`): on
+    every fixable finding of every fixture they equal the edits of a walk and a
+    `.code` of the whole module."""
     from linting import FIXTURES, fixture_root, linter
 
     def edits(whole: bool) -> list[Any]:
         if whole:
             monkeypatch.setattr(engine, "_replace_within", _whole)
             monkeypatch.setattr(engine, "module_code", lambda module, chunks: module.code)
+            monkeypatch.setattr(
+                engine, "fixed_code", lambda module, fixed, code, chunks: fixed.code
+            )
         found = []
         for path in sorted(FIXTURES.rglob("*.py")):
             chosen = linter(fixture_root(path))
@@ -179,7 +182,18 @@ def test_a_fix_walked_within_its_statement_equals_a_whole_walk(
     def _whole(module: Any, changes: Any, within: Any, positions: Any = None) -> Any:
         return real(module, changes, None)
 
-    quick, whole = edits(whole=False), edits(whole=True)
+    splice = engine._splice
+    spliced: list[bool] = []
+
+    def counted(*args: Any) -> Any:
+        code = splice(*args)
+        spliced.append(code is not None)
+        return code
+
+    monkeypatch.setattr(engine, "_splice", counted)
+    quick = edits(whole=False)
+    whole = edits(whole=True)
+    assert spliced.count(True) > 0.9 * len(spliced) > 100, "the splice was not used"
     assert len(quick) > 100
     assert quick == whole
 
@@ -187,6 +201,8 @@ def test_a_fix_walked_within_its_statement_equals_a_whole_walk(
 def test_module_code_equals_libcst_code_on_every_fixture() -> None:
     """`engine.module_code` splices the code of top-level nodes: it is `.code`."""
     import libcst as cst
+
+    from testlint.source import decode
 
     root = Path(__file__).resolve().parent
     compared = 0
@@ -198,6 +214,8 @@ def test_module_code_equals_libcst_code_on_every_fixture() -> None:
         chunks: dict[int, Any] = {}
         assert engine.module_code(module, chunks) == module.code, path
         assert engine.module_code(module, chunks) == module.code, path  # from chunks
+        # `fixed_code` takes the file's text, as the engine decodes it, for `.code`.
+        assert decode(path.read_bytes()) == module.code, path
         compared += 1
     for text in ("", "\n", "x = 1", "# only a comment", "x = 1\n# trailing\n"):
         module = cst.parse_module(text)
@@ -227,3 +245,38 @@ def test_a_report_made_after_the_visit_previews_its_fix_within_its_own_statement
         chosen.check(path, path.read_bytes(), chosen.project.file_kind(path), with_edits=True)
     assert len(walks) > 10
     assert walks == [(True, True)] * len(walks)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "import os\n\n\ndef f():\n    return 1\n",
+        '"""Doc."""\n# header comment\n\nx = 1\ny = 2\n\n# footer\n',
+        "x = 1\nx = 1\ny = 2\nx = 1\n",  # a statement whose code occurs twice
+        "\ufeffimport os\nz = 3\n",
+        "# only a comment\n",
+    ],
+)
+def test_fixed_code_equals_libcst_code_whatever_changes(text: str) -> None:
+    """`engine.fixed_code` splices the source and the changed statements: for
+    every way of replacing, removing and adding top-level statements it is `.code`."""
+    import itertools
+
+    import libcst as cst
+
+    module = cst.parse_module(text)
+    new = cst.parse_statement("added = True\n")
+    body = list(module.body)
+    variants = [module.with_changes(body=[new, *body]), module.with_changes(body=[*body, new])]
+    for number in range(len(body)):
+        changed = body[number].with_changes(leading_lines=())
+        variants.append(module.with_changes(body=[*body[:number], changed, *body[number + 1 :]]))
+        variants.append(module.with_changes(body=[*body[:number], *body[number + 1 :]]))
+        variants.append(module.with_changes(body=[*body[:number], new, new, *body[number:]]))
+    for first, second in itertools.combinations(range(len(body)), 2):
+        swapped = body.copy()
+        swapped[first], swapped[second] = swapped[second], swapped[first]
+        variants.append(module.with_changes(body=swapped))
+    chunks: dict[int, Any] = {}
+    for fixed in variants:
+        assert engine.fixed_code(module, fixed, text.lstrip("\ufeff"), chunks) == fixed.code

@@ -227,13 +227,99 @@ def module_code(module: cst.Module, chunks: dict[int, tuple[cst.CSTNode, str]]) 
     A test proves it equal to `module.code` on every fixture and fix."""
     if not module.has_trailing_newline:
         return module.code  # libcst then drops the last newline token: not spliced
-    parts = []
-    for node in (*module.header, *module.body, *module.footer):
-        known = chunks.get(id(node))
-        if known is None or known[0] is not node:
-            known = chunks[id(node)] = (node, module.code_for_node(node))
-        parts.append(known[1])
+    parts = [
+        _chunk(module, node, chunks) for node in (*module.header, *module.body, *module.footer)
+    ]
     return "".join(parts) or module.default_newline
+
+
+def fixed_code(
+    module: cst.Module,
+    fixed: cst.Module,
+    source: str,
+    chunks: dict[int, tuple[cst.CSTNode, str]],
+) -> str:
+    """`fixed.code`, for `fixed` made from `module` (parsed from `source`) by
+    changing a few top-level statements: `source`, with each stretch between the
+    statements `fixed` kept replaced by the code of what it holds there instead.
+    A stretch is found from the code of the kept statements around it, where that
+    code occurs once in `source`; otherwise (and for modules that differ in more
+    than statements) the whole of `fixed` is spliced by `module_code`. A test
+    proves it equal to `fixed.code` on every fixture and fix."""
+    spliced = _splice(module, fixed, source, chunks)
+    return module_code(fixed, chunks) if spliced is None else spliced
+
+
+def _splice(
+    module: cst.Module,
+    fixed: cst.Module,
+    source: str,
+    chunks: dict[int, tuple[cst.CSTNode, str]],
+) -> str | None:
+    same_layout = all(
+        getattr(module, name) == getattr(fixed, name)
+        for name in ("encoding", "default_indent", "default_newline", "has_trailing_newline")
+    )
+    if not same_layout or not module.has_trailing_newline or not module.body or "\r" in source:
+        return None
+
+    def code(nodes: Sequence[cst.CSTNode]) -> str:
+        return "".join(_chunk(module, node, chunks) for node in nodes)
+
+    header, footer = code(module.header), code(module.footer)
+    if not source.startswith(header) or not source.endswith(footer):
+        return None
+    where = {id(node): number for number, node in enumerate(module.body)}
+    kept = [(-1, -1)]  # (in fixed.body, in module.body); the header and footer bound it
+    for number, node in enumerate(fixed.body):
+        original = where.get(id(node))
+        if original is not None and module.body[original] is node:
+            if original <= kept[-1][1]:
+                return None  # statements reordered
+            kept.append((number, original))
+    kept.append((len(fixed.body), len(module.body)))
+    parts = [code(fixed.header)]
+    offset = len(header)
+    for (new_a, old_a), (new_b, old_b) in zip(kept, kept[1:]):
+        if new_b - new_a == 1 and old_b - old_a == 1:
+            continue  # nothing between two kept statements
+        start = len(header) if old_a < 0 else _end_of(module, old_a, source, chunks)
+        end = len(source) - len(footer) if old_b == len(module.body) else None
+        if end is None:
+            end = _start_of(module, old_b, source, chunks)
+        if start is None or end is None or not offset <= start <= end:
+            return None
+        parts += [source[offset:start], code(fixed.body[new_a + 1 : new_b])]
+        offset = end
+    parts += [source[offset : len(source) - len(footer)], code(fixed.footer)]
+    return "".join(parts)
+
+
+def _chunk(
+    module: cst.Module, node: cst.CSTNode, chunks: dict[int, tuple[cst.CSTNode, str]]
+) -> str:
+    """The code of a top-level node, generated once (see `module_code`)."""
+    known = chunks.get(id(node))
+    if known is None or known[0] is not node:
+        known = chunks[id(node)] = (node, module.code_for_node(node))
+    return known[1]
+
+
+def _start_of(
+    module: cst.Module, number: int, source: str, chunks: dict[int, tuple[cst.CSTNode, str]]
+) -> int | None:
+    """Where statement `number` of `module` starts in `source`, if its code occurs
+    there once (a statement's code holds its leading comments and blank lines)."""
+    code = _chunk(module, module.body[number], chunks)
+    start = source.find(code)
+    return start if start >= 0 and source.find(code, start + 1) < 0 else None
+
+
+def _end_of(
+    module: cst.Module, number: int, source: str, chunks: dict[int, tuple[cst.CSTNode, str]]
+) -> int | None:
+    start = _start_of(module, number, source, chunks)
+    return None if start is None else start + len(chunks[id(module.body[number])][1])
 
 
 def _edits(before: str, after: str) -> tuple[Edit, ...]:
@@ -690,7 +776,9 @@ class Linter:
             for rule, report, where in active
         ]
         if with_edits:
-            result.diagnostics = self._with_edits(path, parsed, active, result.diagnostics)
+            # Without fixes made, `text` is the code of the module the reports are on.
+            code = text if fix is None else None
+            result.diagnostics = self._with_edits(path, parsed, active, result.diagnostics, code)
         if isinstance(current, bytes) and current != source:
             result.fixed = current
         return result
@@ -800,9 +888,10 @@ class Linter:
         parsed: _Parsed,
         active: list[tuple[type[Rule], Report, CodeRange]],
         diagnostics: list[Diagnostic],
+        code: str | None,
     ) -> list[Diagnostic]:
         chunks: dict[int, tuple[cst.CSTNode, str]] = {}
-        before = module_code(parsed.module, chunks)
+        before = module_code(parsed.module, chunks) if code is None else code
         out = []
         for (_rule, report, _where), diagnostic in zip(active, diagnostics):
             node_fix = report.fix
@@ -811,7 +900,10 @@ class Linter:
                 # (the whole module if a change lies elsewhere), and only the
                 # statements it changed are generated again.
                 fixed = self._apply(path, parsed.module, [node_fix], report.top, parsed.positions)
-                after = module_code(fixed, chunks)
+                if code is None:
+                    after = module_code(fixed, chunks)
+                else:
+                    after = fixed_code(parsed.module, fixed, code, chunks)
                 fix = Fix(node_fix.title, node_fix.applicability, _edits(before, after))
                 diagnostic = Diagnostic(**{**diagnostic.__dict__, "fix": fix})
             out.append(diagnostic)
