@@ -219,3 +219,18 @@ def test_only_statement_level_visit_hooks_allow_the_statements_only_walk() -> No
     assert traversal.visits_statements_only(Hooks("visit_FunctionDef", "visit_ImportFrom"))
     for hooks in ("visit_Call", "leave_FunctionDef", "visit_FunctionDef_body", "visit_Nope"):
         assert not traversal.visits_statements_only(Hooks("visit_If", hooks))
+
+
+@pytest.mark.parametrize(("name", "source"), SOURCES, ids=[f"{name}-" for name, _ in SOURCES])
+def test_children_are_libcst_children(name: str, source: bytes | str) -> None:
+    """`traversal.children` reads the fields: the same nodes, in the same order."""
+    stack: list[cst.CSTNode] = [cst.parse_module(source)]
+    count = 0
+    while stack:
+        node = stack.pop()
+        expected = list(node.children)
+        assert traversal.children(node) == expected, type(node).__name__
+        assert all(a is b for a, b in zip(traversal.children(node), expected))
+        stack.extend(expected)
+        count += 1
+    assert count >= 1

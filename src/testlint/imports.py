@@ -36,6 +36,7 @@ import libcst as cst
 from testlint.diagnostics import ImportRequest
 from testlint.locate import ProjectError, load_toml
 from testlint.names import ImportTable, dotted_name, is_docstring, leading_imports
+from testlint.traversal import children
 
 
 class Section(enum.IntEnum):
@@ -461,7 +462,7 @@ def _identifiers(
                 yield from (w for w in words if re.search(rf"\b{re.escape(w)}\b", node.value))
         elif not isinstance(node, (cst.Import, cst.ImportFrom)):
             code = code or _holds_code_strings(node)
-            stack.extend((child, code) for child in node.children)
+            stack.extend((child, code) for child in children(node))
 
 
 _STRING_CODE_CALLS = frozenset({"cast", "TypeVar", "NewType"})

@@ -72,6 +72,25 @@ def child_fields(cls: type[cst.CSTNode]) -> tuple[tuple[str, str], ...] | None:
     return order
 
 
+def children(node: cst.CSTNode) -> list[cst.CSTNode]:
+    """`node.children`, read from the node's fields in libcst's visiting order
+    (`child_fields`) rather than by a visit that rebuilds the node (six times
+    slower). A test proves it equal to `node.children` on every fixture."""
+    from libcst import MaybeSentinel  # here: libcst is imported lazily by the launcher
+
+    order = child_fields(type(node))
+    if order is None:
+        return list(node.children)
+    found: list[cst.CSTNode] = []
+    for name, _ in order:
+        value = getattr(node, name)
+        if value.__class__ in (tuple, list):
+            found.extend(value)
+        elif value is not None and value.__class__ is not MaybeSentinel:
+            found.append(value)
+    return found
+
+
 def _source(method: Callable[..., object]) -> str:
     """`inspect.getsource(method)`, without tokenizing (which took 40 ms a process
     for libcst's node classes): the method's lines up to the first statement
