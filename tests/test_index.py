@@ -261,7 +261,8 @@ def _index_roots() -> list[Path]:
 
 
 def test_consumers_and_depends_prefilters_equal_the_plain_way(tmp_path: Path) -> None:
-    """`consumers` first looks up each module's `from X import` sources, and
+    """`consumers` reads only the modules whose `from X import` sources (listed
+    once for every module, `importers`) name the module or are relative, and
     `is_depends_target` reads only modules holding the function's name (speed
     tricks): on testlint's own tree, every fixture project and a tree of relative,
     aliased and multi-line imports, they answer every question as the plain way."""

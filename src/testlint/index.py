@@ -53,6 +53,7 @@ class ModuleIndex:
         self._bytes: dict[str, bytes] = {}
         self._consumers: dict[tuple[str, str], list[tuple[ModuleInfo, str]]] = {}
         self._from_sources: dict[str, frozenset[bytes]] = {}
+        self._importers: tuple[dict[bytes, list[int]], list[int]] | None = None
         self._depends: dict[str, bool] = {}
         self._depending: list[str] | None = None
         """The modules that may pass something to `Depends`, once listed."""
@@ -108,12 +109,11 @@ class ModuleIndex:
         key = (module, name)
         if key not in self._consumers:
             needle = name.encode()
-            source = module.encode()
+            by_source, relative = self.importers()
+            # Only modules with a `from module import` or a relative one, in order.
+            numbers = sorted({*by_source.get(module.encode(), ()), *relative})
             found = []
-            for candidate in self.code:
-                sources = self.from_sources(candidate)
-                if source not in sources and not any(s[:1] == b"." for s in sources):
-                    continue  # neither `from module import` nor a relative one
+            for candidate in (self.code[number] for number in numbers):
                 if needle not in self.data(candidate):
                     continue
                 info = self.get(candidate)
@@ -124,6 +124,23 @@ class ModuleIndex:
                         found.append((info, local))
             self._consumers[key] = found
         return self._consumers[key]
+
+    def importers(self) -> tuple[dict[bytes, list[int]], list[int]]:
+        """The positions in `code` of the modules by each source they name in a
+        `from X import` (`from_sources`), and of those with a relative one: made
+        once, so that each `consumers` question reads only its candidates (asking
+        every module cost a suite with 2,000 modules and 3,000 questions 20 s)."""
+        if self._importers is None:
+            by_source: dict[bytes, list[int]] = {}
+            relative: list[int] = []
+            for number, candidate in enumerate(self.code):
+                sources = self.from_sources(candidate)
+                for source in sources:
+                    by_source.setdefault(source, []).append(number)
+                if any(source[:1] == b"." for source in sources):
+                    relative.append(number)
+            self._importers = (by_source, relative)
+        return self._importers
 
     def from_sources(self, name: str) -> frozenset[bytes]:
         """What follows `from` in the module's `from X import` statements, as
