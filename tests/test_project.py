@@ -585,3 +585,51 @@ def test_pytest_asyncio_status_says_what_decided_it(
     assert [
         (e.what, e.path.relative_to(tmp_path).as_posix()) for e in found.evidence if e.path
     ] == (evidence)
+
+
+def _plain_directory_rules(project: Project, directory: Path) -> object:
+    """`Project._directory_rules` the plain way: every directory up to the rootdir
+    matched against every pattern, every conftest above read, for each question."""
+    from testlint.project import _up_to
+    from testlint.pytest_config import DEFAULT_NORECURSEDIRS, addopts_ignore_entries
+    from testlint.pytest_config import python_files_match as matches
+
+    config = project.pytest_config(directory)
+    rootdir = config.rootdir or project.root
+    if not directory.is_relative_to(rootdir):
+        return ()
+    patterns = config.get_list("norecursedirs")
+    norecurse = patterns if patterns is not None else DEFAULT_NORECURSEDIRS
+    for current in (directory, *directory.parents):
+        if current == rootdir or not current.is_relative_to(rootdir):
+            break
+        for pattern in norecurse:
+            if matches(pattern, current):
+                return NotRecursed(current, pattern, config.path if patterns is not None else None)
+    ignores = addopts_ignore_entries(config, rootdir)
+    for current in _up_to(directory, rootdir):
+        ignores += read_collect_ignores(current / "conftest.py").entries
+    return ignores
+
+
+def test_directory_rules_remembered_per_directory_equal_the_plain_way(tmp_path: Path) -> None:
+    """Each directory's `norecursedirs` match and `collect_ignore` entries are
+    found once and shared by the directories below it (a speed trick): the rules
+    of every directory of every fixture project and of a nested tree are those
+    of the plain way."""
+    write(tmp_path, "pytest.ini", "[pytest]\nnorecursedirs = build* .*\naddopts = --ignore=t/x\n")
+    write(tmp_path, "t/conftest.py", 'collect_ignore = ["old.py"]\n')
+    write(tmp_path, "t/a/conftest.py", 'collect_ignore_glob = ["*_legacy.py"]\n')
+    for directory in ("t/a/b/c", "t/build_1/d", "t/.hidden/e", "t/x/y"):
+        write(tmp_path, f"{directory}/test_one.py", "def test(): pass\n")
+    fixtures = Path(__file__).parent / "fixtures"
+    roots = [tmp_path, *sorted(p for p in fixtures.glob("TL*/*") if p.is_dir())]
+    compared = 0
+    for root in roots:
+        remembered, plain = Project(root), Project(root)
+        directories = sorted({p.parent.resolve() for p in root.rglob("*.py")})
+        for folder in directories:
+            got = remembered._directory_rules(folder)
+            assert got == _plain_directory_rules(plain, folder), folder
+            compared += 1
+    assert compared > 100

@@ -180,6 +180,12 @@ class Project:
     _test_names: dict[str, Callable[[str], bool]] = field(default_factory=dict, repr=False)
     _rules_by_name: dict[str, DirectoryRules] = field(default_factory=dict, repr=False)
     _collection_rules: dict[Path, DirectoryRules] = field(default_factory=dict, repr=False)
+    _norecursed: dict[tuple[Path, Path, tuple[str, ...]], tuple[Path, str] | None] = field(
+        default_factory=dict, repr=False
+    )
+    _ignores_above: dict[tuple[Path, Path], tuple[Ignore, ...]] = field(
+        default_factory=dict, repr=False
+    )
     _conftests: dict[Path, tuple[str, ...]] = field(default_factory=dict, repr=False)
     _conftest_files: dict[Path, tuple[tuple[Path, str], ...]] = field(
         default_factory=dict, repr=False
@@ -578,18 +584,42 @@ class Project:
         if not is_relative_to(directory, rootdir):
             return ()
         patterns = config.get_list("norecursedirs")
-        norecurse = patterns if patterns is not None else DEFAULT_NORECURSEDIRS
-        for current in (directory, *directory.parents):
-            if current == rootdir or not is_relative_to(current, rootdir):
-                break
-            for pattern in norecurse:
-                if python_files_match(pattern, current):
-                    source = config.path if patterns is not None else None
-                    return NotRecursed(current, pattern, source)
-        ignores = addopts_ignore_entries(config, rootdir)
-        for current in _up_to(directory, rootdir):
-            ignores += self.collect_ignores(current)
-        return ignores
+        norecurse = tuple(patterns) if patterns is not None else DEFAULT_NORECURSEDIRS
+        excluded = self._not_recursed(directory, rootdir, norecurse)
+        if excluded is not None:
+            source = config.path if patterns is not None else None
+            return NotRecursed(*excluded, source)
+        return addopts_ignore_entries(config, rootdir) + self._ignores_up(directory, rootdir)
+
+    def _not_recursed(
+        self, directory: Path, rootdir: Path, norecurse: tuple[str, ...]
+    ) -> tuple[Path, str] | None:
+        """The nearest directory from `directory` up to `rootdir` (excluded) that a
+        `norecursedirs` pattern matches, with the pattern. Each directory is matched
+        once per run: a suite's directories share their parents."""
+        key = (directory, rootdir, norecurse)
+        if key not in self._norecursed:
+            found: tuple[Path, str] | None = None
+            if directory != rootdir and is_relative_to(directory, rootdir):
+                pattern = next((p for p in norecurse if python_files_match(p, directory)), None)
+                if pattern is not None:
+                    found = (directory, pattern)
+                elif directory.parent != directory:
+                    found = self._not_recursed(directory.parent, rootdir, norecurse)
+            self._norecursed[key] = found
+        return self._norecursed[key]
+
+    def _ignores_up(self, directory: Path, rootdir: Path) -> tuple[Ignore, ...]:
+        """The `collect_ignore` entries of the conftests in `directory` and its parents
+        up to `rootdir` (`directory` is inside it), nearest first."""
+        key = (directory, rootdir)
+        found = self._ignores_above.get(key)
+        if found is None:
+            found = self.collect_ignores(directory)
+            if directory != rootdir and directory.parent != directory:
+                found += self._ignores_up(directory.parent, rootdir)
+            self._ignores_above[key] = found
+        return found
 
     def unevaluated_collect_ignores(self, directory: Path) -> tuple[tuple[Path, int, str], ...]:
         """(conftest, line, code) of the `collect_ignore` additions testlint cannot
