@@ -16,6 +16,7 @@ the same hooks in the same order on every fixture and on libcst's own sources.
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import linecache
 import re
@@ -142,13 +143,16 @@ def statement_level(cls: type[cst.CSTNode]) -> bool:
     """Whether nodes of `cls` can hold statements, or are statements: a module,
     a statement, a suite, or a clause of a compound statement. Statements are
     reached from the module through such nodes only (no expression holds one)."""
-    return issubclass(cls, _STATEMENT_LEVEL)
+    return issubclass(cls, _statement_level())
 
 
-_STATEMENT_LEVEL = (
-    cst.Module, cst.BaseStatement, cst.BaseSmallStatement, cst.BaseSuite, cst.Else,
-    cst.ExceptHandler, cst.ExceptStarHandler, cst.Finally, cst.MatchCase,
-)  # fmt: skip
+@functools.cache
+def _statement_level() -> tuple[type[cst.CSTNode], ...]:
+    # Made on first use: libcst is imported only when a file is parsed (launcher.py).
+    return (
+        cst.Module, cst.BaseStatement, cst.BaseSmallStatement, cst.BaseSuite, cst.Else,
+        cst.ExceptHandler, cst.ExceptStarHandler, cst.Finally, cst.MatchCase,
+    )  # fmt: skip
 
 
 def visits_statements_only(visitor: Visitor) -> bool:
@@ -176,6 +180,7 @@ def visit_batched(
     from libcst._batched_visitor import _BatchedCSTVisitor, _get_visitor_methods
 
     methods = _get_visitor_methods(cast("Sequence[cst.BatchableCSTVisitor]", visitors))
+    statement_classes = _statement_level()
     plans: dict[type[cst.CSTNode], _Plan] = {}
     fallback = _BatchedCSTVisitor(methods)
     none: list[Hook] = []
@@ -214,12 +219,12 @@ def visit_batched(
                 hook(node)
             if kind is SEQUENCE or (kind is EITHER and value.__class__ in (tuple, list)):
                 for child in value:
-                    if not statements_only or isinstance(child, _STATEMENT_LEVEL):
+                    if not statements_only or isinstance(child, statement_classes):
                         walk(child)
             elif (
                 value is not None
                 and value.__class__ is not MaybeSentinel
-                and (not statements_only or isinstance(value, _STATEMENT_LEVEL))
+                and (not statements_only or isinstance(value, statement_classes))
             ):
                 walk(value)
             for hook in after:
