@@ -177,6 +177,7 @@ class Project:
     _owners_by_name: dict[Path, Project] = field(default_factory=dict, repr=False)
     _configs_by_name: dict[Path, PytestConfig] = field(default_factory=dict, repr=False)
     _resolved_dirs: dict[str, str] = field(default_factory=dict, repr=False)
+    _real_directories: dict[Path, Path] = field(default_factory=dict, repr=False)
     _test_names: dict[str, Callable[[str], bool]] = field(default_factory=dict, repr=False)
     _rules_by_name: dict[str, DirectoryRules] = field(default_factory=dict, repr=False)
     _collection_rules: dict[Path, DirectoryRules] = field(default_factory=dict, repr=False)
@@ -220,7 +221,7 @@ class Project:
 
     def conftest_texts(self, directory: Path) -> tuple[str, ...]:
         """The text of every conftest.py from `directory` up to the root (cached)."""
-        directory = directory.resolve()
+        directory = self.real_directory(directory)
         cached = self._conftests.get(directory)
         if cached is None:
             cached = tuple(text for _, text in self.conftests(directory))
@@ -230,7 +231,7 @@ class Project:
     def conftests(self, directory: Path) -> tuple[tuple[Path, str], ...]:
         """Every conftest.py from `directory` up to the root, nearest first, with its
         text (cached; an empty or unreadable one is left out)."""
-        directory = directory.resolve()
+        directory = self.real_directory(directory)
         cached = self._conftest_files.get(directory)
         if cached is None:
             own = directory / "conftest.py"
@@ -505,7 +506,7 @@ class Project:
         if known is not None:
             return known
         given = directory
-        directory = directory.resolve()
+        directory = self.real_directory(directory)
         chain: list[Path] = []
         config: PytestConfig | None = None
         for current in (directory, *directory.parents):
@@ -572,6 +573,14 @@ class Project:
             return rules
         return next((ignore for ignore in rules if ignore.matches(path)), None)
 
+    def real_directory(self, directory: Path) -> Path:
+        """`directory.resolve()`, once per directory for the run (the questions about
+        conftests and configuration are asked for every file of a directory)."""
+        real = self._real_directories.get(directory)
+        if real is None:
+            real = self._real_directories[directory] = directory.resolve()
+        return real
+
     def resolved(self, path: Path) -> Path:
         """`path.resolve()`, resolving each directory once (see `resolve_once`)."""
         return Path(resolve_once(path, self._resolved_dirs))
@@ -625,7 +634,7 @@ class Project:
         """(conftest, line, code) of the `collect_ignore` additions testlint cannot
         evaluate, in the conftests whose `collect_ignore` applies to the files of
         `directory` (those `exclusion` reads)."""
-        directory = directory.resolve()
+        directory = self.real_directory(directory)
         rootdir = self.pytest_config(directory).rootdir or self.root
         if not is_relative_to(directory, rootdir):
             return ()
