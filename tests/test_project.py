@@ -633,3 +633,32 @@ def test_directory_rules_remembered_per_directory_equal_the_plain_way(tmp_path: 
             assert got == _plain_directory_rules(plain, folder), folder
             compared += 1
     assert compared > 100
+
+
+def test_answers_remembered_for_the_directories_above_equal_fresh_answers(
+    tmp_path: Path,
+) -> None:
+    """`find_config_file` with the run's answers so far (`known`) and
+    `Project.owner`, which remember the answer of every directory they looked at
+    (speed tricks for suites with a directory per test), answer every directory
+    of a nested tree of configurations and sub-projects as a fresh lookup."""
+    from testlint.locate import find_config_file
+
+    write(tmp_path, "pyproject.toml", "[tool.testlint]\n")
+    write(tmp_path, "a/pyproject.toml", "[project]\nname = 'a'\n")  # no table: not a config
+    write(tmp_path, "a/b/pyproject.toml", "[tool.testlint]\nselect = ['TL1']\n")
+    write(tmp_path, "c/requirements-dev.txt", "pytest\n")
+    write(tmp_path, "c/d/setup.cfg", "[metadata]\nname = d\n")
+    folders = ["a/b/c/d", "a/x/y", "c/d/e/f", "c/g", "h/i/j", "a/b", "c", "."]
+    for folder in folders:
+        write(tmp_path, f"{folder}/tests/test_x.py", "def test(): pass\n")
+    files = sorted(tmp_path.rglob("test_x.py"), key=lambda p: (len(p.parts), str(p)))
+    for order in (files, files[::-1]):  # shallow directories first, then deep ones first
+        known: dict[Path, Path | None] = {}
+        remembered = Project(tmp_path)
+        for path in order:
+            assert find_config_file(path.parent, known) == find_config_file(path.parent), path
+            fresh = Project(tmp_path).owner(path)
+            assert remembered.owner(path).root == fresh.root, path
+    assert len(known) > len(files)
+    assert {Project(tmp_path).owner(p).root.name for p in files} >= {"c", "d", tmp_path.name}

@@ -75,17 +75,30 @@ def find_project_root(start: Path) -> Path:
     return base
 
 
-def find_config_file(start: Path) -> Path | None:
-    """The nearest pyproject.toml with a `[tool.testlint]` table, from `start` up."""
+def find_config_file(start: Path, known: dict[Path, Path | None] | None = None) -> Path | None:
+    """The nearest pyproject.toml with a `[tool.testlint]` table, from `start` up.
+    `known`: the answers for directories asked about earlier in the run, filled in
+    for every directory looked at (one per test file in suites that give each
+    test its own directory)."""
     start = start.resolve()
     base = start if start.is_dir() else start.parent
+    known = {} if known is None else known
+    looked: list[Path] = []
+    found: Path | None = None
     for directory in (base, *base.parents):
+        if directory in known:
+            found = known[directory]
+            break
+        looked.append(directory)
         candidate = directory / "pyproject.toml"
         if candidate.is_file():
             stat = candidate.stat()
             if _has_testlint_table(candidate, stat.st_mtime_ns, stat.st_size):
-                return candidate
-    return None
+                found = candidate
+                break
+    for directory in looked:
+        known[directory] = found
+    return found
 
 
 @lru_cache(maxsize=1024)

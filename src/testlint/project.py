@@ -277,16 +277,23 @@ class Project:
             # Keyed by directory, and by sub-project root so that every directory of
             # one sub-project shares one Project (requirements, suite scan).
             cached = self
+            probed: list[Path] = []  # directories that declare nothing: they share the answer
             for candidate in (directory, *directory.parents):
                 if candidate == self.root:
+                    break
+                known = self._owners.get(candidate)
+                if known is not None:
+                    cached = known  # asked about before, for another file
                     break
                 if any((candidate / name).is_file() for name in DEPENDENCY_FILES) or any(
                     candidate.glob("*requirements*.txt")
                 ):
-                    cached = self._owners.get(candidate) or self.sub_project(candidate)
+                    cached = self.sub_project(candidate)
                     self._owners[candidate] = cached
                     break
-            self._owners[directory] = cached
+                probed.append(candidate)
+            for candidate in probed:
+                self._owners[candidate] = cached
         self._owners_by_name[path.parent] = cached  # as given: no resolving next time
         return cached
 

@@ -408,6 +408,7 @@ class _Linters:
         self._by_config: dict[Path | None, Linter] = {main.settings.config_path: main}
         self._by_directory: dict[Path, Linter] = {}
         self._by_name: dict[Path, Linter] = {}
+        self._config_files: dict[Path, Path | None] = {}
 
     def for_path(self, path: Path) -> Linter:
         if self.options.config is not None or self.options.isolated:
@@ -422,7 +423,7 @@ class _Linters:
     def _for_directory(self, directory: Path) -> Linter:
         linter = self._by_directory.get(directory)
         if linter is None:
-            config = find_config_file(directory)
+            config = find_config_file(directory, self._config_files)
             linter = self._by_config.get(config)
             if linter is None:
                 settings, project = resolve_settings([directory], self.options)
