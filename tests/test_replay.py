@@ -14,7 +14,8 @@ from typing import Any, ClassVar
 import click
 import pytest
 
-from testlint import cli, fingerprint, index, invocation, launcher, record, rerun, runner
+from launching import Launch, uncached
+from testlint import cli, fingerprint, index, invocation, record, runner
 from testlint import project as project_module
 from testlint.files import skips_directory
 from testlint.locate import ROOT_MARKERS
@@ -59,47 +60,9 @@ def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
-class Launch:
-    """`launcher.main` in this process: exit code, output, and whether it replayed
-    (neither linted every file nor checked changed files alone: `rerun`)."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
-        self.capsys = capsys
-        self.linted = 0
-        self.reruns = 0
-        real = cli.main
-        real_rerun = rerun.rerun
-
-        def counting(*args: object, **kwargs: object) -> None:
-            self.linted += 1
-            real(*args, **kwargs)
-
-        def counting_reruns(*args: Any, **kwargs: Any) -> int | None:
-            code = real_rerun(*args, **kwargs)
-            self.reruns += code is not None
-            return code
-
-        monkeypatch.setattr(cli, "main", counting)
-        monkeypatch.setattr(rerun, "rerun", counting_reruns)
-
-    def __call__(self, *argv: str) -> tuple[int, str, str, bool]:
-        before = self.linted, self.reruns
-        with pytest.raises(SystemExit) as exited:
-            launcher.main(list(argv))
-        out, err = self.capsys.readouterr()
-        code = exited.value.code
-        assert isinstance(code, int)
-        return code, out, err, (self.linted, self.reruns) == before
-
-
 @pytest.fixture
 def launch(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Launch:
     return Launch(monkeypatch, capsys)
-
-
-def uncached(launch: Launch, *argv: str) -> tuple[int, str, str]:
-    code, out, err, _ = launch(*argv, "--no-cache")
-    return code, out, err
 
 
 def test_an_unchanged_check_is_replayed_exactly(shop: Path, launch: Launch) -> None:
