@@ -30,10 +30,10 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from testlint.dependencies import (
     LOCK_FILES,
@@ -128,7 +128,7 @@ class Hasher:
     command line reach the same file by different paths) and stat'ed once a run:
     a run that writes fixes does not save the cache (see `runner._Store.save`)."""
 
-    def __init__(self, known: Mapping[str, list[Any]]) -> None:
+    def __init__(self, known: Mapping[str, Any]) -> None:
         self.known = dict(known)
         self.seen: dict[str, list[Any]] = {}
         try:
@@ -140,14 +140,14 @@ class Hasher:
         key = os.path.join(self._cwd, path)
         entry = self.seen.get(key)
         if entry is not None:
-            return str(entry[3])
+            return str(entry[-1])
         signature = stat_signature(path)
         if signature is None:
             return "missing"
-        entry = self.known.get(key)
-        if entry is not None and entry[:3] == signature:
-            self.seen[key] = entry
-            return str(entry[3])
+        known: Any = self.known.get(key)
+        if _vouches(known, signature):
+            self.seen[key] = known
+            return str(known[-1])
         try:
             data = path.read_bytes()
         except OSError:
@@ -165,11 +165,43 @@ class Hasher:
         return value
 
 
+def _vouches(entry: Any, signature: list[int]) -> bool:
+    """Whether a remembered `[*signature, digest]` (read from the cache file, so
+    of any shape) holds the digest of a file whose stat is now `signature`."""
+    return (
+        isinstance(entry, list)
+        and len(entry) == len(signature) + 1
+        and entry[:-1] == signature
+        and isinstance(entry[-1], str)
+    )
+
+
 @dataclass
 class Entry:
     diagnostics: list[dict[str, Any]]
+    """`encode`d findings, as read: `decode` checks each."""
     groups: dict[str, str]
     """Group name -> digest it was made with; "tests:<path>" for a test module read."""
+
+
+T = TypeVar("T")
+
+
+def _typed(value: object, kind: type[T]) -> T:
+    """`value`, which the cache file says is a `kind`. Raises TypeError."""
+    if not isinstance(value, kind):
+        raise TypeError(f"not a {kind.__name__}")
+    return value
+
+
+def _entry(raw: object) -> Entry:
+    entry = _typed(raw, dict)
+    return Entry(_typed(entry["d"], list), _typed(entry["g"], dict))
+
+
+def _values(raw: object, wanted: Callable[[object], bool]) -> dict[str, Any]:
+    """The items of a mapping read from the cache file whose value is `wanted`."""
+    return {key: value for key, value in _typed(raw, dict).items() if wanted(value)}
 
 
 @dataclass
@@ -198,17 +230,24 @@ class Cache:
 
     @classmethod
     def load(cls, directory: Path, root: Path) -> Cache:
+        """The cache of `root` in `directory`; an empty one when there is none, or
+        when it is not one this version wrote (broken, foreign, not a file): a bad
+        cache is as good as none, and the next save replaces it."""
         cache = cls(directory, root)
         try:
             raw = json.loads(cache.file.read_text(encoding="utf-8"))
-            cache.hasher = Hasher(raw["stats"])
-            cache.scope = raw["scope"]
-            cache.entries = {k: Entry(v["d"], v["g"]) for k, v in raw["entries"].items()}
-            cache.tokens = dict(raw["tokens"])
-            cache.exits = dict(raw["exits"])
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            cache.entries = {}  # no cache, or one this version cannot read: start afresh
-        return cache
+            read = cls(
+                directory,
+                root,
+                scope=_typed(raw["scope"], str),
+                entries={k: _entry(v) for k, v in _typed(raw["entries"], dict).items()},
+                hasher=Hasher(_typed(raw["stats"], dict)),
+                tokens=_values(raw["tokens"], lambda v: isinstance(v, str)),
+                exits=_values(raw["exits"], lambda v: v is None or type(v) is int),
+            )
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+            return cache  # (a symbolic link loop is an OSError, deep JSON a RecursionError)
+        return read
 
     @classmethod
     def known_exits(cls, directory: Path, root: Path, scope: str) -> dict[str, int | None]:
@@ -306,7 +345,41 @@ def _decode_fix(raw: dict[str, Any], title: str | None) -> Fix | None:
     )
 
 
+_APPLICABILITIES = frozenset(applicability.value for applicability in Applicability)
+
+
+def _ints(value: object, count: int) -> bool:
+    return isinstance(value, list) and len(value) == count and all(type(v) is int for v in value)
+
+
+def _well_formed(raw: object) -> bool:
+    """Whether a finding read from a cache file (or a run record) is as `encode`
+    made it: anything else is input no run may trust."""
+    if not isinstance(raw, dict):
+        return False
+    title, fix, lines = raw.get("fix_title", 0), raw.get("fix", 0), raw.get("fix_lines", 0)
+    edits = raw.get("edits", [])
+    return (
+        isinstance(raw.get("code"), str)
+        and isinstance(raw.get("name"), str)
+        and isinstance(raw.get("message"), str)
+        and _ints(raw.get("start"), 2)
+        and _ints(raw.get("end"), 2)
+        and (title is None or isinstance(title, str))
+        and (fix is None or fix in _APPLICABILITIES)
+        and (lines is None or _ints(lines, 2))
+        and isinstance(edits, list)
+        and all(
+            isinstance(edit, list) and len(edit) == 5 and isinstance(edit[0], str) for edit in edits
+        )
+        and all(_ints(edit[1:], 4) for edit in edits)
+    )
+
+
 def decode(path: Path, raw: dict[str, Any]) -> Diagnostic:
+    """The finding `encode` gave `raw`. Raises ValueError when `raw` is not one."""
+    if not _well_formed(raw):
+        raise ValueError(f"not a finding testlint stored: {str(raw)[:80]}")
     lines = raw["fix_lines"]
     return Diagnostic(
         path=path,
@@ -352,6 +425,10 @@ class RunCache:
         entry = self.cache.entries.get(key)
         if entry is None:
             return None
+        try:
+            found = [decode(path, d) for d in entry.diagnostics]
+        except ValueError:
+            return None  # a broken entry: as if absent (this run's result replaces it)
         if fixing and any(d["fix"] for d in entry.diagnostics):
             return None  # the fix must be applied
         if self.with_edits and any(d["fix"] and "edits" not in d for d in entry.diagnostics):
@@ -359,7 +436,7 @@ class RunCache:
         if any(self.group(name, path) != digest for name, digest in entry.groups.items()):
             return None
         self.cache.fresh[key] = entry
-        return FileResult(path, diagnostics=[decode(path, d) for d in entry.diagnostics])
+        return FileResult(path, diagnostics=found)
 
     def record(self, key: str, result: FileResult, tests_read: Iterable[Path]) -> None:
         """Remember a result made from the file as it is on disk now."""

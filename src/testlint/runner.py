@@ -525,7 +525,7 @@ def cache_directory(options: RunOptions, project: Project, settings: Settings) -
         or settings.cache_dir
         or project.root / DEFAULT_CACHE_DIRECTORY
     )
-    return directory.resolve()
+    return Path(os.path.realpath(directory))  # a symbolic link loop raises nothing here
 
 
 def _open_cache(options: RunOptions, project: Project, settings: Settings) -> _Store | None:
