@@ -425,7 +425,7 @@ def test_suite_tokens_from_the_linted_bytes_equal_those_read_from_the_file(
     assert offered is not None
     read = cache.suite_tokens(path.read_text(encoding="utf-8", errors="replace"))
     found = path.stat()
-    stat = [found.st_mtime_ns, found.st_size, found.st_ino]
+    stat = [found.st_ctime_ns, found.st_mtime_ns, found.st_size, found.st_ino]
     assert offered == (cache.Hasher({}).digest(path), read, stat)
     assert read == "mark.broken mark.r\xe9seau mark.slow"
 

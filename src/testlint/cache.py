@@ -30,6 +30,7 @@ import hashlib
 import json
 import os
 import re
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +46,7 @@ from testlint.dependencies import (
 from testlint.diagnostics import Applicability, Diagnostic, Edit, Fix, Position
 from testlint.engine import FileResult
 from testlint.facts import FACTS
-from testlint.fingerprint import code_fingerprint, combine, write_json_atomically
+from testlint.fingerprint import RACY_NS, code_fingerprint, combine, write_json_atomically
 from testlint.locate import (
     DEFAULT_CACHE_DIRECTORY,
     ENVIRONMENT_DIRECTORIES,
@@ -113,12 +114,14 @@ def in_environment(path: str, root: str) -> bool:
 
 
 def stat_signature(path: Path) -> list[int] | None:
-    """What `Hasher` keeps of a file's stat: re-read when any of it changes."""
+    """What `Hasher` keeps of a file's stat: re-read when any of it changes. The
+    change time first: an edit that restores the size and modification time
+    (`cp -p`, `touch -r`) still moves it, and it is when the file last changed."""
     try:
         found = os.stat(path)
     except OSError:
         return None
-    return [found.st_mtime_ns, found.st_size, found.st_ino]
+    return [found.st_ctime_ns, found.st_mtime_ns, found.st_size, found.st_ino]
 
 
 class Hasher:
@@ -126,11 +129,15 @@ class Hasher:
 
     Files are keyed by absolute path (the suite listing and the files named on the
     command line reach the same file by different paths) and stat'ed once a run:
-    a run that writes fixes does not save the cache (see `runner._Store.save`)."""
+    a run that writes fixes does not save the cache (see `runner._Store.save`). A
+    stat too recent to vouch for the content (`fingerprint.RACY_NS`) is used for
+    this run only, never remembered."""
 
-    def __init__(self, known: Mapping[str, Any]) -> None:
+    def __init__(self, known: Mapping[str, Any], started_ns: int | None = None) -> None:
         self.known = dict(known)
         self.seen: dict[str, list[Any]] = {}
+        self.started_ns = time.time_ns() if started_ns is None else started_ns
+        """Before any stat was taken: what `racy` compares stats with."""
         try:
             self._cwd = os.getcwd()
         except OSError:  # the working directory was removed: paths stay as given
@@ -163,6 +170,21 @@ class Hasher:
         value = hashlib.sha256(data).hexdigest()
         self.seen[key] = [*signature, value]
         return value
+
+    def racy(self, signature: list[Any]) -> bool:
+        """Whether a stat taken this run is too recent to vouch for the content: a
+        write in the same clock tick after the file was read could leave it as is."""
+        changed_ns: int = max(signature[0], signature[1])
+        return changed_ns >= self.started_ns - RACY_NS
+
+    def memo(self) -> dict[str, list[Any]]:
+        """What to remember: the stats known before, updated by this run's, and
+        without this run's racy ones (the next run hashes those files again)."""
+        found = {**self.known, **self.seen}
+        for key, entry in self.seen.items():
+            if self.racy(entry):
+                del found[key]
+        return found
 
 
 def _vouches(entry: Any, signature: list[int]) -> bool:
@@ -241,7 +263,7 @@ class Cache:
                 root,
                 scope=_typed(raw["scope"], str),
                 entries={k: _entry(v) for k, v in _typed(raw["entries"], dict).items()},
-                hasher=Hasher(_typed(raw["stats"], dict)),
+                hasher=Hasher(_typed(raw["stats"], dict), cache.hasher.started_ns),
                 tokens=_values(raw["tokens"], lambda v: isinstance(v, str)),
                 exits=_values(raw["exits"], lambda v: v is None or type(v) is int),
             )
@@ -264,10 +286,11 @@ class Cache:
 
     def changed(self) -> bool:
         """Whether this run has anything new to remember (a warm run writes nothing)."""
-        known = self.hasher.known
+        known, memo = self.hasher.known, self.hasher.memo()
         return (
             any(self.entries.get(k) is not entry for k, entry in self.fresh.items())
-            or any(known.get(k) != v for k, v in self.hasher.seen.items())
+            or len(memo) != len(known)
+            or any(known.get(k) != v for k, v in memo.items())
             or any(self.tokens.get(k) != v for k, v in self.tokens_used.items())
             or any(k not in self.exits or self.exits[k] != v for k, v in self.exits_used.items())
         )
@@ -287,7 +310,7 @@ class Cache:
         return {
             "scope": self.scope,
             "entries": {k: {"d": e.diagnostics, "g": e.groups} for k, e in entries.items()},
-            "stats": {**self.hasher.known, **self.hasher.seen},
+            "stats": self.hasher.memo(),
             "tokens": tokens,
             "exits": exits,
         }

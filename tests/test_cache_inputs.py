@@ -1,0 +1,135 @@
+"""Every input a result depends on is part of its key: after any change, a cached run
+and a replay answer exactly as a run without the cache does (#25)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from cli_runner import write
+from launching import Launch
+from testlint import cache, fingerprint, record
+from testlint.runner import RunOptions, RunResult, run
+
+ASYNC_TESTS = """\
+import pytest
+
+
+@pytest.fixture
+async def client():
+    yield 1
+
+
+async def test_get(client):
+    pass
+"""
+"""TL301 and TL302 in pytest-asyncio's strict mode; nothing in auto mode or
+without pytest-asyncio."""
+
+USES_ASYNCIO = "[project]\nname = 'shop'\ndependencies = ['pytest-asyncio>=0.23']\n"
+
+
+@pytest.fixture
+def launch(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> Launch:
+    # Files made a moment ago are "racy" for a replay: the tests here are about what
+    # is watched, so a run is recorded however new its files are.
+    monkeypatch.setattr(record, "RACY_NS", -(10**15))
+    return Launch(monkeypatch, capsys)
+
+
+def twins(tmp_path: Path, files: dict[str, str]) -> tuple[Path, Path]:
+    """Two copies of one project: one warmed with the cache, one run without it.
+    Commands run inside each, so their output names the same relative paths."""
+    made = []
+    for name in ("cached", "fresh"):
+        for relative, text in files.items():
+            write(tmp_path / name, relative, text)
+        made.append(tmp_path / name)
+    return made[0], made[1]
+
+
+def in_both(cached: Path, fresh: Path, relative: str, text: str) -> None:
+    write(cached, relative, text)
+    write(fresh, relative, text)
+
+
+def outcome(launch: Launch, directory: Path, *argv: str) -> tuple[int, str, str, dict[str, str]]:
+    """Exit code, output and every test module's text after `testlint *argv` in
+    `directory`."""
+    os.chdir(directory)
+    code, out, err, _ = launch(*argv)
+    texts = {str(p.relative_to(directory)): p.read_text() for p in directory.rglob("test_*.py")}
+    return code, out, err, texts
+
+
+# ------------------------------------------------------------------ the stat memo
+
+EXITS = "import sys\n\nsys.exit(1)\n"
+PASSES = "import sys\n\nprint(1111)\n"  # as long as EXITS
+
+
+def lint(root: Path) -> RunResult:
+    return run([root / "tests"], RunOptions(cache=True, cache_dir=root / "cache"))
+
+
+def codes(result: RunResult) -> list[str]:
+    return [d.code for d in result.diagnostics]
+
+
+def test_an_edit_that_keeps_size_and_mtime_is_seen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`cp -p` (or an editor that restores the time) rewrites a file in place with
+    its old mtime; the change time still tells."""
+    monkeypatch.setattr(cache, "RACY_NS", -(10**15), raising=False)  # the memo trusts stats
+    write(tmp_path, "pyproject.toml", "[project]\nname = 'x'\n")
+    test = write(tmp_path, "tests/test_a.py", EXITS)
+    old = test.stat()
+    assert codes(lint(tmp_path)) == ["TL101"]
+    source = write(tmp_path, "elsewhere/test_a.py", PASSES)
+    os.utime(source, ns=(old.st_atime_ns, old.st_mtime_ns))
+    time.sleep(0.01)  # a change time the kernel can tell apart
+    shutil.copy2(source, test)  # `cp -p`: in place, with the source's times
+    now = test.stat()
+    assert (now.st_ino, now.st_size, now.st_mtime_ns) == (old.st_ino, old.st_size, old.st_mtime_ns)
+    assert codes(lint(tmp_path)) == []
+
+
+def test_an_edit_in_the_same_clock_tick_as_a_run_is_seen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a filesystem with one-second timestamps, a file saved in the second a run
+    read it can keep its whole stat: a stat that recent is not trusted."""
+    write(tmp_path, "pyproject.toml", "[project]\nname = 'x'\n")
+    test = write(tmp_path, "tests/test_a.py", EXITS)
+    second = time.time_ns() // 10**9 * 10**9
+    os.utime(test, ns=(second, second))  # a one-second filesystem's stamp
+    pinned = cache.stat_signature(test)
+    assert codes(lint(tmp_path)) == ["TL101"]
+    test.write_text(PASSES, encoding="utf-8")
+    os.utime(test, ns=(second, second))
+    real = cache.stat_signature
+    monkeypatch.setattr(
+        cache, "stat_signature", lambda path: pinned if Path(path) == test else real(path)
+    )
+    assert codes(lint(tmp_path)) == []
+
+
+def test_a_file_stamped_in_the_second_the_run_started_is_not_recorded(tmp_path: Path) -> None:
+    """A whole-second stamp says only that the file changed within that second: a
+    run that started during it may have read the file before that change."""
+    path = write(tmp_path, "tests/test_a.py", "x = 1\n")
+    found = fingerprint.signature(str(path))
+    assert found is not None
+    second = found[1] // 10**9 * 10**9
+    stamped = [second, second, *found[2:]]  # mtime, ctime: a one-second filesystem
+    started = second + 500_000_000  # the run started half-way through that second
+    assert record._with_racy_contents({str(path): stamped}, started) is None
+    later = second + 1_000_000_000 + record.SETTLED_NS + 1
+    assert record._with_racy_contents({str(path): stamped}, later) is not None
