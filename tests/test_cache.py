@@ -59,6 +59,12 @@ def codes(result: RunResult) -> list[tuple[str, str, int]]:
     return [(d.path.name, d.code, d.start.line) for d in result.diagnostics]
 
 
+def environment(root: Path) -> str:
+    """The digest of the environment of the project at `root`, as a run makes it."""
+    settings, project = resolve_settings([root], RunOptions())
+    return cache.environment_digest(project, settings, cache.Hasher({}))
+
+
 @pytest.fixture
 def no_linting(monkeypatch: pytest.MonkeyPatch) -> None:
     """Any file actually linted from here on fails the test."""
@@ -482,9 +488,9 @@ def test_every_run_file_is_part_of_the_environment(tmp_path: Path, name: str) ->
     write(tmp_path, "pyproject.toml", "[project]\nname = 'x'\n")
     path = write(tmp_path, name, "pytest tests\n")
     assert path in [found for found, _ in run_files(tmp_path)]
-    before = cache.environment_digest(tmp_path, cache.Hasher({}))
+    before = environment(tmp_path)
     path.write_text("pytest -n 4 -m 'not serial' tests\n")
-    assert cache.environment_digest(tmp_path, cache.Hasher({})) != before
+    assert environment(tmp_path) != before
 
 
 def test_the_scope_is_the_testlint_that_made_the_entries(
@@ -533,9 +539,9 @@ def test_in_environment_over_estimates_what_the_environment_digest_reads(
     path = tmp_path / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("x = 1\n", encoding="utf-8")
-    before = cache.environment_digest(tmp_path, cache.Hasher({}))
+    before = environment(tmp_path)
     path.write_text("x = 22\n", encoding="utf-8")
-    after = cache.environment_digest(tmp_path, cache.Hasher({}))
+    after = environment(tmp_path)
     assert before == after or found
 
 

@@ -12,7 +12,8 @@ import pytest
 
 from cli_runner import write
 from launching import Launch
-from testlint import cache, fingerprint, record
+from testlint import cache, dependencies, fingerprint, record
+from testlint.locate import ROOT_MARKERS
 from testlint.runner import RunOptions, RunResult, run
 
 ASYNC_TESTS = """\
@@ -66,6 +67,116 @@ def outcome(launch: Launch, directory: Path, *argv: str) -> tuple[int, str, str,
     code, out, err, _ = launch(*argv)
     texts = {str(p.relative_to(directory)): p.read_text() for p in directory.rglob("test_*.py")}
     return code, out, err, texts
+
+
+# ------------------------------------------------------------------ pytest 9 config files
+
+
+@pytest.mark.parametrize("name", ["pytest.toml", ".pytest.toml"])
+@pytest.mark.parametrize("command", [(), ("--diff",), ("--fix",)])
+def test_a_pytest_toml_switching_asyncio_mode_is_seen(
+    tmp_path: Path, launch: Launch, name: str, command: tuple[str, ...]
+) -> None:
+    files = {
+        "pyproject.toml": USES_ASYNCIO,
+        name: '[pytest]\nasyncio_mode = "auto"\n',
+        "tests/test_api.py": ASYNC_TESTS,
+    }
+    cached, fresh = twins(tmp_path, files)
+    os.chdir(cached)
+    assert launch("tests")[:2] == (0, "All checks passed! Checked 1 file.\n")
+    assert launch("tests", "--diff")[:2] == (0, "")
+    for root in (cached, fresh):
+        write(root, name, '[pytest]\nasyncio_mode = "strict"\n')
+    found = outcome(launch, cached, *command, "tests")
+    expected = outcome(launch, fresh, *command, "tests", "--no-cache")
+    assert found == expected
+    shown = {(): "TL301", ("--diff",): "+import pytest_asyncio", ("--fix",): "Fixed 2 problems"}
+    assert shown[command] in found[1]
+
+
+def test_a_pytest_toml_above_the_root_is_watched(tmp_path: Path, launch: Launch) -> None:
+    """pytest looks for its configuration above the project too (the project's own
+    files configure no pytest here): a change there reaches every result."""
+    files = {
+        "pytest.toml": '[pytest]\nasyncio_mode = "auto"\n',
+        "shop/pyproject.toml": USES_ASYNCIO,
+        "shop/tests/test_api.py": ASYNC_TESTS,
+    }
+    cached, fresh = twins(tmp_path, files)
+    os.chdir(cached / "shop")
+    launch("tests")
+    assert launch("tests")[:2] == (0, "All checks passed! Checked 1 file.\n")
+    in_both(cached, fresh, "pytest.toml", '[pytest]\nasyncio_mode = "strict"\n')
+    found = outcome(launch, cached / "shop", "tests")
+    assert found == outcome(launch, fresh / "shop", "tests", "--no-cache")
+    assert found[0] == 1
+
+
+# ------------------------------------------------------------------ requirements includes
+
+
+@pytest.mark.parametrize(
+    ("line", "included"),
+    [
+        ("-r ../shared/base.txt", "shared/base.txt"),  # outside the root
+        ("--requirement=deps/base.in", "shop/deps/base.in"),  # any name
+        ("-c constraints.cfg", "shop/constraints.cfg"),
+    ],
+)
+def test_a_dependency_added_to_an_included_requirements_file_is_seen(
+    tmp_path: Path, launch: Launch, line: str, included: str
+) -> None:
+    files = {
+        "shop/pyproject.toml": "[project]\nname = 'shop'\n",
+        "shop/requirements-dev.txt": f"{line}\n",
+        included: "requests\n",
+        "shop/tests/test_api.py": ASYNC_TESTS,
+    }
+    cached, fresh = twins(tmp_path, files)
+    os.chdir(cached / "shop")
+    launch("tests")
+    assert launch("tests")[:2] == (0, "All checks passed! Checked 1 file.\n")
+    in_both(cached, fresh, included, "requests\npytest-asyncio>=0.23\n")
+    found = outcome(launch, cached / "shop", "tests")
+    assert found == outcome(launch, fresh / "shop", "tests", "--no-cache")
+    assert found[0] == 1
+
+
+def test_an_include_of_an_include_is_watched(tmp_path: Path, launch: Launch) -> None:
+    files = {
+        "shop/pyproject.toml": "[project]\nname = 'shop'\n",
+        "shop/requirements.txt": "-r requirements/test.in\n",
+        "shop/requirements/test.in": "-r ../../shared/pinned.txt\n",
+        "shared/pinned.txt": "requests\n",
+        "shop/tests/test_api.py": ASYNC_TESTS,
+    }
+    cached, fresh = twins(tmp_path, files)
+    os.chdir(cached / "shop")
+    launch("tests")
+    in_both(cached, fresh, "shared/pinned.txt", "requests\npytest-asyncio\n")
+    found = outcome(launch, cached / "shop", "tests")
+    assert found == outcome(launch, fresh / "shop", "tests", "--no-cache")
+    assert found[0] == 1
+
+
+def test_requirements_files_that_include_each_other_are_each_read_once(tmp_path: Path) -> None:
+    """`-r ../deps/a.txt` inside deps/a.txt names the same file by a longer path."""
+    write(tmp_path, "requirements.txt", "-r deps/a.txt\n")
+    write(tmp_path, "deps/a.txt", "pytest-xdist\n-r ../deps/a.txt\n-r b.txt\n-c missing.txt\n")
+    write(tmp_path, "deps/b.txt", "pytest-asyncio\n-r ../requirements.txt\n")
+    found = [r.name for r in dependencies.declared_requirements(tmp_path)]
+    assert found == ["pytest-xdist", "pytest-asyncio"]
+    assert dependencies.requirement_files(tmp_path) == [
+        tmp_path / name
+        for name in ("requirements.txt", "deps/a.txt", "deps/b.txt", "deps/missing.txt")
+    ]
+
+
+def test_every_pytest_configuration_file_marks_a_root() -> None:
+    """A project configured by `pytest.toml` alone has its root there, as one
+    configured by `pytest.ini` does; and replay watches these names above the root."""
+    assert set(cache.CONFIG_FILE_NAMES) <= set(ROOT_MARKERS)
 
 
 # ------------------------------------------------------------------ the stat memo

@@ -7,7 +7,9 @@ An entry is keyed on everything a file's result depends on:
   the settings, the file's kind and path;
 - the project's *environment*: every conftest and every configuration, dependency
   and CI file testlint reads (root files, `requirements/`, CI workflows, scripts,
-  the files `project.run_files` reads, and config files anywhere in the suite);
+  the files `project.run_files` reads, config files anywhere in the suite, the
+  requirements files an `-r`/`-c` reaches wherever they are, and pytest's
+  configuration files above the root, found or not: `environment_files`);
 - the project facts the file's rules declare (`Rule.facts`), each by the digest
   the fact itself defines (`facts.py`), plus the test modules whose content a
   cross-file question read. A fact is digested only when a cached entry needs it,
@@ -37,15 +39,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from testlint.dependencies import (
+    DEPENDENCY_FILES,
     LOCK_FILES,
     RUN_FILE_GLOBS,
     RUN_FILES,
     repository_root,
+    requirement_files,
     run_file_paths,
 )
 from testlint.diagnostics import Applicability, Diagnostic, Edit, Fix, Position
 from testlint.engine import FileResult
 from testlint.facts import FACTS
+from testlint.files import skips_directory
 from testlint.fingerprint import RACY_NS, code_fingerprint, combine, write_json_atomically
 from testlint.locate import (
     DEFAULT_CACHE_DIRECTORY,
@@ -53,21 +58,24 @@ from testlint.locate import (
     NEVER_READ,
     is_virtualenv,
 )
+from testlint.memo import Key
 from testlint.project import marks_in_text
+from testlint.pytest_config import CONFIG_FILES
 
 if TYPE_CHECKING:
     from testlint.engine import Linter
     from testlint.project import Project
+    from testlint.settings import Settings
 
 FORMAT = 1
+CONFIG_FILE_NAMES = tuple(name for name, _ in CONFIG_FILES)
+"""The files pytest reads its configuration from (and `Project.pytest_config`)."""
 ENVIRONMENT_NAMES = frozenset(
     {
-        "pyproject.toml",
-        "setup.cfg",
+        *CONFIG_FILE_NAMES,
         "setup.py",
-        "tox.ini",
-        "pytest.ini",
-        ".pytest.ini",
+        "ruff.toml",  # how a fix sorts the import it adds (`imports.read_import_style`)
+        ".ruff.toml",
         "noxfile.py",
         "conftest.py",
         "Makefile",
@@ -102,7 +110,8 @@ _RUN_FILE_NAMES = re.compile(
 
 def in_environment(path: str, root: str) -> bool:
     """Whether `environment_digest(root)` may read the file at absolute `path` (an
-    over-estimate: run-file globs are matched on the file name only)."""
+    over-estimate: run-file globs are matched on the file name only; but a
+    requirements file included by name, `-r base.in`, is not known here)."""
     name = os.path.basename(path)
     if is_environment_file(name) or name in RUN_FILES or _RUN_FILE_NAMES.match(name):
         return True
@@ -543,9 +552,41 @@ class RunCache:
         return fact.digest(owner, self)
 
 
-def environment_digest(root: Path, hasher: Hasher) -> str:
-    """Every configuration, dependency, CI and conftest file under the root, and
-    the files `project.run_files` reads; each once."""
+ENVIRONMENT: Key[tuple[Path, ...]] = Key("environment files")
+
+
+def environment_files(project: Project, settings: Settings) -> tuple[Path, ...]:
+    """Every file of the project's environment (`_environment_files`), listed once
+    a run: the cache keys on them, and a replay watches those outside the root."""
+    return project.memo.get(
+        ENVIRONMENT,
+        lambda: _environment_files(
+            project.root, lambda directory: not skips_directory(directory, project, settings)
+        ),
+    )
+
+
+def outside_root(project: Project, settings: Settings) -> list[str]:
+    """The environment files outside the project's root, which a replay's snapshot
+    of the root's tree does not hold (`record.snapshot`)."""
+    root = str(project.root).rstrip(os.sep) + os.sep
+    return [
+        str(path) for path in environment_files(project, settings) if not str(path).startswith(root)
+    ]
+
+
+def environment_digest(project: Project, settings: Settings, hasher: Hasher) -> str:
+    """The digest of every environment file's content ("missing" for one looked
+    for but absent: creating it changes the digest)."""
+    files = environment_files(project, settings)
+    return combine(f"{path}={hasher.digest(path)}" for path in files)
+
+
+def _environment_files(root: Path, discovery_enters: Callable[[Path], bool]) -> tuple[Path, ...]:
+    """Every configuration, dependency, CI and conftest file under the root (in the
+    directories discovery walks too), the files `project.run_files` reads, the
+    requirements files they include (wherever they are), and the pytest
+    configuration files above the root (found or not); sorted, each once."""
     found: set[Path] = set()
     for name in os.listdir(root) if root.is_dir() else ():
         if is_environment_file(name) and os.path.isfile(root / name):
@@ -561,17 +602,32 @@ def environment_digest(root: Path, hasher: Hasher) -> str:
     for sub in ENVIRONMENT_DIRECTORIES:
         for current, _, filenames in os.walk(root / sub):
             found.update(Path(current, filename) for filename in filenames)
+    # pytest looks for its configuration above the project too.
+    found.update(directory / name for directory in root.parents for name in CONFIG_FILE_NAMES)
     for current, dirnames, filenames in os.walk(root):
-        dirnames[:] = [
-            d
-            for d in dirnames
-            if not d.startswith(".")
-            and d not in SKIPPED
-            and not is_virtualenv(os.path.join(current, d))
-        ]
-        if Path(current) != root:
-            found.update(Path(current, name) for name in filenames if is_environment_file(name))
-    return combine(f"{path}={hasher.digest(path)}" for path in sorted(found))
+        dirnames[:] = [d for d in dirnames if _entered(os.path.join(current, d), discovery_enters)]
+        here = Path(current)
+        if here != root:
+            found.update(here / name for name in filenames if is_environment_file(name))
+        if here == root or _declares_dependencies(filenames):  # a project (`Project.owner`)
+            found.update(requirement_files(here))
+    return tuple(sorted(found))
+
+
+def _entered(directory: str, discovery_enters: Callable[[Path], bool]) -> bool:
+    """Whether the environment's walk enters `directory`: where every reader of the
+    tree goes, and where discovery goes (a hidden directory `norecursedirs` allows)."""
+    name = os.path.basename(directory)
+    if name in SKIPPED or is_virtualenv(directory):
+        return False
+    return not name.startswith(".") or discovery_enters(Path(directory))
+
+
+def _declares_dependencies(filenames: Iterable[str]) -> bool:
+    return any(
+        name in DEPENDENCY_FILES or (name.endswith(".txt") and "requirements" in name)
+        for name in filenames
+    )
 
 
 SKIPPED = NEVER_READ | {"venv", DEFAULT_CACHE_DIRECTORY}

@@ -47,7 +47,20 @@ ENVIRONMENT_DIRECTORIES = (
 )
 """Where CI, dependency and run scripts live: every file in them is part of the
 cache's environment digest, and watched by replay."""
-ROOT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", "tox.ini", "pytest.ini", ".git")
+ROOT_MARKERS = (
+    "pyproject.toml",
+    "setup.py",
+    "setup.cfg",
+    "tox.ini",
+    "pytest.toml",
+    ".pytest.toml",
+    "pytest.ini",
+    ".pytest.ini",
+    ".git",
+)
+"""What marks a project's root: packaging files, and every file pytest reads its
+configuration from (`pytest_config.CONFIG_FILES`; replay watches these above the
+root, where pytest looks for its configuration too)."""
 
 # Directories, by name, that the readers of a project tree skip. Every reader (file
 # discovery, the module index, the suite listing, the cache's environment digest,
