@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 
 from cli_runner import write
-from launching import Launch
-from testlint import cache, dependencies, fingerprint, record
+from launching import Launch, uncached
+from testlint import cache, dependencies, engine, fingerprint, record
 from testlint.locate import ROOT_MARKERS
 from testlint.runner import RunOptions, RunResult, run
 
@@ -244,3 +248,139 @@ def test_a_file_stamped_in_the_second_the_run_started_is_not_recorded(tmp_path: 
     assert record._with_racy_contents({str(path): stamped}, started) is None
     later = second + 1_000_000_000 + record.SETTLED_NS + 1
     assert record._with_racy_contents({str(path): stamped}, later) is not None
+
+
+# ------------------------------------------------------------------ every input, enumerated
+
+XDIST_SUITE = {
+    "shop/pyproject.toml": "[project]\nname = 'shop'\n\n[tool.testlint]\n",
+    "shop/pytest.toml": '[pytest]\nasyncio_mode = "strict"\nmarkers = ["serial: one worker"]\n',
+    "shop/ruff.toml": '[lint.isort]\nknown-first-party = ["shop"]\n',
+    "shop/requirements-dev.txt": "-r requirements/base.in\n",
+    "shop/requirements/base.in": "pytest-asyncio>=0.23\n",
+    "shop/uv.lock": '[[package]]\nname = "pytest-asyncio"\nversion = "0.23.5"\n',
+    "shop/tox.ini": "[testenv]\ndeps = pytest\ncommands = pytest\n",
+    "shop/.github/workflows/ci.yml": "steps:\n  - run: python -m pytest -n auto\n",
+    "shop/src/shop/__init__.py": "",
+    "shop/src/shop/payments.py": "def charge(amount):\n    return amount\n",
+    "shop/src/shop/orders.py": (
+        "from shop.payments import charge\n\n\ndef checkout(total):\n    return charge(total)\n"
+    ),
+    "shop/src/shop/tool.py": "import sys\n\nsys.exit(0)\n",
+    "shop/tests/conftest.py": (
+        "import pytest\n\ncollect_ignore = ['test_ignored.py']\n\n\n"
+        "@pytest.hookimpl(tryfirst=True)\ndef pytest_collection_modifyitems(items):\n"
+        "    for item in items:\n        if item.get_closest_marker('serial'):\n"
+        "            item.add_marker(pytest.mark.xdist_group('serial'))\n"
+    ),
+    "shop/tests/test_orders.py": (
+        "from unittest import mock\n\nfrom shop import orders\n\n\ndef test_checkout():\n"
+        '    with mock.patch("shop.payments.charge") as charge:\n'
+        "        orders.checkout(3)\n    charge.assert_called_once()\n"
+    ),
+    "shop/tests/test_api.py": ASYNC_TESTS,
+    "shop/tests/test_tool.py": "from shop import tool\n\n\ndef test_tool():\n    pass\n",
+    "shop/tests/test_pool.py": (
+        "from concurrent.futures import ThreadPoolExecutor\n\nimport pytest\n\n\n"
+        "@pytest.mark.serial\ndef test_pool():\n    with ThreadPoolExecutor(2) as pool:\n"
+        "        assert list(pool.map(abs, [-1])) == [1]\n"
+    ),
+    "shop/tests/test_ignored.py": "import sys\nsys.exit(1)\n",
+    "shop/tests/unit/test_skip.py": "import pytest\n\npytest.skip('no')\n",
+}
+"""A project whose results read every kind of input: pytest, ruff and testlint
+configuration, requirements and their includes, a lock file, tox and CI files, a
+conftest, the modules a patch target and an import name, the other test modules."""
+
+OUTSIDE_THE_ROOT = {
+    "pytest.toml": '[pytest]\nasyncio_mode = "strict"\n',
+    "shared/base.txt": "pytest-asyncio>=0.23\n",
+    "shop/pyproject.toml": "[project]\nname = 'shop'\n\n[tool.testlint]\n",
+    "shop/requirements-dev.txt": "-r ../shared/base.txt\n",
+    "shop/tests/test_api.py": ASYNC_TESTS,
+}
+"""Inputs above and beside the project: pytest's configuration, an included
+requirements file."""
+
+LAYOUTS = {"a suite": XDIST_SUITE, "outside the root": OUTSIDE_THE_ROOT}
+
+PROBE = b"\n# mark.probe pytest_asyncio\n"
+"""Appended to an input: a comment in every format here, and words the suite facts
+look for in a test module (a marker in use, pytest-asyncio in use)."""
+
+
+class Opened:
+    """The files opened (audit events) while `recording`: what a run read."""
+
+    active: ClassVar[list[set[Path]]] = []
+
+    @classmethod
+    def hook(cls, event: str, args: tuple[object, ...]) -> None:
+        if cls.active and event == "open" and args and isinstance(args[0], (str, Path)):
+            cls.active[-1].add(Path(os.path.abspath(args[0])))
+
+
+sys.addaudithook(Opened.hook)
+
+
+@contextmanager
+def recording() -> Iterator[set[Path]]:
+    found: set[Path] = set()
+    Opened.active.append(found)
+    try:
+        yield found
+    finally:
+        Opened.active.pop()
+
+
+def readers(tree: Path) -> dict[Path, set[Path]]:
+    """Every file under `tree` a check of `tests` reads, and the checked files whose
+    result read it: each checked file is checked alone (a project model of its
+    own, no cache) while the files opened are recorded."""
+    checked = run([Path("tests")], RunOptions()).files
+    assert checked
+    found: dict[Path, set[Path]] = {}
+    for result in checked:
+        path = result.path.resolve()
+        with recording() as opened:
+            run([result.path], RunOptions(with_edits=True, jobs=1))
+        for name in opened:
+            if name.is_relative_to(tree) and name.is_file():
+                found.setdefault(name, set()).add(path)
+    return found
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_every_file_a_result_reads_is_part_of_its_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, launch: Launch, layout: str
+) -> None:
+    """Each file a check reads to make a file's result is changed in turn: the next
+    cached run (replay, re-check or full) checks that file again, and prints what a
+    run without the cache prints. A reader of a new input that no key holds fails
+    here, without this test naming it."""
+    for relative, text in LAYOUTS[layout].items():
+        write(tmp_path, relative, text)
+    monkeypatch.chdir(tmp_path / "shop")
+    inputs = readers(tmp_path)
+    written = {tmp_path / name for name in LAYOUTS[layout]}
+    unread = {tmp_path / "shop/tests/test_ignored.py", tmp_path / "shop/tox.ini"}
+    assert set(inputs) == written - unread, "the layout no longer exercises its readers"
+    linted: set[Path] = set()
+    real = engine.Linter.check
+
+    def check(self: engine.Linter, path: Path, *args: Any, **kwargs: Any) -> engine.FileResult:
+        linted.add(path.resolve())
+        return real(self, path, *args, **kwargs)
+
+    monkeypatch.setattr(engine.Linter, "check", check)
+    launch("tests")
+    for changed, reading in sorted(inputs.items()):
+        original = changed.read_bytes()
+        changed.write_bytes(original + PROBE)
+        linted.clear()
+        found = launch("tests")[:3]
+        stale = sorted(str(path) for path in reading - linted)
+        assert not stale, f"{changed} changed, yet these were answered as before: {stale}"
+        assert found == uncached(launch, "tests"), changed
+        changed.write_bytes(original)
+        launch("tests")

@@ -339,6 +339,18 @@ def test_a_directory_only_discovery_walks_is_watched(shop: Path, launch: Launch)
     assert code == 1
 
 
+def test_a_virtualenv_that_stops_being_one_is_watched(shop: Path, launch: Launch) -> None:
+    """A directory holding a pyvenv.cfg is skipped by every reader, so its files are
+    not watched; removing the pyvenv.cfg makes its modules the project's again."""
+    write(shop, {"src/shop/pyvenv.cfg": "home = /usr\n", "tests/test_tool.py": "import shop\n"})
+    launch("tests")
+    assert launch("tests")[3]
+    (shop / "src/shop/pyvenv.cfg").unlink()
+    code, out, err, replayed = launch("tests")
+    assert not replayed, "the virtualenv's modules are read now: replayed a stale result"
+    assert (code, out, err) == uncached(launch, "tests")
+
+
 def test_a_configuration_above_the_root_is_watched(shop: Path, launch: Launch) -> None:
     """The root is `tests/` (it has a setup.py) until a pyproject.toml above it
     gains a `[tool.testlint]` table; the cache stays where it is."""

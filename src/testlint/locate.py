@@ -73,9 +73,12 @@ BUILD_DIRECTORIES = frozenset({"build", "dist", "venv"})
 the project's modules are listed (not by discovery: pytest's `norecursedirs` says)."""
 
 
+VIRTUALENV_MARKER = "pyvenv.cfg"
+
+
 def is_virtualenv(directory: str) -> bool:
     """A virtualenv, whatever its name: it holds a pyvenv.cfg."""
-    return os.path.exists(os.path.join(directory, "pyvenv.cfg"))
+    return os.path.exists(os.path.join(directory, VIRTUALENV_MARKER))
 
 
 def find_project_root(start: Path) -> Path:

@@ -18,8 +18,9 @@ running it), and holds the stat (mtime, ctime, size, inode, mode) of:
 
 - every directory under the project root and under each directory named, and every
   file in them, skipping only what no part of testlint reads (`__pycache__`,
-  `node_modules`, `site-packages`, virtualenvs, symbolic links to directories, and
-  hidden directories, unless pytest's `norecursedirs` lets discovery walk them);
+  `node_modules`, `site-packages`, virtualenvs (whose pyvenv.cfg is watched),
+  symbolic links to directories, and hidden directories, unless pytest's
+  `norecursedirs` lets discovery walk them);
   a directory's record holds a digest of the names in it too: a file added, removed
   or renamed changes those names, while a file saved through a temporary file
   renamed over it changes the directory's time only (and its own stat);
@@ -59,7 +60,13 @@ from testlint.fingerprint import (
     write_json_atomically,
 )
 from testlint.invocation import cache_directory, parse
-from testlint.locate import ENVIRONMENT_DIRECTORIES, NEVER_READ, ROOT_MARKERS, is_virtualenv
+from testlint.locate import (
+    ENVIRONMENT_DIRECTORIES,
+    NEVER_READ,
+    ROOT_MARKERS,
+    VIRTUALENV_MARKER,
+    is_virtualenv,
+)
 from testlint.terminal import replay_key
 
 FORMAT = 1
@@ -321,6 +328,11 @@ def snapshot(
                 stats[entry.path] = signature(entry.path)
             elif _read_by_all(entry) or discovery_enters(Path(entry.path)):
                 walk(entry.path)
+            else:  # skipped; a virtualenv only while its pyvenv.cfg is there
+                marker = os.path.join(entry.path, VIRTUALENV_MARKER)
+                held = signature(marker)
+                if held is not None:
+                    stats[marker] = held
 
     root_name = os.path.abspath(root)
     walk(root_name)
