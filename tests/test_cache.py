@@ -62,7 +62,7 @@ def codes(result: RunResult) -> list[tuple[str, str, int]]:
 def environment(root: Path) -> str:
     """The digest of the environment of the project at `root`, as a run makes it."""
     settings, project = resolve_settings([root], RunOptions())
-    return cache.environment_digest(project, settings, cache.Hasher({}))
+    return cache.environment_digest(project, settings, cache.Cache(root / "cache", root))
 
 
 @pytest.fixture

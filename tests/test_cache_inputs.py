@@ -278,7 +278,9 @@ XDIST_SUITE = {
         '    with mock.patch("shop.payments.charge") as charge:\n'
         "        orders.checkout(3)\n    charge.assert_called_once()\n"
     ),
-    "shop/tests/test_api.py": ASYNC_TESTS,
+    "shop/tests/test_api.py": ASYNC_TESTS.replace(
+        "import pytest\n", "import pytest\n\nimport shop\n"
+    ),
     "shop/tests/test_tool.py": "from shop import tool\n\n\ndef test_tool():\n    pass\n",
     "shop/tests/test_pool.py": (
         "from concurrent.futures import ThreadPoolExecutor\n\nimport pytest\n\n\n"
@@ -290,7 +292,8 @@ XDIST_SUITE = {
 }
 """A project whose results read every kind of input: pytest, ruff and testlint
 configuration, requirements and their includes, a lock file, tox and CI files, a
-conftest, the modules a patch target and an import name, the other test modules."""
+conftest, the modules a patch target and an import name, the other test modules,
+the names in the source roots (where the import a fix adds goes)."""
 
 OUTSIDE_THE_ROOT = {
     "pytest.toml": '[pytest]\nasyncio_mode = "strict"\n',
@@ -302,11 +305,35 @@ OUTSIDE_THE_ROOT = {
 """Inputs above and beside the project: pytest's configuration, an included
 requirements file."""
 
-LAYOUTS = {"a suite": XDIST_SUITE, "outside the root": OUTSIDE_THE_ROOT}
+IN_A_HIDDEN_DIRECTORY = {
+    "shop/pyproject.toml": (
+        "[project]\nname = 'shop'\ndependencies = ['pytest-asyncio']\n\n"
+        "[tool.pytest.ini_options]\nnorecursedirs = ['build']\n"
+    ),
+    "shop/tests/.hidden/conftest.py": "import pytest\n",
+    "shop/tests/.hidden/test_api.py": ASYNC_TESTS,
+}
+"""A directory only discovery enters (`norecursedirs` lets pytest collect it)."""
 
-PROBE = b"\n# mark.probe pytest_asyncio\n"
-"""Appended to an input: a comment in every format here, and words the suite facts
-look for in a test module (a marker in use, pytest-asyncio in use)."""
+LAYOUTS = {
+    "a suite": XDIST_SUITE,
+    "outside the root": OUTSIDE_THE_ROOT,
+    "in a hidden directory": IN_A_HIDDEN_DIRECTORY,
+}
+
+
+CHECK = ("check", "tests", "--output-format", "json")
+"""Every finding with every edit of its fix: what a cached entry must reproduce."""
+
+
+def probed(path: Path, data: bytes) -> bytes:
+    """`data` changed so that whatever any reader derives from it changes too: a
+    module now exits at import, on its first line (what the `exiting` fact keeps);
+    words the suite facts look for (a marker in use, pytest-asyncio in use); a
+    comment in every other format here."""
+    if path.suffix == ".py":
+        return b"import sys; sys.exit(0)  # mark.probe pytest_asyncio\n" + data
+    return data + b"\n# mark.probe pytest_asyncio\n"
 
 
 class Opened:
@@ -363,7 +390,7 @@ def test_every_file_a_result_reads_is_part_of_its_key(
     monkeypatch.chdir(tmp_path / "shop")
     inputs = readers(tmp_path)
     written = {tmp_path / name for name in LAYOUTS[layout]}
-    unread = {tmp_path / "shop/tests/test_ignored.py", tmp_path / "shop/tox.ini"}
+    unread = {tmp_path / "shop/tests/test_ignored.py"}
     assert set(inputs) == written - unread, "the layout no longer exercises its readers"
     linted: set[Path] = set()
     real = engine.Linter.check
@@ -373,14 +400,72 @@ def test_every_file_a_result_reads_is_part_of_its_key(
         return real(self, path, *args, **kwargs)
 
     monkeypatch.setattr(engine.Linter, "check", check)
-    launch("tests")
+    launch(*CHECK)
+    unseen: list[str] = []
     for changed, reading in sorted(inputs.items()):
         original = changed.read_bytes()
-        changed.write_bytes(original + PROBE)
+        changed.write_bytes(probed(changed, original))
         linted.clear()
-        found = launch("tests")[:3]
-        stale = sorted(str(path) for path in reading - linted)
-        assert not stale, f"{changed} changed, yet these were answered as before: {stale}"
-        assert found == uncached(launch, "tests"), changed
+        found = launch(*CHECK)[:3]
+        stale = sorted(path.name for path in reading - linted)
+        if stale or found != uncached(launch, *CHECK):
+            unseen.append(f"{changed.relative_to(tmp_path)} (answered as before: {stale})")
         changed.write_bytes(original)
-        launch("tests")
+        launch(*CHECK)
+    assert not unseen, "changed, yet the cached run did not see it: " + "; ".join(unseen)
+
+
+def looked_for(tree: Path, monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Every missing path under `tree` that a check of `tests` looks for."""
+    missing: set[Path] = set()
+    real = os.stat
+
+    def stat(path: Any, *args: Any, **kwargs: Any) -> os.stat_result:
+        try:
+            return real(path, *args, **kwargs)
+        except OSError:
+            if isinstance(path, (str, Path)):
+                missing.add(Path(os.path.abspath(path)))
+            raise
+
+    with monkeypatch.context() as patched:
+        patched.setattr(os, "stat", stat)
+        run([Path("tests")], RunOptions(with_edits=True, jobs=1))
+    return sorted(path for path in missing if path.is_relative_to(tree) and path.parent.is_dir())
+
+
+def unusual(path: Path, root: Path) -> bool:
+    """Outside the root, or in a hidden directory of it."""
+    if not path.is_relative_to(root):
+        return True
+    return any(part.startswith(".") for part in path.relative_to(root).parts[:-1])
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_every_file_a_check_looks_for_is_an_input_once_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, launch: Launch, layout: str
+) -> None:
+    """Each path a check looks for and does not find (a configuration file, a
+    conftest, a module, a directory a module name may be, a virtualenv's
+    pyvenv.cfg) is created in turn: the next cached run answers as a run without
+    the cache (most such files change nothing: their absence is an input only)."""
+    for relative, text in LAYOUTS[layout].items():
+        write(tmp_path, relative, text)
+    root = tmp_path / "shop"
+    monkeypatch.chdir(root)
+    paths = looked_for(tmp_path, monkeypatch)
+    assert root / "tests/pytest.toml" in paths
+    if layout != "a suite":  # the others for what only they have (each path costs two runs)
+        paths = [path for path in paths if unusual(path, root)]
+        assert paths
+    launch(*CHECK)
+    unseen: list[str] = []
+    for created in paths:
+        if created.suffix:
+            created.write_bytes(probed(created, b""))
+        else:  # looked for as a directory as often as a file
+            created.mkdir()
+        if launch(*CHECK)[:3] != uncached(launch, *CHECK):
+            unseen.append(str(created.relative_to(tmp_path)))
+        created.unlink() if created.is_file() else created.rmdir()
+    assert not unseen, "created, yet the cached run answered as before: " + ", ".join(unseen)

@@ -33,7 +33,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -52,6 +52,7 @@ from testlint.engine import FileResult
 from testlint.facts import FACTS
 from testlint.files import skips_directory
 from testlint.fingerprint import RACY_NS, code_fingerprint, combine, write_json_atomically
+from testlint.index import source_roots
 from testlint.locate import (
     DEFAULT_CACHE_DIRECTORY,
     ENVIRONMENT_DIRECTORIES,
@@ -575,11 +576,39 @@ def outside_root(project: Project, settings: Settings) -> list[str]:
     ]
 
 
-def environment_digest(project: Project, settings: Settings, hasher: Hasher) -> str:
+def environment_digest(project: Project, settings: Settings, cache: Cache) -> str:
     """The digest of every environment file's content ("missing" for one looked
-    for but absent: creating it changes the digest)."""
+    for but absent: creating it changes the digest), and of the module names the
+    source roots hold (but the cache's own directory)."""
     files = environment_files(project, settings)
-    return combine(f"{path}={hasher.digest(path)}" for path in files)
+    contents = [f"{path}={cache.hasher.digest(path)}" for path in files]
+    return combine([*contents, *_module_names(project.root, str(cache.directory))])
+
+
+def _module_names(root: Path, cache_directory: str) -> Iterator[str]:
+    """The names in each source root that may name a module (a directory, a `.py`
+    or `.pyi` file): whether the import a fix adds is first party
+    (`imports.ImportStyle.section`) and where it goes."""
+    for source in source_roots(root):
+        try:
+            with os.scandir(source) as listing:
+                names = sorted(
+                    entry.name
+                    for entry in listing
+                    if entry.path != cache_directory and _may_name_module(entry)
+                )
+        except OSError:
+            continue
+        yield f"{source}{os.sep}:{' '.join(names)}"
+
+
+def _may_name_module(entry: os.DirEntry[str]) -> bool:
+    if entry.name.startswith(".") or entry.name in SKIPPED:
+        return False
+    try:
+        return entry.name.endswith((".py", ".pyi")) or entry.is_dir()
+    except OSError:
+        return False
 
 
 def _environment_files(root: Path, discovery_enters: Callable[[Path], bool]) -> tuple[Path, ...]:

@@ -532,7 +532,7 @@ def _open_cache(options: RunOptions, project: Project, settings: Settings) -> _S
     if not options.cache:
         return None
     store = cache.Cache.load(cache_directory(options, project, settings), project.root)
-    store.enter(cache.scope_digest(cache.environment_digest(project, settings, store.hasher)))
+    store.enter(cache.scope_digest(cache.environment_digest(project, settings, store)))
     return _Store(cache.RunCache(store, project, options.with_edits))
 
 
