@@ -351,6 +351,19 @@ def test_a_virtualenv_that_stops_being_one_is_watched(shop: Path, launch: Launch
     assert (code, out, err) == uncached(launch, "tests")
 
 
+def test_a_broken_configuration_where_discovery_never_goes_is_no_error(
+    shop: Path, launch: Launch
+) -> None:
+    """What the cache and the replay watch is found by walking the whole root,
+    asking of each hidden directory whether discovery would enter it: a broken
+    pyproject.toml beside one is not the checked suite's."""
+    write(shop, {"docs/pyproject.toml": "[broken\n", "docs/.build/notes.txt": "x\n"})
+    first = launch("tests")
+    assert first[0] == 1, first[2]
+    assert launch("tests") == (*first[:3], True)
+    assert first[:3] == uncached(launch, "tests")
+
+
 def test_a_configuration_above_the_root_is_watched(shop: Path, launch: Launch) -> None:
     """The root is `tests/` (it has a setup.py) until a pyproject.toml above it
     gains a `[tool.testlint]` table; the cache stays where it is."""

@@ -57,6 +57,7 @@ from testlint.locate import (
     DEFAULT_CACHE_DIRECTORY,
     ENVIRONMENT_DIRECTORIES,
     NEVER_READ,
+    ProjectError,
     is_virtualenv,
 )
 from testlint.memo import Key
@@ -559,12 +560,22 @@ ENVIRONMENT: Key[tuple[Path, ...]] = Key("environment files")
 def environment_files(project: Project, settings: Settings) -> tuple[Path, ...]:
     """Every file of the project's environment (`_environment_files`), listed once
     a run: the cache keys on them, and a replay watches those outside the root."""
-    return project.memo.get(
-        ENVIRONMENT,
-        lambda: _environment_files(
-            project.root, lambda directory: not skips_directory(directory, project, settings)
-        ),
-    )
+    enters = discovery_enters(project, settings)
+    return project.memo.get(ENVIRONMENT, lambda: _environment_files(project.root, enters))
+
+
+def discovery_enters(project: Project, settings: Settings) -> Callable[[Path], bool]:
+    """Whether discovery walks a directory (`files.skips_directory`), asked of
+    directories it may never reach: a broken configuration there is reported by
+    discovery where it does walk, never by the readers that only watch."""
+
+    def enters(directory: Path) -> bool:
+        try:
+            return not skips_directory(directory, project, settings)
+        except ProjectError:
+            return False
+
+    return enters
 
 
 def outside_root(project: Project, settings: Settings) -> list[str]:

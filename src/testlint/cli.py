@@ -17,7 +17,6 @@ import click
 
 from testlint import __version__, cache, output, record
 from testlint.docs import rule_markdown, rules_table_text
-from testlint.files import skips_directory
 from testlint.locate import ConfigError
 from testlint.output import EXIT_CLEAN, EXIT_ERROR, EXIT_PROBLEMS, Shown
 from testlint.registry import ALL_RULES, rule_by_selector
@@ -265,7 +264,7 @@ def _remember(
         project.root,
         paths,
         skipped=[cache_directory],
-        discovery_enters=lambda directory: not skips_directory(directory, project, settings),
+        discovery_enters=cache.discovery_enters(project, settings),
     )
     # What the cache keys on outside the root (the repository's CI files, included
     # requirements files, pytest's configuration above the root) is watched too.
