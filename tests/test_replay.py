@@ -400,6 +400,28 @@ def test_a_broken_record_is_ignored(shop: Path, launch: Launch) -> None:
     assert (code, out, err) == first[:3]
 
 
+@pytest.mark.parametrize(
+    "broken", [{"start": ["a", "b"]}, {"code": None}, {"edits": [[1]]}, {"fix": "bogus"}]
+)
+def test_a_record_whose_findings_are_not_findings_is_ignored(
+    shop: Path, launch: Launch, broken: dict[str, object]
+) -> None:
+    """A record of valid JSON with a finding no run wrote: the re-check of a changed
+    module starting from it would print it; the full run answers instead."""
+    first = launch("tests")
+    (path,) = (shop / ".testlint_cache/v1/replay").iterdir()
+    recorded = json.loads(path.read_text(encoding="utf-8"))
+    for checked in recorded["checked"]:
+        for finding in checked[2]:
+            finding.update(broken)
+    path.write_text(json.dumps(recorded), encoding="utf-8")
+    edit(shop, *EDITS["a comment"])
+    code, out, err, _ = launch("tests")
+    assert "Traceback" not in err
+    assert (code, out, err) == uncached(launch, "tests")
+    assert first[0] == code
+
+
 def test_a_run_just_after_a_change_is_replayed_by_content(
     shop: Path, launch: Launch, monkeypatch: pytest.MonkeyPatch
 ) -> None:
