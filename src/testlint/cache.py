@@ -9,7 +9,8 @@ An entry is keyed on everything a file's result depends on:
   and CI file testlint reads (root files, `requirements/`, CI workflows, scripts,
   the files `project.run_files` reads, config files anywhere in the suite, the
   requirements files an `-r`/`-c` reaches wherever they are, and pytest's
-  configuration files above the root, found or not: `environment_files`);
+  configuration files above the root, found or not: `environment_files`), and
+  the names the source roots hold (where the import a fix adds goes);
 - the project facts the file's rules declare (`Rule.facts`), each by the digest
   the fact itself defines (`facts.py`), plus the test modules whose content a
   cross-file question read. A fact is digested only when a cached entry needs it,
@@ -21,8 +22,9 @@ run that made it computed them (for the `full` format's fix preview, JSON and
 SARIF); a run that shows them uses an entry only when it holds them. The cache
 lives in `.testlint_cache/` under the project root (`cache-dir` in
 `[tool.testlint]`, `--cache-dir`, or `TESTLINT_CACHE_DIR`), holds its own
-`.gitignore`, and is written atomically: a broken or foreign file is ignored,
-never trusted.
+`.gitignore`, and is written atomically: a broken or foreign file, or a finding,
+stat or value in it of another shape, is ignored, never trusted. A stat taken
+within `fingerprint.RACY_NS` of the run's start is not remembered.
 """
 
 from __future__ import annotations
