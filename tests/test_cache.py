@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,12 @@ def lint(root: Path, **options: object) -> RunResult:
 
 def codes(result: RunResult) -> list[tuple[str, str, int]]:
     return [(d.path.name, d.code, d.start.line) for d in result.diagnostics]
+
+
+def environment(root: Path) -> str:
+    """The digest of the environment of the project at `root`, as a run makes it."""
+    settings, project = resolve_settings([root], RunOptions())
+    return cache.environment_digest(project, settings, cache.Cache(root / "cache", root))
 
 
 @pytest.fixture
@@ -189,6 +196,105 @@ def test_a_broken_cache_file_is_ignored(tmp_path: Path) -> None:
     assert codes(lint(tmp_path)) == [("test_orders.py", "TL401", 7)]
     stored.write_text(json.dumps({"scope": 1, "entries": [], "stats": "x"}))
     assert codes(lint(tmp_path)) == [("test_orders.py", "TL401", 7)]
+
+
+def _first_finding(stored: dict[str, Any]) -> dict[str, Any]:
+    entry = next(e for e in stored["entries"].values() if e["d"])
+    finding: dict[str, Any] = entry["d"][0]
+    return finding
+
+
+def _test_stat(stored: dict[str, Any]) -> str:
+    return next(str(name) for name in stored["stats"] if name.endswith("test_orders.py"))
+
+
+BROKEN: dict[str, Callable[[dict[str, Any]], object]] = {
+    "a finding is an empty object": lambda c: _first_finding(c).clear(),
+    "a finding is a number": lambda c: next(iter(c["entries"].values()))["d"].append(1),
+    "the findings are a string": lambda c: next(iter(c["entries"].values())).update(d="x"),
+    "a position is text": lambda c: _first_finding(c).update(start=["a", "b"]),
+    "an unknown fix grade": lambda c: _first_finding(c).update(fix="bogus"),
+    "a short edit": lambda c: _first_finding(c).update(edits=[[1]]),
+    "the groups are a list": lambda c: next(iter(c["entries"].values())).update(g=[1]),
+    "a stat is a number": lambda c: c["stats"].update({_test_stat(c): 5}),
+    "a stat is too short": lambda c: c["stats"].update({_test_stat(c): [1, "x"]}),
+    "the stats are a list": lambda c: c.update(stats=[]),
+    "the tokens are a list": lambda c: c.update(tokens=[1]),
+    "a token is a number": lambda c: c["tokens"].update({"x": 3}),
+    "an exit line is text": lambda c: c["exits"].update({"x": "y"}),
+    "the entries are a list": lambda c: c.update(entries=[1]),
+    "the scope is a number": lambda c: c.update(scope=3),
+    "no entries": lambda c: c.pop("entries"),
+}
+
+
+@pytest.mark.parametrize("broken", sorted(BROKEN))
+@pytest.mark.parametrize("options", [{}, {"with_edits": True}, {"diff": True}])
+def test_a_cache_file_of_valid_json_but_not_a_cache_is_as_none(
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
+    broken: str,
+    options: dict[str, bool],
+) -> None:
+    """Written by another tool, a bug, a disk error: no traceback, the same answer as
+    without it, and a sound cache in its place for the next run."""
+    monkeypatch.setattr(cache, "RACY_NS", -(10**15), raising=False)  # remember new files
+    shop(tmp_path)
+    write(tmp_path, "tests/test_skip.py", "import pytest\n\npytest.skip('no')\n")
+    expected = codes(lint(tmp_path, **options))
+    lint(tmp_path, **options)  # the linted files hashed too
+    (stored,) = (tmp_path / "cache").glob("v*/*.json")
+    content = json.loads(stored.read_text())
+    BROKEN[broken](content)
+    stored.write_text(json.dumps(content))
+    assert codes(lint(tmp_path, **options)) == expected
+    if not options.get("diff"):  # entries with fixes are never used to fix
+        request.getfixturevalue("no_linting")
+        assert codes(lint(tmp_path, **options)) == expected
+
+
+def test_json_nested_too_deep_to_read_is_as_no_cache(tmp_path: Path) -> None:
+    shop(tmp_path)
+    lint(tmp_path)
+    (stored,) = (tmp_path / "cache").glob("v*/*.json")
+    stored.write_text("[" * 100_000 + "]" * 100_000)
+    assert codes(lint(tmp_path)) == [("test_orders.py", "TL401", 7)]
+
+
+@pytest.mark.parametrize("kind", ["symbolic link loop", "a file", "a dangling link"])
+def test_a_cache_directory_that_cannot_be_one_is_as_no_cache(tmp_path: Path, kind: str) -> None:
+    shop(tmp_path)
+    directory = tmp_path / ".testlint_cache"
+    if kind == "symbolic link loop":
+        directory.symlink_to(tmp_path / "loop")
+        (tmp_path / "loop").symlink_to(directory)
+    elif kind == "a file":
+        directory.write_text("not a directory\n")
+    else:
+        directory.symlink_to(tmp_path / "nowhere")
+    for _ in range(2):
+        result = make_runner().invoke(main, ["check", str(tmp_path / "tests")])
+        assert result.exception is None or isinstance(result.exception, SystemExit)
+        assert result.exit_code == 1, result.output
+        assert "TL401" in result.output
+        assert "Traceback" not in result.stderr
+
+
+def test_a_cache_file_that_cannot_be_read_is_as_none(tmp_path: Path) -> None:
+    shop(tmp_path)
+    lint(tmp_path)
+    (stored,) = (tmp_path / "cache").glob("v*/*.json")
+    stored.unlink()
+    stored.mkdir()  # a directory where the file should be: nothing can read or replace it
+    assert codes(lint(tmp_path)) == [("test_orders.py", "TL401", 7)]
+    stored.rmdir()
+    stored.write_text("{}")
+    stored.chmod(0)
+    try:
+        assert codes(lint(tmp_path)) == [("test_orders.py", "TL401", 7)]
+    finally:
+        stored.chmod(0o600)
 
 
 def test_the_default_cache_is_under_the_project_root_and_ignores_itself(tmp_path: Path) -> None:
@@ -325,7 +431,7 @@ def test_suite_tokens_from_the_linted_bytes_equal_those_read_from_the_file(
     assert offered is not None
     read = cache.suite_tokens(path.read_text(encoding="utf-8", errors="replace"))
     found = path.stat()
-    stat = [found.st_mtime_ns, found.st_size, found.st_ino]
+    stat = [found.st_ctime_ns, found.st_mtime_ns, found.st_size, found.st_ino]
     assert offered == (cache.Hasher({}).digest(path), read, stat)
     assert read == "mark.broken mark.r\xe9seau mark.slow"
 
@@ -382,9 +488,9 @@ def test_every_run_file_is_part_of_the_environment(tmp_path: Path, name: str) ->
     write(tmp_path, "pyproject.toml", "[project]\nname = 'x'\n")
     path = write(tmp_path, name, "pytest tests\n")
     assert path in [found for found, _ in run_files(tmp_path)]
-    before = cache.environment_digest(tmp_path, cache.Hasher({}))
+    before = environment(tmp_path)
     path.write_text("pytest -n 4 -m 'not serial' tests\n")
-    assert cache.environment_digest(tmp_path, cache.Hasher({})) != before
+    assert environment(tmp_path) != before
 
 
 def test_the_scope_is_the_testlint_that_made_the_entries(
@@ -433,9 +539,9 @@ def test_in_environment_over_estimates_what_the_environment_digest_reads(
     path = tmp_path / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("x = 1\n", encoding="utf-8")
-    before = cache.environment_digest(tmp_path, cache.Hasher({}))
+    before = environment(tmp_path)
     path.write_text("x = 22\n", encoding="utf-8")
-    after = cache.environment_digest(tmp_path, cache.Hasher({}))
+    after = environment(tmp_path)
     assert before == after or found
 
 

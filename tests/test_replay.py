@@ -14,7 +14,8 @@ from typing import Any, ClassVar
 import click
 import pytest
 
-from testlint import cli, fingerprint, index, invocation, launcher, record, rerun, runner
+from launching import Launch, uncached
+from testlint import cli, fingerprint, index, invocation, record, runner
 from testlint import project as project_module
 from testlint.files import skips_directory
 from testlint.locate import ROOT_MARKERS
@@ -59,47 +60,9 @@ def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
-class Launch:
-    """`launcher.main` in this process: exit code, output, and whether it replayed
-    (neither linted every file nor checked changed files alone: `rerun`)."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):
-        self.capsys = capsys
-        self.linted = 0
-        self.reruns = 0
-        real = cli.main
-        real_rerun = rerun.rerun
-
-        def counting(*args: object, **kwargs: object) -> None:
-            self.linted += 1
-            real(*args, **kwargs)
-
-        def counting_reruns(*args: Any, **kwargs: Any) -> int | None:
-            code = real_rerun(*args, **kwargs)
-            self.reruns += code is not None
-            return code
-
-        monkeypatch.setattr(cli, "main", counting)
-        monkeypatch.setattr(rerun, "rerun", counting_reruns)
-
-    def __call__(self, *argv: str) -> tuple[int, str, str, bool]:
-        before = self.linted, self.reruns
-        with pytest.raises(SystemExit) as exited:
-            launcher.main(list(argv))
-        out, err = self.capsys.readouterr()
-        code = exited.value.code
-        assert isinstance(code, int)
-        return code, out, err, (self.linted, self.reruns) == before
-
-
 @pytest.fixture
 def launch(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Launch:
     return Launch(monkeypatch, capsys)
-
-
-def uncached(launch: Launch, *argv: str) -> tuple[int, str, str]:
-    code, out, err, _ = launch(*argv, "--no-cache")
-    return code, out, err
 
 
 def test_an_unchanged_check_is_replayed_exactly(shop: Path, launch: Launch) -> None:
@@ -376,6 +339,31 @@ def test_a_directory_only_discovery_walks_is_watched(shop: Path, launch: Launch)
     assert code == 1
 
 
+def test_a_virtualenv_that_stops_being_one_is_watched(shop: Path, launch: Launch) -> None:
+    """A directory holding a pyvenv.cfg is skipped by every reader, so its files are
+    not watched; removing the pyvenv.cfg makes its modules the project's again."""
+    write(shop, {"src/shop/pyvenv.cfg": "home = /usr\n", "tests/test_tool.py": "import shop\n"})
+    launch("tests")
+    assert launch("tests")[3]
+    (shop / "src/shop/pyvenv.cfg").unlink()
+    code, out, err, replayed = launch("tests")
+    assert not replayed, "the virtualenv's modules are read now: replayed a stale result"
+    assert (code, out, err) == uncached(launch, "tests")
+
+
+def test_a_broken_configuration_where_discovery_never_goes_is_no_error(
+    shop: Path, launch: Launch
+) -> None:
+    """What the cache and the replay watch is found by walking the whole root,
+    asking of each hidden directory whether discovery would enter it: a broken
+    pyproject.toml beside one is not the checked suite's."""
+    write(shop, {"docs/pyproject.toml": "[broken\n", "docs/.build/notes.txt": "x\n"})
+    first = launch("tests")
+    assert first[0] == 1, first[2]
+    assert launch("tests") == (*first[:3], True)
+    assert first[:3] == uncached(launch, "tests")
+
+
 def test_a_configuration_above_the_root_is_watched(shop: Path, launch: Launch) -> None:
     """The root is `tests/` (it has a setup.py) until a pyproject.toml above it
     gains a `[tool.testlint]` table; the cache stays where it is."""
@@ -410,6 +398,28 @@ def test_a_broken_record_is_ignored(shop: Path, launch: Launch) -> None:
     code, out, err, replayed = launch("tests")
     assert not replayed
     assert (code, out, err) == first[:3]
+
+
+@pytest.mark.parametrize(
+    "broken", [{"start": ["a", "b"]}, {"code": None}, {"edits": [[1]]}, {"fix": "bogus"}]
+)
+def test_a_record_whose_findings_are_not_findings_is_ignored(
+    shop: Path, launch: Launch, broken: dict[str, object]
+) -> None:
+    """A record of valid JSON with a finding no run wrote: the re-check of a changed
+    module starting from it would print it; the full run answers instead."""
+    first = launch("tests")
+    (path,) = (shop / ".testlint_cache/v1/replay").iterdir()
+    recorded = json.loads(path.read_text(encoding="utf-8"))
+    for checked in recorded["checked"]:
+        for finding in checked[2]:
+            finding.update(broken)
+    path.write_text(json.dumps(recorded), encoding="utf-8")
+    edit(shop, *EDITS["a comment"])
+    code, out, err, _ = launch("tests")
+    assert "Traceback" not in err
+    assert (code, out, err) == uncached(launch, "tests")
+    assert first[0] == code
 
 
 def test_a_run_just_after_a_change_is_replayed_by_content(

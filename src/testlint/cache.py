@@ -7,7 +7,10 @@ An entry is keyed on everything a file's result depends on:
   the settings, the file's kind and path;
 - the project's *environment*: every conftest and every configuration, dependency
   and CI file testlint reads (root files, `requirements/`, CI workflows, scripts,
-  the files `project.run_files` reads, and config files anywhere in the suite);
+  the files `project.run_files` reads, config files anywhere in the suite, the
+  requirements files an `-r`/`-c` reaches wherever they are, and pytest's
+  configuration files above the root, found or not: `environment_files`), and
+  the names the source roots hold (where the import a fix adds goes);
 - the project facts the file's rules declare (`Rule.facts`), each by the digest
   the fact itself defines (`facts.py`), plus the test modules whose content a
   cross-file question read. A fact is digested only when a cached entry needs it,
@@ -19,8 +22,9 @@ run that made it computed them (for the `full` format's fix preview, JSON and
 SARIF); a run that shows them uses an entry only when it holds them. The cache
 lives in `.testlint_cache/` under the project root (`cache-dir` in
 `[tool.testlint]`, `--cache-dir`, or `TESTLINT_CACHE_DIR`), holds its own
-`.gitignore`, and is written atomically: a broken or foreign file is ignored,
-never trusted.
+`.gitignore`, and is written atomically: a broken or foreign file, or a finding,
+stat or value in it of another shape, is ignored, never trusted. A stat taken
+within `fingerprint.RACY_NS` of the run's start is not remembered.
 """
 
 from __future__ import annotations
@@ -30,43 +34,52 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from testlint.dependencies import (
+    DEPENDENCY_FILES,
     LOCK_FILES,
     RUN_FILE_GLOBS,
     RUN_FILES,
     repository_root,
+    requirement_files,
     run_file_paths,
 )
 from testlint.diagnostics import Applicability, Diagnostic, Edit, Fix, Position
 from testlint.engine import FileResult
 from testlint.facts import FACTS
-from testlint.fingerprint import code_fingerprint, combine, write_json_atomically
+from testlint.files import skips_directory
+from testlint.fingerprint import RACY_NS, code_fingerprint, combine, write_json_atomically
+from testlint.index import source_roots
 from testlint.locate import (
     DEFAULT_CACHE_DIRECTORY,
     ENVIRONMENT_DIRECTORIES,
     NEVER_READ,
+    ProjectError,
     is_virtualenv,
 )
+from testlint.memo import Key
 from testlint.project import marks_in_text
+from testlint.pytest_config import CONFIG_FILES
 
 if TYPE_CHECKING:
     from testlint.engine import Linter
     from testlint.project import Project
+    from testlint.settings import Settings
 
 FORMAT = 1
+CONFIG_FILE_NAMES = tuple(name for name, _ in CONFIG_FILES)
+"""The files pytest reads its configuration from (and `Project.pytest_config`)."""
 ENVIRONMENT_NAMES = frozenset(
     {
-        "pyproject.toml",
-        "setup.cfg",
+        *CONFIG_FILE_NAMES,
         "setup.py",
-        "tox.ini",
-        "pytest.ini",
-        ".pytest.ini",
+        "ruff.toml",  # how a fix sorts the import it adds (`imports.read_import_style`)
+        ".ruff.toml",
         "noxfile.py",
         "conftest.py",
         "Makefile",
@@ -101,7 +114,8 @@ _RUN_FILE_NAMES = re.compile(
 
 def in_environment(path: str, root: str) -> bool:
     """Whether `environment_digest(root)` may read the file at absolute `path` (an
-    over-estimate: run-file globs are matched on the file name only)."""
+    over-estimate: run-file globs are matched on the file name only; but a
+    requirements file included by name, `-r base.in`, is not known here)."""
     name = os.path.basename(path)
     if is_environment_file(name) or name in RUN_FILES or _RUN_FILE_NAMES.match(name):
         return True
@@ -113,12 +127,14 @@ def in_environment(path: str, root: str) -> bool:
 
 
 def stat_signature(path: Path) -> list[int] | None:
-    """What `Hasher` keeps of a file's stat: re-read when any of it changes."""
+    """What `Hasher` keeps of a file's stat: re-read when any of it changes. The
+    change time first: an edit that restores the size and modification time
+    (`cp -p`, `touch -r`) still moves it, and it is when the file last changed."""
     try:
         found = os.stat(path)
     except OSError:
         return None
-    return [found.st_mtime_ns, found.st_size, found.st_ino]
+    return [found.st_ctime_ns, found.st_mtime_ns, found.st_size, found.st_ino]
 
 
 class Hasher:
@@ -126,11 +142,15 @@ class Hasher:
 
     Files are keyed by absolute path (the suite listing and the files named on the
     command line reach the same file by different paths) and stat'ed once a run:
-    a run that writes fixes does not save the cache (see `runner._Store.save`)."""
+    a run that writes fixes does not save the cache (see `runner._Store.save`). A
+    stat too recent to vouch for the content (`fingerprint.RACY_NS`) is used for
+    this run only, never remembered."""
 
-    def __init__(self, known: Mapping[str, list[Any]]) -> None:
+    def __init__(self, known: Mapping[str, Any], started_ns: int | None = None) -> None:
         self.known = dict(known)
         self.seen: dict[str, list[Any]] = {}
+        self.started_ns = time.time_ns() if started_ns is None else started_ns
+        """Before any stat was taken: what `racy` compares stats with."""
         try:
             self._cwd = os.getcwd()
         except OSError:  # the working directory was removed: paths stay as given
@@ -140,14 +160,14 @@ class Hasher:
         key = os.path.join(self._cwd, path)
         entry = self.seen.get(key)
         if entry is not None:
-            return str(entry[3])
+            return str(entry[-1])
         signature = stat_signature(path)
         if signature is None:
             return "missing"
-        entry = self.known.get(key)
-        if entry is not None and entry[:3] == signature:
-            self.seen[key] = entry
-            return str(entry[3])
+        known: Any = self.known.get(key)
+        if _vouches(known, signature):
+            self.seen[key] = known
+            return str(known[-1])
         try:
             data = path.read_bytes()
         except OSError:
@@ -164,12 +184,59 @@ class Hasher:
         self.seen[key] = [*signature, value]
         return value
 
+    def racy(self, signature: list[Any]) -> bool:
+        """Whether a stat taken this run is too recent to vouch for the content: a
+        write in the same clock tick after the file was read could leave it as is."""
+        changed_ns: int = max(signature[0], signature[1])
+        return changed_ns >= self.started_ns - RACY_NS
+
+    def memo(self) -> dict[str, list[Any]]:
+        """What to remember: the stats known before, updated by this run's, and
+        without this run's racy ones (the next run hashes those files again)."""
+        found = {**self.known, **self.seen}
+        for key, entry in self.seen.items():
+            if self.racy(entry):
+                del found[key]
+        return found
+
+
+def _vouches(entry: Any, signature: list[int]) -> bool:
+    """Whether a remembered `[*signature, digest]` (read from the cache file, so
+    of any shape) holds the digest of a file whose stat is now `signature`."""
+    return (
+        isinstance(entry, list)
+        and len(entry) == len(signature) + 1
+        and entry[:-1] == signature
+        and isinstance(entry[-1], str)
+    )
+
 
 @dataclass
 class Entry:
     diagnostics: list[dict[str, Any]]
+    """`encode`d findings, as read: `decode` checks each."""
     groups: dict[str, str]
     """Group name -> digest it was made with; "tests:<path>" for a test module read."""
+
+
+T = TypeVar("T")
+
+
+def _typed(value: object, kind: type[T]) -> T:
+    """`value`, which the cache file says is a `kind`. Raises TypeError."""
+    if not isinstance(value, kind):
+        raise TypeError(f"not a {kind.__name__}")
+    return value
+
+
+def _entry(raw: object) -> Entry:
+    entry = _typed(raw, dict)
+    return Entry(_typed(entry["d"], list), _typed(entry["g"], dict))
+
+
+def _values(raw: object, wanted: Callable[[object], bool]) -> dict[str, Any]:
+    """The items of a mapping read from the cache file whose value is `wanted`."""
+    return {key: value for key, value in _typed(raw, dict).items() if wanted(value)}
 
 
 @dataclass
@@ -198,17 +265,24 @@ class Cache:
 
     @classmethod
     def load(cls, directory: Path, root: Path) -> Cache:
+        """The cache of `root` in `directory`; an empty one when there is none, or
+        when it is not one this version wrote (broken, foreign, not a file): a bad
+        cache is as good as none, and the next save replaces it."""
         cache = cls(directory, root)
         try:
             raw = json.loads(cache.file.read_text(encoding="utf-8"))
-            cache.hasher = Hasher(raw["stats"])
-            cache.scope = raw["scope"]
-            cache.entries = {k: Entry(v["d"], v["g"]) for k, v in raw["entries"].items()}
-            cache.tokens = dict(raw["tokens"])
-            cache.exits = dict(raw["exits"])
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            cache.entries = {}  # no cache, or one this version cannot read: start afresh
-        return cache
+            read = cls(
+                directory,
+                root,
+                scope=_typed(raw["scope"], str),
+                entries={k: _entry(v) for k, v in _typed(raw["entries"], dict).items()},
+                hasher=Hasher(_typed(raw["stats"], dict), cache.hasher.started_ns),
+                tokens=_values(raw["tokens"], lambda v: isinstance(v, str)),
+                exits=_values(raw["exits"], lambda v: v is None or type(v) is int),
+            )
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RecursionError):
+            return cache  # (a symbolic link loop is an OSError, deep JSON a RecursionError)
+        return read
 
     @classmethod
     def known_exits(cls, directory: Path, root: Path, scope: str) -> dict[str, int | None]:
@@ -225,10 +299,11 @@ class Cache:
 
     def changed(self) -> bool:
         """Whether this run has anything new to remember (a warm run writes nothing)."""
-        known = self.hasher.known
+        known, memo = self.hasher.known, self.hasher.memo()
         return (
             any(self.entries.get(k) is not entry for k, entry in self.fresh.items())
-            or any(known.get(k) != v for k, v in self.hasher.seen.items())
+            or len(memo) != len(known)
+            or any(known.get(k) != v for k, v in memo.items())
             or any(self.tokens.get(k) != v for k, v in self.tokens_used.items())
             or any(k not in self.exits or self.exits[k] != v for k, v in self.exits_used.items())
         )
@@ -248,7 +323,7 @@ class Cache:
         return {
             "scope": self.scope,
             "entries": {k: {"d": e.diagnostics, "g": e.groups} for k, e in entries.items()},
-            "stats": {**self.hasher.known, **self.hasher.seen},
+            "stats": self.hasher.memo(),
             "tokens": tokens,
             "exits": exits,
         }
@@ -306,7 +381,41 @@ def _decode_fix(raw: dict[str, Any], title: str | None) -> Fix | None:
     )
 
 
+_APPLICABILITIES = frozenset(applicability.value for applicability in Applicability)
+
+
+def _ints(value: object, count: int) -> bool:
+    return isinstance(value, list) and len(value) == count and all(type(v) is int for v in value)
+
+
+def _well_formed(raw: object) -> bool:
+    """Whether a finding read from a cache file (or a run record) is as `encode`
+    made it: anything else is input no run may trust."""
+    if not isinstance(raw, dict):
+        return False
+    title, fix, lines = raw.get("fix_title", 0), raw.get("fix", 0), raw.get("fix_lines", 0)
+    edits = raw.get("edits", [])
+    return (
+        isinstance(raw.get("code"), str)
+        and isinstance(raw.get("name"), str)
+        and isinstance(raw.get("message"), str)
+        and _ints(raw.get("start"), 2)
+        and _ints(raw.get("end"), 2)
+        and (title is None or isinstance(title, str))
+        and (fix is None or fix in _APPLICABILITIES)
+        and (lines is None or _ints(lines, 2))
+        and isinstance(edits, list)
+        and all(
+            isinstance(edit, list) and len(edit) == 5 and isinstance(edit[0], str) for edit in edits
+        )
+        and all(_ints(edit[1:], 4) for edit in edits)
+    )
+
+
 def decode(path: Path, raw: dict[str, Any]) -> Diagnostic:
+    """The finding `encode` gave `raw`. Raises ValueError when `raw` is not one."""
+    if not _well_formed(raw):
+        raise ValueError(f"not a finding testlint stored: {str(raw)[:80]}")
     lines = raw["fix_lines"]
     return Diagnostic(
         path=path,
@@ -352,6 +461,10 @@ class RunCache:
         entry = self.cache.entries.get(key)
         if entry is None:
             return None
+        try:
+            found = [decode(path, d) for d in entry.diagnostics]
+        except ValueError:
+            return None  # a broken entry: as if absent (this run's result replaces it)
         if fixing and any(d["fix"] for d in entry.diagnostics):
             return None  # the fix must be applied
         if self.with_edits and any(d["fix"] and "edits" not in d for d in entry.diagnostics):
@@ -359,7 +472,7 @@ class RunCache:
         if any(self.group(name, path) != digest for name, digest in entry.groups.items()):
             return None
         self.cache.fresh[key] = entry
-        return FileResult(path, diagnostics=[decode(path, d) for d in entry.diagnostics])
+        return FileResult(path, diagnostics=found)
 
     def record(self, key: str, result: FileResult, tests_read: Iterable[Path]) -> None:
         """Remember a result made from the file as it is on disk now."""
@@ -443,9 +556,79 @@ class RunCache:
         return fact.digest(owner, self)
 
 
-def environment_digest(root: Path, hasher: Hasher) -> str:
-    """Every configuration, dependency, CI and conftest file under the root, and
-    the files `project.run_files` reads; each once."""
+ENVIRONMENT: Key[tuple[Path, ...]] = Key("environment files")
+
+
+def environment_files(project: Project, settings: Settings) -> tuple[Path, ...]:
+    """Every file of the project's environment (`_environment_files`), listed once
+    a run: the cache keys on them, and a replay watches those outside the root."""
+    enters = discovery_enters(project, settings)
+    return project.memo.get(ENVIRONMENT, lambda: _environment_files(project.root, enters))
+
+
+def discovery_enters(project: Project, settings: Settings) -> Callable[[Path], bool]:
+    """Whether discovery walks a directory (`files.skips_directory`), asked of
+    directories it may never reach: a broken configuration there is reported by
+    discovery where it does walk, never by the readers that only watch."""
+
+    def enters(directory: Path) -> bool:
+        try:
+            return not skips_directory(directory, project, settings)
+        except ProjectError:
+            return False
+
+    return enters
+
+
+def outside_root(project: Project, settings: Settings) -> list[str]:
+    """The environment files outside the project's root, which a replay's snapshot
+    of the root's tree does not hold (`record.snapshot`)."""
+    root = str(project.root).rstrip(os.sep) + os.sep
+    return [
+        str(path) for path in environment_files(project, settings) if not str(path).startswith(root)
+    ]
+
+
+def environment_digest(project: Project, settings: Settings, cache: Cache) -> str:
+    """The digest of every environment file's content ("missing" for one looked
+    for but absent: creating it changes the digest), and of the module names the
+    source roots hold (but the cache's own directory)."""
+    files = environment_files(project, settings)
+    contents = [f"{path}={cache.hasher.digest(path)}" for path in files]
+    return combine([*contents, *_module_names(project.root, str(cache.directory))])
+
+
+def _module_names(root: Path, cache_directory: str) -> Iterator[str]:
+    """The names in each source root that may name a module (a directory, a `.py`
+    or `.pyi` file): whether the import a fix adds is first party
+    (`imports.ImportStyle.section`) and where it goes."""
+    for source in source_roots(root):
+        try:
+            with os.scandir(source) as listing:
+                names = sorted(
+                    entry.name
+                    for entry in listing
+                    if entry.path != cache_directory and _may_name_module(entry)
+                )
+        except OSError:
+            continue
+        yield f"{source}{os.sep}:{' '.join(names)}"
+
+
+def _may_name_module(entry: os.DirEntry[str]) -> bool:
+    if entry.name.startswith(".") or entry.name in SKIPPED:
+        return False
+    try:
+        return entry.name.endswith((".py", ".pyi")) or entry.is_dir()
+    except OSError:
+        return False
+
+
+def _environment_files(root: Path, discovery_enters: Callable[[Path], bool]) -> tuple[Path, ...]:
+    """Every configuration, dependency, CI and conftest file under the root (in the
+    directories discovery walks too), the files `project.run_files` reads, the
+    requirements files they include (wherever they are), and the pytest
+    configuration files above the root (found or not); sorted, each once."""
     found: set[Path] = set()
     for name in os.listdir(root) if root.is_dir() else ():
         if is_environment_file(name) and os.path.isfile(root / name):
@@ -461,17 +644,32 @@ def environment_digest(root: Path, hasher: Hasher) -> str:
     for sub in ENVIRONMENT_DIRECTORIES:
         for current, _, filenames in os.walk(root / sub):
             found.update(Path(current, filename) for filename in filenames)
+    # pytest looks for its configuration above the project too.
+    found.update(directory / name for directory in root.parents for name in CONFIG_FILE_NAMES)
     for current, dirnames, filenames in os.walk(root):
-        dirnames[:] = [
-            d
-            for d in dirnames
-            if not d.startswith(".")
-            and d not in SKIPPED
-            and not is_virtualenv(os.path.join(current, d))
-        ]
-        if Path(current) != root:
-            found.update(Path(current, name) for name in filenames if is_environment_file(name))
-    return combine(f"{path}={hasher.digest(path)}" for path in sorted(found))
+        dirnames[:] = [d for d in dirnames if _entered(os.path.join(current, d), discovery_enters)]
+        here = Path(current)
+        if here != root:
+            found.update(here / name for name in filenames if is_environment_file(name))
+        if here == root or _declares_dependencies(filenames):  # a project (`Project.owner`)
+            found.update(requirement_files(here))
+    return tuple(sorted(found))
+
+
+def _entered(directory: str, discovery_enters: Callable[[Path], bool]) -> bool:
+    """Whether the environment's walk enters `directory`: where every reader of the
+    tree goes, and where discovery goes (a hidden directory `norecursedirs` allows)."""
+    name = os.path.basename(directory)
+    if name in SKIPPED or is_virtualenv(directory):
+        return False
+    return not name.startswith(".") or discovery_enters(Path(directory))
+
+
+def _declares_dependencies(filenames: Iterable[str]) -> bool:
+    return any(
+        name in DEPENDENCY_FILES or (name.endswith(".txt") and "requirements" in name)
+        for name in filenames
+    )
 
 
 SKIPPED = NEVER_READ | {"venv", DEFAULT_CACHE_DIRECTORY}

@@ -15,9 +15,8 @@ from typing import Any
 
 import click
 
-from testlint import __version__, output, record
+from testlint import __version__, cache, output, record
 from testlint.docs import rule_markdown, rules_table_text
-from testlint.files import skips_directory
 from testlint.locate import ConfigError
 from testlint.output import EXIT_CLEAN, EXIT_ERROR, EXIT_PROBLEMS, Shown
 from testlint.registry import ALL_RULES, rule_by_selector
@@ -265,11 +264,11 @@ def _remember(
         project.root,
         paths,
         skipped=[cache_directory],
-        discovery_enters=lambda directory: not skips_directory(directory, project, settings),
+        discovery_enters=cache.discovery_enters(project, settings),
     )
-    # The repository's CI files outside a sub-project are read too (TL2xx).
-    outside = [str(path) for path, _ in project.repository_run_files]
-    stats.update(record.signatures(outside))
+    # What the cache keys on outside the root (the repository's CI files, included
+    # requirements files, pytest's configuration above the root) is watched too.
+    stats.update(record.signatures(cache.outside_root(project, settings)))
     recorded = Recorded.of(result, options)
     rerunnable = None
     if recorded is not None:

@@ -10,6 +10,7 @@ here imports or runs project code.
 from __future__ import annotations
 
 import configparser
+import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -52,10 +53,14 @@ def parse_requirement(text: str, source: Path) -> Requirement | None:
     return Requirement(normalize_name(match.group(1)), specifier, source)
 
 
-def _requirements_file(path: Path, seen: set[Path]) -> Iterator[Requirement]:
-    if path in seen or not path.is_file():
+def _requirements_file(path: Path, seen: dict[Path, None]) -> Iterator[Requirement]:
+    """The requirements in `path` and in the files it includes (`-r`, `-c`), each
+    file once; `seen` gathers every file read or looked for (`requirement_files`)."""
+    if path in seen:
         return
-    seen.add(path)
+    seen[path] = None
+    if not path.is_file():
+        return
     try:
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
@@ -64,7 +69,9 @@ def _requirements_file(path: Path, seen: set[Path]) -> Iterator[Requirement]:
         line = line.strip()
         include = re.match(r"^(?:-r|--requirement|-c|--constraint)\s*=?\s*(\S+)", line)
         if include:
-            yield from _requirements_file(path.parent / include.group(1), seen)
+            # Normalised: `-r ../x/a.txt` in x/a.txt is x/a.txt again, not a longer name.
+            included = Path(os.path.normpath(path.parent / include.group(1)))
+            yield from _requirements_file(included, seen)
             continue
         requirement = parse_requirement(line, path)
         if requirement is not None:
@@ -224,14 +231,29 @@ def locked_versions(root: Path) -> dict[str, str]:
     return {name: locked.version for name, locked in locked_packages(root).items()}
 
 
+def _requirements_files_at(root: Path) -> list[Path]:
+    return sorted(root.glob("*requirements*.txt")) + sorted(root.glob("requirements/*.txt"))
+
+
+def requirement_files(root: Path) -> list[Path]:
+    """Every requirements file `declared_requirements(root)` reads: the root's
+    `*requirements*.txt` and `requirements/*.txt`, and the files they include
+    (`-r`, `-c`: any name, anywhere), the missing ones too (creating one changes
+    the answer)."""
+    seen: dict[Path, None] = {}
+    for candidate in _requirements_files_at(root):
+        for _ in _requirements_file(candidate, seen):
+            pass
+    return list(seen)
+
+
 def declared_requirements(root: Path) -> tuple[Requirement, ...]:
     found: list[Requirement] = []
     pyproject = root / "pyproject.toml"
     if pyproject.is_file():
         found.extend(_pyproject_requirements(pyproject, load_toml(pyproject)))
-    seen: set[Path] = set()
-    candidates = sorted(root.glob("*requirements*.txt")) + sorted(root.glob("requirements/*.txt"))
-    for candidate in candidates:
+    seen: dict[Path, None] = {}
+    for candidate in _requirements_files_at(root):
         found.extend(_requirements_file(candidate, seen))
     for name in ("tox.ini", "setup.cfg"):
         if (root / name).is_file():

@@ -18,6 +18,13 @@ from typing import Any, Optional
 
 from testlint import __version__
 
+RACY_NS = 1_000_000_000
+"""A file whose stat is this close before a run started (or later) is "racy": a
+later write in the same clock tick could leave the same stat with other content
+(git's racy-clean), so its stat does not vouch for its content. A second covers
+filesystems that stamp whole seconds (ext3, HFS+, many network filesystems)."""
+
+
 Signature = Optional[list[Any]]
 """mtime, ctime, size, inode and mode (`os.stat`); a directory's also the digest of
 the names it holds (`listing`)."""

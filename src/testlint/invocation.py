@@ -7,6 +7,7 @@ command, so that a new option cannot be forgotten here.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -120,14 +121,14 @@ def cache_directory(invocation: Invocation, environ: Mapping[str, str]) -> Path:
     """Where the run's cache lives, found as the runner finds it (`--cache-dir`,
     `TESTLINT_CACHE_DIR`, `cache-dir` in the configuration, else under the root)."""
     if invocation.cache_dir:
-        return Path(invocation.cache_dir).resolve()
+        return Path(os.path.realpath(invocation.cache_dir))
     if environ.get("TESTLINT_CACHE_DIR"):
-        return Path(environ["TESTLINT_CACHE_DIR"]).resolve()
+        return Path(os.path.realpath(environ["TESTLINT_CACHE_DIR"]))
     start = common_root([Path(path) for path in invocation.paths])
     config = None if invocation.isolated else find_config_file(start)
     if config is None:
         return find_project_root(start) / DEFAULT_CACHE_DIRECTORY
     value = load_toml(config)["tool"]["testlint"].get("cache-dir")
     if isinstance(value, str) and value:
-        return (config.parent / value).resolve()
+        return Path(os.path.realpath(config.parent / value))
     return config.parent / DEFAULT_CACHE_DIRECTORY

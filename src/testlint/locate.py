@@ -47,7 +47,20 @@ ENVIRONMENT_DIRECTORIES = (
 )
 """Where CI, dependency and run scripts live: every file in them is part of the
 cache's environment digest, and watched by replay."""
-ROOT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", "tox.ini", "pytest.ini", ".git")
+ROOT_MARKERS = (
+    "pyproject.toml",
+    "setup.py",
+    "setup.cfg",
+    "tox.ini",
+    "pytest.toml",
+    ".pytest.toml",
+    "pytest.ini",
+    ".pytest.ini",
+    ".git",
+)
+"""What marks a project's root: packaging files, and every file pytest reads its
+configuration from (`pytest_config.CONFIG_FILES`; replay watches these above the
+root, where pytest looks for its configuration too)."""
 
 # Directories, by name, that the readers of a project tree skip. Every reader (file
 # discovery, the module index, the suite listing, the cache's environment digest,
@@ -60,9 +73,12 @@ BUILD_DIRECTORIES = frozenset({"build", "dist", "venv"})
 the project's modules are listed (not by discovery: pytest's `norecursedirs` says)."""
 
 
+VIRTUALENV_MARKER = "pyvenv.cfg"
+
+
 def is_virtualenv(directory: str) -> bool:
     """A virtualenv, whatever its name: it holds a pyvenv.cfg."""
-    return os.path.exists(os.path.join(directory, "pyvenv.cfg"))
+    return os.path.exists(os.path.join(directory, VIRTUALENV_MARKER))
 
 
 def find_project_root(start: Path) -> Path:

@@ -18,8 +18,9 @@ running it), and holds the stat (mtime, ctime, size, inode, mode) of:
 
 - every directory under the project root and under each directory named, and every
   file in them, skipping only what no part of testlint reads (`__pycache__`,
-  `node_modules`, `site-packages`, virtualenvs, symbolic links to directories, and
-  hidden directories, unless pytest's `norecursedirs` lets discovery walk them);
+  `node_modules`, `site-packages`, virtualenvs (whose pyvenv.cfg is watched),
+  symbolic links to directories, and hidden directories, unless pytest's
+  `norecursedirs` lets discovery walk them);
   a directory's record holds a digest of the names in it too: a file added, removed
   or renamed changes those names, while a file saved through a temporary file
   renamed over it changes the directory's time only (and its own stat);
@@ -29,9 +30,10 @@ running it), and holds the stat (mtime, ctime, size, inode, mode) of:
 - the CI directories read for how the suite is run (`.github/workflows`, ...).
 
 The stats are taken after the run. A run during which any of them changed is not
-recorded. A file that changed within a second before the run is "racy": a later
-write in the same clock tick could leave the same stat with other content, so its
-content digest is recorded too and compared on every replay (git's racy-clean).
+recorded (a stamp of a whole second may hide a change up to a second later). A
+file that changed within a second before the run is "racy": a later write in the
+same clock tick could leave the same stat with other content, so its content
+digest is recorded too and compared on every replay (git's racy-clean).
 Records live in `v1/replay/` of the cache directory, the newest `KEEP` kept.
 
 Standard library only (and `locate`, `fingerprint`, `invocation`, `terminal`): a
@@ -49,6 +51,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from testlint.fingerprint import (
+    RACY_NS,
     Signature,
     code_fingerprint,
     combine,
@@ -57,7 +60,13 @@ from testlint.fingerprint import (
     write_json_atomically,
 )
 from testlint.invocation import cache_directory, parse
-from testlint.locate import ENVIRONMENT_DIRECTORIES, NEVER_READ, ROOT_MARKERS, is_virtualenv
+from testlint.locate import (
+    ENVIRONMENT_DIRECTORIES,
+    NEVER_READ,
+    ROOT_MARKERS,
+    VIRTUALENV_MARKER,
+    is_virtualenv,
+)
 from testlint.terminal import replay_key
 
 FORMAT = 1
@@ -80,14 +89,14 @@ INTERRUPTED = "testlint: interrupted (no file is left half written)"
 EXIT_INTERRUPTED = 130  # Ctrl-C, as shells report it
 
 
-RACY_NS = 1_000_000_000
-"""A stat this close before the run started (or later) is not trusted: such a
-file's content is recorded too, and compared on every replay (git's racy-clean)."""
-
-
 SETTLED_NS = 50_000_000
 """A file changed this close to the run's start, or later, may have changed during
 the run (the kernel stamps files with a clock a few milliseconds coarse): no record."""
+
+
+WHOLE_SECOND_NS = 1_000_000_000
+"""A stamp of a whole second comes from a filesystem that stamps whole seconds: the
+file may have changed at any time within that second."""
 
 
 MAX_REHASHED = 64
@@ -203,8 +212,10 @@ def _racy(found: Signature, started_ns: int) -> bool:
 
 def settled(changed_ns: int, started_ns: int) -> bool:
     """Whether a file last changed at `changed_ns` was already as the run read it:
-    it changed before the run started, by more than the clock's coarseness."""
-    return changed_ns < started_ns - min(RACY_NS, SETTLED_NS)
+    it changed before the run started, by more than the clock's coarseness (a whole
+    second for a stamp of a whole second)."""
+    coarse = changed_ns % WHOLE_SECOND_NS == 0
+    return changed_ns < started_ns - min(RACY_NS, WHOLE_SECOND_NS if coarse else SETTLED_NS)
 
 
 def _is_file_with_content(recorded: list[Any]) -> bool:
@@ -317,6 +328,11 @@ def snapshot(
                 stats[entry.path] = signature(entry.path)
             elif _read_by_all(entry) or discovery_enters(Path(entry.path)):
                 walk(entry.path)
+            else:  # skipped; a virtualenv only while its pyvenv.cfg is there
+                marker = os.path.join(entry.path, VIRTUALENV_MARKER)
+                held = signature(marker)
+                if held is not None:
+                    stats[marker] = held
 
     root_name = os.path.abspath(root)
     walk(root_name)

@@ -526,14 +526,14 @@ def cache_directory(options: RunOptions, project: Project, settings: Settings) -
         or settings.cache_dir
         or project.root / DEFAULT_CACHE_DIRECTORY
     )
-    return directory.resolve()
+    return Path(os.path.realpath(directory))  # a symbolic link loop raises nothing here
 
 
 def _open_cache(options: RunOptions, project: Project, settings: Settings) -> _Store | None:
     if not options.cache:
         return None
     store = cache.Cache.load(cache_directory(options, project, settings), project.root)
-    store.enter(cache.scope_digest(cache.environment_digest(project.root, store.hasher)))
+    store.enter(cache.scope_digest(cache.environment_digest(project, settings, store)))
     return _Store(cache.RunCache(store, project, options.with_edits))
 
 
