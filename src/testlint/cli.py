@@ -1,7 +1,8 @@
 """Command line: parses options and renders results. No lint logic lives here.
 
 Exit codes: 0 nothing left to report, 1 problems remain (or `--diff` would change
-files), 2 usage, configuration or internal error; 130 interrupted (Ctrl-C).
+files), 2 usage, configuration or internal error, or a run that did not check every
+file (SIGTERM, a worker stopped or killed); 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -24,6 +25,7 @@ from testlint.registry import ALL_RULES, rule_by_selector
 from testlint.runner import Recorded, RunOptions, RunResult, run, run_source
 from testlint.source import SourceError, decode
 from testlint.terminal import FORMAT_VARIABLE, wants_color, width_of
+from testlint.workers import EXIT_TERMINATED, TERMINATED, Terminated
 
 
 @dataclasses.dataclass(frozen=True)
@@ -199,9 +201,8 @@ def check(paths: tuple[Path, ...], **kwargs: Any) -> None:
             fixed = None
     except ConfigError as exc:
         _fail(str(exc))
-    except KeyboardInterrupt:
-        click.echo(record.INTERRUPTED, err=True)
-        sys.exit(record.EXIT_INTERRUPTED)
+    except KeyboardInterrupt as stop:
+        _stopped(stop)
     output_file: Path | None = kwargs["output_file"]
     to_terminal = output_file is None
     shown = Shown(
@@ -314,6 +315,15 @@ def _fail(message: str) -> None:
     sys.exit(EXIT_ERROR)
 
 
+def _stopped(stop: KeyboardInterrupt) -> NoReturn:
+    """A run stopped by Ctrl-C (exit 130) or SIGTERM (exit 2), after its files in hand."""
+    if isinstance(stop, Terminated):
+        click.echo(TERMINATED, err=True)
+        sys.exit(EXIT_TERMINATED)
+    click.echo(record.INTERRUPTED, err=True)
+    sys.exit(record.EXIT_INTERRUPTED)
+
+
 def _instead_of_a_check(paths: tuple[Path, ...], options: RunOptions, kwargs: Any) -> None:
     """`--show-settings`, `--show-files`, `--add-noqa`: each does something other
     than a check (see `show.py`, `add_noqa.py`), then exits."""
@@ -347,9 +357,8 @@ def _instead_of_a_check(paths: tuple[Path, ...], options: RunOptions, kwargs: An
         added = add_noqa(list(paths) or [Path(".")], options)
     except ConfigError as exc:
         _fail(str(exc))
-    except KeyboardInterrupt:
-        click.echo(record.INTERRUPTED, err=True)
-        sys.exit(record.EXIT_INTERRUPTED)
+    except KeyboardInterrupt as stop:
+        _stopped(stop)
     _problems(added.warnings, added.errors)
     if not kwargs["quiet"]:
         plural = "" if added.directives == 1 else "s"

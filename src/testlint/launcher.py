@@ -37,9 +37,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     defer_import("libcst")
     if isinstance(found, Changed):
         from testlint.rerun import rerun
+        from testlint.workers import EXIT_TERMINATED, TERMINATED, Terminated
 
         try:
             code = rerun(found, args, started_ns)
+        except Terminated:
+            sys.stderr.write(TERMINATED + "\n")
+            sys.exit(EXIT_TERMINATED)
         except KeyboardInterrupt:
             sys.stderr.write(INTERRUPTED + "\n")
             sys.exit(EXIT_INTERRUPTED)

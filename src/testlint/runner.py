@@ -32,7 +32,13 @@ from testlint.registry import ALL_RULES, RULES
 from testlint.rule import FileKind, Rule
 from testlint.settings import Settings, load_settings
 from testlint.source import decode
-from testlint.workers import INTERRUPTED, Progress, in_workers, with_deep_stack
+from testlint.workers import (
+    INTERRUPTED,
+    Progress,
+    WorkersStopped,
+    in_workers,
+    with_deep_stack,
+)
 
 
 @dataclass(frozen=True)
@@ -634,6 +640,14 @@ def _lint(
                 item, linter, key = todo[number]
                 keys[number] = key or store.key_of_read(item, linter, read)
             bar.advance()
+    except WorkersStopped as stopped:
+        # Never a success, nor "problems found": the files left are unknown.
+        missing = len(todo) - len(done)
+        result.errors.append(
+            f"the run did not complete ({stopped}): "
+            f"{missing} of {result.checked_files} files were not checked"
+        )
+        result.checked_files -= missing
     finally:
         bar.close()
     if store is not None:
