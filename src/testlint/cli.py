@@ -262,12 +262,13 @@ def _remember(
     if not record.settled(result.newest_input_ns, started_ns):
         return  # a file changed during the run: `record` would refuse (ctime >= mtime)
     settings = result.settings
-    stats = record.snapshot(
-        project.root,
-        paths,
-        skipped=[cache_directory],
-        discovery_enters=lambda directory: not skips_directory(directory, project, settings),
-    )
+
+    def enters(directory: Path) -> bool:
+        return not skips_directory(directory, project, settings)
+
+    stats = record.snapshot(project.root, paths, skipped=[cache_directory], discovery_enters=enters)
+    for directory in result.linked:  # the snapshot does not follow links by itself
+        stats.update(record.snapshot(directory, [], [cache_directory], enters))
     # The repository's CI files outside a sub-project are read too (TL2xx).
     outside = [str(path) for path, _ in project.repository_run_files]
     stats.update(record.signatures(outside))

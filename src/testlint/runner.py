@@ -109,6 +109,8 @@ class RunResult:
     checked_files: int = 0
     """How many files the run checked (cached answers and a re-check's unchanged
     files included): what the summary says."""
+    linked: list[Path] = field(default_factory=list)
+    """Directories discovery entered through a symbolic link (`Selection.linked`)."""
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
@@ -212,6 +214,9 @@ class Selection:
     errors: list[str] = field(default_factory=list)
     """Paths that cannot be read (exit code 2)."""
     warnings: list[str] = field(default_factory=list)
+    linked: list[Path] = field(default_factory=list)
+    """Directories entered through a symbolic link found in a walk: what a replay
+    watches besides the project's own tree (`record.snapshot` does not follow links)."""
 
 
 def select(paths: Sequence[Path], options: RunOptions) -> Selection:
@@ -225,6 +230,7 @@ def select(paths: Sequence[Path], options: RunOptions) -> Selection:
     except ProjectError as exc:
         raise ConfigError(str(exc)) from exc
     linters = _Linters(options, Linter(RULES, settings, project, gating=options.gating))
+    linked: list[Path] = []
     try:
         found = list(
             discover(
@@ -233,6 +239,7 @@ def select(paths: Sequence[Path], options: RunOptions) -> Selection:
                 settings,
                 linters.main.file_kinds,
                 force_exclude=options.force_exclude,
+                linked=linked,
             )
         )
     except ProjectError as exc:
@@ -246,7 +253,7 @@ def select(paths: Sequence[Path], options: RunOptions) -> Selection:
         ]
     except ProjectError as exc:
         raise ConfigError(str(exc)) from exc
-    selection = Selection(start, resolvable, settings, project, linters, [])
+    selection = Selection(start, resolvable, settings, project, linters, [], linked=linked)
     for item, _ in chosen:
         if isinstance(item, PathError):
             message = f"{item.path}: {item.message}"
@@ -267,6 +274,7 @@ def _run(paths: Sequence[Path], options: RunOptions) -> RunResult:
     selection = select(paths, options)
     project, linters, work = selection.project, selection.linters, selection.work
     result = RunResult(selection.settings, project=project, start=str(selection.start))
+    result.linked = selection.linked
     result.errors.extend(selection.errors)
     result.warnings.extend(selection.warnings)
     # Where fixes may be written (resolving every named file costs, so only to write).
