@@ -22,7 +22,7 @@ from testlint.files import skips_directory
 from testlint.locate import ConfigError
 from testlint.output import EXIT_CLEAN, EXIT_ERROR, EXIT_PROBLEMS, Shown
 from testlint.registry import ALL_RULES, rule_by_selector
-from testlint.runner import Recorded, RunOptions, RunResult, run, run_source
+from testlint.runner import Recorded, RunOptions, RunResult, internal_error, run, run_source
 from testlint.source import SourceError, decode
 from testlint.terminal import FORMAT_VARIABLE, wants_color, width_of
 from testlint.workers import EXIT_TERMINATED, TERMINATED, Terminated
@@ -47,6 +47,19 @@ class DefaultCommandGroup(click.Group):
         elif not args:
             args = ["check"]
         return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """A bug ends the command with one line and exit 2, never a traceback
+        (Python ends on one with exit 1, which means "problems found")."""
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except BrokenPipeError:
+            raise  # the reader went away (`testlint | head`): click ends quietly
+        except Exception as exc:
+            click.echo(f"testlint: error: {internal_error(exc)}", err=True)
+            sys.exit(EXIT_ERROR)
 
 
 def _split(values: tuple[str, ...]) -> tuple[str, ...]:

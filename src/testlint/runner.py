@@ -8,6 +8,7 @@ import hashlib
 import os
 import sys
 import time
+import traceback
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -462,20 +463,16 @@ def _check_one(
         result.errors.append(f"{item.path}: cannot read: {exc.strerror}")
         return
     try:
-        checked = linter.check(
-            item.path, source, item.kind, fix=level, with_edits=options.with_edits
-        )
+        checked_by = _check_despite_bugs(linter, item.path, source, item.kind, level, options)
     except ProjectError as exc:
         result.errors.append(str(exc))
         return
-    except Exception as exc:  # a bug in a rule must not end the run for every file
-        result.errors.append(
-            f"{item.path}: internal error ({type(exc).__name__}: {exc}); "
-            "this is a testlint bug, please report it"
-        )
+    result.errors.extend(f"{item.path}: {error}" for error in checked_by.errors)
+    if checked_by.result is None:
         return
+    checked, linter = checked_by.result, checked_by.linter
     result.files.append(checked)
-    result.warnings.extend(f"{item.path}: {message}" for message in checked.errors)
+    _tell(item.path, checked.errors, result.errors, result.warnings)
     if checked.fixed is None:
         return
     if options.diff:
@@ -492,6 +489,88 @@ def _check_one(
         checked.fixes_applied = 0
         unfixed = linter.check(item.path, source, item.kind, with_edits=options.with_edits)
         checked.diagnostics = unfixed.diagnostics
+
+
+BUG = "this is a testlint bug, please report it"
+"""How every message of an internal error ends (the engine's too)."""
+MAX_BROKEN_RULES = 3
+"""Rules that may raise on one file before testlint gives up checking it."""
+
+
+def internal_error(exc: BaseException, rule: type[Rule] | None = None) -> str:
+    """An unexpected exception, told in one line: what, in which rule, where it was
+    raised (for the bug report). Never a traceback: Python ends on one with exit 1,
+    which means "problems found"."""
+    where = ""
+    frames = list(traceback.walk_tb(exc.__traceback__))
+    if frames:
+        frame, line = frames[-1]
+        where = f" at {os.path.basename(frame.f_code.co_filename)}:{line}"
+    culprit = f" in {rule.code}" if rule is not None else ""
+    return f"internal error ({type(exc).__name__}: {exc}){culprit}{where}; {BUG}"
+
+
+@dataclass
+class _Checked:
+    result: FileResult | None
+    """None: no check of the file got through."""
+    linter: Linter
+    """The linter that made `result` (without the rules that raised)."""
+    errors: list[str] = field(default_factory=list)
+
+
+def _check_despite_bugs(
+    linter: Linter,
+    path: Path,
+    source: bytes,
+    kind: FileKind,
+    level: Applicability | None,
+    options: RunOptions,
+) -> _Checked:
+    """`linter.check`; when it raises (a bug), the error, and the file checked again
+    without the rule that raised (without fixes, when no rule did): a bug in one
+    rule must not hide the file's other findings. Raises ProjectError."""
+    checked = _Checked(None, linter)
+    for _ in range(MAX_BROKEN_RULES):
+        try:
+            checked.result = checked.linter.check(
+                path, source, kind, fix=level, with_edits=options.with_edits
+            )
+            return checked
+        except ProjectError:
+            raise
+        except Exception as exc:
+            rule = _raised_in(exc)
+            checked.errors.append(internal_error(exc, rule))
+            if rule is not None:
+                checked.linter = _without(checked.linter, rule)
+            elif level is not None:
+                level = None
+            else:
+                return checked
+    return checked
+
+
+def _raised_in(exc: BaseException) -> type[Rule] | None:
+    """The rule (of `RULES`) whose method raised `exc`, innermost first, if any."""
+    for frame, _ in reversed(list(traceback.walk_tb(exc.__traceback__))):
+        owner = frame.f_locals.get("self", frame.f_locals.get("cls"))
+        rule = owner if isinstance(owner, type) else type(owner)
+        if rule in RULES:
+            return rule
+    return None
+
+
+def _without(linter: Linter, rule: type[Rule]) -> Linter:
+    ignore = (*linter.settings.ignore, rule.code)
+    settings = dataclasses.replace(linter.settings, ignore=ignore)
+    return Linter(RULES, settings, linter.project, gating=linter.gating)
+
+
+def _tell(path: Path, messages: Sequence[str], errors: list[str], warnings: list[str]) -> None:
+    """The engine's messages about a file: a bug of testlint's is an error (exit 2)."""
+    for message in messages:
+        (errors if message.endswith(BUG) else warnings).append(f"{path}: {message}")
 
 
 def run_source(
@@ -512,11 +591,15 @@ def _run_source(
     linter = Linter(RULES, settings, project, gating=options.gating)
     kind = project.file_kind(anchor) if filename is not None else FileKind.TEST
     display = filename if filename is not None else Path("-")
-    checked = linter.check(
-        display, source, kind, fix=_fix_level(options, settings), with_edits=options.with_edits
-    )
-    result = RunResult(settings, files=[checked], checked_files=1)
-    result.warnings.extend(f"{display}: {message}" for message in checked.errors)
+    level = _fix_level(options, settings)
+    checked_by = _check_despite_bugs(linter, display, source, kind, level, options)
+    result = RunResult(settings, checked_files=1)
+    result.errors.extend(f"{display}: {error}" for error in checked_by.errors)
+    checked = checked_by.result
+    if checked is None:
+        return result, source
+    result.files.append(checked)
+    _tell(display, checked.errors, result.errors, result.warnings)
     fixed = checked.fixed if checked.fixed is not None else source
     if options.diff and checked.fixed is not None:
         result.diffs.append(unified_diff(display, source, checked.fixed))
