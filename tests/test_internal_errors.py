@@ -13,6 +13,7 @@ import pytest
 from click.testing import Result
 
 from cli_runner import make_runner, write
+from testlint import launcher, record
 from testlint.cli import main
 from testlint.diagnostics import Applicability, NodeFix
 from testlint.registry import RULES
@@ -160,3 +161,29 @@ def test_the_command_never_ends_with_a_traceback(project: Path) -> None:
     lines = ended.stderr.splitlines()
     assert len(lines) == 1, ended.stderr
     assert lines[0].startswith("testlint: error: internal error (ValueError: cannot render) at ")
+
+
+def test_a_crash_while_checking_changed_files_alone_exits_2(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The re-check of a few changed test modules (`rerun.py`) runs before the CLI."""
+    monkeypatch.setattr(record, "RACY_NS", -(10**15))  # record files made just now
+    write(project, "test_b.py", "def test_b():\n    pass\n")
+
+    def launch() -> int | str | None:
+        with pytest.raises(SystemExit) as exited:
+            launcher.main(["--output-format", "concise", "."])
+        return exited.value.code
+
+    assert launch() == 1
+    capsys.readouterr()
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("recheck")
+
+    monkeypatch.setattr("testlint.rerun.rerun", broken)
+    write(project, "test_b.py", "def test_b():\n    assert True\n")
+    assert launch() == 2
+    err = capsys.readouterr().err
+    assert err.startswith("testlint: error: internal error (RuntimeError: recheck) at "), err
+    assert len(err.splitlines()) == 1

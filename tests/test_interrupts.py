@@ -21,6 +21,9 @@ from pathlib import Path
 
 import pytest
 
+from cli_runner import make_runner
+from testlint.cli import main
+
 EXIT = b"import sys\n\ntry:\n    import nope\nexcept ImportError:\n    sys.exit(1)\n"
 EXIT_FIXED = (
     b"import pytest\n\ntry:\n    import nope\nexcept ImportError:\n"
@@ -174,3 +177,21 @@ def test_sigterm_ends_the_run_with_one_line(
     assert ended.code == 2, ended.err
     assert ended.err.strip() == TERMINATED
     assert EXIT in ended.contents, "the run went on after SIGTERM"
+
+
+def test_ctrl_c_while_the_report_prints_is_no_problem_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C after the last file, while the findings print: click made it
+    "Aborted!" and exit 1, as if problems were found."""
+    (tmp_path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    (tmp_path / "test_a.py").write_bytes(EXIT)
+    monkeypatch.chdir(tmp_path)
+
+    def pressed(*args: object, **kwargs: object) -> int:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("testlint.output.report", pressed)
+    result = make_runner().invoke(main, ["--no-cache", "."])
+    assert result.exit_code == 130, result.stderr
+    assert result.stderr.strip() == "testlint: interrupted (no file is left half written)"

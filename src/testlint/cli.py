@@ -50,13 +50,16 @@ class DefaultCommandGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         """A bug ends the command with one line and exit 2, never a traceback
-        (Python ends on one with exit 1, which means "problems found")."""
+        (Python ends on one with exit 1, which means "problems found"); Ctrl-C
+        with exit 130, whenever it comes."""
         try:
             return super().invoke(ctx)
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except BrokenPipeError:
             raise  # the reader went away (`testlint | head`): click ends quietly
+        except KeyboardInterrupt as stop:  # click would say "Aborted!" and exit 1
+            _stopped(stop)
         except Exception as exc:
             click.echo(f"testlint: error: {internal_error(exc)}", err=True)
             sys.exit(EXIT_ERROR)

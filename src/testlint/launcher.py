@@ -47,6 +47,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         except KeyboardInterrupt:
             sys.stderr.write(INTERRUPTED + "\n")
             sys.exit(EXIT_INTERRUPTED)
+        except Exception as exc:  # never a traceback, which exits 1: "problems found"
+            from testlint.output import EXIT_ERROR
+            from testlint.runner import internal_error
+
+            sys.stderr.write(f"testlint: error: {internal_error(exc)}\n")
+            sys.exit(EXIT_ERROR)
         if code is not None:
             sys.exit(code)
     from testlint.cli import Launch
