@@ -1,5 +1,5 @@
 """Where a run's work happens: a thread with a deep stack, forked worker processes,
-Ctrl-C, and the progress bar. Nothing here knows what the work is (`runner.py`).
+Ctrl-C and SIGTERM, and the progress bar. Nothing here knows what the work is (`runner.py`).
 """
 
 from __future__ import annotations
@@ -250,7 +250,8 @@ def _why_stopped(processes: list[Any], stopped_by: int) -> str:
     """Why a run's workers did not do every item, for the user."""
     killed = [-process.exitcode for process in processes if (process.exitcode or 0) < 0]
     if killed:  # before `stopped_by`: the others then got SIGTERM from the pool
-        return f"a worker process was killed by {_signal_name(killed[0])}"
+        likely = " (out of memory?)" if killed[0] == signal.SIGKILL else ""
+        return f"a worker process was killed by {_signal_name(killed[0])}{likely}"
     if stopped_by:
         return f"a worker process received {_signal_name(stopped_by)}"
     codes = [process.exitcode for process in processes if process.exitcode]
