@@ -734,9 +734,10 @@ def _lint(
     except WorkersStopped as stopped:
         # Never a success, nor "problems found": the files left are unknown.
         missing = len(todo) - len(done)
+        lost = ", or their results were lost" if stopped.lost else ""
         result.errors.append(
             f"the run did not complete ({stopped}): "
-            f"{missing} of {result.checked_files} files were not checked"
+            f"{missing} of {result.checked_files} files were not checked{lost}"
         )
         result.checked_files -= missing
     finally:

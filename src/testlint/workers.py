@@ -55,6 +55,12 @@ class WorkersStopped(Exception):
     """Raised by `in_workers` once it has yielded every result it got, when some
     never came: a worker process was stopped by a signal or died."""
 
+    def __init__(self, reason: str, lost: bool) -> None:
+        super().__init__(reason)
+        self.lost = lost
+        """Whether a worker ended with a task in hand: its files may have been
+        checked (and fixed), their results never sent."""
+
 
 def with_deep_stack(function: Callable[[], T]) -> T:
     """Run `function` on a thread with a large stack and recursion limit: libcst's
@@ -201,26 +207,31 @@ def in_workers(
     # takes its task along, and the run waits for it forever.
     pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_start)
     returned = 0
+    lost = False
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # fork with the main thread waiting
             tasks = [pool.submit(_worker_run, chunk) for chunk in chunks]  # the first one forks
         processes = [p for p in multiprocessing.active_children() if p not in before]
         for outcomes in _results(tasks):
-            returned += len(outcomes)
-            yield from outcomes
+            lost = lost or outcomes is None
+            returned += len(outcomes or ())
+            yield from outcomes or ()
     finally:
         _STOP.set()
         pool.shutdown(wait=True, cancel_futures=True)
         gc.unfreeze()
         _WORK = None
     if returned < len(sizes) and not INTERRUPTED.is_set():
-        raise WorkersStopped(_why_stopped(processes, _STOPPED_BY.value))
+        raise WorkersStopped(_why_stopped(processes, _STOPPED_BY.value), lost)
 
 
-def _results(tasks: list[Future[list[tuple[int, T]]]]) -> Iterator[list[tuple[int, T]]]:
+def _results(
+    tasks: list[Future[list[tuple[int, T]]]],
+) -> Iterator[list[tuple[int, T]] | None]:
     """The outcomes of each task, as tasks finish; once the workers must stop, those
-    of the tasks in hand (which stop after their file in hand) and no more."""
+    of the tasks in hand (which stop after their file in hand) and no more. None for
+    a task whose worker was lost."""
     from concurrent.futures import as_completed
 
     finished: set[Future[list[tuple[int, T]]]] = set()
@@ -234,16 +245,18 @@ def _results(tasks: list[Future[list[tuple[int, T]]]]) -> Iterator[list[tuple[in
             yield _outcomes(task)
 
 
-def _outcomes(task: Future[list[tuple[int, T]]]) -> list[tuple[int, T]]:
-    """A task's outcomes; none when its worker was lost (`in_workers` tells why)."""
+def _outcomes(task: Future[list[tuple[int, T]]]) -> list[tuple[int, T]] | None:
+    """A task's outcomes; None when its worker was lost (`in_workers` tells why)."""
     from concurrent.futures import CancelledError
     from concurrent.futures.process import BrokenProcessPool
 
     try:
         return task.result()
-    except (BrokenProcessPool, CancelledError):
-        _STOP.set()
+    except CancelledError:
         return []
+    except BrokenProcessPool:
+        _STOP.set()
+        return None
 
 
 def _why_stopped(processes: list[Any], stopped_by: int) -> str:
