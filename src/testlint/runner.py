@@ -736,7 +736,7 @@ def _lint(
         missing = len(todo) - len(done)
         lost = ", or their results were lost" if stopped.lost else ""
         result.errors.append(
-            f"the run did not complete ({stopped}): "
+            f"the run did not complete: {stopped}; "
             f"{missing} of {result.checked_files} files were not checked{lost}"
         )
         result.checked_files -= missing
