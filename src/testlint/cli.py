@@ -1,7 +1,8 @@
 """Command line: parses options and renders results. No lint logic lives here.
 
 Exit codes: 0 nothing left to report, 1 problems remain (or `--diff` would change
-files), 2 usage, configuration or internal error; 130 interrupted (Ctrl-C).
+files), 2 usage, configuration or internal error, or a run that did not check every
+file (SIGTERM, a worker stopped or killed); 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -20,9 +21,10 @@ from testlint.docs import rule_markdown, rules_table_text
 from testlint.locate import ConfigError
 from testlint.output import EXIT_CLEAN, EXIT_ERROR, EXIT_PROBLEMS, Shown
 from testlint.registry import ALL_RULES, rule_by_selector
-from testlint.runner import Recorded, RunOptions, RunResult, run, run_source
+from testlint.runner import Recorded, RunOptions, RunResult, internal_error, run, run_source
 from testlint.source import SourceError, decode
 from testlint.terminal import FORMAT_VARIABLE, wants_color, width_of
+from testlint.workers import EXIT_TERMINATED, TERMINATED, Terminated
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +46,22 @@ class DefaultCommandGroup(click.Group):
         elif not args:
             args = ["check"]
         return super().parse_args(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """A bug ends the command with one line and exit 2, never a traceback
+        (Python ends on one with exit 1, which means "problems found"); Ctrl-C
+        with exit 130, whenever it comes."""
+        try:
+            return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except BrokenPipeError:
+            raise  # the reader went away (`testlint | head`): click ends quietly
+        except KeyboardInterrupt as stop:  # click would say "Aborted!" and exit 1
+            _stopped(stop)
+        except Exception as exc:
+            click.echo(f"testlint: error: {internal_error(exc)}", err=True)
+            sys.exit(EXIT_ERROR)
 
 
 def _split(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -198,9 +216,8 @@ def check(paths: tuple[Path, ...], **kwargs: Any) -> None:
             fixed = None
     except ConfigError as exc:
         _fail(str(exc))
-    except KeyboardInterrupt:
-        click.echo(record.INTERRUPTED, err=True)
-        sys.exit(record.EXIT_INTERRUPTED)
+    except KeyboardInterrupt as stop:
+        _stopped(stop)
     output_file: Path | None = kwargs["output_file"]
     to_terminal = output_file is None
     shown = Shown(
@@ -260,12 +277,10 @@ def _remember(
     if not record.settled(result.newest_input_ns, started_ns):
         return  # a file changed during the run: `record` would refuse (ctime >= mtime)
     settings = result.settings
-    stats = record.snapshot(
-        project.root,
-        paths,
-        skipped=[cache_directory],
-        discovery_enters=cache.discovery_enters(project, settings),
-    )
+    enters = cache.discovery_enters(project, settings)
+    stats = record.snapshot(project.root, paths, skipped=[cache_directory], discovery_enters=enters)
+    for directory in result.linked:  # the snapshot does not follow links by itself
+        stats.update(record.snapshot(directory, [], [cache_directory], enters))
     # What the cache keys on outside the root (the repository's CI files, included
     # requirements files, pytest's configuration above the root) is watched too.
     stats.update(record.signatures(cache.outside_root(project, settings)))
@@ -313,6 +328,15 @@ def _fail(message: str) -> None:
     sys.exit(EXIT_ERROR)
 
 
+def _stopped(stop: KeyboardInterrupt) -> NoReturn:
+    """A run stopped by Ctrl-C (exit 130) or SIGTERM (exit 2), after its files in hand."""
+    if isinstance(stop, Terminated):
+        click.echo(TERMINATED, err=True)
+        sys.exit(EXIT_TERMINATED)
+    click.echo(record.INTERRUPTED, err=True)
+    sys.exit(record.EXIT_INTERRUPTED)
+
+
 def _instead_of_a_check(paths: tuple[Path, ...], options: RunOptions, kwargs: Any) -> None:
     """`--show-settings`, `--show-files`, `--add-noqa`: each does something other
     than a check (see `show.py`, `add_noqa.py`), then exits."""
@@ -346,9 +370,8 @@ def _instead_of_a_check(paths: tuple[Path, ...], options: RunOptions, kwargs: An
         added = add_noqa(list(paths) or [Path(".")], options)
     except ConfigError as exc:
         _fail(str(exc))
-    except KeyboardInterrupt:
-        click.echo(record.INTERRUPTED, err=True)
-        sys.exit(record.EXIT_INTERRUPTED)
+    except KeyboardInterrupt as stop:
+        _stopped(stop)
     _problems(added.warnings, added.errors)
     if not kwargs["quiet"]:
         plural = "" if added.directives == 1 else "s"

@@ -105,11 +105,16 @@ def discover(
     kinds: frozenset[FileKind],
     *,
     force_exclude: bool = False,
+    linked: list[Path] | None = None,
 ) -> Iterator[SourcePath | PathError]:
     """Python files under `paths` that some enabled rule looks at. A file named
     explicitly is always checked (unless `force_exclude`, for pre-commit, which
-    names every staged file); directories are walked as pytest would."""
+    names every staged file); directories are walked as pytest would, through
+    symbolic links too. Each real file is yielded once, and each real directory
+    walked once (a link loop ends; pytest follows one until the path is too long).
+    `linked` gets each directory entered through a symbolic link found in a walk."""
     seen: set[Path] = set()
+    walked: set[str] = set()
     for root in paths:
         problem = unusable(root)
         if problem is not None:
@@ -124,16 +129,23 @@ def discover(
                 seen.add(resolved)
                 yield SourcePath(root, project.file_kind(root), explicit=True)
             continue
+        if not _first_walk(os.path.realpath(root), walked):
+            continue
         unlistable: list[OSError] = []
         for directory, dirnames, filenames in os.walk(
-            root, followlinks=False, onerror=unlistable.append
+            root, followlinks=True, onerror=unlistable.append
         ):
             yield from _directory_errors(unlistable)
             here = Path(directory)
             here_resolved = Path(os.path.realpath(here))
             dirnames[:] = sorted(
-                d for d in dirnames if not skips_directory(here / d, project, settings)
+                d
+                for d in dirnames
+                if not skips_directory(here / d, project, settings)
+                and _first_walk(_real_directory(here / d, here_resolved), walked)
             )
+            if linked is not None:
+                linked.extend(here / d for d in dirnames if os.path.islink(here / d))
             for filename in sorted(filenames):
                 if not filename.endswith(".py"):
                     continue
@@ -157,6 +169,21 @@ def discover(
                 seen.add(key)
                 yield SourcePath(path, kind, explicit=False)
         yield from _directory_errors(unlistable)
+
+
+def _real_directory(directory: Path, parent_resolved: Path) -> str:
+    """The real path of a directory listed in a directory whose real path is known."""
+    if os.path.islink(directory):
+        return os.path.realpath(directory)
+    return str(parent_resolved / directory.name)
+
+
+def _first_walk(real: str, walked: set[str]) -> bool:
+    """Whether the real directory `real` is walked for the first time (then noted)."""
+    if real in walked:
+        return False
+    walked.add(real)
+    return True
 
 
 def _directory_errors(errors: list[OSError]) -> Iterator[PathError]:

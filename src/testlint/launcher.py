@@ -37,12 +37,22 @@ def main(argv: Sequence[str] | None = None) -> None:
     defer_import("libcst")
     if isinstance(found, Changed):
         from testlint.rerun import rerun
+        from testlint.workers import EXIT_TERMINATED, TERMINATED, Terminated
 
         try:
             code = rerun(found, args, started_ns)
+        except Terminated:
+            sys.stderr.write(TERMINATED + "\n")
+            sys.exit(EXIT_TERMINATED)
         except KeyboardInterrupt:
             sys.stderr.write(INTERRUPTED + "\n")
             sys.exit(EXIT_INTERRUPTED)
+        except Exception as exc:  # never a traceback, which exits 1: "problems found"
+            from testlint.output import EXIT_ERROR
+            from testlint.runner import internal_error
+
+            sys.stderr.write(f"testlint: error: {internal_error(exc)}\n")
+            sys.exit(EXIT_ERROR)
         if code is not None:
             sys.exit(code)
     from testlint.cli import Launch

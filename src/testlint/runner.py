@@ -8,6 +8,7 @@ import hashlib
 import os
 import sys
 import time
+import traceback
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,7 +33,13 @@ from testlint.registry import ALL_RULES, RULES
 from testlint.rule import FileKind, Rule
 from testlint.settings import Settings, load_settings
 from testlint.source import decode
-from testlint.workers import INTERRUPTED, Progress, in_workers, with_deep_stack
+from testlint.workers import (
+    INTERRUPTED,
+    Progress,
+    WorkersStopped,
+    in_workers,
+    with_deep_stack,
+)
 
 
 @dataclass(frozen=True)
@@ -103,6 +110,8 @@ class RunResult:
     checked_files: int = 0
     """How many files the run checked (cached answers and a re-check's unchanged
     files included): what the summary says."""
+    linked: list[Path] = field(default_factory=list)
+    """Directories discovery entered through a symbolic link (`Selection.linked`)."""
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
@@ -206,6 +215,9 @@ class Selection:
     errors: list[str] = field(default_factory=list)
     """Paths that cannot be read (exit code 2)."""
     warnings: list[str] = field(default_factory=list)
+    linked: list[Path] = field(default_factory=list)
+    """Directories entered through a symbolic link found in a walk: what a replay
+    watches besides the project's own tree (`record.snapshot` does not follow links)."""
 
 
 def select(paths: Sequence[Path], options: RunOptions) -> Selection:
@@ -219,6 +231,7 @@ def select(paths: Sequence[Path], options: RunOptions) -> Selection:
     except ProjectError as exc:
         raise ConfigError(str(exc)) from exc
     linters = _Linters(options, Linter(RULES, settings, project, gating=options.gating))
+    linked: list[Path] = []
     try:
         found = list(
             discover(
@@ -227,6 +240,7 @@ def select(paths: Sequence[Path], options: RunOptions) -> Selection:
                 settings,
                 linters.main.file_kinds,
                 force_exclude=options.force_exclude,
+                linked=linked,
             )
         )
     except ProjectError as exc:
@@ -240,7 +254,7 @@ def select(paths: Sequence[Path], options: RunOptions) -> Selection:
         ]
     except ProjectError as exc:
         raise ConfigError(str(exc)) from exc
-    selection = Selection(start, resolvable, settings, project, linters, [])
+    selection = Selection(start, resolvable, settings, project, linters, [], linked=linked)
     for item, _ in chosen:
         if isinstance(item, PathError):
             message = f"{item.path}: {item.message}"
@@ -261,6 +275,7 @@ def _run(paths: Sequence[Path], options: RunOptions) -> RunResult:
     selection = select(paths, options)
     project, linters, work = selection.project, selection.linters, selection.work
     result = RunResult(selection.settings, project=project, start=str(selection.start))
+    result.linked = selection.linked
     result.errors.extend(selection.errors)
     result.warnings.extend(selection.warnings)
     # Where fixes may be written (resolving every named file costs, so only to write).
@@ -449,20 +464,16 @@ def _check_one(
         result.errors.append(f"{item.path}: cannot read: {exc.strerror}")
         return
     try:
-        checked = linter.check(
-            item.path, source, item.kind, fix=level, with_edits=options.with_edits
-        )
+        checked_by = _check_despite_bugs(linter, item.path, source, item.kind, level, options)
     except ProjectError as exc:
         result.errors.append(str(exc))
         return
-    except Exception as exc:  # a bug in a rule must not end the run for every file
-        result.errors.append(
-            f"{item.path}: internal error ({type(exc).__name__}: {exc}); "
-            "this is a testlint bug, please report it"
-        )
+    result.errors.extend(f"{item.path}: {error}" for error in checked_by.errors)
+    if checked_by.result is None:
         return
+    checked, linter = checked_by.result, checked_by.linter
     result.files.append(checked)
-    result.warnings.extend(f"{item.path}: {message}" for message in checked.errors)
+    _tell(item.path, checked.errors, result.errors, result.warnings)
     if checked.fixed is None:
         return
     if options.diff:
@@ -479,6 +490,88 @@ def _check_one(
         checked.fixes_applied = 0
         unfixed = linter.check(item.path, source, item.kind, with_edits=options.with_edits)
         checked.diagnostics = unfixed.diagnostics
+
+
+BUG = "this is a testlint bug, please report it"
+"""How every message of an internal error ends (the engine's too)."""
+MAX_BROKEN_RULES = 3
+"""Rules that may raise on one file before testlint gives up checking it."""
+
+
+def internal_error(exc: BaseException, rule: type[Rule] | None = None) -> str:
+    """An unexpected exception, told in one line: what, in which rule, where it was
+    raised (for the bug report). Never a traceback: Python ends on one with exit 1,
+    which means "problems found"."""
+    where = ""
+    frames = list(traceback.walk_tb(exc.__traceback__))
+    if frames:
+        frame, line = frames[-1]
+        where = f" at {os.path.basename(frame.f_code.co_filename)}:{line}"
+    culprit = f" in {rule.code}" if rule is not None else ""
+    return f"internal error ({type(exc).__name__}: {exc}){culprit}{where}; {BUG}"
+
+
+@dataclass
+class _Checked:
+    result: FileResult | None
+    """None: no check of the file got through."""
+    linter: Linter
+    """The linter that made `result` (without the rules that raised)."""
+    errors: list[str] = field(default_factory=list)
+
+
+def _check_despite_bugs(
+    linter: Linter,
+    path: Path,
+    source: bytes,
+    kind: FileKind,
+    level: Applicability | None,
+    options: RunOptions,
+) -> _Checked:
+    """`linter.check`; when it raises (a bug), the error, and the file checked again
+    without the rule that raised (without fixes, when no rule did): a bug in one
+    rule must not hide the file's other findings. Raises ProjectError."""
+    checked = _Checked(None, linter)
+    for _ in range(MAX_BROKEN_RULES):
+        try:
+            checked.result = checked.linter.check(
+                path, source, kind, fix=level, with_edits=options.with_edits
+            )
+            return checked
+        except ProjectError:
+            raise
+        except Exception as exc:
+            rule = _raised_in(exc)
+            checked.errors.append(internal_error(exc, rule))
+            if rule is not None:
+                checked.linter = _without(checked.linter, rule)
+            elif level is not None:
+                level = None
+            else:
+                return checked
+    return checked
+
+
+def _raised_in(exc: BaseException) -> type[Rule] | None:
+    """The rule (of `RULES`) whose method raised `exc`, innermost first, if any."""
+    for frame, _ in reversed(list(traceback.walk_tb(exc.__traceback__))):
+        owner = frame.f_locals.get("self", frame.f_locals.get("cls"))
+        rule = owner if isinstance(owner, type) else type(owner)
+        if rule in RULES:
+            return rule
+    return None
+
+
+def _without(linter: Linter, rule: type[Rule]) -> Linter:
+    ignore = (*linter.settings.ignore, rule.code)
+    settings = dataclasses.replace(linter.settings, ignore=ignore)
+    return Linter(RULES, settings, linter.project, gating=linter.gating)
+
+
+def _tell(path: Path, messages: Sequence[str], errors: list[str], warnings: list[str]) -> None:
+    """The engine's messages about a file: a bug of testlint's is an error (exit 2)."""
+    for message in messages:
+        (errors if message.endswith(BUG) else warnings).append(f"{path}: {message}")
 
 
 def run_source(
@@ -499,11 +592,15 @@ def _run_source(
     linter = Linter(RULES, settings, project, gating=options.gating)
     kind = project.file_kind(anchor) if filename is not None else FileKind.TEST
     display = filename if filename is not None else Path("-")
-    checked = linter.check(
-        display, source, kind, fix=_fix_level(options, settings), with_edits=options.with_edits
-    )
-    result = RunResult(settings, files=[checked], checked_files=1)
-    result.warnings.extend(f"{display}: {message}" for message in checked.errors)
+    level = _fix_level(options, settings)
+    checked_by = _check_despite_bugs(linter, display, source, kind, level, options)
+    result = RunResult(settings, checked_files=1)
+    result.errors.extend(f"{display}: {error}" for error in checked_by.errors)
+    checked = checked_by.result
+    if checked is None:
+        return result, source
+    result.files.append(checked)
+    _tell(display, checked.errors, result.errors, result.warnings)
     fixed = checked.fixed if checked.fixed is not None else source
     if options.diff and checked.fixed is not None:
         result.diffs.append(unified_diff(display, source, checked.fixed))
@@ -635,6 +732,15 @@ def _lint(
                 item, linter, key = todo[number]
                 keys[number] = key or store.key_of_read(item, linter, read)
             bar.advance()
+    except WorkersStopped as stopped:
+        # Never a success, nor "problems found": the files left are unknown.
+        missing = len(todo) - len(done)
+        lost = ", or their results were lost" if stopped.lost else ""
+        result.errors.append(
+            f"the run did not complete: {stopped}; "
+            f"{missing} of {result.checked_files} files were not checked{lost}"
+        )
+        result.checked_files -= missing
     finally:
         bar.close()
     if store is not None:

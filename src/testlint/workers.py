@@ -1,5 +1,5 @@
 """Where a run's work happens: a thread with a deep stack, forked worker processes,
-Ctrl-C, and the progress bar. Nothing here knows what the work is (`runner.py`).
+Ctrl-C and SIGTERM, and the progress bar. Nothing here knows what the work is (`runner.py`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,10 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 T = TypeVar("T")
 
@@ -34,7 +37,29 @@ large file, 3% of a run over 10,000 small ones. Garbage with cycles waits longer
 
 
 INTERRUPTED = threading.Event()
-"""Set on Ctrl-C: the run stops before its next file and writes nothing more."""
+"""Set on Ctrl-C or SIGTERM: the run stops before its next file and writes nothing more."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (`timeout`, a CI runner, a supervisor): the run stops as on Ctrl-C,
+    after the files in hand. A `KeyboardInterrupt`, so that every path that stops
+    cleanly on Ctrl-C does on SIGTERM too."""
+
+
+TERMINATED = "testlint: terminated (no file is left half written)"
+EXIT_TERMINATED = 2
+"""A run ended by SIGTERM did not complete (`cli.py`'s exit codes)."""
+
+
+class WorkersStopped(Exception):
+    """Raised by `in_workers` once it has yielded every result it got, when some
+    never came: a worker process was stopped by a signal or died."""
+
+    def __init__(self, reason: str, lost: bool) -> None:
+        super().__init__(reason)
+        self.lost = lost
+        """Whether a worker ended with a task in hand: its files may have been
+        checked (and fixed), their results never sent."""
 
 
 def with_deep_stack(function: Callable[[], T]) -> T:
@@ -60,8 +85,9 @@ def with_deep_stack(function: Callable[[], T]) -> T:
     gc.set_threshold(max(old_threshold[0], GC_THRESHOLD), *old_threshold[1:])
     try:
         worker = threading.Thread(target=target, name="testlint")
-        worker.start()
-        _wait(done)
+        with _sigterm_stops_the_run():
+            worker.start()
+            _wait(done)
         worker.join()
     finally:
         threading.stack_size(old_stack)
@@ -72,23 +98,46 @@ def with_deep_stack(function: Callable[[], T]) -> T:
     return outcome[0]
 
 
+@contextlib.contextmanager
+def _sigterm_stops_the_run() -> Iterator[None]:
+    """While a run lasts, SIGTERM raises `Terminated` in the main thread, which
+    `_wait` handles as Ctrl-C (by default it killed the process at once, and its
+    workers, left alone, printed tracebacks). A SIGTERM ignored, or handled by the
+    program that called testlint, is left as it is."""
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
+    ):
+        yield
+        return
+    signal.signal(signal.SIGTERM, _raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated
+
+
 def _wait(done: threading.Event) -> None:
-    """Wait for the worker thread. On Ctrl-C, ask it to stop after the file in hand
-    and wait for that, then raise KeyboardInterrupt: a thread still running when the
-    interpreter exits dies inside libcst's native code and aborts the process (and
-    `Thread.join`, once interrupted, no longer waits). A second Ctrl-C leaves at once:
-    every write is atomic, so no file is left half written."""
+    """Wait for the worker thread. On Ctrl-C (or SIGTERM), ask it to stop after the
+    file in hand and wait for that, then raise KeyboardInterrupt (`Terminated`): a
+    thread still running when the interpreter exits dies inside libcst's native code
+    and aborts the process (and `Thread.join`, once interrupted, no longer waits). A
+    second one leaves at once: every write is atomic, so no file is left half written."""
     try:
         done.wait()
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as stop:
         INTERRUPTED.set()
         if _STOP is not None:
-            _STOP.set()  # workers, which ignore SIGINT, stop before their next file
+            _STOP.set()  # workers stop before their next file
         try:
             done.wait()
         except KeyboardInterrupt:
             _kill_workers()
-            os._exit(130)
+            os._exit(EXIT_TERMINATED if isinstance(stop, Terminated) else 130)
         raise
 
 
@@ -121,6 +170,14 @@ while the others idle."""
 _WORK: Callable[[int], Any] | None = None
 """What each worker does with an item's number: set before the fork, inherited."""
 _STOP: Any = None
+"""Set (a shared event) when the workers must take no more items: Ctrl-C, SIGTERM,
+a worker stopped by a signal, a worker gone."""
+_STOPPED_BY: Any = None
+"""The signal that stopped a worker (a shared integer; 0: none)."""
+_LINTING = False
+"""In a worker: a task is in hand."""
+_LEAVING = False
+"""In a worker: SIGTERM came during a task; the process ends once its file in hand is."""
 
 
 def in_workers(
@@ -129,31 +186,98 @@ def in_workers(
     """`work(number)` for every item, in forked workers, as they finish: the workers
     inherit everything built so far (the project model, settings, module index),
     so nothing is parsed or read twice to set them up. `sizes`: each item's size,
-    to hand out the largest first (those in `first` before all others)."""
-    global _WORK, _STOP
+    to hand out the largest first (those in `first` before all others).
+
+    Raises WorkersStopped, after yielding every result that came back, when some
+    item was never done (a worker stopped by a signal or killed): a run that did
+    not check every file must not look like one that did."""
+    global _WORK, _STOP, _STOPPED_BY
     import multiprocessing  # here: a run of a few files starts no worker
+    from concurrent.futures import ProcessPoolExecutor
 
     context = multiprocessing.get_context("fork")
-    _WORK, _STOP = work, context.Event()
+    _WORK, _STOP, _STOPPED_BY = work, context.Event(), context.Value("i", 0, lock=False)
     chunks = _chunks(sizes, jobs, first)
     # What the workers inherit (libcst's classes, the project model, the module
     # index) lives as long as they do: frozen, their collections never walk it,
     # nor write to its pages (which stay shared with the parent).
     gc.freeze()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # fork with the main thread waiting
-        pool = context.Pool(jobs, initializer=_worker_start)
+    before = set(multiprocessing.active_children())
+    # Not `multiprocessing.Pool`: a worker killed there (SIGKILL, the OOM killer)
+    # takes its task along, and the run waits for it forever.
+    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_start)
+    returned = 0
+    lost = False
     try:
-        for outcomes in pool.imap_unordered(_worker_run, chunks):
-            if INTERRUPTED.is_set():
-                _STOP.set()
-                return
-            yield from outcomes
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # fork with the main thread waiting
+            tasks = [pool.submit(_worker_run, chunk) for chunk in chunks]  # the first one forks
+        processes = [p for p in multiprocessing.active_children() if p not in before]
+        for outcomes in _results(tasks):
+            lost = lost or outcomes is None
+            returned += len(outcomes or ())
+            yield from outcomes or ()
     finally:
-        pool.close()
-        pool.join()
+        _STOP.set()
+        pool.shutdown(wait=True, cancel_futures=True)
         gc.unfreeze()
         _WORK = None
+    if returned < len(sizes) and not INTERRUPTED.is_set():
+        raise WorkersStopped(_why_stopped(processes, _STOPPED_BY.value), lost)
+
+
+def _results(
+    tasks: list[Future[list[tuple[int, T]]]],
+) -> Iterator[list[tuple[int, T]] | None]:
+    """The outcomes of each task, as tasks finish; once the workers must stop, those
+    of the tasks in hand (which stop after their file in hand) and no more. None for
+    a task whose worker was lost."""
+    from concurrent.futures import as_completed
+
+    finished: set[Future[list[tuple[int, T]]]] = set()
+    for task in as_completed(tasks):
+        finished.add(task)
+        yield _outcomes(task)
+        if _STOP.is_set() or INTERRUPTED.is_set():
+            break
+    for task in tasks:
+        if task not in finished and not task.cancel():  # in hand: cannot be cancelled
+            yield _outcomes(task)
+
+
+def _outcomes(task: Future[list[tuple[int, T]]]) -> list[tuple[int, T]] | None:
+    """A task's outcomes; None when its worker was lost (`in_workers` tells why)."""
+    from concurrent.futures import CancelledError
+    from concurrent.futures.process import BrokenProcessPool
+
+    try:
+        return task.result()
+    except CancelledError:
+        return []
+    except BrokenProcessPool:
+        _STOP.set()
+        return None
+
+
+def _why_stopped(processes: list[Any], stopped_by: int) -> str:
+    """Why a run's workers did not do every item, for the user."""
+    killed = [-process.exitcode for process in processes if (process.exitcode or 0) < 0]
+    if killed:  # before `stopped_by`: the others then got SIGTERM from the pool
+        likely = " (out of memory?)" if killed[0] == signal.SIGKILL else ""
+        return f"a worker process was killed by {_signal_name(killed[0])}{likely}"
+    if stopped_by:
+        return f"a worker process received {_signal_name(stopped_by)}"
+    codes = [process.exitcode for process in processes if process.exitcode]
+    if codes:
+        return f"a worker process ended unexpectedly (exit code {codes[0]})"
+    return "a worker process did not send every result back"
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
 def _chunks(
@@ -183,32 +307,55 @@ def _chunks(
 
 def _worker_start() -> None:
     # Ctrl-C reaches every process of the group: a worker finishes its file in
-    # hand, tells the others through the shared event, and takes no more.
-    signal.signal(signal.SIGINT, _stop_on_interrupt)
+    # hand, tells the others through the shared event, and takes no more. A run
+    # started with SIGINT ignored (a background job, `nohup`) ignores it here too.
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        signal.signal(signal.SIGINT, _stop_on_signal)
+    # Always handled: the pool ends its workers with SIGTERM when one of them died.
+    signal.signal(signal.SIGTERM, _stop_on_signal)
     threading.stack_size(STACK_SIZE)
     sys.setrecursionlimit(max(sys.getrecursionlimit(), RECURSION_LIMIT))
 
 
-def _stop_on_interrupt(signum: int, frame: object) -> None:
-    if _STOP is not None:
-        _STOP.set()
+def _stop_on_signal(signum: int, frame: object) -> None:
+    global _LEAVING
+    _STOP.set()
+    if not _STOPPED_BY.value:
+        _STOPPED_BY.value = signum
+    if signum == signal.SIGTERM:
+        # Ends the process, but never in the middle of a file (a temporary file
+        # beside it would be left behind): at once when idle, else after the task.
+        if not _LINTING:
+            os._exit(0)
+        _LEAVING = True
 
 
 def _worker_run(chunk: list[int]) -> list[tuple[int, Any]]:
+    global _LINTING
     work = _WORK
     assert work is not None
     outcomes: list[tuple[int, Any]] = []
+    failure: list[BaseException] = []
 
     def run_chunk() -> None:
-        for number in chunk:
-            if _STOP.is_set():
-                return
-            outcomes.append((number, work(number)))
+        try:
+            for number in chunk:
+                if _STOP.is_set():
+                    return
+                outcomes.append((number, work(number)))
+        except BaseException as exc:  # re-raised below: the parent learns of it
+            failure.append(exc)
 
     # libcst recurses once per nesting level: a thread with a large stack, as in `run`.
+    _LINTING = True
     thread = threading.Thread(target=run_chunk)
     thread.start()
     thread.join()
+    _LINTING = False
+    if _LEAVING:
+        os._exit(0)
+    if failure:
+        raise failure[0]
     return outcomes
 
 
