@@ -1027,9 +1027,10 @@ class Linter:
 
 class _Layout:
     """Where a module's top-level statements are in its code (`text`), found from
-    their own code, and the edits of a change to a run of them: exactly those of
-    comparing the whole module before and after (`_edits`), at a cost that does not
-    grow with the module."""
+    their own code, and the edits of a change to a run of them, at a cost that does
+    not grow with the module: exactly those of comparing the whole module before
+    and after (`_edits`). A fix that also adds imports gets the edits of each
+    change found apart (a test compares them with `_edits` on every fixture)."""
 
     CONTEXT_LINES = 8
     """Lines after a change compared with it: where the change ends may depend on
