@@ -216,11 +216,19 @@ def _type_error(where: str, key: str, expected: str, value: object) -> ConfigErr
 
 
 def _string_list(where: str, key: str, value: object) -> tuple[str, ...]:
-    if isinstance(value, str):
-        return (value,)
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return tuple(value)
-    raise _type_error(where, key, "a list of strings", value)
+    error = _type_error(where, key, "a list of strings", value)
+    if isinstance(value, str):  # refused, as ruff does: the README documents a list
+        raise ConfigError(f"{error} (write [{_toml_string(value)}])")
+    raise error
+
+
+def _toml_string(value: str) -> str:
+    """`value` as a TOML basic string (JSON's escapes are TOML's)."""
+    import json  # here: only an error quotes a value
+
+    return json.dumps(value, ensure_ascii=False)
 
 
 def _check_option_value(where: str, key: str, default: OptionValue, value: object) -> OptionValue:
