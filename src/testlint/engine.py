@@ -765,6 +765,10 @@ class Linter:
     ) -> FileResult:
         """Lint `source`; with `fix`, apply fixes up to that applicability."""
         result = FileResult(path, original=source)
+        too_large = self._too_large(path, len(source))
+        if too_large is not None:
+            result.diagnostics = too_large
+            return result
         try:
             text = decode(source)
         except SourceError as error:
@@ -777,7 +781,21 @@ class Linter:
     ) -> FileResult:
         """Lint already-decoded source (flake8 hands plugins lines of text, and the
         `ast` it parsed, which the gate reuses). No fixes."""
+        too_large = self._too_large(path, len(text.encode("utf-8", "surrogateescape")))
+        if too_large is not None:
+            return FileResult(path, too_large)
         return self._check(FileResult(path), path, text, text, kind, None, False, tree)
+
+    def _too_large(self, path: Path, size: int) -> list[Diagnostic] | None:
+        """TL001 for a file above `max-file-size`: parsing it could take minutes and
+        gigabytes (libcst needs about 650 MB per MB of dense code)."""
+        limit = self.settings.max_file_size
+        if not limit or size <= limit:
+            return None
+        error = SourceError(
+            f"File not checked: it is {size:,} bytes, above `max-file-size` ({limit:,} bytes)"
+        )
+        return self._source_error(path, error)
 
     def _check(
         self,
