@@ -168,7 +168,9 @@ def build(base: Path, large: int) -> Hostile:
     (root / "tests").mkdir(parents=True)
     (root / "pyproject.toml").write_text(
         '[project]\nname = "hostile"\nversion = "0"\ndependencies = ["pytest-asyncio>=0.23"]\n'
-        "\n[tool.pytest.ini_options]\n",
+        "\n[tool.pytest.ini_options]\n"
+        # The large file is fixed, not left out as too large (test_size_limit.py).
+        f"\n[tool.testlint]\nmax-file-size = {2 * large}\n",
         encoding="utf-8",
     )
     made = cases(large)

@@ -876,3 +876,40 @@ def test_the_width_is_a_terminals_only() -> None:
     assert terminal.width_of(FakeTerminal(False), {"COLUMNS": "57"}) is None
     key = terminal.replay_key
     assert key(on_terminal, {"COLUMNS": "57"}) != key(on_terminal, {"COLUMNS": "58"})
+
+
+# ------------------------------------------------------------------ SARIF URIs
+
+URI = re.compile(r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*")
+"""The characters RFC 3986 allows in a URI reference (`%` only as an escape)."""
+
+
+def _sarif_uris(document: dict[str, Any]) -> list[str]:
+    [run] = document["runs"]
+    locations = [r["locations"][0]["physicalLocation"]["artifactLocation"] for r in run["results"]]
+    return [run["originalUriBaseIds"]["%SRCROOT%"]["uri"], *(loc["uri"] for loc in locations)]
+
+
+@pytest.mark.skipif(sys.platform == "darwin", reason="macOS file names must be UTF-8")
+def test_sarif_uris_are_percent_encoded_whatever_the_file_name(
+    project: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Spaces, `#`, `%`, non-ASCII and bytes that are not UTF-8 (a traceback) in
+    file names, inside the repository and outside it: every URI is valid and
+    names the file."""
+    inside = project / "tests" / "dir #1"
+    inside.mkdir(parents=True)
+    names = ["test_a%b é#.py", os.fsdecode(b"test_latin\xe9.py")]
+    for name in names:
+        (inside / name).write_text(SAFE, encoding="utf-8")
+    outside = tmp_path_factory.mktemp("elsewhere") / "a b#c%"
+    outside.mkdir()
+    (outside / "test_out.py").write_text(SAFE, encoding="utf-8")
+    result = invoke("--output-format", "sarif", "tests", str(outside / "test_out.py"))
+    assert result.exit_code == 1, result.stderr
+    uris = _sarif_uris(json.loads(result.stdout))
+    assert all(URI.fullmatch(uri) for uri in uris), uris
+    assert not any(re.search("%(?![0-9A-F]{2})", uri) for uri in uris), uris
+    assert any(uri.endswith("tests/dir%20%231/test_a%25b%20%C3%A9%23.py") for uri in uris)
+    assert any(uri.endswith("tests/dir%20%231/test_latin%E9.py") for uri in uris)
+    assert any(uri.endswith("/a%20b%23c%25/test_out.py") for uri in uris)

@@ -259,9 +259,29 @@ def test_unknown_selector_in_config_is_an_error(tmp_path: Path) -> None:
         load_settings(path, ALL_RULES, tmp_path)
 
 
-def test_a_single_string_is_accepted_for_a_list_key(tmp_path: Path) -> None:
-    path = write_config(tmp_path, 'select = "TL102"\n')
-    assert load_settings(path, ALL_RULES, tmp_path).select == ("TL102",)
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        ('select = "TL102"\n', "'select'"),
+        ('extend-select = "TL1"\n', "'extend-select'"),
+        ('ignore = "TL102"\n', "'ignore'"),
+        ('exclude = "tests/generated"\n', "'exclude'"),
+        ('serial-markers = "serial"\n', "'serial-markers'"),
+        ('[tool.testlint.per-file-ignores]\n"tests/*" = "TL102"\n', "'per-file-ignores.tests/*'"),
+    ],
+)
+def test_a_string_where_the_readme_documents_a_list_is_an_error(
+    tmp_path: Path, body: str, key: str
+) -> None:
+    """As in ruff (`select = "E"`: "expected a sequence"): a string is refused, with
+    the list to write instead."""
+    path = write_config(tmp_path, body)
+    with pytest.raises(ConfigError) as error:
+        load_settings(path, ALL_RULES, tmp_path)
+    message = str(error.value)
+    assert f"{path}: [tool.testlint] key {key}: expected a list of strings, got str " in message
+    value = body.rsplit("= ", 1)[1].strip()
+    assert message.endswith(f"(write [{value}])"), message
 
 
 def test_invalid_toml_names_the_file(tmp_path: Path) -> None:

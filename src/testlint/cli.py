@@ -179,8 +179,8 @@ def check(paths: tuple[Path, ...], **kwargs: Any) -> None:
         fix=kwargs["fix"],
         unsafe_fixes=kwargs["unsafe_fixes"],
         diff=kwargs["diff"],
-        # Fix previews (full), JSON and SARIF carry the fixes' edits.
-        with_edits=not kwargs["statistics"] and maybe in (None, "full", "json", "sarif"),
+        # Fix previews (full) and JSON carry the fixes' edits (SARIF has none).
+        with_edits=not kwargs["statistics"] and maybe in (None, "full", "json"),
         select=_split(kwargs["select"]) or None,
         extend_select=_split(kwargs["extend_select"]),
         ignore=_split(kwargs["ignore"]),

@@ -11,10 +11,13 @@ nothing changes, and the result must re-parse or the file is left alone.
 from __future__ import annotations
 
 import ast
+import bisect
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import libcst as cst
 
@@ -26,7 +29,7 @@ from testlint.diagnostics import (
     NodeFix,
     Position,
 )
-from testlint.imports import ImportStyle, update_imports
+from testlint.imports import ImportStyle, StatementImports, update_imports
 from testlint.locate import ProjectError
 from testlint.names import ImportTable
 from testlint.noqa import LINE_ENDS, codes_by_line, suppresses
@@ -56,6 +59,7 @@ if TYPE_CHECKING:
     from libcst.metadata import CodeRange
 
 MAX_FIX_ITERATIONS = 10
+_T = TypeVar("_T")
 UNPARSABLE = ENGINE_RULES["TL001"]
 UNUSED_NOQA = ENGINE_RULES["TL003"]
 KNOWN_RULES = {
@@ -180,37 +184,90 @@ def _replace_within(
     nodes whose range holds a changed node's; None if a change was not reached. A
     walk that skips nodes gives the same module as a whole walk whenever it makes
     every change (the nodes it skips are kept as they are either way)."""
-    skipped = {id(statement) for statement in module.body if statement is not within}
-    made: set[int] = set()
-    known = positions or {}
-    targets = [known.get(node) for node in changes]
-    spans = [_span(where) for where in targets if where is not None]
-    if len(spans) < len(targets):
-        spans = []  # a changed node without a range: no pruning below `within`
+    if within is None:
+        applier = _change_applier(changes, None, None)
+    else:
+        skipped = {id(statement) for statement in module.body if statement is not within}
+        applier = _change_applier(changes, positions, skipped)
+    fixed = module.visit(cast(cst.CSTTransformer, applier))
+    return fixed if len(applier.made) == len(changes) or within is None else None
 
-    def holds_a_change(node: cst.CSTNode) -> bool:
-        where = known.get(node)
+
+def _replace_in_statement(
+    statement: cst.BaseStatement,
+    changes: Mapping[cst.CSTNode, object],
+    positions: Mapping[cst.CSTNode, CodeRange],
+) -> list[cst.BaseStatement] | None:
+    """What the top-level `statement` becomes with `changes` made (a change may
+    remove it or make it several statements); None if a change lies outside it.
+    The same walk as `_replace_within` makes inside it."""
+    applier = _change_applier(changes, positions, set())
+    new = statement.visit(cast(cst.CSTTransformer, applier))
+    if len(applier.made) != len(changes):
+        return None
+    if isinstance(new, cst.RemovalSentinel):
+        return []
+    nodes = new.nodes if isinstance(new, cst.FlattenSentinel) else [new]
+    statements = [node for node in nodes if isinstance(node, cst.BaseStatement)]
+    return statements if len(statements) == len(nodes) else None
+
+
+def _change_applier(
+    changes: Mapping[cst.CSTNode, object],
+    positions: Mapping[cst.CSTNode, CodeRange] | None,
+    skipped: set[int] | None,
+) -> _ChangeApplier:
+    applier: _ChangeApplier = _transformer(_ChangeApplier)(changes, positions, skipped)
+    return applier
+
+
+@cache
+def _transformer(logic: type[_T]) -> type[_T]:
+    """`logic` as a libcst transformer, made on first use: libcst is imported only
+    when a file is parsed (`launcher.defer_import`)."""
+    return type(logic.__name__, (logic, cst.CSTTransformer), {})
+
+
+class _ChangeApplier:
+    """Makes `changes`, visiting only the nodes not `skipped` (None: every node)
+    and, where `positions` knows the ranges, whose range holds a changed node's
+    (a libcst transformer once made by `_transformer`)."""
+
+    def __init__(
+        self,
+        changes: Mapping[cst.CSTNode, object],
+        positions: Mapping[cst.CSTNode, CodeRange] | None,
+        skipped: set[int] | None,
+    ) -> None:
+        super().__init__()
+        self.changes = changes
+        self.made: set[int] = set()
+        self._known = positions or {}
+        self._skipped = skipped
+        targets = [self._known.get(node) for node in changes]
+        spans = [_span(where) for where in targets if where is not None]
+        # A changed node without a range: no pruning below the statement.
+        self._spans = spans if len(spans) == len(targets) else []
+
+    def _holds_a_change(self, node: cst.CSTNode) -> bool:
+        where = self._known.get(node)
         # A definition's range leaves out its decorators: always look inside.
-        if where is None or not spans or isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+        if where is None or not self._spans or isinstance(node, (cst.FunctionDef, cst.ClassDef)):
             return True
         start, end = _span(where)
-        return any(start <= first and last <= end for first, last in spans)
+        return any(start <= first and last <= end for first, last in self._spans)
 
-    class ApplyChanges(cst.CSTTransformer):  # defined here: libcst is imported lazily
-        def on_visit(self, node: cst.CSTNode) -> bool:
-            if within is None:
-                return True
-            return id(node) not in skipped and holds_a_change(node)
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if self._skipped is None:
+            return True
+        return id(node) not in self._skipped and self._holds_a_change(node)
 
-        def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> object:  # type: ignore[override]
-            change = changes.get(original_node, _UNCHANGED)
-            if change is _UNCHANGED:
-                return updated_node
-            made.add(id(original_node))
-            return change
-
-    fixed = module.visit(ApplyChanges())
-    return fixed if len(made) == len(changes) or within is None else None
+    def on_leave(self, original_node: cst.CSTNode, updated_node: cst.CSTNode) -> object:
+        change = self.changes.get(original_node, _UNCHANGED)
+        if change is _UNCHANGED:
+            return updated_node
+        self.made.add(id(original_node))
+        return change
 
 
 _UNCHANGED = object()
@@ -325,8 +382,18 @@ def _end_of(
 def _edits(before: str, after: str) -> tuple[Edit, ...]:
     """Line-granular edits turning `before` into `after` (for the outputs that show
     fixes: `full`'s preview, JSON, SARIF)."""
-    old = before.splitlines(keepends=True)
-    new = after.splitlines(keepends=True)
+    edits = _line_edits(before.splitlines(keepends=True), after.splitlines(keepends=True))
+    assert edits is not None
+    return edits
+
+
+def _line_edits(
+    old: Sequence[str], new: Sequence[str], offset: int = 0, whole: bool = True
+) -> tuple[Edit, ...] | None:
+    """`_edits` of lines, the first one numbered `offset + 1`. Not `whole`: the
+    lines are part of two texts equal above and below them, and the edits are
+    those of the texts, or None when the equal lines above the change ran out on
+    one side (the lines below would decide where the change starts)."""
     # The lines before the first change and after the last are left out of the
     # matching: a fix changes a few lines, and matching thousands of equal lines (a
     # large literal) one against the other is quadratic.
@@ -334,6 +401,8 @@ def _edits(before: str, after: str) -> tuple[Edit, ...]:
     head = 0
     while head < shortest and old[head] == new[head]:
         head += 1
+    if head == shortest and not whole:
+        return None
     tail = 0
     while tail < shortest - head and old[-1 - tail] == new[-1 - tail]:
         tail += 1
@@ -354,8 +423,9 @@ def _edits(before: str, after: str) -> tuple[Edit, ...]:
         blocks = [
             (i1, i2, j1, j2) for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"
         ]
+    start = offset + head + 1
     return tuple(
-        Edit("".join(new_middle[j1:j2]), Position(head + i1 + 1, 1), Position(head + i2 + 1, 1))
+        Edit("".join(new_middle[j1:j2]), Position(start + i1, 1), Position(start + i2, 1))
         for i1, i2, j1, j2 in blocks
     )
 
@@ -695,6 +765,10 @@ class Linter:
     ) -> FileResult:
         """Lint `source`; with `fix`, apply fixes up to that applicability."""
         result = FileResult(path, original=source)
+        too_large = self._too_large(path, len(source))
+        if too_large is not None:
+            result.diagnostics = too_large
+            return result
         try:
             text = decode(source)
         except SourceError as error:
@@ -707,7 +781,21 @@ class Linter:
     ) -> FileResult:
         """Lint already-decoded source (flake8 hands plugins lines of text, and the
         `ast` it parsed, which the gate reuses). No fixes."""
+        too_large = self._too_large(path, len(text.encode("utf-8", "surrogateescape")))
+        if too_large is not None:
+            return FileResult(path, too_large)
         return self._check(FileResult(path), path, text, text, kind, None, False, tree)
+
+    def _too_large(self, path: Path, size: int) -> list[Diagnostic] | None:
+        """TL001 for a file above `max-file-size`: parsing it could take minutes and
+        gigabytes (libcst needs about 650 MB per MB of dense code)."""
+        limit = self.settings.max_file_size
+        if not limit or size <= limit:
+            return None
+        error = SourceError(
+            f"File not checked: it is {size:,} bytes, above `max-file-size` ({limit:,} bytes)"
+        )
+        return self._source_error(path, error)
 
     def _check(
         self,
@@ -892,22 +980,148 @@ class Linter:
     ) -> list[Diagnostic]:
         chunks: dict[int, tuple[cst.CSTNode, str]] = {}
         before = module_code(parsed.module, chunks) if code is None else code
+        layout = None
+        if parsed.module.has_trailing_newline:
+            layout = _Layout(parsed.module, before, chunks)
+        imports: StatementImports | None = None
         out = []
         for (_rule, report, _where), diagnostic in zip(active, diagnostics):
             node_fix = report.fix
             if node_fix is not None:
-                # One fix's edits: only its report's top-level statement is walked
-                # (the whole module if a change lies elsewhere), and only the
-                # statements it changed are generated again.
-                fixed = self._apply(path, parsed.module, [node_fix], report.top, parsed.positions)
-                if code is None:
-                    after = module_code(fixed, chunks)
-                else:
-                    after = fixed_code(parsed.module, fixed, code, chunks)
-                fix = Fix(node_fix.title, node_fix.applicability, _edits(before, after))
+                edits = None
+                if layout is not None and isinstance(report.top, cst.BaseStatement):
+                    if imports is None:
+                        style = self.project.import_style(path)
+                        may_remove = path.name != "__init__.py"
+                        imports = StatementImports(parsed.module, style, may_remove=may_remove)
+                    edits = self._statement_edits(parsed, node_fix, report.top, layout, imports)
+                if edits is None:
+                    # One fix's edits: only its report's top-level statement is walked
+                    # (the whole module if a change lies elsewhere), and only the
+                    # statements it changed are generated again.
+                    fixed = self._apply(
+                        path, parsed.module, [node_fix], report.top, parsed.positions
+                    )
+                    if code is None:
+                        after = module_code(fixed, chunks)
+                    else:
+                        after = fixed_code(parsed.module, fixed, code, chunks)
+                    edits = _edits(before, after)
+                fix = Fix(node_fix.title, node_fix.applicability, edits)
                 diagnostic = Diagnostic(**{**diagnostic.__dict__, "fix": fix})
             out.append(diagnostic)
         return out
+
+    @staticmethod
+    def _statement_edits(
+        parsed: _Parsed,
+        node_fix: NodeFix,
+        top: cst.BaseStatement,
+        layout: _Layout,
+        imports: StatementImports,
+    ) -> tuple[Edit, ...] | None:
+        """The edits of a fix that changes only the top-level statement `top` (and
+        maybe adds imports), found from the code of that statement and of the
+        imports alone: at a cost that does not grow with the module, so that a file
+        with many fixes is not quadratic. None when the fix reaches further (then
+        the whole module is compared)."""
+        new = _replace_in_statement(top, node_fix.changes, parsed.positions)
+        if new is None:
+            return None
+        updated = imports.updated(top, new, node_fix.changes, node_fix.imports)
+        if updated is None:
+            return None
+        edits = layout.statement_edits(top, layout.code(new))
+        if edits is None or updated is parsed.module:
+            return edits
+        added = layout.import_edits(updated)
+        if added is None:
+            return None
+        compared, import_edits = added
+        if edits and edits[0].start.line <= compared:
+            return None  # the lines compared for the imports reach the statement's
+        return import_edits + edits
+
+
+class _Layout:
+    """Where a module's top-level statements are in its code (`text`), found from
+    their own code, and the edits of a change to a run of them, at a cost that does
+    not grow with the module: exactly those of comparing the whole module before
+    and after (`_edits`). A fix that also adds imports gets the edits of each
+    change found apart (a test compares them with `_edits` on every fixture)."""
+
+    CONTEXT_LINES = 8
+    """Lines after a change compared with it: where the change ends may depend on
+    them (a change ending in a line the next ones repeat)."""
+
+    def __init__(
+        self, module: cst.Module, text: str, chunks: dict[int, tuple[cst.CSTNode, str]]
+    ) -> None:
+        self.module = module
+        self.text = text
+        self._chunks = chunks
+        # Line starts as `str.splitlines` (which `_edits` uses) breaks lines.
+        self._line_starts = [0, *(m.end() for m in _LINE_BREAK.finditer(text))]
+        self._imports: dict[int, tuple[cst.Module, tuple[int, tuple[Edit, ...]] | None]] = {}
+
+    def code(self, nodes: Sequence[cst.CSTNode]) -> str:
+        return "".join(_chunk(self.module, node, self._chunks) for node in nodes)
+
+    def statement_edits(self, statement: cst.CSTNode, after: str) -> tuple[Edit, ...] | None:
+        """The edits of the module whose top-level `statement` becomes the code
+        `after`; None if its code does not occur exactly once in the module's."""
+        before = self.code([statement])
+        start = self.text.find(before)
+        if start < 0 or self.text.find(before, start + 1) >= 0:
+            return None
+        return self._edits(start, start + len(before), after)
+
+    def _edits(self, start: int, end: int, after: str) -> tuple[Edit, ...] | None:
+        """The edits of the module whose code from `start` to `end` (line starts)
+        becomes `after`."""
+        first = bisect.bisect_right(self._line_starts, start) - 1
+        if self._line_starts[first] != start:
+            return None
+        following = bisect.bisect_left(self._line_starts, end)
+        stop = following + self.CONTEXT_LINES
+        context_end = self._line_starts[stop] if stop < len(self._line_starts) else len(self.text)
+        context = self.text[end:context_end]
+        return _line_edits(
+            (self.text[start:end] + context).splitlines(keepends=True),
+            (after + context).splitlines(keepends=True),
+            first,
+            whole=False,
+        )
+
+    def import_edits(self, updated: cst.Module) -> tuple[int, tuple[Edit, ...]] | None:
+        """The edits of the imports `updated` adds (its statements from the first
+        that changed to the last, compared with the module's), found once per
+        file; with the last line compared to find them."""
+        known = self._imports.get(id(updated))
+        if known is None or known[0] is not updated:
+            known = (updated, self._import_edits(updated))
+            self._imports[id(updated)] = known
+        return known[1]
+
+    def _import_edits(self, updated: cst.Module) -> tuple[int, tuple[Edit, ...]] | None:
+        old, new = self.module.body, updated.body
+        first = 0
+        while first < min(len(old), len(new)) and old[first] is new[first]:
+            first += 1
+        last_old, last_new = len(old), len(new)
+        while last_old > first and last_new > first and old[last_old - 1] is new[last_new - 1]:
+            last_old, last_new = last_old - 1, last_new - 1
+        above = self.code([*self.module.header, *old[:first]])
+        changed = self.code(old[first:last_old])
+        if not self.text.startswith(above + changed):
+            return None
+        end = len(above) + len(changed)
+        edits = self._edits(len(above), end, self.code(new[first:last_new]))
+        compared = bisect.bisect_left(self._line_starts, end) + self.CONTEXT_LINES
+        return None if edits is None else (compared, edits)
+
+
+_LINE_BREAK = re.compile("\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 
 
 def _passes(rule: type[Rule], file: SourceFile) -> bool:

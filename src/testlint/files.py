@@ -202,19 +202,20 @@ def write_atomically(path: Path, expected: bytes, new: bytes) -> None:
 
     The new contents go to a temporary file in the same directory, which then
     replaces the original in one rename: a crash leaves the old file or the new
-    one, never half of each. The file mode is kept; a symlink is written through.
+    one, never half of each. The new file gets the old one's owner, group, mode and
+    extended attributes; a file whose hard links a rename would split, or whose
+    owner or attributes cannot be given to the new file, is not written. A symlink
+    is written through.
     """
     target = Path(os.path.realpath(path))
     try:
         current = target.read_bytes()
-        mode = stat.S_IMODE(target.stat().st_mode)
+        info = os.stat(target)
     except OSError as exc:
         raise WriteError(f"cannot re-read before writing: {exc.strerror}") from exc
     if current != expected:
         raise WriteError("the file changed while testlint was running; not written")
-    # The mode bits are what the user set: root passes `os.access` whatever they say.
-    if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(target, os.W_OK):
-        raise WriteError("the file is read-only; not written")
+    _check_rewritable(target, info)
     try:
         import tempfile  # here: only --fix writes
 
@@ -227,10 +228,65 @@ def write_atomically(path: Path, expected: bytes, new: bytes) -> None:
         with os.fdopen(handle, "wb") as out:
             out.write(new)
             out.flush()
+            _copy_metadata(temporary, target, info)
             os.fsync(out.fileno())
-        os.chmod(temporary, mode)
         os.replace(temporary, target)
-    except OSError as exc:
+    except (OSError, WriteError) as exc:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
+        if isinstance(exc, WriteError):
+            raise
         raise WriteError(f"cannot write: {exc.strerror}") from exc
+
+
+def _check_rewritable(target: Path, info: os.stat_result) -> None:
+    """Refuse, before anything is written, what the user protected or what a
+    rewrite by rename cannot keep."""
+    # The mode bits are what the user set: root passes `os.access` whatever they say.
+    writable = stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH
+    if not info.st_mode & writable or not os.access(target, os.W_OK):
+        raise WriteError("the file is read-only; not written")
+    if info.st_nlink > 1:
+        raise WriteError(
+            f"it has {info.st_nlink} hard links, which a rewrite would split; not written"
+        )
+
+
+def _copy_metadata(temporary: str, target: Path, info: os.stat_result) -> None:
+    """Give the new file the old one's owner, mode and extended attributes. The mode
+    comes after the owner: changing the owner clears the set-user/group-id bits."""
+    made = os.stat(temporary)
+    owner = (info.st_uid, info.st_gid)
+    if hasattr(os, "chown") and (made.st_uid, made.st_gid) != owner:
+        try:
+            os.chown(temporary, *owner)
+        except OSError as exc:
+            raise WriteError(
+                f"cannot keep its owner {info.st_uid} and group {info.st_gid} "
+                f"in a rewrite ({exc.strerror}); not written"
+            ) from exc
+    os.chmod(temporary, stat.S_IMODE(info.st_mode))
+    _copy_extended_attributes(temporary, target)
+
+
+def _copy_extended_attributes(temporary: str, target: Path) -> None:
+    if not hasattr(os, "listxattr"):  # Linux only
+        return
+    try:
+        names = os.listxattr(target)
+    except OSError as exc:
+        if exc.errno in (errno.ENOTSUP, errno.EOPNOTSUPP):
+            return
+        raise WriteError(f"cannot read its extended attributes: {exc.strerror}") from exc
+    for name in names:
+        value = os.getxattr(target, name)
+        with contextlib.suppress(OSError):
+            if os.getxattr(temporary, name) == value:
+                continue  # e.g. the SELinux label every new file of the directory gets
+        try:
+            os.setxattr(temporary, name, value)
+        except OSError as exc:
+            raise WriteError(
+                f"cannot keep its extended attribute {name} in a rewrite ({exc.strerror}); "
+                "not written"
+            ) from exc

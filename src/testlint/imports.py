@@ -383,19 +383,111 @@ def remove_unused_imports(module: cst.Module, changes: Mapping[cst.CSTNode, obje
         return module
     # Names the replacements use are still used: the module is walked only for
     # the others (a decorator added to a test keeps every name its body uses).
-    replacements = [
-        node
-        for value in changes.values()
-        for node in (value.nodes if isinstance(value, cst.FlattenSentinel) else [value])
-        if isinstance(node, cst.CSTNode)
-    ]
-    suspects = (removable & _names_under(changes)) - _names_under(replacements)
+    suspects = _suspects(removable, changes)
     if not suspects:
         return module
     unused = suspects - _uses(module, suspects)
     if not unused:
         return module
     return module.with_changes(body=_without(module.body, unused))
+
+
+def _suspects(removable: set[str], changes: Mapping[cst.CSTNode, object]) -> set[str]:
+    """The removable names the replaced nodes used and their replacements do not."""
+    replacements = [
+        node
+        for value in changes.values()
+        for node in (value.nodes if isinstance(value, cst.FlattenSentinel) else [value])
+        if isinstance(node, cst.CSTNode)
+    ]
+    return (removable & _names_under(changes)) - _names_under(replacements)
+
+
+class StatementImports:
+    """What `update_imports` does after a fix that replaced one top-level statement,
+    told from that statement alone, so that the edits of many fixes to one file are
+    found without reading the whole file for each. The module's import table and
+    removable imports are read once: a statement that imports and binds exactly
+    what the one it replaced did leaves both as they were (each name's last import
+    or binding decides), and the imports to add then do not depend on the fix."""
+
+    def __init__(self, module: cst.Module, style: ImportStyle, *, may_remove: bool) -> None:
+        self.module = module
+        self._style = style
+        self._may_remove = may_remove
+        self._table = ImportTable(module)
+        self._removable = _removable_bindings(module)
+        body = module.body
+        start = 1 if body and is_docstring(body[0]) else 0
+        # What adding an import may change: the docstring, the leading imports and
+        # the statement after them (its blank lines).
+        reach = start + len(leading_imports(body)) + 1
+        self._moved = {id(statement) for statement in body[:reach]}
+        self._added: dict[tuple[str, ...], tuple[cst.Module, set[str]]] = {}
+
+    def updated(
+        self,
+        old: cst.BaseStatement,
+        new: Sequence[cst.BaseStatement],
+        changes: Mapping[cst.CSTNode, object],
+        requests: Iterable[ImportRequest],
+    ) -> cst.Module | None:
+        """The module with the imports `update_imports` adds or removes after the
+        fix, but `old` still in place of `new` (the fix's import changes alone);
+        None when they cannot be told from the statement: `old` and `new` differ in
+        what they import or bind, an import left unused would go, or an added
+        import would move `old`."""
+        if _import_effects([old]) != _import_effects(new):
+            return None
+        missing = tuple(
+            sorted(
+                {r.module for r in requests if self._table.local_name_for_module(r.module) is None}
+            )
+        )
+        if missing and id(old) in self._moved:
+            return None
+        added, removable = self._with_imports(missing)
+        suspects = _suspects(removable, changes) if self._may_remove else set()
+        if suspects and not suspects <= self._uses_besides(old, new, suspects):
+            return None  # an import the fix leaves unused goes
+        return added
+
+    def _uses_besides(
+        self, old: cst.BaseStatement, new: Sequence[cst.BaseStatement], names: set[str]
+    ) -> set[str]:
+        """`_uses` of the module with `old` replaced by `new`."""
+        words = frozenset(names)
+        found = {name for statement in new for name in _statement_uses(statement, words)}
+        for statement in self.module.body:
+            if found >= words:
+                break  # all used: the rest cannot change the answer
+            if statement is not old:
+                found |= _statement_uses(statement, words)
+        return found
+
+    def _with_imports(self, missing: tuple[str, ...]) -> tuple[cst.Module, set[str]]:
+        if not missing:
+            return self.module, self._removable
+        known = self._added.get(missing)
+        if known is None:
+            module = self.module
+            for name in missing:
+                module = _add_import(module, name, self._style)
+            known = self._added[missing] = (module, _removable_bindings(module))
+        return known
+
+
+def _import_effects(statements: Sequence[cst.BaseStatement]) -> tuple[object, ...]:
+    """What `statements` put in a module's import table and removable imports."""
+    module = cst.Module(body=statements)  # type: ignore[arg-type]
+    table = ImportTable(module)
+    return (
+        table.aliases,
+        table.bound,
+        table.star_imports,
+        table.leading_aliases,
+        _removable_bindings(module),
+    )
 
 
 def _removable_bindings(module: cst.Module) -> set[str]:

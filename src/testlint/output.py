@@ -376,12 +376,19 @@ def _fix(fix: Fix | None) -> dict[str, Any] | None:
 
 def json_output(diagnostics: Sequence[Diagnostic]) -> str:
     """ruff's JSON fields, in ruff's (alphabetical) order."""
+    filenames: dict[Path, str] = {}  # resolved once per file, not per finding
+
+    def filename(path: Path) -> str:
+        if path not in filenames:
+            filenames[path] = str(path.resolve()) if str(path) != "-" else "-"
+        return filenames[path]
+
     items = [
         {
             "cell": None,
             "code": d.code,
             "end_location": _location(d.end.line, d.end.column),
-            "filename": str(d.path.resolve()) if str(d.path) != "-" else "-",
+            "filename": filename(d.path),
             "fix": _fix(d.fix),
             "location": _location(d.start.line, d.start.column),
             "message": d.message,
@@ -523,7 +530,8 @@ def _artifact(path: Path, root: Path) -> dict[str, str]:
     relative = root_relative(path, root)
     if relative is None:
         return {"uri": Path(os.path.abspath(path)).as_uri()}
-    return {"uri": urllib.parse.quote(relative, safe="/"), "uriBaseId": SRCROOT}
+    # The file name's bytes, as `as_uri` quotes them: a name that is not UTF-8 too.
+    return {"uri": urllib.parse.quote(os.fsencode(relative), safe="/"), "uriBaseId": SRCROOT}
 
 
 def _directory_uri(root: Path) -> str:
@@ -538,8 +546,11 @@ def sarif(
     root: Path | None = None,
 ) -> str:
     root = Path(os.path.realpath(root if root is not None else Path.cwd()))
+    artifacts: dict[Path, dict[str, str]] = {}  # found once per file, not per finding
     results = []
     for d in diagnostics:
+        if d.path not in artifacts:
+            artifacts[d.path] = _artifact(d.path, root)
         results.append(
             {
                 "ruleId": d.code,
@@ -548,7 +559,7 @@ def sarif(
                 "locations": [
                     {
                         "physicalLocation": {
-                            "artifactLocation": _artifact(d.path, root),
+                            "artifactLocation": artifacts[d.path],
                             "region": {
                                 "startLine": d.start.line,
                                 "startColumn": d.start.column,

@@ -198,7 +198,7 @@ class ModuleLevelExit(Rule):
             return None
         line = self.context.enclosing_statement()
         if isinstance(line, cst.SimpleStatementLine) and self._is_top_level(line):
-            return self._main_guard_fix(line)
+            return self._main_guard_fix(line, statement)
         reference = module_reference(self.context, "pytest")
         if reference is None:
             return None
@@ -224,18 +224,29 @@ class ModuleLevelExit(Rule):
     def _is_top_level(self, line: cst.SimpleStatementLine) -> bool:
         return any(statement is line for statement in self.context.module.body)
 
-    def _main_guard_fix(self, line: cst.SimpleStatementLine) -> NodeFix:
+    def _main_guard_fix(
+        self, line: cst.SimpleStatementLine, exit_statement: cst.BaseSmallStatement
+    ) -> NodeFix:
         """An unconditional exit at the top of the module is a script's entry point:
-        it belongs under the `__main__` guard, where pytest never runs it."""
+        it belongs under the `__main__` guard, where pytest never runs it. Only the
+        exit (and what follows it on its line, which never runs anyway) moves: the
+        statements before it on the same line (`import sys; sys.exit(1)`) stay."""
+        index = next(i for i, small in enumerate(line.body) if small is exit_statement)
+        kept, moved = line.body[:index], line.body[index:]
         guarded = cst.If(
             test=cst.parse_expression('__name__ == "__main__"'),
-            body=cst.IndentedBlock(body=[line.with_changes(leading_lines=())]),
-            leading_lines=line.leading_lines,
+            body=cst.IndentedBlock(body=[line.with_changes(body=moved, leading_lines=())]),
+            leading_lines=() if kept else line.leading_lines,
+        )
+        title = 'Move under `if __name__ == "__main__":`'
+        if not kept:
+            return NodeFix(title, Applicability.UNSAFE, changes={line: guarded})
+        last = kept[-1].with_changes(semicolon=cst.MaybeSentinel.DEFAULT)
+        before = line.with_changes(
+            body=[*kept[:-1], last], trailing_whitespace=cst.TrailingWhitespace()
         )
         return NodeFix(
-            title='Move under `if __name__ == "__main__":`',
-            applicability=Applicability.UNSAFE,
-            changes={line: guarded},
+            title, Applicability.UNSAFE, changes={line: cst.FlattenSentinel([before, guarded])}
         )
 
     def _in_import_error_handler(self) -> bool:
