@@ -26,6 +26,7 @@ from testlint.rules.tl401_patch_of_name_imported_by_value import PatchOfNameImpo
 from testlint.rules.tl402_patch_of_value_captured_at_import import PatchOfValueCapturedAtImport
 from testlint.rules.tl403_patch_target_does_not_exist import PatchTargetDoesNotExist
 from testlint.rules.tl404_patch_of_fastapi_dependency import PatchOfFastapiDependency
+from testlint.rules.tl601_nose_style_setup_teardown import NoseStyleSetupTeardown
 
 __all__ = [
     "ALL_RULES",
@@ -36,6 +37,7 @@ __all__ = [
     "ForkStartedProcessUnderXdist",
     "InvalidConfiguration",
     "ModuleLevelExit",
+    "NoseStyleSetupTeardown",
     "ParallelWorkWithoutSerialMarker",
     "PatchOfFastapiDependency",
     "PatchOfNameImportedByValue",
@@ -67,6 +69,7 @@ RULES: tuple[type[Rule], ...] = (
     PatchOfValueCapturedAtImport,
     PatchTargetDoesNotExist,
     PatchOfFastapiDependency,
+    NoseStyleSetupTeardown,
 )
 ALL_RULES: tuple[type[Rule], ...] = (*ENGINE_RULES.values(), *RULES)
 
