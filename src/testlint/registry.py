@@ -27,6 +27,7 @@ from testlint.rules.tl402_patch_of_value_captured_at_import import PatchOfValueC
 from testlint.rules.tl403_patch_target_does_not_exist import PatchTargetDoesNotExist
 from testlint.rules.tl404_patch_of_fastapi_dependency import PatchOfFastapiDependency
 from testlint.rules.tl601_nose_style_setup_teardown import NoseStyleSetupTeardown
+from testlint.rules.tl602_uncollectable_test_class import UncollectableTestClass
 
 __all__ = [
     "ALL_RULES",
@@ -47,6 +48,7 @@ __all__ = [
     "SerialMarkerNotRegistered",
     "SkipWithoutAllowModuleLevel",
     "TestImportsExitingModule",
+    "UncollectableTestClass",
     "UnparsableFile",
     "UnusedNoqa",
     "rule_by_selector",
@@ -70,6 +72,7 @@ RULES: tuple[type[Rule], ...] = (
     PatchTargetDoesNotExist,
     PatchOfFastapiDependency,
     NoseStyleSetupTeardown,
+    UncollectableTestClass,
 )
 ALL_RULES: tuple[type[Rule], ...] = (*ENGINE_RULES.values(), *RULES)
 

@@ -91,6 +91,23 @@ def sets_test_attribute_ast(body: Sequence[ast.stmt]) -> bool:
     return False
 
 
+def defined_names_ast(body: Sequence[ast.stmt]) -> set[str]:
+    """`defined_names` for an `ast` class body."""
+    statements = import_time_statements_ast(list(body))
+    return {name for statement in statements for name in _names_defined(statement)}
+
+
+def _names_defined(statement: ast.stmt) -> Iterator[str]:
+    if isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        yield statement.name
+    elif isinstance(statement, ast.Assign):
+        yield from (t.id for t in statement.targets if isinstance(t, ast.Name))
+    elif isinstance(statement, (ast.AnnAssign, ast.AugAssign)) and isinstance(
+        statement.target, ast.Name
+    ):
+        yield statement.target.id
+
+
 # ---------------------------------------------------------------- the libcst side
 
 
