@@ -28,12 +28,14 @@ from testlint.rules.tl403_patch_target_does_not_exist import PatchTargetDoesNotE
 from testlint.rules.tl404_patch_of_fastapi_dependency import PatchOfFastapiDependency
 from testlint.rules.tl601_nose_style_setup_teardown import NoseStyleSetupTeardown
 from testlint.rules.tl602_uncollectable_test_class import UncollectableTestClass
+from testlint.rules.tl603_async_test_in_plain_test_case import AsyncTestInPlainTestCase
 
 __all__ = [
     "ALL_RULES",
     "ENGINE_RULES",
     "RULES",
     "AsyncFixtureWithPlainDecorator",
+    "AsyncTestInPlainTestCase",
     "AsyncTestWithoutAsyncioMark",
     "ForkStartedProcessUnderXdist",
     "InvalidConfiguration",
@@ -73,6 +75,7 @@ RULES: tuple[type[Rule], ...] = (
     PatchOfFastapiDependency,
     NoseStyleSetupTeardown,
     UncollectableTestClass,
+    AsyncTestInPlainTestCase,
 )
 ALL_RULES: tuple[type[Rule], ...] = (*ENGINE_RULES.values(), *RULES)
 
