@@ -48,10 +48,13 @@ class NoseStyleSetupTeardown(Rule):
     (a lock file, or every declared requirement: `pytest<8.1`, `pytest==8.0.2`).
 
     ## Why is this bad?
-    pytest 7.x and 8.0 called these nose-style functions around each test (8.0
-    warned: "Support for nose tests is deprecated"). pytest 8.1 removed nose support
-    and calls them no more, without a word: the tests run without their setup, so
-    they fail on state that is missing, or pass without cleaning up after
+    pytest 7.x called these nose-style functions around each test (with a
+    deprecation warning since 7.2), and 8.0 still called them (a method's
+    "PytestRemovedIn8Warning: Support for nose tests is deprecated and will be
+    removed in a future release" is an error there unless filtered). pytest 8.1
+    removed nose support and calls them no more, without a word: the tests run
+    without their setup, so they fail on state that is missing ("AttributeError:
+    'TestCart' object has no attribute 'cart'"), or pass without cleaning up after
     themselves.
 
     ## Example
