@@ -32,6 +32,9 @@ RUNS_TESTS = frozenset(
 """Methods through which a class between the test and `TestCase` could run
 coroutines itself."""
 ISOLATED_SINCE = (3, 8)
+KEEPS_A_COROUTINE = ("pytest.mark.", "unittest.mock.patch", "mock.patch")
+"""Decorators that leave an `async def` a coroutine function: marks, and `patch`
+(which wraps one in a coroutine function)."""
 
 
 class AsyncTestInPlainTestCase(Rule):
@@ -42,7 +45,8 @@ class AsyncTestInPlainTestCase(Rule):
     `unittest.IsolatedAsyncioTestCase`, and not through a base from another module
     (Django's `SimpleTestCase`, `asynctest.TestCase` and others run coroutines).
 
-    Silent for decorated methods (`@async_test` and the like may run the coroutine)
+    Silent for methods under a decorator other than a pytest mark or `mock.patch`
+    (`@async_test` and the like may run the coroutine)
     and classes (a decorator may wrap the methods), for a class between the test
     and `TestCase` that overrides how a test is called (`run`, `_callTestMethod`,
     ...) or sets a metaclass, and for classes or modules that set `__test__`.
@@ -98,7 +102,7 @@ class AsyncTestInPlainTestCase(Rule):
 
     @classmethod
     def gate(cls, file: SourceFile) -> bool:
-        """An undecorated `async def test*` directly in a class body that has a base,
+        """An `async def test*` directly in a class body that has a base,
         in a test module that does not set `__test__`."""
         if file.path.name == "conftest.py" or sets_test_attribute_ast(file.scan.tree.body):
             return False
@@ -108,7 +112,7 @@ class AsyncTestInPlainTestCase(Rule):
         )
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if node.asynchronous is None or node.decorators:
+        if node.asynchronous is None or not self._keeps_a_coroutine(node):
             return
         if not node.name.value.startswith(TEST_METHOD_PREFIX) or not self.context.classes:
             return
@@ -125,6 +129,15 @@ class AsyncTestInPlainTestCase(Rule):
             "`unittest.TestCase`, is never awaited: its body never runs",
             fix=self._fix(cls),
         )
+
+    def _keeps_a_coroutine(self, node: cst.FunctionDef) -> bool:
+        for decorator in node.decorators:
+            expression = decorator.decorator
+            target = expression.func if isinstance(expression, cst.Call) else expression
+            qualified = self.context.imports.resolve(target) or ""
+            if not qualified.startswith(KEEPS_A_COROUTINE):
+                return False
+        return True
 
     def _plain_test_case(self, cls: cst.ClassDef) -> bool:
         """`cls` reaches `unittest.TestCase` only through undecorated classes of this
@@ -166,8 +179,6 @@ class AsyncTestInPlainTestCase(Rule):
 
 
 def _async_test(statement: ast.stmt) -> bool:
-    return (
-        isinstance(statement, ast.AsyncFunctionDef)
-        and statement.name.startswith(TEST_METHOD_PREFIX)
-        and not statement.decorator_list
+    return isinstance(statement, ast.AsyncFunctionDef) and statement.name.startswith(
+        TEST_METHOD_PREFIX
     )
