@@ -103,12 +103,9 @@ class NoseStyleSetupTeardown(Rule):
         project that does not pin pytest below 8.1."""
         if file.path.name == "conftest.py" or sets_test_attribute_ast(file.scan.tree.body):
             return False
-        used = names_used(file.scan)
-        wanted = set(METHOD_NAMES) - used
-        if not wanted:
-            return False
+        wanted = set(METHOD_NAMES)
         config = file.project.pytest_config(file.path.parent)
-        candidates = [
+        candidates = {
             *_undecorated_defs(file.scan.tree.body, wanted),
             *(
                 name
@@ -116,8 +113,11 @@ class NoseStyleSetupTeardown(Rule):
                 if all(config.collects_class(c.name) for c in (*enclosing, node))
                 for name in _undecorated_defs(node.body, wanted)
             ),
-        ]
-        return bool(candidates) and not pytest_pinned_below(file, NOSE_REMOVED_IN)
+        }
+        # Walking every name of the file costs more than finding the candidates.
+        if not candidates or not candidates - names_used(file.scan):
+            return False
+        return not pytest_pinned_below(file, NOSE_REMOVED_IN)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         name = node.name.value

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from testlint.api import Applicability, FileKind, NodeFix, Rule, RuleContext, SourceFile
+from testlint.api import Applicability, FileKind, NodeFix, Rule, RuleContext, Scan, SourceFile
 from testlint.rules._never import (
     CONSTRUCTORS,
     OBJECT,
@@ -139,12 +139,12 @@ class UncollectableTestClass(Rule):
         if file.path.name == "conftest.py" or sets_test_attribute_ast(file.scan.tree.body):
             return False
         config = file.project.pytest_config(file.path.parent)
-        classes = {node.name: node for node, _ in import_time_classes(file.scan)}
-        bound = file.scan.import_bound
+        found = list(import_time_classes(file.scan))
+        classes = {node.name: node for node, _ in found}
         return any(
             all(config.collects_class(c.name) for c in (*enclosing, node))
-            and _may_have_constructor(node, classes, bound, set())
-            for node, enclosing in import_time_classes(file.scan)
+            and _may_have_constructor(node, classes, file.scan, set())
+            for node, enclosing in found
         )
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
@@ -268,7 +268,7 @@ def _is_docstring(statement: cst.BaseStatement) -> bool:
 
 
 def _may_have_constructor(
-    node: ast.ClassDef, classes: dict[str, ast.ClassDef], bound: frozenset[str], seen: set[str]
+    node: ast.ClassDef, classes: dict[str, ast.ClassDef], scan: Scan, seen: set[str]
 ) -> bool:
     """The `ast` superset of `_constructor`: a constructor or a dataclass-like
     decorator in the class or an in-file ancestor, or a builtin base."""
@@ -282,9 +282,9 @@ def _may_have_constructor(
     for base in node.bases:
         if not isinstance(base, ast.Name):
             continue
-        if base.id in classes and _may_have_constructor(classes[base.id], classes, bound, seen):
+        if base.id in classes and _may_have_constructor(classes[base.id], classes, scan, seen):
             return True
-        if base.id in BUILTIN_CLASSES and base.id not in bound:
+        if base.id in BUILTIN_CLASSES and base.id not in scan.import_bound:
             return True
     return False
 
