@@ -26,16 +26,21 @@ from testlint.rules.tl401_patch_of_name_imported_by_value import PatchOfNameImpo
 from testlint.rules.tl402_patch_of_value_captured_at_import import PatchOfValueCapturedAtImport
 from testlint.rules.tl403_patch_target_does_not_exist import PatchTargetDoesNotExist
 from testlint.rules.tl404_patch_of_fastapi_dependency import PatchOfFastapiDependency
+from testlint.rules.tl601_nose_style_setup_teardown import NoseStyleSetupTeardown
+from testlint.rules.tl602_uncollectable_test_class import UncollectableTestClass
+from testlint.rules.tl603_async_test_in_plain_test_case import AsyncTestInPlainTestCase
 
 __all__ = [
     "ALL_RULES",
     "ENGINE_RULES",
     "RULES",
     "AsyncFixtureWithPlainDecorator",
+    "AsyncTestInPlainTestCase",
     "AsyncTestWithoutAsyncioMark",
     "ForkStartedProcessUnderXdist",
     "InvalidConfiguration",
     "ModuleLevelExit",
+    "NoseStyleSetupTeardown",
     "ParallelWorkWithoutSerialMarker",
     "PatchOfFastapiDependency",
     "PatchOfNameImportedByValue",
@@ -45,6 +50,7 @@ __all__ = [
     "SerialMarkerNotRegistered",
     "SkipWithoutAllowModuleLevel",
     "TestImportsExitingModule",
+    "UncollectableTestClass",
     "UnparsableFile",
     "UnusedNoqa",
     "rule_by_selector",
@@ -67,6 +73,9 @@ RULES: tuple[type[Rule], ...] = (
     PatchOfValueCapturedAtImport,
     PatchTargetDoesNotExist,
     PatchOfFastapiDependency,
+    NoseStyleSetupTeardown,
+    UncollectableTestClass,
+    AsyncTestInPlainTestCase,
 )
 ALL_RULES: tuple[type[Rule], ...] = (*ENGINE_RULES.values(), *RULES)
 
