@@ -118,12 +118,17 @@ SOURCES = _sources()
 
 @pytest.mark.parametrize(("name", "source"), SOURCES, ids=[f"{name}-" for name, _ in SOURCES])
 def test_same_hooks_in_the_same_order(name: str, source: bytes | str) -> None:
+    """The walk calls libcst's hooks in libcst's order; so does the walk of the
+    statements alone, for the statement hooks; and `children` reads libcst's
+    children (one parse per source for the three: parsing is most of the cost)."""
     module = cst.parse_module(source)
     expected, actual = Recorder(), Recorder()
     cst.visit_batched(module, [expected])
     visit_batched(module, [actual])
     assert actual.calls == expected.calls
     assert len(actual.calls) > 2
+    _statements_only_walk_calls_statement_hooks_as_the_whole_walk(module)
+    _children_are_libcst_children(module)
 
 
 def test_every_node_class_has_a_known_order() -> None:
@@ -191,11 +196,7 @@ class StatementRecorder(Recorder):
         return {name: partial(_record, calls, name) for name in STATEMENT_HOOKS}
 
 
-@pytest.mark.parametrize(("name", "source"), SOURCES, ids=[f"{name}-" for name, _ in SOURCES])
-def test_the_statements_only_walk_calls_statement_hooks_as_the_whole_walk(
-    name: str, source: bytes | str
-) -> None:
-    module = cst.parse_module(source)
+def _statements_only_walk_calls_statement_hooks_as_the_whole_walk(module: cst.Module) -> None:
     expected, actual = StatementRecorder(), StatementRecorder()
     assert traversal.visits_statements_only(actual)
     visit_batched(module, [expected])
@@ -221,10 +222,9 @@ def test_only_statement_level_visit_hooks_allow_the_statements_only_walk() -> No
         assert not traversal.visits_statements_only(Hooks("visit_If", hooks))
 
 
-@pytest.mark.parametrize(("name", "source"), SOURCES, ids=[f"{name}-" for name, _ in SOURCES])
-def test_children_are_libcst_children(name: str, source: bytes | str) -> None:
+def _children_are_libcst_children(module: cst.Module) -> None:
     """`traversal.children` reads the fields: the same nodes, in the same order."""
-    stack: list[cst.CSTNode] = [cst.parse_module(source)]
+    stack: list[cst.CSTNode] = [module]
     count = 0
     while stack:
         node = stack.pop()
