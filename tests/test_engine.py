@@ -8,10 +8,10 @@ import stat
 from pathlib import Path
 from typing import Any
 
-import libcst as cst
 import pytest
 
-from testlint.diagnostics import Applicability, NodeFix
+from broken_rules import BrokenFix, Crashes, NeverConverges
+from testlint.diagnostics import Applicability
 from testlint.engine import Linter, UndeclaredFact
 from testlint.facts import SUITE
 from testlint.files import WriteError, write_atomically
@@ -274,44 +274,6 @@ def test_noqa_is_found_on_the_reported_line_whatever_the_line_ends(
 
 
 # ------------------------------------------------------------------ rule failures
-
-
-class BrokenFix(Rule):
-    """A rule whose fix produces invalid code."""
-
-    code = "TL901"
-    name = "broken-fix"
-    summary = "test rule"
-    triggers = ("exit",)
-
-    def visit_Expr(self, node: cst.Expr) -> None:
-        if self.context.at_import_time:
-            bad = cst.Expr(cst.Name("class"))  # a keyword: libcst renders it, Python rejects it
-            self.report(node, "broken", fix=NodeFix("break", Applicability.SAFE, {node: bad}))
-
-
-class NeverConverges(Rule):
-    """A rule whose fix always produces another finding."""
-
-    code = "TL902"
-    name = "never-converges"
-    summary = "test rule"
-    triggers = ("x",)
-
-    def visit_Name(self, node: cst.Name) -> None:
-        if node.value.startswith("x"):
-            new = cst.Name(node.value + "x")
-            self.report(node, "again", fix=NodeFix("grow", Applicability.SAFE, {node: new}))
-
-
-class Crashes(Rule):
-    code = "TL903"
-    name = "crashes"
-    summary = "test rule"
-    triggers = ("exit",)
-
-    def visit_Call(self, node: cst.Call) -> None:
-        raise RuntimeError("boom")
 
 
 @pytest.mark.parametrize(

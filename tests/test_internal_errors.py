@@ -8,54 +8,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-import libcst as cst
 import pytest
 from click.testing import Result
 
+from broken_rules import BrokenFix, Crashes, CrashesInItsGate
 from cli_runner import make_runner, write
 from testlint import launcher, record
 from testlint.cli import main
-from testlint.diagnostics import Applicability, NodeFix
 from testlint.registry import RULES
 from testlint.rule import Rule
 
 EXIT = "import sys\n\ntry:\n    import nope\nexcept ImportError:\n    sys.exit(1)\n"
 BUG = "this is a testlint bug, please report it"
-
-
-class Crashes(Rule):
-    code = "TL903"
-    name = "crashes"
-    summary = "test rule"
-    triggers = ("exit",)
-
-    def visit_Call(self, node: cst.Call) -> None:
-        raise RuntimeError("boom")
-
-
-class CrashesInItsGate(Rule):
-    code = "TL904"
-    name = "crashes-in-its-gate"
-    summary = "test rule"
-    triggers = ("exit",)
-
-    @classmethod
-    def gate(cls, file: object) -> bool:
-        raise KeyError("gate")
-
-
-class BrokenFix(Rule):
-    """A rule whose fix produces invalid code."""
-
-    code = "TL901"
-    name = "broken-fix"
-    summary = "test rule"
-    triggers = ("exit",)
-
-    def visit_Expr(self, node: cst.Expr) -> None:
-        if self.context.at_import_time:
-            bad = cst.Expr(cst.Name("class"))  # a keyword: libcst renders it, Python rejects it
-            self.report(node, "broken", fix=NodeFix("break", Applicability.SAFE, {node: bad}))
 
 
 @pytest.fixture

@@ -15,9 +15,14 @@ class UnparsableFile(Rule):
     (it may be valid syntax newer than the running interpreter). Other `.py`
     files are reported only when a rule parses them.
 
+    A file larger than `max-file-size` (default 2 MB; `0` turns the limit off) is
+    reported too, as "File not checked", and never parsed: parsing a file costs
+    some 650 MB of memory per MB of dense code.
+
     ## Why is this bad?
     pytest cannot import such a file either: collecting it is an error. And
-    testlint could not check it, so its other problems stay hidden.
+    testlint could not check it, so its other problems stay hidden (for a file
+    above the size limit, only the latter).
 
     ## Example
     ```python
