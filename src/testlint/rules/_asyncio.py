@@ -42,6 +42,31 @@ def async_functions(scan: Scan, *, import_time_only: bool) -> Iterator[ast.Async
             yield node
 
 
+def functions_in_based_classes(tree: ast.Module) -> set[int]:
+    """The ids of the functions defined in the body of a class that has a base
+    other than `object` (or in a class nested in one), outside function bodies:
+    TL302 leaves their tests to whatever runs them (unittest's
+    `IsolatedAsyncioTestCase`, a base class's marks)."""
+    found: set[int] = set()
+    stack: list[tuple[ast.AST, bool]] = [(tree, False)]
+    while stack:
+        node, based = stack.pop()
+        for block in ("body", "orelse", "finalbody", "handlers", "cases"):
+            statements = getattr(node, block, None)
+            if not isinstance(statements, list):
+                continue
+            for child in statements:
+                if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    if based:
+                        found.add(id(child))
+                elif isinstance(child, ast.ClassDef):
+                    plain = all(isinstance(b, ast.Name) and b.id == "object" for b in child.bases)
+                    stack.append((child, based or not plain))
+                else:
+                    stack.append((child, based))
+    return found
+
+
 def decorator_names(scan: Scan, decorator: ast.expr) -> set[str | None]:
     """What a decorator may resolve to, as the rules' import table would name it
     (None: an import the gate cannot resolve; empty: not an imported name)."""

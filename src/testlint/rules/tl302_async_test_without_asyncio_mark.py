@@ -9,6 +9,7 @@ from testlint.rules._asyncio import (
     FIXTURE_DECORATORS,
     OTHER_PLUGIN_MARKS,
     async_functions,
+    functions_in_based_classes,
     mark_names,
     marked_by_collection_hook,
     marks_in_scope,
@@ -98,8 +99,9 @@ class AsyncTestWithoutAsyncioMark(Rule):
     def gate(cls, file: SourceFile) -> bool:
         """pytest-asyncio runs the file in strict mode (decided from its text and the
         project), and an `async def` outside function bodies, named as pytest collects
-        tests, is settled neither by its own decorators (an asyncio, anyio or trio
-        mark, a fixture decorator) nor by the module's `pytestmark`; and no conftest
+        tests and not in a class with a base, is settled neither by its own
+        decorators (an asyncio, anyio or trio mark, a fixture decorator) nor by the
+        module's `pytestmark`; and no conftest
         hook marks tests in code, nor does aiohttp's old plugin run them (the project
         questions in the order the visit asks them)."""
         if file.path.name == "conftest.py":
@@ -107,9 +109,11 @@ class AsyncTestWithoutAsyncioMark(Rule):
         if module_marks_surely(file.scan, MODULE_SETTLED_BY):
             return False
         config = file.project.pytest_config(file.path.parent)
+        based = functions_in_based_classes(file.scan.tree)
         candidates = any(
             config.collects_function(function.name)
             and not surely_one_of(file.scan, function.decorator_list, SETTLED_BY)
+            and id(function) not in based  # the visit leaves those to their bases
             for function in async_functions(file.scan, import_time_only=True)
         )
         return (

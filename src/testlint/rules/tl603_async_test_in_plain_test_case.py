@@ -102,13 +102,19 @@ class AsyncTestInPlainTestCase(Rule):
 
     @classmethod
     def gate(cls, file: SourceFile) -> bool:
-        """An `async def test*` directly in a class body that has a base,
-        in a test module that does not set `__test__`."""
+        """An `async def test*` directly in a class body whose bases lead, through
+        classes of the file, to an imported `unittest.TestCase`, in a test module
+        that does not set `__test__` (the visit reports no other class)."""
         if file.path.name == "conftest.py" or sets_test_attribute_ast(file.scan.tree.body):
             return False
+        classes: dict[str, list[ast.ClassDef]] = {}
+        for node, _ in import_time_classes(file.scan):
+            classes.setdefault(node.name, []).append(node)
         return any(
-            node.bases and any(_async_test(statement) for statement in node.body)
-            for node, _ in import_time_classes(file.scan)
+            any(_async_test(statement) for statement in node.body)
+            and _may_reach_test_case(file, node, classes, set())
+            for nodes in classes.values()
+            for node in nodes
         )
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
@@ -176,6 +182,21 @@ class AsyncTestInPlainTestCase(Rule):
             changes={base.value: isolated},
             imports=imports,
         )
+
+
+def _may_reach_test_case(
+    file: SourceFile, node: ast.ClassDef, classes: dict[str, list[ast.ClassDef]], seen: set[str]
+) -> bool:
+    """Some base of `node`, or of a class of the file it names as a base, is an
+    imported `unittest.TestCase` (`lineage` in the visit needs one)."""
+    for base in node.bases:
+        if any(name in PLAIN_TEST_CASES for name in file.scan.qualified(base)):
+            return True
+        if isinstance(base, ast.Name) and base.id in classes and base.id not in seen:
+            seen.add(base.id)
+            if any(_may_reach_test_case(file, c, classes, seen) for c in classes[base.id]):
+                return True
+    return False
 
 
 def _async_test(statement: ast.stmt) -> bool:
