@@ -258,3 +258,68 @@ def test_the_gate_and_the_visit_follow_a_reach_once(tmp_path: Path) -> None:
     assert any(d.code == "TL401" for d in found.diagnostics)
     assert followed
     assert len(followed) == len(set(followed)), followed
+
+
+def _visit_import_facts(path: Path, source: bytes) -> list[tuple[set[str], list[Any], Any]]:
+    """The visit's record of imports and patches (`TestFacts`) of one file."""
+    from testlint.rules import _patching
+
+    found: list[tuple[set[str], list[Any], Any]] = []
+    real = _patching.PatchRule.leave_Module
+
+    def record(self: _patching.PatchRule, node: Any) -> None:
+        facts = self.test_facts
+        found.append((set(facts.imported), list(facts.targets), dict(facts.first_local_import)))
+        real(self, node)
+
+    chosen = linter(fixture_root(path), gating=False)
+    with mock.patch.object(_patching.PatchRule, "leave_Module", record):
+        chosen.check(path, source, chosen.project.file_kind(path))
+    return found
+
+
+def test_the_gate_knows_every_import_the_visit_counts_before_a_patch() -> None:
+    """The TL401 gate tells from the `ast` whether a module is imported before a
+    patch (`ast_imports`): on every fixture, every module the visit has imported
+    outside functions, or inside a patch's function before it, the gate has too."""
+    from testlint.rules._patching import ast_imports
+
+    compared = 0
+    for path in sorted(FIXTURES.rglob("*.py")):
+        source = path.read_bytes()
+        tree = parse(source.decode("utf-8", "replace"))
+        if tree is None:
+            continue
+        facts = ast_imports(Scan(tree, source.decode("utf-8", "replace")))
+        for imported, targets, first_local in _visit_import_facts(path, source)[:1]:
+            assert imported <= facts.top_level, path
+            for target in targets:
+                places = facts.patches.get((target.target, target.create), [])
+                for (scope, module), order in first_local.items():
+                    if scope != target.scope or order >= target.order:
+                        continue
+                    assert any(
+                        facts.local.get((function, module), line + 1) <= line
+                        for function, line in places
+                    ), (path, target.target, module)
+                    compared += 1
+    assert compared >= 3
+
+
+def test_a_module_imported_only_under_the_patch_keeps_the_file_from_libcst() -> None:
+    """prowler's idiom (the check module imported inside the patch) is decided by
+    the TL401 gate; a test that imports it before the patch still goes on."""
+    from testlint.rule import SourceFile
+    from testlint.rules.tl401_patch_of_name_imported_by_value import PatchOfNameImportedByValue
+
+    path = FIXTURES / "TL401" / "imported_under_the_patch" / "tests" / "test_bucket_public.py"
+    chosen = linter(fixture_root(path))
+    whole = path.read_text()
+    under_only = whole[: whole.index("def test_imported_before_the_patch")]
+
+    def gate(text: str) -> bool:
+        file = SourceFile(path, text, chosen.project, chosen.settings)
+        return PatchOfNameImportedByValue.gate(file)
+
+    assert gate(whole)
+    assert not gate(under_only)

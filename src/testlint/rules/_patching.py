@@ -530,7 +530,8 @@ class PatchRule(Rule):
         `setUp` patches) may be imported there for the first time, and then binds
         the mock: whether an earlier test imported it depends on test order."""
         if self.without_tree:
-            return True
+            scan = self._gate_scan
+            return scan is None or self._imported_before_patch_in_gate(scan, module)
         if module in self.test_facts.imported:
             return True
         target = self._judged
@@ -539,6 +540,28 @@ class PatchRule(Rule):
             if first is not None and first < target.order:
                 return True
         return self._imported_at_collection(module)
+
+    def _imported_before_patch_in_gate(self, scan: Scan, module: str) -> bool:
+        """`imported_before_patch` from the `ast`, for any place of the target the
+        gate judges: imported outside functions (or by a conftest), or inside the
+        outermost function of one of its patches on a line no later than the patch."""
+        judged = self._judged
+        if judged is None:
+            return True
+        imports = ast_imports(scan)
+        collected = self.context.memo.get(
+            IMPORTED_BEFORE_TESTS,
+            lambda: frozenset(
+                self._closure(set(imports.top_level) | conftest_imports(self.context))
+            ),
+        )
+        if module in collected:
+            return True
+        for function, line in imports.patches.get((judged.target, judged.create), ()):
+            first = imports.local.get((function, module))
+            if first is not None and first <= line:
+                return True
+        return False
 
     def _imported_at_collection(self, module: str) -> bool:
         found = self.context.memo.get(
@@ -930,6 +953,55 @@ def _creates(call: ast.Call) -> bool:
             if keyword.arg == "raising" and keyword.value.value is False:
                 return True
     return False
+
+
+@dataclass(frozen=True)
+class AstImports:
+    """A test module's imports and patches as the visit orders them (its
+    `TestFacts`), read from the `ast` for the gate."""
+
+    top_level: frozenset[str]
+    """Modules imported outside functions (`TestFacts.imported`, or more)."""
+    local: dict[tuple[int, str], int]
+    """(outermost function, module) -> the first line importing it there."""
+    patches: dict[tuple[str, bool], list[tuple[int, int]]]
+    """(target, create) -> (outermost function, line) of each call that may patch it
+    inside a function."""
+
+
+AST_IMPORTS: Key[AstImports] = Key("imports and patches (ast)")
+
+
+def ast_imports(scan: Scan) -> AstImports:
+    """The file's `AstImports`, found once per file."""
+    return scan.memo.get(AST_IMPORTS, lambda: _find_ast_imports(scan))
+
+
+def _find_ast_imports(scan: Scan) -> AstImports:
+    calls = {id(c): c for c in scan.calls_named(PATCH_CALL_NAMES) if _may_have_target(c, scan)}
+    top_level: list[ast.AST] = []
+    local: dict[tuple[int, str], int] = {}
+    patches: dict[tuple[str, bool], list[tuple[int, int]]] = {}
+    stack: list[tuple[ast.AST, ast.AST | None]] = [(scan.tree, None)]
+    while stack:
+        node, function = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and function is None:
+            function = node  # the visit's `_function`: the outermost function
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            if function is None:
+                top_level.append(node)
+            else:
+                for module in _modules_imported_by([node]):
+                    key = (id(function), module)
+                    local[key] = min(local.get(key, node.lineno), node.lineno)
+        elif id(node) in calls and function is not None:
+            call = calls[id(node)]
+            for target in _possible_targets(call, scan):
+                if target is not None:
+                    where = (target, _creates(call))
+                    patches.setdefault(where, []).append((id(function), call.lineno))
+        stack.extend((child, function) for child in ast.iter_child_nodes(node))
+    return AstImports(frozenset(_modules_imported_by(top_level)), local, patches)
 
 
 def _all_imports(scan: Scan) -> set[str]:
