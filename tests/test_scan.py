@@ -323,3 +323,86 @@ def test_a_module_imported_only_under_the_patch_keeps_the_file_from_libcst() -> 
 
     assert gate(whole)
     assert not gate(under_only)
+
+
+def _plain_ast_imports(scan: Scan) -> Any:
+    """`ast_imports` the plain way: every node walked, with its outermost function."""
+    from testlint.rules import _patching
+
+    calls = {
+        id(c): c
+        for c in scan.calls_named(_patching.PATCH_CALL_NAMES)
+        if _patching._may_have_target(c, scan)
+    }
+    top_level: list[ast.AST] = []
+    local: dict[tuple[int, str], int] = {}
+    patches: dict[tuple[str, bool], list[tuple[int, int]]] = {}
+    stack: list[tuple[ast.AST, ast.AST | None]] = [(scan.tree, None)]
+    while stack:
+        node, function = stack.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and function is None:
+            function = node
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            if function is None:
+                top_level.append(node)
+            else:
+                for module in _patching._modules_imported_by([node]):
+                    key = (id(function), module)
+                    local[key] = min(local.get(key, node.lineno), node.lineno)
+        elif id(node) in calls and function is not None:
+            call = calls[id(node)]
+            for target in _patching._possible_targets(call, scan):
+                if target is not None:
+                    where = (target, _patching._creates(call))
+                    patches.setdefault(where, []).append((id(function), call.lineno))
+        stack.extend((child, function) for child in ast.iter_child_nodes(node))
+    return frozenset(_patching._modules_imported_by(top_level)), local, patches
+
+
+IMPORTS_SOURCE = """
+import os
+from unittest import mock
+if os.name:
+    from shop import orders
+
+class TestA:
+    from shop import payments
+
+    @mock.patch("shop.payments.charge")
+    def test_decorated(self, charge):
+        from shop import invoices
+        with mock.patch("shop.payments.refund"):
+            import shop.refunds
+
+    def test_nested(self):
+        def helper():
+            import shop.deep
+            return mock.patch("shop.payments.charge")
+        return helper
+
+async def test_async(): import shop.asyncs; mock.patch("shop.payments.charge").start()
+
+handler = lambda: mock.patch("shop.payments.refund").start()
+"""
+
+
+def test_the_gate_s_imports_by_line_ranges_equal_a_walk_of_the_whole_tree() -> None:
+    """`ast_imports` finds each import's and patch's outermost function from line
+    ranges (a speed trick): on every fixture and a file of classes, decorators,
+    nested functions, one-line bodies and lambdas, it equals a walk of every node."""
+    from testlint.rules._patching import ast_imports
+
+    sources = [p.read_bytes().decode("utf-8", "replace") for p in sorted(FIXTURES.rglob("*.py"))]
+    compared = 0
+    for source in [*sources, IMPORTS_SOURCE]:
+        tree = parse(source)
+        if tree is None:
+            continue
+        found = ast_imports(Scan(tree, source))
+        top_level, local, patches = _plain_ast_imports(Scan(tree, source))
+        assert (found.top_level, found.local) == (top_level, local), source[:80]
+        assert {k: sorted(v) for k, v in found.patches.items()} == {
+            k: sorted(v) for k, v in patches.items()
+        }, source[:80]
+        compared += bool(local or patches)
+    assert compared > 20

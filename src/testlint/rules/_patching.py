@@ -5,6 +5,7 @@ module and attribute against the project's module index."""
 from __future__ import annotations
 
 import ast
+import bisect
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -978,30 +979,57 @@ def ast_imports(scan: Scan) -> AstImports:
 
 
 def _find_ast_imports(scan: Scan) -> AstImports:
-    calls = {id(c): c for c in scan.calls_named(PATCH_CALL_NAMES) if _may_have_target(c, scan)}
+    # Which outermost function holds a node is read from line ranges: no walk of
+    # the expressions (a test proves it equal to a walk of the whole tree).
+    functions = _outermost_functions(scan.tree)
+    starts = [start for start, _, _ in functions]
+
+    def holder(line: int) -> int | None:
+        at = bisect.bisect_right(starts, line) - 1
+        if at >= 0 and line <= functions[at][1]:
+            return id(functions[at][2])
+        return None
+
     top_level: list[ast.AST] = []
     local: dict[tuple[int, str], int] = {}
+    for node in scan.imports:
+        function = holder(node.lineno)
+        if function is None:
+            top_level.append(node)
+            continue
+        for module in _modules_imported_by([node]):
+            key = (function, module)
+            local[key] = min(local.get(key, node.lineno), node.lineno)
     patches: dict[tuple[str, bool], list[tuple[int, int]]] = {}
-    stack: list[tuple[ast.AST, ast.AST | None]] = [(scan.tree, None)]
-    while stack:
-        node, function = stack.pop()
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and function is None:
-            function = node  # the visit's `_function`: the outermost function
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            if function is None:
-                top_level.append(node)
-            else:
-                for module in _modules_imported_by([node]):
-                    key = (id(function), module)
-                    local[key] = min(local.get(key, node.lineno), node.lineno)
-        elif id(node) in calls and function is not None:
-            call = calls[id(node)]
-            for target in _possible_targets(call, scan):
-                if target is not None:
-                    where = (target, _creates(call))
-                    patches.setdefault(where, []).append((id(function), call.lineno))
-        stack.extend((child, function) for child in ast.iter_child_nodes(node))
+    for call in scan.calls_named(PATCH_CALL_NAMES):
+        function = holder(call.lineno)
+        if function is None or not _may_have_target(call, scan):
+            continue
+        for target in _possible_targets(call, scan):
+            if target is not None:
+                where = (target, _creates(call))
+                patches.setdefault(where, []).append((function, call.lineno))
     return AstImports(frozenset(_modules_imported_by(top_level)), local, patches)
+
+
+def _outermost_functions(tree: ast.Module) -> list[tuple[int, int, ast.AST]]:
+    """(first line, decorators included; last line; node) of every function not
+    inside another, in order: the visit's `_function` for what lies within."""
+    found: list[tuple[int, int, ast.AST]] = []
+    stack: list[ast.AST] = [tree]
+    while stack:
+        node = stack.pop()
+        for block in ("body", "orelse", "finalbody", "handlers", "cases"):
+            statements = getattr(node, block, None)
+            if not isinstance(statements, list):
+                continue
+            for child in statements:
+                if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    first = min([child.lineno, *(d.lineno for d in child.decorator_list)])
+                    found.append((first, child.end_lineno or child.lineno, child))
+                else:
+                    stack.append(child)
+    return sorted(found, key=lambda entry: entry[0])
 
 
 def _all_imports(scan: Scan) -> set[str]:
