@@ -58,6 +58,7 @@ class ModuleIndex:
         self._depending: list[str] | None = None
         """The modules that may pass something to `Depends`, once listed."""
         self._mentioned: dict[str, bool] = {}
+        self._mentioning: dict[str, tuple[str, ...]] = {}
         self._packages = {name.rpartition(".")[0] for name in files}
         for package in list(self._packages):
             while package:
@@ -101,6 +102,16 @@ class ModuleIndex:
             needle = name.encode()
             found = any(needle in self.data(candidate) for candidate in self.code)
             self._mentioned[name] = found
+        return found
+
+    def mentioning(self, name: str) -> tuple[str, ...]:
+        """The project modules whose text contains `name` (a superset of those that
+        import a module of that name, absolutely or relatively)."""
+        found = self._mentioning.get(name)
+        if found is None:
+            needle = name.encode()
+            found = tuple(c for c in self.code if needle in self.data(c))
+            self._mentioning[name] = found
         return found
 
     def consumers(self, module: str, name: str) -> list[tuple[ModuleInfo, str]]:

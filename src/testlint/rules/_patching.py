@@ -544,25 +544,23 @@ class PatchRule(Rule):
 
     def _imported_before_patch_in_gate(self, scan: Scan, module: str) -> bool:
         """`imported_before_patch` from the `ast`, for any place of the target the
-        gate judges: imported outside functions (or by a conftest), or inside the
-        outermost function of one of its patches on a line no later than the patch."""
+        gate judges: imported outside functions (or by a conftest), inside the
+        outermost function of one of its patches on a line no later than the patch,
+        or maybe by another project module (one whose text names it)."""
         judged = self._judged
         if judged is None:
             return True
         imports = ast_imports(scan)
-        collected = self.context.memo.get(
-            IMPORTED_BEFORE_TESTS,
-            lambda: frozenset(
-                self._closure(set(imports.top_level) | conftest_imports(self.context))
-            ),
-        )
-        if module in collected:
+        if module in imports.top_level or module in conftest_imports(self.context):
             return True
         for function, line in imports.patches.get((judged.target, judged.create), ()):
             first = imports.local.get((function, module))
             if first is not None and first <= line:
                 return True
-        return False
+        # Imported at collection through other project modules (`_closure`, which
+        # the gate does not follow: it reads them all) only if another one names it.
+        name = module.rpartition(".")[2]
+        return any(other != module for other in self.index.mentioning(name))
 
     def _imported_at_collection(self, module: str) -> bool:
         found = self.context.memo.get(
