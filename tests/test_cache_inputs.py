@@ -4,6 +4,7 @@ and a replay answer exactly as a run without the cache does (#25)."""
 from __future__ import annotations
 
 import os
+import pathlib
 import shutil
 import sys
 import time
@@ -430,6 +431,9 @@ def looked_for(tree: Path, monkeypatch: pytest.MonkeyPatch) -> list[Path]:
 
     with monkeypatch.context() as patched:
         patched.setattr(os, "stat", stat)
+        accessor = getattr(pathlib, "_normal_accessor", None)
+        if accessor is not None:  # Python < 3.11: pathlib took `os.stat` at import
+            patched.setattr(accessor, "stat", stat)
         run([Path("tests")], RunOptions(with_edits=True, jobs=1))
     return sorted(path for path in missing if path.is_relative_to(tree) and path.parent.is_dir())
 
