@@ -148,9 +148,9 @@ class Scan:
         """Every import statement, wherever it is. Imports are statements, so only
         blocks of statements are walked, not the expressions in them."""
         nodes = (
-            self._walk_near(["import"], _statements_in)
+            self._walk_near(["import"], statements_in)
             if self._prunable
-            else _walk(self.tree, _statements_in)
+            else _walk(self.tree, statements_in)
         )
         return [node for node in nodes if isinstance(node, (ast.Import, ast.ImportFrom))]
 
@@ -249,7 +249,7 @@ _BLOCKS = ("body", "orelse", "finalbody", "handlers", "cases")
 lambda's or conditional expression's `body` is an expression, not a list."""
 
 
-def _statements_in(node: ast.AST) -> list[ast.AST]:
+def statements_in(node: ast.AST) -> list[ast.AST]:
     """The statements (and `except`/`case` clauses) directly in `node`'s blocks."""
     found: list[ast.AST] = []
     for name in _BLOCKS:

@@ -16,7 +16,7 @@ from testlint.names import CANONICAL_PREFIXES
 from testlint.project import Project
 from testlint.pytest_config import AsyncioSetup, asyncio_setup
 from testlint.rule import InFile, Option, RuleContext
-from testlint.scan import Scan
+from testlint.scan import Scan, statements_in
 
 ASYNCIO_MODE = Option(
     key="asyncio-mode",
@@ -51,19 +51,15 @@ def functions_in_based_classes(tree: ast.Module) -> set[int]:
     stack: list[tuple[ast.AST, bool]] = [(tree, False)]
     while stack:
         node, based = stack.pop()
-        for block in ("body", "orelse", "finalbody", "handlers", "cases"):
-            statements = getattr(node, block, None)
-            if not isinstance(statements, list):
-                continue
-            for child in statements:
-                if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    if based:
-                        found.add(id(child))
-                elif isinstance(child, ast.ClassDef):
-                    plain = all(isinstance(b, ast.Name) and b.id == "object" for b in child.bases)
-                    stack.append((child, based or not plain))
-                else:
-                    stack.append((child, based))
+        for child in statements_in(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if based:
+                    found.add(id(child))
+            elif isinstance(child, ast.ClassDef):
+                plain = all(isinstance(b, ast.Name) and b.id == "object" for b in child.bases)
+                stack.append((child, based or not plain))
+            else:
+                stack.append((child, based))
     return found
 
 

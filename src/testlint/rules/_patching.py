@@ -29,7 +29,7 @@ from testlint.rules._asyncio import (
 )
 from testlint.rules._helpers import find_keyword, positional_args
 from testlint.rules._reach import MAX_DEFINITIONS, Reached, reach
-from testlint.scan import Scan, dotted
+from testlint.scan import Scan, dotted, statements_in
 
 PATCH_FUNCTIONS = ("unittest.mock.patch", "mock.patch")
 MOCKER_NAMES = frozenset(
@@ -1017,16 +1017,12 @@ def _outermost_functions(tree: ast.Module) -> list[tuple[int, int, ast.AST]]:
     stack: list[ast.AST] = [tree]
     while stack:
         node = stack.pop()
-        for block in ("body", "orelse", "finalbody", "handlers", "cases"):
-            statements = getattr(node, block, None)
-            if not isinstance(statements, list):
-                continue
-            for child in statements:
-                if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
-                    first = min([child.lineno, *(d.lineno for d in child.decorator_list)])
-                    found.append((first, child.end_lineno or child.lineno, child))
-                else:
-                    stack.append(child)
+        for child in statements_in(node):
+            if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                first = min([child.lineno, *(d.lineno for d in child.decorator_list)])
+                found.append((first, child.end_lineno or child.lineno, child))
+            else:
+                stack.append(child)
     return sorted(found, key=lambda entry: entry[0])
 
 
