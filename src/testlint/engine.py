@@ -367,7 +367,11 @@ def _start_of(
 ) -> int | None:
     """Where statement `number` of `module` starts in `source`, if its code occurs
     there once (a statement's code holds its leading comments and blank lines)."""
-    code = _chunk(module, module.body[number], chunks)
+    return _only_place(source, _chunk(module, module.body[number], chunks))
+
+
+def _only_place(source: str, code: str) -> int | None:
+    """Where `code` starts in `source`, if it occurs there exactly once."""
     start = source.find(code)
     return start if start >= 0 and source.find(code, start + 1) < 0 else None
 
@@ -1071,8 +1075,8 @@ class _Layout:
         """The edits of the module whose top-level `statement` becomes the code
         `after`; None if its code does not occur exactly once in the module's."""
         before = self.code([statement])
-        start = self.text.find(before)
-        if start < 0 or self.text.find(before, start + 1) >= 0:
+        start = _only_place(self.text, before)
+        if start is None:
             return None
         return self._edits(start, start + len(before), after)
 
