@@ -8,7 +8,7 @@ import pathlib
 import shutil
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
@@ -429,8 +429,21 @@ def looked_for(tree: Path, monkeypatch: pytest.MonkeyPatch) -> list[Path]:
                 missing.add(Path(os.path.abspath(path)))
             raise
 
+    from testlint import project, pytest_config
+
+    listed = pytest_config.configuration_names_in
+
+    def configuration_names_in(directory: Path) -> Container[str]:
+        # Names looked for in one listing of the directory, not a `stat` each.
+        present = listed(directory)
+        for name in pytest_config.CONFIG_NAMES:
+            if name not in present:
+                missing.add(Path(os.path.abspath(directory / name)))
+        return present
+
     with monkeypatch.context() as patched:
         patched.setattr(os, "stat", stat)
+        patched.setattr(project, "configuration_names_in", configuration_names_in)
         accessor = getattr(pathlib, "_normal_accessor", None)
         if accessor is not None:  # Python < 3.11: pathlib took `os.stat` at import
             patched.setattr(accessor, "stat", stat)

@@ -662,3 +662,67 @@ def test_answers_remembered_for_the_directories_above_equal_fresh_answers(
             assert remembered.owner(path).root == fresh.root, path
     assert len(known) > len(files)
     assert {Project(tmp_path).owner(p).root.name for p in files} >= {"c", "d", tmp_path.name}
+
+
+def _plain_pytest_config(directory: Path) -> object:
+    """The nearest configuration the plain way: resolve, then a `stat` per name."""
+    from testlint.pytest_config import CONFIG_FILES, DEFAULT_PYTEST_CONFIG
+
+    for current in (directory.resolve(), *directory.resolve().parents):
+        for name, loader in CONFIG_FILES:
+            candidate = current / name
+            if candidate.is_file():
+                config = loader(candidate)
+                if config is not None:
+                    return config
+    return DEFAULT_PYTEST_CONFIG
+
+
+def test_configuration_found_from_listings_equals_a_stat_per_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`Project.pytest_config` lists each directory once instead of asking for each
+    configuration file name, and resolves directories through their parents (speed
+    tricks for suites with a directory per test): every directory of a tree with
+    look-alike names, links and an unlistable directory, and of every fixture
+    project, gets the configuration of the plain way."""
+    write(tmp_path, "pytest.ini", "[pytest]\npython_files = check_*.py\n")
+    write(tmp_path, "a/tox.ini", "[tox]\nenvlist = py\n")  # no [pytest]: not a config
+    write(tmp_path, "a/b/setup.cfg", "[tool:pytest]\npython_files = b_*.py\n")
+    write(tmp_path, "c/PYTEST.INI", "[pytest]\npython_files = upper_*.py\n")
+    write(tmp_path, "d/pyproject.toml/test_x.py", "")  # a directory named like a file
+    write(tmp_path, "e/pytest.toml", '[pytest]\npython_files = ["e_*.py"]\n')
+    write(tmp_path, "f/g/test_x.py", "")
+    (tmp_path / "linked").symlink_to(tmp_path / "a" / "b")
+    (tmp_path / "h").mkdir()
+    (tmp_path / "h" / "pytest.ini").symlink_to(tmp_path / "e" / "pytest.toml")
+    write(tmp_path, "locked/i/test_x.py", "")
+    write(tmp_path, "locked/pytest.ini", "[pytest]\npython_files = locked_*.py\n")
+    fixtures = Path(__file__).parent / "fixtures"
+    roots = [tmp_path, *sorted(p for p in fixtures.glob("TL*/*") if p.is_dir())]
+    listdir = os.listdir
+    refused = []
+
+    def listing(directory: Path) -> list[str]:
+        if Path(directory).name == "locked":  # as an unreadable directory does
+            refused.append(directory)
+            raise PermissionError(13, "Permission denied", str(directory))
+        return listdir(directory)
+
+    monkeypatch.setattr("testlint.pytest_config.os.listdir", listing)
+    compared = 0
+    for root in roots:
+        project = Project(root)
+        folders = [root, *sorted(p for p in root.rglob("*") if p.is_dir())]
+        if root == tmp_path:
+            folders.append(tmp_path / "linked")
+        for folder in folders:
+            expected = _plain_pytest_config(folder)
+            assert project.pytest_config(folder) == expected, folder
+            assert project.real_directory(folder) == folder.resolve(), folder
+            compared += 1
+    assert compared > 100
+    assert refused
+    assert Project(tmp_path).pytest_config(tmp_path / "locked" / "i").python_files == (
+        "locked_*.py",
+    )

@@ -13,6 +13,7 @@ Nothing here imports or runs project code.
 from __future__ import annotations
 
 import enum
+import itertools
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -51,6 +52,7 @@ from testlint.pytest_config import (
     Ignore,
     PytestConfig,
     addopts_ignore_entries,
+    configuration_names_in,
     names_matcher,
     python_files_match,
     read_collect_ignores,
@@ -179,6 +181,9 @@ class Project:
     _resolved_dirs: dict[str, str] = field(default_factory=dict, repr=False)
     _real_directories: dict[Path, Path] = field(default_factory=dict, repr=False)
     _test_names: dict[str, Callable[[str], bool]] = field(default_factory=dict, repr=False)
+    _matchers: dict[tuple[str, ...], Callable[[str], bool]] = field(
+        default_factory=dict, repr=False
+    )
     _rules_by_name: dict[str, DirectoryRules] = field(default_factory=dict, repr=False)
     _collection_rules: dict[Path, DirectoryRules] = field(default_factory=dict, repr=False)
     _norecursed: dict[tuple[Path, Path, tuple[str, ...]], tuple[Path, str] | None] = field(
@@ -473,9 +478,11 @@ class Project:
         directory = os.path.dirname(path)
         matches = self._test_names.get(directory)
         if matches is None:
-            matches = self._test_names[directory] = names_matcher(
-                self.pytest_config(Path(directory)).python_files
-            )
+            patterns = self.pytest_config(Path(directory)).python_files
+            matches = self._matchers.get(patterns)
+            if matches is None:
+                matches = self._matchers[patterns] = names_matcher(patterns)
+            self._test_names[directory] = matches
         return matches(path)
 
     @cached_property
@@ -516,7 +523,7 @@ class Project:
         directory = self.real_directory(directory)
         chain: list[Path] = []
         config: PytestConfig | None = None
-        for current in (directory, *directory.parents):
+        for current in itertools.chain((directory,), directory.parents):  # lazily
             cached = self._configs.get(current)
             if cached is not None:
                 config = cached
@@ -533,7 +540,10 @@ class Project:
 
     @staticmethod
     def _config_in(directory: Path) -> PytestConfig | None:
+        present = configuration_names_in(directory)
         for name, loader in CONFIG_FILES:
+            if name not in present:
+                continue
             candidate = directory / name
             if candidate.is_file():
                 config: PytestConfig | None = loader(candidate)
@@ -585,7 +595,8 @@ class Project:
         conftests and configuration are asked for every file of a directory)."""
         real = self._real_directories.get(directory)
         if real is None:
-            real = self._real_directories[directory] = directory.resolve()
+            real = Path(resolve_once(directory, self._resolved_dirs))
+            self._real_directories[directory] = real
         return real
 
     def resolved(self, path: Path) -> Path:
@@ -662,7 +673,7 @@ class Project:
 
 def _up_to(directory: Path, rootdir: Path) -> Iterator[Path]:
     """`directory`, then its parents up to `rootdir` (or the first outside it)."""
-    for current in (directory, *directory.parents):
+    for current in itertools.chain((directory,), directory.parents):  # lazily
         yield current
         if current == rootdir or not is_relative_to(current, rootdir):
             break

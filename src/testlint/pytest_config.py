@@ -15,7 +15,7 @@ import fnmatch
 import os
 import re
 import shlex
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -170,6 +170,21 @@ CONFIG_FILES = (
     ("tox.ini", _load_section("pytest")),
     ("setup.cfg", _load_section("tool:pytest")),
 )
+CONFIG_NAMES = frozenset(name for name, _ in CONFIG_FILES)
+
+
+def configuration_names_in(directory: Path) -> Container[str]:
+    """The `CONFIG_FILES` names that may be files in `directory`: one listing of it
+    instead of a `stat` per name (a suite with a directory per test asks of
+    thousands). Names are compared case-folded, as a case-insensitive filesystem
+    finds them; the caller's `is_file` still decides. Every name when the
+    directory cannot be listed."""
+    try:
+        entries = os.listdir(directory)
+    except (OSError, ValueError):
+        return CONFIG_NAMES
+    folded = {entry.casefold() for entry in entries}
+    return {name for name in CONFIG_NAMES if name.casefold() in folded}
 
 
 def names_matcher(patterns: Sequence[str]) -> Callable[[str], bool]:
