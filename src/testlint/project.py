@@ -24,14 +24,17 @@ from typing import TYPE_CHECKING, Any, Union
 from testlint.dependencies import (
     BEFORE_ONE,
     DEPENDENCY_FILES,
+    RELEASES,
     Locked,
     Requirement,
     declared_requirements,
     declared_requires_python,
     generated_files,
+    highest_admitted,
     locked_packages,
     normalize_name,
     pinned_before_strict_default,
+    release,
     repository_root,
     run_files,
 )
@@ -43,7 +46,7 @@ from testlint.locate import (
     is_virtualenv,
     resolve_once,
 )
-from testlint.memo import Memo
+from testlint.memo import Key, Memo
 from testlint.pytest_config import (
     CONFIG_FILES,
     DEFAULT_NORECURSEDIRS,
@@ -106,6 +109,28 @@ def _locked(name: str, locked: Locked) -> Evidence:
     return Evidence(f"{name} {locked.version} locked", locked.source)
 
 
+@dataclass(frozen=True)
+class AssumedVersion:
+    """The version of a package testlint takes the suite to run
+    (`Project.assumed_version`), and what says so."""
+
+    text: str | None
+    """`1.5.0`; None when the declared specifiers admit no release testlint knows
+    (or cannot be read): rules that ask then stay silent."""
+    how: str
+    """ "locked" (a lock file pins it), "declared" (the newest release the declared
+    specifiers admit) or "latest" (not declared: what an install brings)."""
+    evidence: tuple[Evidence, ...]
+
+    def at_least(self, version: tuple[int, ...]) -> bool | None:
+        """Whether it is `version` or later (None: not known)."""
+        return None if self.text is None else release(self.text) >= version
+
+    def below(self, version: tuple[int, ...]) -> bool | None:
+        """Whether it is older than `version` (None: not known)."""
+        return None if self.text is None else release(self.text) < version
+
+
 class FileKind(enum.Enum):
     """What pytest makes of a Python file (decides which rules look at it)."""
 
@@ -164,6 +189,9 @@ def marks_in_text(text: str) -> list[str]:
             names.append(match[1])
             match = _MARK.search(text, match.end())
     return names
+
+
+_ASSUMED_VERSION: Key[AssumedVersion] = Key("the version of a package the suite runs")
 
 
 @dataclass
@@ -338,6 +366,35 @@ class Project:
         if locked is not None:
             return (_locked(wanted, locked),)
         return tuple(map(_declared, self.requirement(name)))
+
+    def assumed_version(self, name: str) -> AssumedVersion:
+        """The version of `name` (a package of `RELEASES`) the suite runs: the one
+        a lock file pins, else the newest release that every declared requirement
+        admits, else the latest release."""
+        return self.memo.get(_ASSUMED_VERSION, lambda: self._assumed_version(name), name)
+
+    def _assumed_version(self, name: str) -> AssumedVersion:
+        wanted = normalize_name(name)
+        evidence = self.version_evidence(wanted)
+        locked = self.locked_packages.get(wanted)
+        if locked is not None:
+            return AssumedVersion(locked.version, "locked", evidence)
+        declared = self.requirement(wanted)
+        if declared:
+            specifiers = [r.specifier for r in declared]
+            return AssumedVersion(
+                highest_admitted(specifiers, RELEASES[wanted]), "declared", evidence
+            )
+        return AssumedVersion(RELEASES[wanted][-1], "latest", ())
+
+    def running_version(self, path: Path, name: str) -> AssumedVersion:
+        """`assumed_version` for a file: asked of the project the file belongs to,
+        else (when that one neither locks nor declares it) of the checked one."""
+        owner = self.owner(path)
+        assumed = owner.assumed_version(name)
+        if assumed.how == "latest" and owner is not self:
+            return self.assumed_version(name)
+        return assumed
 
     @cached_property
     def locked_packages(self) -> dict[str, Locked]:
