@@ -22,6 +22,7 @@ from testlint.rules.tl203_serial_marker_not_registered import SerialMarkerNotReg
 from testlint.rules.tl204_serial_marker_has_no_effect import SerialMarkerHasNoEffect
 from testlint.rules.tl301_async_fixture_with_plain_decorator import AsyncFixtureWithPlainDecorator
 from testlint.rules.tl302_async_test_without_asyncio_mark import AsyncTestWithoutAsyncioMark
+from testlint.rules.tl306_asyncio_mark_scope_argument import AsyncioMarkScopeArgument
 from testlint.rules.tl401_patch_of_name_imported_by_value import PatchOfNameImportedByValue
 from testlint.rules.tl402_patch_of_value_captured_at_import import PatchOfValueCapturedAtImport
 from testlint.rules.tl403_patch_target_does_not_exist import PatchTargetDoesNotExist
@@ -37,6 +38,7 @@ __all__ = [
     "AsyncFixtureWithPlainDecorator",
     "AsyncTestInPlainTestCase",
     "AsyncTestWithoutAsyncioMark",
+    "AsyncioMarkScopeArgument",
     "ForkStartedProcessUnderXdist",
     "InvalidConfiguration",
     "ModuleLevelExit",
@@ -69,6 +71,7 @@ RULES: tuple[type[Rule], ...] = (
     SerialMarkerHasNoEffect,
     AsyncFixtureWithPlainDecorator,
     AsyncTestWithoutAsyncioMark,
+    AsyncioMarkScopeArgument,
     PatchOfNameImportedByValue,
     PatchOfValueCapturedAtImport,
     PatchTargetDoesNotExist,

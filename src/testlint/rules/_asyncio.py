@@ -463,3 +463,15 @@ def marks_in_scope(context: RuleContext, function: cst.FunctionDef) -> set[str]:
             expressions.extend(pytestmark_values(cls.body.body))
     expressions.extend(pytestmark_values(context.module.body))
     return mark_names(context, expressions)
+
+
+def pytest_asyncio_at_least(context: InFile, version: tuple[int, ...]) -> bool:
+    """pytest-asyncio runs the file's project (declared, locked or used by the
+    suite; not pinned before 0.19, not left to another plugin), in `version` or
+    later: a lock file's version, else the newest release the declared
+    specifiers admit, else the latest (`Project.running_version`). False when
+    the version cannot be told."""
+    project = context.project
+    if project.owner(context.path).pytest_asyncio != "used":
+        return False
+    return project.running_version(context.path, "pytest-asyncio").at_least(version) is True
