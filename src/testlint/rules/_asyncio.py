@@ -475,3 +475,31 @@ def pytest_asyncio_at_least(context: InFile, version: tuple[int, ...]) -> bool:
     if project.owner(context.path).pytest_asyncio != "used":
         return False
     return project.running_version(context.path, "pytest-asyncio").at_least(version) is True
+
+
+EVENT_LOOP = "event_loop"
+EVENT_LOOP_REMOVED_IN = (1, 0)
+"""pytest-asyncio 1.0 removed the `event_loop` fixture."""
+_DEFINES_EVENT_LOOP = re.compile(
+    r"\bdef\s+event_loop\s*\(|name\s*=\s*[\"']event_loop[\"']|^[ \t]*event_loop\s*=|"
+    r"\bpytest_plugins\b",
+    re.MULTILINE,
+)
+"""Text that may give the suite an `event_loop` fixture of its own (a definition,
+a fixture renamed so, an assignment), or load plugins that may define one."""
+EVENT_LOOP_DEFINED: Key[bool] = Key("an `event_loop` fixture may be defined (per file)")
+
+
+def event_loop_may_be_defined(context: InFile) -> bool:
+    """The file or a conftest above it may define an `event_loop` fixture, or
+    loads plugins (`pytest_plugins`) that may: then tests requesting it get it."""
+    return context.memo.get(EVENT_LOOP_DEFINED, lambda: _event_loop_may_be_defined(context))
+
+
+def _event_loop_may_be_defined(context: InFile) -> bool:
+    texts = (*context.project.conftest_texts(context.path.parent), context.source)
+    return any(
+        _DEFINES_EVENT_LOOP.search(text)
+        for text in texts
+        if "event_loop" in text or "pytest_plugins" in text
+    )
