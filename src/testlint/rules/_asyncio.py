@@ -503,3 +503,27 @@ def _event_loop_may_be_defined(context: InFile) -> bool:
         for text in texts
         if "event_loop" in text or "pytest_plugins" in text
     )
+
+
+_HIDING_FILTERS = frozenset(
+    {
+        "ignore",
+        "ignore::DeprecationWarning",
+        "ignore::PytestDeprecationWarning",
+        "ignore::pytest.PytestDeprecationWarning",
+    }
+)
+"""`filterwarnings` entries that hide pytest-asyncio's deprecation warnings."""
+
+
+def deprecations_hidden(context: InFile) -> bool:
+    """The pytest configuration of the file never shows a deprecation warning:
+    `-p no:warnings` in `addopts`, or `filterwarnings` ignores them all."""
+    config = context.project.pytest_config(context.path.parent)
+    options = list(config.addopts)
+    plugins = [b for a, b in zip(options, options[1:]) if a == "-p"]
+    plugins += [option[2:] for option in options if option.startswith("-p") and option != "-p"]
+    if "no:warnings" in plugins:
+        return True
+    filters = config.get_lines("filterwarnings")
+    return any(entry.replace(" ", "") in _HIDING_FILTERS for entry in filters)

@@ -4,8 +4,13 @@ import ast
 
 import libcst as cst
 
-from testlint.api import Applicability, NodeFix, Rule, SourceFile
-from testlint.rules._asyncio import ASYNCIO_MARK, decorator_names, pytest_asyncio_at_least
+from testlint.api import Applicability, InFile, NodeFix, Rule, SourceFile
+from testlint.rules._asyncio import (
+    ASYNCIO_MARK,
+    decorator_names,
+    deprecations_hidden,
+    pytest_asyncio_at_least,
+)
 from testlint.rules._helpers import find_keyword
 
 LOOP_SCOPE_SINCE = (0, 24)
@@ -24,6 +29,10 @@ class AsyncioMarkScopeArgument(Rule):
     poetry.lock, pdm.lock, Pipfile.lock), else the newest release the declared
     requirements admit, else the latest release (see `--show-settings`). Below
     0.24, `scope=` is the only spelling and `loop_scope=` is silently ignored.
+    Nor does it report where the pytest configuration hides the warning
+    (`-p no:warnings` in `addopts`; `filterwarnings` with `ignore`,
+    `ignore::DeprecationWarning` or `ignore::pytest.PytestDeprecationWarning`):
+    nothing happens there today.
 
     ## Why is this bad?
     pytest-asyncio 0.24 renamed the argument: `scope=` still works but emits a
@@ -90,13 +99,13 @@ class AsyncioMarkScopeArgument(Rule):
             for call in file.scan.calls_named({"asyncio"})
             if _takes_scope(call) and (names := decorator_names(file.scan, call))
         )
-        return candidates and pytest_asyncio_at_least(file, LOOP_SCOPE_SINCE)
+        return candidates and _applies(file)
 
     def visit_Call(self, node: cst.Call) -> None:
         scope = find_keyword(node, "scope")
         if scope is None or self.context.imports.resolve(node.func) != ASYNCIO_MARK:
             return
-        if not pytest_asyncio_at_least(self.context, LOOP_SCOPE_SINCE):
+        if not _applies(self.context):
             return
         fix = None
         if find_keyword(node, "loop_scope") is None:
@@ -111,6 +120,10 @@ class AsyncioMarkScopeArgument(Rule):
             "use `loop_scope=`",
             fix=fix,
         )
+
+
+def _applies(file: InFile) -> bool:
+    return pytest_asyncio_at_least(file, LOOP_SCOPE_SINCE) and not deprecations_hidden(file)
 
 
 def _takes_scope(call: ast.Call) -> bool:
