@@ -23,6 +23,7 @@ from testlint.rules.tl204_serial_marker_has_no_effect import SerialMarkerHasNoEf
 from testlint.rules.tl301_async_fixture_with_plain_decorator import AsyncFixtureWithPlainDecorator
 from testlint.rules.tl302_async_test_without_asyncio_mark import AsyncTestWithoutAsyncioMark
 from testlint.rules.tl303_event_loop_fixture_requested import EventLoopFixtureRequested
+from testlint.rules.tl304_event_loop_fixture_defined import EventLoopFixtureDefined
 from testlint.rules.tl306_asyncio_mark_scope_argument import AsyncioMarkScopeArgument
 from testlint.rules.tl401_patch_of_name_imported_by_value import PatchOfNameImportedByValue
 from testlint.rules.tl402_patch_of_value_captured_at_import import PatchOfValueCapturedAtImport
@@ -40,6 +41,7 @@ __all__ = [
     "AsyncTestInPlainTestCase",
     "AsyncTestWithoutAsyncioMark",
     "AsyncioMarkScopeArgument",
+    "EventLoopFixtureDefined",
     "EventLoopFixtureRequested",
     "ForkStartedProcessUnderXdist",
     "InvalidConfiguration",
@@ -74,6 +76,7 @@ RULES: tuple[type[Rule], ...] = (
     AsyncFixtureWithPlainDecorator,
     AsyncTestWithoutAsyncioMark,
     EventLoopFixtureRequested,
+    EventLoopFixtureDefined,
     AsyncioMarkScopeArgument,
     PatchOfNameImportedByValue,
     PatchOfValueCapturedAtImport,
