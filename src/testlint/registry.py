@@ -24,6 +24,7 @@ from testlint.rules.tl301_async_fixture_with_plain_decorator import AsyncFixture
 from testlint.rules.tl302_async_test_without_asyncio_mark import AsyncTestWithoutAsyncioMark
 from testlint.rules.tl303_event_loop_fixture_requested import EventLoopFixtureRequested
 from testlint.rules.tl304_event_loop_fixture_defined import EventLoopFixtureDefined
+from testlint.rules.tl305_async_fixture_loop_scope_narrower import AsyncFixtureLoopScopeNarrower
 from testlint.rules.tl306_asyncio_mark_scope_argument import AsyncioMarkScopeArgument
 from testlint.rules.tl401_patch_of_name_imported_by_value import PatchOfNameImportedByValue
 from testlint.rules.tl402_patch_of_value_captured_at_import import PatchOfValueCapturedAtImport
@@ -37,6 +38,7 @@ __all__ = [
     "ALL_RULES",
     "ENGINE_RULES",
     "RULES",
+    "AsyncFixtureLoopScopeNarrower",
     "AsyncFixtureWithPlainDecorator",
     "AsyncTestInPlainTestCase",
     "AsyncTestWithoutAsyncioMark",
@@ -77,6 +79,7 @@ RULES: tuple[type[Rule], ...] = (
     AsyncTestWithoutAsyncioMark,
     EventLoopFixtureRequested,
     EventLoopFixtureDefined,
+    AsyncFixtureLoopScopeNarrower,
     AsyncioMarkScopeArgument,
     PatchOfNameImportedByValue,
     PatchOfValueCapturedAtImport,
