@@ -120,3 +120,23 @@ def test_a_sub_project_that_declares_nothing_runs_what_the_checked_project_decla
     assert assumed.text == "0.23.8"
     assert assumed.at_least((0, 23)) is True
     assert assumed.at_least((1, 0)) is False
+
+
+@pytest.mark.parametrize(
+    ("files", "admits_before_one"),
+    [
+        ({}, True),
+        ({"requirements.txt": "pytest-asyncio>=0.21\n"}, True),
+        ({"requirements.txt": "pytest-asyncio>=1.0\n"}, False),
+        ({"requirements.txt": "pytest-asyncio==1.4.0\n"}, False),
+        ({"uv.lock": '[[package]]\nname = "pytest-asyncio"\nversion = "1.4.0"\n'}, False),
+        ({"uv.lock": '[[package]]\nname = "pytest-asyncio"\nversion = "0.21.2"\n'}, True),
+    ],
+)  # fmt: skip
+def test_whether_a_project_admits_a_release_before_one(
+    tmp_path: Path, files: dict[str, str], admits_before_one: bool
+) -> None:
+    for name, text in files.items():
+        write(tmp_path, name, text)
+    assumed = Project(tmp_path).assumed_version("pytest-asyncio")
+    assert assumed.admits_below((1, 0)) is admits_before_one

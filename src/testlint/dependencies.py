@@ -485,7 +485,16 @@ def _admits(specifier: str, version: tuple[int, ...]) -> bool | None:
 def highest_admitted(specifiers: list[str], releases: tuple[str, ...]) -> str | None:
     """The newest of `releases` that every specifier admits: what pip installs for
     them. None when none does, or a specifier cannot be read."""
-    for candidate in reversed(releases):
+    return _first_admitted(specifiers, tuple(reversed(releases)))
+
+
+def lowest_admitted(specifiers: list[str], releases: tuple[str, ...]) -> str | None:
+    """The oldest of `releases` that every specifier admits (None as above)."""
+    return _first_admitted(specifiers, releases)
+
+
+def _first_admitted(specifiers: list[str], releases: tuple[str, ...]) -> str | None:
+    for candidate in releases:
         answers = [_admits(s, release(candidate)) for s in specifiers]
         if None in answers:
             return None

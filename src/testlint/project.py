@@ -32,6 +32,7 @@ from testlint.dependencies import (
     generated_files,
     highest_admitted,
     locked_packages,
+    lowest_admitted,
     normalize_name,
     pinned_before_strict_default,
     release,
@@ -121,6 +122,14 @@ class AssumedVersion:
     """ "locked" (a lock file pins it), "declared" (the newest release the declared
     specifiers admit) or "latest" (not declared: what an install brings)."""
     evidence: tuple[Evidence, ...]
+    lowest: str | None = None
+    """The oldest release the project admits: the locked one, the oldest that the
+    declared specifiers admit, or the oldest testlint knows (None: not known)."""
+
+    def admits_below(self, version: tuple[int, ...]) -> bool | None:
+        """Whether the project admits a release older than `version`: it was
+        written for one, unless a lock file or a bound says otherwise."""
+        return None if self.lowest is None else release(self.lowest) < version
 
     def at_least(self, version: tuple[int, ...]) -> bool | None:
         """Whether it is `version` or later (None: not known)."""
@@ -378,14 +387,15 @@ class Project:
         evidence = self.version_evidence(wanted)
         locked = self.locked_packages.get(wanted)
         if locked is not None:
-            return AssumedVersion(locked.version, "locked", evidence)
+            return AssumedVersion(locked.version, "locked", evidence, locked.version)
+        releases = RELEASES[wanted]
         declared = self.requirement(wanted)
         if declared:
             specifiers = [r.specifier for r in declared]
-            return AssumedVersion(
-                highest_admitted(specifiers, RELEASES[wanted]), "declared", evidence
-            )
-        return AssumedVersion(RELEASES[wanted][-1], "latest", ())
+            highest = highest_admitted(specifiers, releases)
+            lowest = lowest_admitted(specifiers, releases)
+            return AssumedVersion(highest, "declared", evidence, lowest)
+        return AssumedVersion(releases[-1], "latest", (), releases[0])
 
     def running_version(self, path: Path, name: str) -> AssumedVersion:
         """`assumed_version` for a file: asked of the project the file belongs to,

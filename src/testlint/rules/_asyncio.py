@@ -527,3 +527,40 @@ def deprecations_hidden(context: InFile) -> bool:
         return True
     filters = config.get_lines("filterwarnings")
     return any(entry.replace(" ", "") in _HIDING_FILTERS for entry in filters)
+
+
+_SYNC_REQUEST = re.compile(r"(?<!async )\bdef\s+\w+\s*\(([^)]*)\)")
+_EVENT_LOOP_WORD = re.compile(r"(?<![\w.])event_loop(?!\w)")
+SYNC_EVENT_LOOP_USERS: Key[bool] = Key("a synchronous function requests `event_loop`")
+
+
+def written_before_one(context: InFile) -> bool:
+    """The project admits a pytest-asyncio before 1.0 (no lock file or bound
+    says 1.0 or later): its suite may be written for the `event_loop` fixture."""
+    version = context.project.running_version(context.path, "pytest-asyncio")
+    return version.admits_below(EVENT_LOOP_REMOVED_IN) is True
+
+
+def sync_event_loop_users(context: InFile) -> bool:
+    """A synchronous function in the file, or for a conftest in the suite files
+    below it, takes an `event_loop` parameter: a fixture of that name serves
+    it, whatever pytest-asyncio does."""
+    return context.memo.get(SYNC_EVENT_LOOP_USERS, lambda: _sync_event_loop_users(context))
+
+
+def _sync_event_loop_users(context: InFile) -> bool:
+    texts = [context.source]
+    if context.path.name == "conftest.py":
+        here = context.path.resolve()
+        project = context.project
+        texts += [
+            project.suite_text(path)
+            for path in _resolved_suite_files(project)
+            if path != here and path.is_relative_to(here.parent)
+        ]
+    return any(
+        _EVENT_LOOP_WORD.search(match.group(1))
+        for text in texts
+        if "event_loop" in text
+        for match in _SYNC_REQUEST.finditer(text)
+    )

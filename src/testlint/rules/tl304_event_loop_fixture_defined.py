@@ -4,13 +4,15 @@ import ast
 
 import libcst as cst
 
-from testlint.api import Rule, SourceFile
+from testlint.api import SUITE, InFile, Rule, SourceFile
 from testlint.rules._asyncio import (
     EVENT_LOOP,
     EVENT_LOOP_REMOVED_IN,
     FIXTURE_DECORATORS,
     decorator_names,
     pytest_asyncio_at_least,
+    sync_event_loop_users,
+    written_before_one,
 )
 from testlint.rules._helpers import find_keyword
 
@@ -24,7 +26,13 @@ class EventLoopFixtureDefined(Rule):
     `name="event_loop"`), when the project runs pytest-asyncio 1.0 or later (a
     lock file's version: uv.lock, poetry.lock, pdm.lock, Pipfile.lock; else the
     newest release the declared requirements admit; else the latest release:
-    see `--show-settings`).
+    see `--show-settings`), and admits a release before 1.0: a suite written
+    for the old fixture that now gets the new plugin. A project that moved on
+    (a lock file pinning 1.0 or later, a requirement such as
+    `pytest-asyncio>=1.0` or `==1.4.0`) keeps such a fixture on purpose, and is
+    not reported; nor is a fixture that a synchronous function in the module,
+    or for a conftest in the test modules below it, requests (it serves them,
+    as any fixture would).
 
     ## Why is this bad?
     Before 1.0, pytest-asyncio ran every async test in the loop the `event_loop`
@@ -100,6 +108,7 @@ class EventLoopFixtureDefined(Rule):
     name = "event-loop-fixture-defined"
     summary = "An `event_loop` fixture, which pytest-asyncio 1.0 and later never run tests in"
     triggers = ("event_loop",)
+    facts = (SUITE,)
 
     @classmethod
     def gate(cls, file: SourceFile) -> bool:
@@ -115,7 +124,7 @@ class EventLoopFixtureDefined(Rule):
             )
             for node in file.scan.nodes_near([EVENT_LOOP])
         )
-        return candidates and pytest_asyncio_at_least(file, EVENT_LOOP_REMOVED_IN)
+        return candidates and _applies(file)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if self.context.function_depth or not node.decorators:
@@ -127,7 +136,7 @@ class EventLoopFixtureDefined(Rule):
                 continue
             if _fixture_name(expression, node) != EVENT_LOOP:
                 return
-            if not pytest_asyncio_at_least(self.context, EVENT_LOOP_REMOVED_IN):
+            if not _applies(self.context):
                 return
             self.report(
                 node.name,
@@ -136,6 +145,14 @@ class EventLoopFixtureDefined(Rule):
                 "`pytest_asyncio_loop_factories` for a custom one",
             )
             return
+
+
+def _applies(file: InFile) -> bool:
+    return (
+        pytest_asyncio_at_least(file, EVENT_LOOP_REMOVED_IN)
+        and written_before_one(file)
+        and not sync_event_loop_users(file)
+    )
 
 
 def _named_event_loop(decorator: ast.expr) -> bool:
