@@ -140,3 +140,16 @@ def test_whether_a_project_admits_a_release_before_one(
         write(tmp_path, name, text)
     assumed = Project(tmp_path).assumed_version("pytest-asyncio")
     assert assumed.admits_below((1, 0)) is admits_before_one
+
+
+def test_a_pipfile_declares_requirements(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "Pipfile",
+        '[packages]\naiohttp = "*"\n\n[dev-packages]\npytest = ">=8,<9"\n'
+        'pytest-asyncio = {version = "~=0.23.0"}\npytest-xdist = "*"\n',
+    )
+    project = Project(tmp_path)
+    assert project.assumed_version("pytest").text == "8.4.2"
+    assert project.assumed_version("pytest-asyncio").text == "0.23.8"
+    assert project.uses("pytest-xdist")

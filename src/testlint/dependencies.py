@@ -1,7 +1,7 @@
 """What a project declares around its code: dependencies, lock files, CI and run files.
 
 Dependencies come from pyproject (PEP 621, PEP 735 groups, Poetry, PDM, Hatch),
-requirements*.txt, tox.ini `deps`, setup.cfg and string literals in setup.py /
+requirements*.txt, Pipfile, tox.ini `deps`, setup.cfg and string literals in setup.py /
 noxfile.py; lock files (uv, Poetry, PDM, Pipenv) say which version really runs;
 CI workflows and run scripts say how the suite is run (`-n` for xdist). Nothing
 here imports or runs project code.
@@ -127,6 +127,21 @@ def _poetry_specifier(spec: object) -> str:
     if isinstance(spec, dict):
         spec = spec.get("version", "")
     return spec if isinstance(spec, str) else ""
+
+
+def _pipfile_requirements(path: Path) -> Iterator[Requirement]:
+    """`[packages]` and `[dev-packages]` of a Pipfile: `name = "*"`, `">=1.0"` or
+    `{version = "..."}`."""
+    try:
+        data = load_toml(path)
+    except (ProjectError, OSError):
+        return
+    for section in ("packages", "dev-packages"):
+        table = data.get(section)
+        if isinstance(table, dict):
+            for name, spec in table.items():
+                specifier = _poetry_specifier(spec)
+                yield Requirement(normalize_name(name), "" if specifier == "*" else specifier, path)
 
 
 def _ini_keys(parser: configparser.RawConfigParser) -> Iterator[tuple[str, str]]:
@@ -261,6 +276,8 @@ def declared_requirements(root: Path) -> tuple[Requirement, ...]:
     seen: dict[Path, None] = {}
     for candidate in _requirements_files_at(root):
         found.extend(_requirements_file(candidate, seen))
+    if (root / "Pipfile").is_file():
+        found.extend(_pipfile_requirements(root / "Pipfile"))
     for name in ("tox.ini", "setup.cfg"):
         if (root / name).is_file():
             found.extend(_ini_requirements(root / name))
