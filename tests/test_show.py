@@ -180,7 +180,7 @@ def test_testlint_settings_say_where_each_value_comes_from(
     assert "TL201" not in rules  # ignore
     assert rules.endswith("(as a test module)")
     assert shown["serial-markers"] == ['["serial"] (pyproject.toml; read by TL201, TL203, TL204)']
-    assert shown["asyncio-mode"] == ['"" (default; read by TL301, TL302)']
+    assert shown["asyncio-mode"] == ['"" (default; read by TL301, TL302, TL305)']
     isolated = settings_of("tests/check_a.py", "--isolated")
     assert isolated["configuration"] == ["none (--isolated): defaults"]
     assert isolated["ignore"] == ["(none) (default)"]
