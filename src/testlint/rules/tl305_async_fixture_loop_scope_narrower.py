@@ -50,6 +50,16 @@ class AsyncFixtureLoopScopeNarrower(Rule):
     `autouse=True`, and its name appears nowhere else in the module or, for a
     conftest, in the test modules below it).
 
+    A module- or session-scoped fixture without `loop_scope` while
+    `asyncio_default_fixture_loop_scope` is unset is not reported: pytest-asyncio
+    1.5 runs it in a loop of its own scope. Its warning at start-up
+    (`PytestDeprecationWarning: The configuration option
+    "asyncio_default_fixture_loop_scope" is unset. ... Future versions of
+    pytest-asyncio will default the loop scope for asynchronous fixtures to
+    "function" scope.`) names no release; setting the option (to
+    `fixture-scope` from 1.5 on, or adding `loop_scope=` to such fixtures)
+    keeps today's behaviour.
+
     ## Why is this bad?
     pytest-asyncio runs an async fixture in the loop of its loop scope, which it
     provides as a fixture of that scope. A session-scoped fixture cannot request
