@@ -180,7 +180,7 @@ def test_testlint_settings_say_where_each_value_comes_from(
     assert "TL201" not in rules  # ignore
     assert rules.endswith("(as a test module)")
     assert shown["serial-markers"] == ['["serial"] (pyproject.toml; read by TL201, TL203, TL204)']
-    assert shown["asyncio-mode"] == ['"" (default; read by TL301, TL302)']
+    assert shown["asyncio-mode"] == ['"" (default; read by TL301, TL302, TL305)']
     isolated = settings_of("tests/check_a.py", "--isolated")
     assert isolated["configuration"] == ["none (--isolated): defaults"]
     assert isolated["ignore"] == ["(none) (default)"]
@@ -283,3 +283,23 @@ def test_show_files_honours_exclude_and_reports_a_bad_path(
     assert bad.exit_code == 2
     assert bad.stdout == "tests/test_a.py\n"
     assert "testlint: error: nope: no such file or directory" in bad.stderr
+
+
+def test_the_versions_assumed_and_where_they_come_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    (tmp_path / "requirements.txt").write_text("pytest-asyncio>=0.21,<1\npytest-xdist\n")
+    (tmp_path / "uv.lock").write_text('[[package]]\nname = "pytest"\nversion = "8.3.5"\n')
+    (tmp_path / "test_a.py").write_text("def test_a():\n    pass\n")
+    shown = settings_of("test_a.py")
+    assert shown["pytest-asyncio version"] == [
+        "0.26.0 (the newest release the declared requirements admit)"
+    ]
+    assert shown["pytest version"] == ["8.3.5 (locked in uv.lock)"]
+    (tmp_path / "requirements.txt").write_text("pytest-xdist\n")
+    (tmp_path / "uv.lock").unlink()
+    shown = settings_of("test_a.py")
+    assert shown["pytest-asyncio version"] == ["1.5.0 (not declared: the latest release)"]
+    assert shown["pytest version"] == ["9.2.0 (not declared: the latest release)"]

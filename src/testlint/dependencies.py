@@ -1,7 +1,7 @@
 """What a project declares around its code: dependencies, lock files, CI and run files.
 
 Dependencies come from pyproject (PEP 621, PEP 735 groups, Poetry, PDM, Hatch),
-requirements*.txt, tox.ini `deps`, setup.cfg and string literals in setup.py /
+requirements*.txt, Pipfile, tox.ini `deps`, setup.cfg and string literals in setup.py /
 noxfile.py; lock files (uv, Poetry, PDM, Pipenv) say which version really runs;
 CI workflows and run scripts say how the suite is run (`-n` for xdist). Nothing
 here imports or runs project code.
@@ -108,8 +108,7 @@ def _pyproject_requirements(path: Path, data: Mapping[str, Any]) -> Iterator[Req
         for table in tables:
             if isinstance(table, dict):
                 for name, spec in table.items():
-                    text = spec if isinstance(spec, str) else ""
-                    yield Requirement(normalize_name(name), text, path)
+                    yield Requirement(normalize_name(name), _poetry_specifier(spec), path)
     pdm = tool.get("pdm", {})
     if isinstance(pdm, dict):
         yield from _strings(pdm.get("dev-dependencies", {}), path)
@@ -121,6 +120,28 @@ def _pyproject_requirements(path: Path, data: Mapping[str, Any]) -> Iterator[Req
             if isinstance(env, dict):
                 yield from _strings(env.get("dependencies", []), path)
                 yield from _strings(env.get("extra-dependencies", []), path)
+
+
+def _poetry_specifier(spec: object) -> str:
+    """`"^0.21"`, or `{ version = "^0.21", extras = [...] }` (a table: its version)."""
+    if isinstance(spec, dict):
+        spec = spec.get("version", "")
+    return spec if isinstance(spec, str) else ""
+
+
+def _pipfile_requirements(path: Path) -> Iterator[Requirement]:
+    """`[packages]` and `[dev-packages]` of a Pipfile: `name = "*"`, `">=1.0"` or
+    `{version = "..."}`."""
+    try:
+        data = load_toml(path)
+    except (ProjectError, OSError):
+        return
+    for section in ("packages", "dev-packages"):
+        table = data.get(section)
+        if isinstance(table, dict):
+            for name, spec in table.items():
+                specifier = _poetry_specifier(spec)
+                yield Requirement(normalize_name(name), "" if specifier == "*" else specifier, path)
 
 
 def _ini_keys(parser: configparser.RawConfigParser) -> Iterator[tuple[str, str]]:
@@ -255,6 +276,8 @@ def declared_requirements(root: Path) -> tuple[Requirement, ...]:
     seen: dict[Path, None] = {}
     for candidate in _requirements_files_at(root):
         found.extend(_requirements_file(candidate, seen))
+    if (root / "Pipfile").is_file():
+        found.extend(_pipfile_requirements(root / "Pipfile"))
     for name in ("tox.ini", "setup.cfg"):
         if (root / name).is_file():
             found.extend(_ini_requirements(root / name))
@@ -388,3 +411,110 @@ def pinned_before_strict_default(specifier: str) -> bool:
 
 
 DEPENDENCY_FILES = ("pyproject.toml", "setup.py", "setup.cfg", "tox.ini", "noxfile.py")
+
+
+# ---------------------------------------------------------------- versions
+
+RELEASES: dict[str, tuple[str, ...]] = {
+    "pytest-asyncio": (
+        *("0.10.0", "0.11.0", "0.12.0", "0.14.0", "0.15.0", "0.15.1", "0.16.0"),
+        *("0.17.0", "0.17.1", "0.17.2", "0.18.0", "0.18.1", "0.18.2", "0.18.3", "0.19.0"),
+        *("0.20.0", "0.20.1", "0.20.2", "0.20.3", "0.21.0", "0.21.1", "0.21.2"),
+        *("0.23.0", "0.23.1", "0.23.2", "0.23.3", "0.23.4", "0.23.5", "0.23.6", "0.23.7"),
+        *("0.23.8", "0.24.0", "0.25.0", "0.25.1", "0.25.2", "0.25.3", "0.26.0"),
+        *("1.0.0", "1.1.0", "1.1.1", "1.2.0", "1.3.0", "1.4.0", "1.4.1", "1.5.0"),
+    ),
+    "pytest": (
+        *("6.2.5", "7.0.0", "7.0.1", "7.1.0", "7.1.3", "7.2.0", "7.2.2", "7.3.0", "7.3.2"),
+        *("7.4.0", "7.4.4", "8.0.0", "8.0.2", "8.1.0", "8.1.1", "8.1.2", "8.2.0", "8.2.2"),
+        *("8.3.0", "8.3.5", "8.4.0", "8.4.1", "8.4.2", "9.0.0", "9.0.1", "9.0.2", "9.0.3"),
+        *("9.1.0", "9.1.1", "9.2.0"),
+    ),
+}
+"""The releases testlint knows of the packages whose version rules ask about,
+oldest first: the last is the latest, what an unpinned requirement installs."""
+
+
+def release(text: str) -> tuple[int, ...]:
+    """The release numbers of a version: `1.4.1.post1` -> (1, 4, 1)."""
+    match = re.match(r"\s*v?(\d+(?:\.\d+)*)", text)
+    return tuple(int(p) for p in match.group(1).split(".")) if match else ()
+
+
+_SPEC_CLAUSE = re.compile(r"^(===|==|!=|~=|<=|>=|<|>|\^|~)?\s*v?(\d+(?:\.\d+)*)(\.\*)?$")
+
+
+def _bumped(numbers: tuple[int, ...], index: int) -> tuple[int, ...]:
+    """The first release past `numbers` at `index`: (0, 21), 0 -> (1,)."""
+    return (*numbers[:index], numbers[index] + 1)
+
+
+def _clause_admits(clause: str, version: tuple[int, ...]) -> bool | None:
+    """Whether one clause (`>=0.21`, `^1.0`, `==0.23.*`) admits `version`; None
+    when testlint cannot read it."""
+    clause = clause.strip()
+    if clause in ("", "*"):
+        return True
+    match = _SPEC_CLAUSE.match(clause)
+    if match is None:
+        return None
+    operator, wildcard = match.group(1) or "==", match.group(3) is not None
+    bound = tuple(int(p) for p in match.group(2).split("."))
+    width = max(len(bound), len(version))
+    padded, low = (*version, *(0,) * width)[:width], (*bound, *(0,) * width)[:width]
+    prefix = version[: len(bound)] == bound or (padded[: len(bound)] == bound)
+    if operator in ("==", "===") and wildcard:
+        return prefix
+    if operator in ("==", "==="):
+        return padded == low
+    if operator == "!=":
+        return not prefix if wildcard else padded != low
+    if operator in ("~=", "^", "~"):
+        if operator == "~=":
+            index = max(len(bound) - 2, 0)
+        elif operator == "~":
+            index = min(1, len(bound) - 1)
+        else:  # Poetry's caret: the first non-zero number may not change
+            index = next((i for i, n in enumerate(bound) if n), len(bound) - 1)
+        high = _bumped(bound, index)
+        return low <= padded and padded[: len(high)] < high
+    comparisons = {
+        "<": padded < low,
+        "<=": padded <= low,
+        ">": padded > low,
+        ">=": padded >= low,
+    }
+    return comparisons[operator]
+
+
+def _admits(specifier: str, version: tuple[int, ...]) -> bool | None:
+    """Whether a specifier admits `version`: every comma-separated clause does,
+    in one of its `||` alternatives (Poetry). None: a clause is unreadable."""
+    alternatives = []
+    for alternative in specifier.split("||"):
+        answers = [_clause_admits(c, version) for c in alternative.split(",")]
+        if None in answers:
+            return None
+        alternatives.append(all(answers))
+    return any(alternatives)
+
+
+def highest_admitted(specifiers: list[str], releases: tuple[str, ...]) -> str | None:
+    """The newest of `releases` that every specifier admits: what pip installs for
+    them. None when none does, or a specifier cannot be read."""
+    return _first_admitted(specifiers, tuple(reversed(releases)))
+
+
+def lowest_admitted(specifiers: list[str], releases: tuple[str, ...]) -> str | None:
+    """The oldest of `releases` that every specifier admits (None as above)."""
+    return _first_admitted(specifiers, releases)
+
+
+def _first_admitted(specifiers: list[str], releases: tuple[str, ...]) -> str | None:
+    for candidate in releases:
+        answers = [_admits(s, release(candidate)) for s in specifiers]
+        if None in answers:
+            return None
+        if all(answers):
+            return candidate
+    return None

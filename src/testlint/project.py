@@ -25,14 +25,18 @@ from typing import TYPE_CHECKING, Any, Union
 from testlint.dependencies import (
     BEFORE_ONE,
     DEPENDENCY_FILES,
+    RELEASES,
     Locked,
     Requirement,
     declared_requirements,
     declared_requires_python,
     generated_files,
+    highest_admitted,
     locked_packages,
+    lowest_admitted,
     normalize_name,
     pinned_before_strict_default,
+    release,
     repository_root,
     run_files,
 )
@@ -44,7 +48,7 @@ from testlint.locate import (
     is_virtualenv,
     resolve_once,
 )
-from testlint.memo import Memo
+from testlint.memo import Key, Memo
 from testlint.pytest_config import (
     CONFIG_FILES,
     DEFAULT_NORECURSEDIRS,
@@ -108,6 +112,36 @@ def _locked(name: str, locked: Locked) -> Evidence:
     return Evidence(f"{name} {locked.version} locked", locked.source)
 
 
+@dataclass(frozen=True)
+class AssumedVersion:
+    """The version of a package testlint takes the suite to run
+    (`Project.assumed_version`), and what says so."""
+
+    text: str | None
+    """`1.5.0`; None when the declared specifiers admit no release testlint knows
+    (or cannot be read): rules that ask then stay silent."""
+    how: str
+    """ "locked" (a lock file pins it), "declared" (the newest release the declared
+    specifiers admit) or "latest" (not declared: what an install brings)."""
+    evidence: tuple[Evidence, ...]
+    lowest: str | None = None
+    """The oldest release the project admits: the locked one, the oldest that the
+    declared specifiers admit, or the oldest testlint knows (None: not known)."""
+
+    def admits_below(self, version: tuple[int, ...]) -> bool | None:
+        """Whether the project admits a release older than `version`: it was
+        written for one, unless a lock file or a bound says otherwise."""
+        return None if self.lowest is None else release(self.lowest) < version
+
+    def at_least(self, version: tuple[int, ...]) -> bool | None:
+        """Whether it is `version` or later (None: not known)."""
+        return None if self.text is None else release(self.text) >= version
+
+    def below(self, version: tuple[int, ...]) -> bool | None:
+        """Whether it is older than `version` (None: not known)."""
+        return None if self.text is None else release(self.text) < version
+
+
 class FileKind(enum.Enum):
     """What pytest makes of a Python file (decides which rules look at it)."""
 
@@ -166,6 +200,9 @@ def marks_in_text(text: str) -> list[str]:
             names.append(match[1])
             match = _MARK.search(text, match.end())
     return names
+
+
+_ASSUMED_VERSION: Key[AssumedVersion] = Key("the version of a package the suite runs")
 
 
 @dataclass
@@ -343,6 +380,36 @@ class Project:
         if locked is not None:
             return (_locked(wanted, locked),)
         return tuple(map(_declared, self.requirement(name)))
+
+    def assumed_version(self, name: str) -> AssumedVersion:
+        """The version of `name` (a package of `RELEASES`) the suite runs: the one
+        a lock file pins, else the newest release that every declared requirement
+        admits, else the latest release."""
+        return self.memo.get(_ASSUMED_VERSION, lambda: self._assumed_version(name), name)
+
+    def _assumed_version(self, name: str) -> AssumedVersion:
+        wanted = normalize_name(name)
+        evidence = self.version_evidence(wanted)
+        locked = self.locked_packages.get(wanted)
+        if locked is not None:
+            return AssumedVersion(locked.version, "locked", evidence, locked.version)
+        releases = RELEASES[wanted]
+        declared = self.requirement(wanted)
+        if declared:
+            specifiers = [r.specifier for r in declared]
+            highest = highest_admitted(specifiers, releases)
+            lowest = lowest_admitted(specifiers, releases)
+            return AssumedVersion(highest, "declared", evidence, lowest)
+        return AssumedVersion(releases[-1], "latest", (), releases[0])
+
+    def running_version(self, path: Path, name: str) -> AssumedVersion:
+        """`assumed_version` for a file: asked of the project the file belongs to,
+        else (when that one neither locks nor declares it) of the checked one."""
+        owner = self.owner(path)
+        assumed = owner.assumed_version(name)
+        if assumed.how == "latest" and owner is not self:
+            return self.assumed_version(name)
+        return assumed
 
     @cached_property
     def locked_packages(self) -> dict[str, Locked]:

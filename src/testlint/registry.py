@@ -22,6 +22,10 @@ from testlint.rules.tl203_serial_marker_not_registered import SerialMarkerNotReg
 from testlint.rules.tl204_serial_marker_has_no_effect import SerialMarkerHasNoEffect
 from testlint.rules.tl301_async_fixture_with_plain_decorator import AsyncFixtureWithPlainDecorator
 from testlint.rules.tl302_async_test_without_asyncio_mark import AsyncTestWithoutAsyncioMark
+from testlint.rules.tl303_event_loop_fixture_requested import EventLoopFixtureRequested
+from testlint.rules.tl304_event_loop_fixture_defined import EventLoopFixtureDefined
+from testlint.rules.tl305_async_fixture_loop_scope_narrower import AsyncFixtureLoopScopeNarrower
+from testlint.rules.tl306_asyncio_mark_scope_argument import AsyncioMarkScopeArgument
 from testlint.rules.tl401_patch_of_name_imported_by_value import PatchOfNameImportedByValue
 from testlint.rules.tl402_patch_of_value_captured_at_import import PatchOfValueCapturedAtImport
 from testlint.rules.tl403_patch_target_does_not_exist import PatchTargetDoesNotExist
@@ -34,9 +38,13 @@ __all__ = [
     "ALL_RULES",
     "ENGINE_RULES",
     "RULES",
+    "AsyncFixtureLoopScopeNarrower",
     "AsyncFixtureWithPlainDecorator",
     "AsyncTestInPlainTestCase",
     "AsyncTestWithoutAsyncioMark",
+    "AsyncioMarkScopeArgument",
+    "EventLoopFixtureDefined",
+    "EventLoopFixtureRequested",
     "ForkStartedProcessUnderXdist",
     "InvalidConfiguration",
     "ModuleLevelExit",
@@ -69,6 +77,10 @@ RULES: tuple[type[Rule], ...] = (
     SerialMarkerHasNoEffect,
     AsyncFixtureWithPlainDecorator,
     AsyncTestWithoutAsyncioMark,
+    EventLoopFixtureRequested,
+    EventLoopFixtureDefined,
+    AsyncFixtureLoopScopeNarrower,
+    AsyncioMarkScopeArgument,
     PatchOfNameImportedByValue,
     PatchOfValueCapturedAtImport,
     PatchTargetDoesNotExist,

@@ -16,7 +16,7 @@ from pathlib import Path
 from testlint.engine import Linter
 from testlint.files import skips_directory, unusable
 from testlint.locate import ConfigError, ProjectError
-from testlint.project import Evidence, NotRecursed
+from testlint.project import AssumedVersion, Evidence, NotRecursed
 from testlint.pytest_config import DEFAULT_PYTHON_FILES, Ignore
 from testlint.registry import ALL_RULES
 from testlint.rule import SourceFile
@@ -228,6 +228,7 @@ def _asyncio(file: SourceFile) -> Iterator[Row]:
             *map(_evidence, status.evidence),
         ],
     )
+    yield "pytest-asyncio version", [_version(project.running_version(file.path, "pytest-asyncio"))]
     pytest = owner.version_evidence("pytest")
     yield (
         "pytest",
@@ -236,6 +237,19 @@ def _asyncio(file: SourceFile) -> Iterator[Row]:
             "(testlint reads the configuration as pytest 9 does)",
         ],
     )
+    yield "pytest version", [_version(project.running_version(file.path, "pytest"))]
+
+
+def _version(assumed: AssumedVersion) -> str:
+    """The version the rules take a package to run, and why (`running_version`)."""
+    if assumed.text is None:
+        return "unknown: the declared requirements admit no release testlint knows"
+    if assumed.how == "locked":
+        where = ", ".join(_shown(e.path) for e in assumed.evidence if e.path)
+        return f"{assumed.text} (locked in {where})"
+    if assumed.how == "declared":
+        return f"{assumed.text} (the newest release the declared requirements admit)"
+    return f"{assumed.text} (not declared: the latest release)"
 
 
 def _xdist(file: SourceFile) -> Iterator[Row]:

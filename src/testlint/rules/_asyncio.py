@@ -463,3 +463,104 @@ def marks_in_scope(context: RuleContext, function: cst.FunctionDef) -> set[str]:
             expressions.extend(pytestmark_values(cls.body.body))
     expressions.extend(pytestmark_values(context.module.body))
     return mark_names(context, expressions)
+
+
+def pytest_asyncio_at_least(context: InFile, version: tuple[int, ...]) -> bool:
+    """pytest-asyncio runs the file's project (declared, locked or used by the
+    suite; not pinned before 0.19, not left to another plugin), in `version` or
+    later: a lock file's version, else the newest release the declared
+    specifiers admit, else the latest (`Project.running_version`). False when
+    the version cannot be told."""
+    project = context.project
+    if project.owner(context.path).pytest_asyncio != "used":
+        return False
+    return project.running_version(context.path, "pytest-asyncio").at_least(version) is True
+
+
+EVENT_LOOP = "event_loop"
+EVENT_LOOP_REMOVED_IN = (1, 0)
+"""pytest-asyncio 1.0 removed the `event_loop` fixture."""
+_DEFINES_EVENT_LOOP = re.compile(
+    r"\bdef\s+event_loop\s*\(|name\s*=\s*[\"']event_loop[\"']|^[ \t]*event_loop\s*=|"
+    r"\bpytest_plugins\b",
+    re.MULTILINE,
+)
+"""Text that may give the suite an `event_loop` fixture of its own (a definition,
+a fixture renamed so, an assignment), or load plugins that may define one."""
+EVENT_LOOP_DEFINED: Key[bool] = Key("an `event_loop` fixture may be defined (per file)")
+
+
+def event_loop_may_be_defined(context: InFile) -> bool:
+    """The file or a conftest above it may define an `event_loop` fixture, or
+    loads plugins (`pytest_plugins`) that may: then tests requesting it get it."""
+    return context.memo.get(EVENT_LOOP_DEFINED, lambda: _event_loop_may_be_defined(context))
+
+
+def _event_loop_may_be_defined(context: InFile) -> bool:
+    texts = (*context.project.conftest_texts(context.path.parent), context.source)
+    return any(
+        _DEFINES_EVENT_LOOP.search(text)
+        for text in texts
+        if "event_loop" in text or "pytest_plugins" in text
+    )
+
+
+_HIDING_FILTERS = frozenset(
+    {
+        "ignore",
+        "ignore::DeprecationWarning",
+        "ignore::PytestDeprecationWarning",
+        "ignore::pytest.PytestDeprecationWarning",
+    }
+)
+"""`filterwarnings` entries that hide pytest-asyncio's deprecation warnings."""
+
+
+def deprecations_hidden(context: InFile) -> bool:
+    """The pytest configuration of the file never shows a deprecation warning:
+    `-p no:warnings` in `addopts`, or `filterwarnings` ignores them all."""
+    config = context.project.pytest_config(context.path.parent)
+    options = list(config.addopts)
+    plugins = [b for a, b in zip(options, options[1:]) if a == "-p"]
+    plugins += [option[2:] for option in options if option.startswith("-p") and option != "-p"]
+    if "no:warnings" in plugins:
+        return True
+    filters = config.get_lines("filterwarnings")
+    return any(entry.replace(" ", "") in _HIDING_FILTERS for entry in filters)
+
+
+_SYNC_REQUEST = re.compile(r"(?<!async )\bdef\s+\w+\s*\(([^)]*)\)")
+_EVENT_LOOP_WORD = re.compile(r"(?<![\w.])event_loop(?!\w)")
+SYNC_EVENT_LOOP_USERS: Key[bool] = Key("a synchronous function requests `event_loop`")
+
+
+def written_before_one(context: InFile) -> bool:
+    """The project admits a pytest-asyncio before 1.0 (no lock file or bound
+    says 1.0 or later): its suite may be written for the `event_loop` fixture."""
+    version = context.project.running_version(context.path, "pytest-asyncio")
+    return version.admits_below(EVENT_LOOP_REMOVED_IN) is True
+
+
+def sync_event_loop_users(context: InFile) -> bool:
+    """A synchronous function in the file, or for a conftest in the suite files
+    below it, takes an `event_loop` parameter: a fixture of that name serves
+    it, whatever pytest-asyncio does."""
+    return context.memo.get(SYNC_EVENT_LOOP_USERS, lambda: _sync_event_loop_users(context))
+
+
+def _sync_event_loop_users(context: InFile) -> bool:
+    texts = [context.source]
+    if context.path.name == "conftest.py":
+        here = context.path.resolve()
+        project = context.project
+        texts += [
+            project.suite_text(path)
+            for path in _resolved_suite_files(project)
+            if path != here and path.is_relative_to(here.parent)
+        ]
+    return any(
+        _EVENT_LOOP_WORD.search(match.group(1))
+        for text in texts
+        if "event_loop" in text
+        for match in _SYNC_REQUEST.finditer(text)
+    )

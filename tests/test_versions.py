@@ -1,0 +1,155 @@
+"""The pytest and pytest-asyncio versions a project runs: a lock file's, else the
+newest release its declared specifiers admit, else the latest release."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from cli_runner import write
+from testlint.dependencies import highest_admitted, release
+from testlint.project import Project
+
+RELEASES = ("0.21.0", "0.21.2", "0.23.8", "0.26.0", "1.0.0", "1.4.1", "1.5.0")
+
+
+@pytest.mark.parametrize(
+    ("specifiers", "expected"),
+    [
+        ([""], "1.5.0"),
+        (["*"], "1.5.0"),
+        ([">=0.21"], "1.5.0"),
+        (["<1"], "0.26.0"),
+        (["<1.0,>=0.21"], "0.26.0"),
+        (["==0.21.*"], "0.21.2"),
+        (["==0.23.8"], "0.23.8"),
+        (["~=0.21.0"], "0.21.2"),
+        (["~=0.21"], "0.26.0"),
+        (["^0.21"], "0.21.2"),
+        (["^1.0"], "1.5.0"),
+        (["~0.23"], "0.23.8"),
+        (["!=1.5.0"], "1.4.1"),
+        (["0.23.8"], "0.23.8"),  # Poetry: a bare version is `==`
+        (["^0.21 || ^1.0"], "1.5.0"),
+        ([">=0.21", "<0.24"], "0.23.8"),  # every declaration must hold
+        (["<0.20"], None),  # no release known to testlint
+        (["==2.0.0"], None),
+        ([">=0.21", "<0.21"], None),
+        (["@ git+https://example.org/x"], None),
+    ],
+)  # fmt: skip
+def test_the_newest_release_every_specifier_admits(
+    specifiers: list[str], expected: str | None
+) -> None:
+    assert highest_admitted(specifiers, RELEASES) == expected
+
+
+def test_release_reads_the_numbers() -> None:
+    assert release("1.4.1.post1") == (1, 4, 1)
+    assert release("0.23.5a1") == (0, 23, 5)
+    assert release("v2") == (2,)
+    assert release("dev") == ()
+
+
+@pytest.mark.parametrize(
+    ("files", "pytest_asyncio", "pytest_version"),
+    [
+        ({}, ("1.5.0", "latest", []), ("9.2.0", "latest", [])),
+        (
+            {"requirements.txt": "pytest-asyncio>=0.21\npytest<9\n"},
+            ("1.5.0", "declared", ["requirements.txt: pytest-asyncio >=0.21 declared"]),
+            ("8.4.2", "declared", ["requirements.txt: pytest <9 declared"]),
+        ),
+        (
+            {
+                "requirements.txt": "pytest-asyncio>=0.21\n",
+                "uv.lock": '[[package]]\nname = "pytest-asyncio"\nversion = "0.23.8"\n',
+            },
+            ("0.23.8", "locked", ["uv.lock: pytest-asyncio 0.23.8 locked"]),
+            ("9.2.0", "latest", []),
+        ),
+        (
+            {
+                "pyproject.toml": (
+                    '[tool.poetry.group.dev.dependencies]\n'
+                    'pytest-asyncio = { version = "^0.21", extras = [] }\n'
+                )
+            },
+            ("0.21.2", "declared", ["pyproject.toml: pytest-asyncio ^0.21 declared"]),
+            ("9.2.0", "latest", []),
+        ),
+        (
+            {"tox.ini": "[testenv]\ndeps =\n    pytest-asyncio==0.1\n"},
+            (None, "declared", ["tox.ini: pytest-asyncio ==0.1 declared"]),
+            ("9.2.0", "latest", []),
+        ),
+    ],
+)  # fmt: skip
+def test_the_version_a_project_runs_and_what_says_so(
+    tmp_path: Path,
+    files: dict[str, str],
+    pytest_asyncio: tuple[str | None, str, list[str]],
+    pytest_version: tuple[str | None, str, list[str]],
+) -> None:
+    for name, text in files.items():
+        write(tmp_path, name, text)
+    project = Project(tmp_path)
+    for name, (version, how, evidence) in (
+        ("pytest-asyncio", pytest_asyncio),
+        ("pytest", pytest_version),
+    ):
+        assumed = project.assumed_version(name)
+        assert (assumed.text, assumed.how) == (version, how)
+        shown = [
+            f"{e.path.relative_to(tmp_path).as_posix()}: {e.what}"
+            for e in assumed.evidence
+            if e.path
+        ]
+        assert shown == evidence
+
+
+def test_a_sub_project_that_declares_nothing_runs_what_the_checked_project_declares(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path, "requirements.txt", "pytest-asyncio==0.23.8\n")
+    write(tmp_path, "pkg/setup.py", "from setuptools import setup\nsetup(name='pkg')\n")
+    write(tmp_path, "pkg/tests/test_a.py", "def test_a():\n    pass\n")
+    project = Project(tmp_path)
+    assumed = project.running_version(tmp_path / "pkg/tests/test_a.py", "pytest-asyncio")
+    assert assumed.text == "0.23.8"
+    assert assumed.at_least((0, 23)) is True
+    assert assumed.at_least((1, 0)) is False
+
+
+@pytest.mark.parametrize(
+    ("files", "admits_before_one"),
+    [
+        ({}, True),
+        ({"requirements.txt": "pytest-asyncio>=0.21\n"}, True),
+        ({"requirements.txt": "pytest-asyncio>=1.0\n"}, False),
+        ({"requirements.txt": "pytest-asyncio==1.4.0\n"}, False),
+        ({"uv.lock": '[[package]]\nname = "pytest-asyncio"\nversion = "1.4.0"\n'}, False),
+        ({"uv.lock": '[[package]]\nname = "pytest-asyncio"\nversion = "0.21.2"\n'}, True),
+    ],
+)  # fmt: skip
+def test_whether_a_project_admits_a_release_before_one(
+    tmp_path: Path, files: dict[str, str], admits_before_one: bool
+) -> None:
+    for name, text in files.items():
+        write(tmp_path, name, text)
+    assumed = Project(tmp_path).assumed_version("pytest-asyncio")
+    assert assumed.admits_below((1, 0)) is admits_before_one
+
+
+def test_a_pipfile_declares_requirements(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        "Pipfile",
+        '[packages]\naiohttp = "*"\n\n[dev-packages]\npytest = ">=8,<9"\n'
+        'pytest-asyncio = {version = "~=0.23.0"}\npytest-xdist = "*"\n',
+    )
+    project = Project(tmp_path)
+    assert project.assumed_version("pytest").text == "8.4.2"
+    assert project.assumed_version("pytest-asyncio").text == "0.23.8"
+    assert project.uses("pytest-xdist")
