@@ -26,6 +26,7 @@ from testlint.rules.tl401_patch_of_name_imported_by_value import PatchOfNameImpo
 from testlint.rules.tl402_patch_of_value_captured_at_import import PatchOfValueCapturedAtImport
 from testlint.rules.tl403_patch_target_does_not_exist import PatchTargetDoesNotExist
 from testlint.rules.tl404_patch_of_fastapi_dependency import PatchOfFastapiDependency
+from testlint.rules.tl501_mark_on_fixture import MarkOnFixture
 from testlint.rules.tl601_nose_style_setup_teardown import NoseStyleSetupTeardown
 from testlint.rules.tl602_uncollectable_test_class import UncollectableTestClass
 from testlint.rules.tl603_async_test_in_plain_test_case import AsyncTestInPlainTestCase
@@ -39,6 +40,7 @@ __all__ = [
     "AsyncTestWithoutAsyncioMark",
     "ForkStartedProcessUnderXdist",
     "InvalidConfiguration",
+    "MarkOnFixture",
     "ModuleLevelExit",
     "NoseStyleSetupTeardown",
     "ParallelWorkWithoutSerialMarker",
@@ -73,6 +75,7 @@ RULES: tuple[type[Rule], ...] = (
     PatchOfValueCapturedAtImport,
     PatchTargetDoesNotExist,
     PatchOfFastapiDependency,
+    MarkOnFixture,
     NoseStyleSetupTeardown,
     UncollectableTestClass,
     AsyncTestInPlainTestCase,
