@@ -27,6 +27,7 @@ from testlint.rules.tl402_patch_of_value_captured_at_import import PatchOfValueC
 from testlint.rules.tl403_patch_target_does_not_exist import PatchTargetDoesNotExist
 from testlint.rules.tl404_patch_of_fastapi_dependency import PatchOfFastapiDependency
 from testlint.rules.tl501_mark_on_fixture import MarkOnFixture
+from testlint.rules.tl502_misspelt_mark import MisspeltMark
 from testlint.rules.tl601_nose_style_setup_teardown import NoseStyleSetupTeardown
 from testlint.rules.tl602_uncollectable_test_class import UncollectableTestClass
 from testlint.rules.tl603_async_test_in_plain_test_case import AsyncTestInPlainTestCase
@@ -41,6 +42,7 @@ __all__ = [
     "ForkStartedProcessUnderXdist",
     "InvalidConfiguration",
     "MarkOnFixture",
+    "MisspeltMark",
     "ModuleLevelExit",
     "NoseStyleSetupTeardown",
     "ParallelWorkWithoutSerialMarker",
@@ -76,6 +78,7 @@ RULES: tuple[type[Rule], ...] = (
     PatchTargetDoesNotExist,
     PatchOfFastapiDependency,
     MarkOnFixture,
+    MisspeltMark,
     NoseStyleSetupTeardown,
     UncollectableTestClass,
     AsyncTestInPlainTestCase,
