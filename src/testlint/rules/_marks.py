@@ -178,14 +178,16 @@ def edit_distance(a: str, b: str) -> int:
 def misspelling_of(name: str, known: frozenset[str], builtin: frozenset[str]) -> str | None:
     """The mark of `known` that `name` (not one of them) looks like a slip of the
     keyboard for: one edit away (two for a pytest mark of 8 letters or more), or
-    the same but for case or underscores. Names that differ in a digit (`py2`,
-    `py3`) or are under four letters are different marks, not slips."""
+    the same but for case or underscores. Names with a digit (`py2`, `py3`),
+    names under four letters and marks of the project under five (`slow`,
+    `flow`) are different words, not slips."""
     if name in known or len(name) < 4 or any(c.isdigit() for c in name):
         return None
     folded = name.lower().replace("_", "")
     best: tuple[int, str] | None = None
     for mark in sorted(known):
-        if len(mark) < 4 or any(c.isdigit() for c in mark):
+        shortest = 4 if mark in builtin else 5  # `slow` and `flow` are two words
+        if len(mark) < shortest or any(c.isdigit() for c in mark):
             continue
         if mark.lower().replace("_", "") == folded:
             return mark

@@ -4,15 +4,17 @@ from collections.abc import Sequence
 
 import libcst as cst
 
-from testlint.api import Applicability, NodeFix, Rule, SourceFile
+from testlint.api import Applicability, NodeFix, Rule, RuleContext, SourceFile
 from testlint.rules._marks import (
     fixtures_with_more_decorators,
     is_fixture_decorator,
     mark_name,
     may_be_mark,
 )
+from testlint.rules._never import pytest_pinned_below
 
 USEFIXTURES = "usefixtures"
+PYTEST_REFUSES = (9, 0)
 
 
 class MarkOnFixture(Rule):
@@ -22,7 +24,9 @@ class MarkOnFixture(Rule):
     (any mark, through any import of `pytest` or `mark`) stacked with
     `@pytest.fixture` or `@pytest_asyncio.fixture`, above or below it, with
     only marks in between. Reported on each such mark, in test modules and
-    conftests.
+    conftests, on fixtures defined when the module is imported (not in a
+    function body). The message names pytest 9's error unless the project
+    pins pytest below 9 (a lock file, or every requirement on it).
 
     ## Why is this bad?
     pytest never applied marks to fixtures: a `skipif` on a fixture skips
@@ -105,13 +109,15 @@ class MarkOnFixture(Rule):
         )
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if len(node.decorators) < 2:
+        # A fixture defined in a function body is made when it runs: in pytest's own
+        # tests, under `pytest.raises` to check the error.
+        if len(node.decorators) < 2 or not self.context.at_import_time:
             return
         for decorator, mark in _marks_on_fixture(self, node.decorators):
             self.report(
                 decorator.decorator,
-                f"Mark `{mark}` on fixture `{node.name.value}` has no effect, and pytest 9 "
-                'refuses to import the module ("Marks cannot be applied to fixtures")',
+                f"Mark `{mark}` on fixture `{node.name.value}` has no effect, "
+                + _consequence(self.context),
                 fix=self._fix(node, decorator, mark),
             )
 
@@ -132,6 +138,12 @@ class MarkOnFixture(Rule):
             applicability=Applicability.UNSAFE,
             changes={decorator: cst.RemoveFromParent(), node.params: params},
         )
+
+
+def _consequence(context: RuleContext) -> str:
+    if pytest_pinned_below(context, PYTEST_REFUSES):
+        return "and pytest 9 refuses marks on fixtures"
+    return 'and pytest 9 refuses to import the module ("Marks cannot be applied to fixtures")'
 
 
 def _marks_on_fixture(

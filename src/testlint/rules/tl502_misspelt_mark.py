@@ -23,8 +23,9 @@ class MisspeltMark(Rule):
 
     It stays silent on a name the suite's conftests, its pytest configuration
     or its CI name (a hook reading `get_closest_marker("name")`, a `-m name`
-    selection), on names that differ from a known mark in a digit (`py2`,
-    `py3`) or are shorter than four letters. Marks registered by plugins it
+    selection), on names with a digit (`py2`, `py3`), names shorter than four
+    letters, and slips of the project's own marks shorter than five (`slow`
+    and `flow` are two words). Marks registered by plugins it
     does not know (a declared `pytest-*` plugin outside its table, a
     conftest's `pytest_plugins`, a project that is itself a plugin) make it
     compare names with pytest's own marks only.
