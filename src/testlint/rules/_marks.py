@@ -246,20 +246,37 @@ def misspelt_mark(file: InFile, name: str, *, own: str) -> str | None:
     file's text when it is a conftest (its registrations count)."""
     if name in PYTEST_MARKS or name in ALL_PLUGIN_MARKS or name.startswith("_"):
         return None
-    project = file.project
-    registered = registered_markers(file, own)
-    if registered is not None and name in registered:
+    known = file.memo.get(MARK_TARGETS, lambda: _mark_targets(file, own), own)
+    if name in known.registered:
         return None
-    owner = project.owner(file.path)
-    plugins = [plugin_marks(p) for p in ((owner,) if owner is project else (owner, project))]
-    targets = PYTEST_MARKS
-    addopts = project.pytest_config(file.path.parent).addopts
-    if registered is not None and not any(p.unknown for p in plugins) and not _loads(addopts):
-        targets = targets | registered | frozenset().union(*(p.declared for p in plugins))
-    meant = misspelling_of(name, targets, PYTEST_MARKS)
+    meant = misspelling_of(name, known.targets, PYTEST_MARKS)
     if meant is None or _named_elsewhere(file, name, own):
         return None
     return meant
+
+
+@dataclass(frozen=True)
+class MarkTargets:
+    registered: frozenset[str]
+    """The marks registered for the file (as far as testlint can read them)."""
+    targets: frozenset[str]
+    """The marks a slip is compared with: pytest's own, and the registered ones
+    and those of the declared plugins when no unknown plugin may register more."""
+
+
+MARK_TARGETS: Key[MarkTargets] = Key("the marks a mark name is compared with (per own text)")
+
+
+def _mark_targets(file: InFile, own: str) -> MarkTargets:
+    project = file.project
+    registered = registered_markers(file, own)
+    owner = project.owner(file.path)
+    plugins = [plugin_marks(p) for p in ((owner,) if owner is project else (owner, project))]
+    addopts = project.pytest_config(file.path.parent).addopts
+    if registered is None or any(p.unknown for p in plugins) or _loads(addopts):
+        return MarkTargets(registered or frozenset(), PYTEST_MARKS)
+    declared = frozenset().union(*(p.declared for p in plugins))
+    return MarkTargets(registered, PYTEST_MARKS | registered | declared)
 
 
 def _loads(addopts: tuple[str, ...]) -> bool:
