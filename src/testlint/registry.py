@@ -30,6 +30,8 @@ from testlint.rules.tl401_patch_of_name_imported_by_value import PatchOfNameImpo
 from testlint.rules.tl402_patch_of_value_captured_at_import import PatchOfValueCapturedAtImport
 from testlint.rules.tl403_patch_target_does_not_exist import PatchTargetDoesNotExist
 from testlint.rules.tl404_patch_of_fastapi_dependency import PatchOfFastapiDependency
+from testlint.rules.tl501_mark_on_fixture import MarkOnFixture
+from testlint.rules.tl502_misspelt_mark import MisspeltMark
 from testlint.rules.tl601_nose_style_setup_teardown import NoseStyleSetupTeardown
 from testlint.rules.tl602_uncollectable_test_class import UncollectableTestClass
 from testlint.rules.tl603_async_test_in_plain_test_case import AsyncTestInPlainTestCase
@@ -47,6 +49,8 @@ __all__ = [
     "EventLoopFixtureRequested",
     "ForkStartedProcessUnderXdist",
     "InvalidConfiguration",
+    "MarkOnFixture",
+    "MisspeltMark",
     "ModuleLevelExit",
     "NoseStyleSetupTeardown",
     "ParallelWorkWithoutSerialMarker",
@@ -85,6 +89,8 @@ RULES: tuple[type[Rule], ...] = (
     PatchOfValueCapturedAtImport,
     PatchTargetDoesNotExist,
     PatchOfFastapiDependency,
+    MarkOnFixture,
+    MisspeltMark,
     NoseStyleSetupTeardown,
     UncollectableTestClass,
     AsyncTestInPlainTestCase,
