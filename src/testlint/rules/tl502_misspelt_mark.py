@@ -108,7 +108,9 @@ class MisspeltMark(Rule):
         names = {
             node.attr
             for node in scan.nodes_near(words)
-            if isinstance(node, ast.Attribute) and node.attr.isidentifier()
+            if isinstance(node, ast.Attribute)
+            and node.attr.isidentifier()
+            and _may_be_mark(node.value, words)
         }
         return any(misspelt_mark(file, name, own="") for name in sorted(names))
 
@@ -129,6 +131,14 @@ class MisspeltMark(Rule):
                 changes={node.attr: node.attr.with_changes(value=meant)},
             ),
         )
+
+
+def _may_be_mark(value: ast.expr, words: set[str]) -> bool:
+    """What an attribute is read from may be `pytest.mark`: `<...>.mark`, or a
+    name that is `mark` or imported as it (`from pytest import mark as m`)."""
+    if isinstance(value, ast.Attribute):
+        return value.attr == _MARK_WORD
+    return isinstance(value, ast.Name) and value.id in words
 
 
 def _is_conftest(context: RuleContext) -> bool:
