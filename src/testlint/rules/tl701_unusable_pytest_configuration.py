@@ -54,8 +54,10 @@ class UnusablePytestConfiguration(ConfigRule):
     `python_classes` or `junit_family` may never matter), on items with spaces
     that pytest happens to accept (`"-m not slow"`, `"-k foo"`, `"-p no:x"`,
     `"--ignore=a b"`, `"-n 4"`), on INI files (`pytest.ini`, `tox.ini`,
-    `setup.cfg`: their `addopts` is split like a shell command line), and on
-    `pytest.toml` in a project that pins pytest below 9 (which never reads it).
+    `setup.cfg`: their `addopts` is split like a shell command line), and, in a
+    project that pins pytest below 9, on `pytest.toml` and on tables under
+    `[tool.pytest]` (`[tool.pytest.individual_coverage]`, read by a plugin or a
+    script): pytest 8 reads neither.
 
     A finding is placed on the key (or the list item) in the configuration file;
     a `# noqa: TL701` comment on that line, or `per-file-ignores` naming the
@@ -143,11 +145,12 @@ class UnusablePytestConfiguration(ConfigRule):
         native = {key: value for key, value in pytest_table.items() if key != "ini_options"}
         ini = pytest_table.get("ini_options")
         old = pins_pytest_below_9(path, document.text, project)
+        if old:  # pytest 8 reads no `[tool.pytest.x]` table (a plugin's, a script's)
+            native = {key: value for key, value in native.items() if not isinstance(value, dict)}
         if native and ini:  # as pytest: an empty table counts as none
             return [_both(document, old)]
         if native and old:
-            ignored = _ignored(document, native)
-            return [] if ignored is None else [ignored]
+            return [_ignored(document, native)]
         if native:
             return list(_native(document, TOOL_PYTEST, native))
         if isinstance(ini, dict) and isinstance(ini.get("addopts"), list):
@@ -194,11 +197,8 @@ def _both(document: Document, old: bool) -> ConfigFinding:
     return ConfigFinding(span, message)
 
 
-def _ignored(document: Document, native: Mapping[str, Any]) -> ConfigFinding | None:
-    """`[tool.pytest]` under a pinned pytest < 9; silent on tables of plugins
-    (`[tool.pytest.something]` with no option of its own)."""
-    if all(isinstance(value, dict) for value in native.values()):
-        return None
+def _ignored(document: Document, native: Mapping[str, Any]) -> ConfigFinding:
+    """`[tool.pytest]` under a pinned pytest < 9."""
     message = (
         "`[tool.pytest]` is ignored by pytest < 9, which this project pins: "
         "none of its options apply"
