@@ -422,21 +422,25 @@ def _check_configs(
         found = check_config(config, linter.settings, linter.project, level)
         if found is None:
             continue
+        _show_from_here(found)
         result.files.append(found)
         if found.fixed is None:
             continue
         if options.diff:
-            result.diffs.append(unified_diff(_shown(config), found.original, found.fixed))
+            result.diffs.append(unified_diff(found.path, found.original, found.fixed))
         elif not INTERRUPTED.is_set():
             _write_config(config, found, linter, [*roots, config.parent], result)
 
 
-def _shown(path: Path) -> Path:
-    """A configuration file (found resolved) as the files named are shown: from here."""
+def _show_from_here(found: FileResult) -> None:
+    """A configuration file is found resolved: its findings name it as discovery
+    names the files checked, from the current directory when it is below it."""
     try:
-        return path.relative_to(Path.cwd())
+        shown = found.path.relative_to(Path.cwd())
     except ValueError:
-        return path
+        return
+    found.path = shown
+    found.diagnostics = [dataclasses.replace(d, path=shown) for d in found.diagnostics]
 
 
 def _write_config(
@@ -451,7 +455,10 @@ def _write_config(
         # Not written: what is reported is what the file still contains.
         found.fixes_applied = 0
         unfixed = check_config(config, linter.settings, linter.project)
-        found.diagnostics = unfixed.diagnostics if unfixed is not None else []
+        shown = found.path
+        found.diagnostics = [
+            dataclasses.replace(d, path=shown) for d in (unfixed.diagnostics if unfixed else [])
+        ]
 
 
 def _root(path: Path) -> Path:

@@ -35,6 +35,7 @@ __all__ = [
     "Literal",
     "Span",
     "TextEdit",
+    "ci_runs_pytest_elsewhere",
     "pins_pytest_below_9",
     "toml_list",
     "toml_string",
@@ -198,3 +199,18 @@ def pins_pytest_below_9(path: Path, text: str, project: Project) -> bool:
     file pins one, or every declared requirement on pytest stops below 9)."""
     file = _ConfigFile(path, text, project, Settings(base=path.parent), Memo())
     return pytest_pinned_below(file, (9, 0))
+
+
+DECLARING_FILES = frozenset({"pyproject.toml", "setup.cfg"})
+"""Run files that name pytest to configure or declare it, not to run it."""
+
+
+def ci_runs_pytest_elsewhere(path: Path, project: Project) -> bool:
+    """The repository has CI or run files (workflows, tox, nox, make), yet none of
+    them runs pytest: the suite is run some other way (inside `conda build`, from a
+    directory that holds no configuration), so whether pytest ever reads this file
+    there cannot be told. Without any such file, pytest is run by hand, here."""
+    owner = project.owner(path)
+    found = {*owner.run_files, *owner.repository_run_files, *project.run_files}
+    running = [text for run_file, text in found if run_file.name not in DECLARING_FILES]
+    return bool(running) and not any(re.search(r"\bpytest\b", text) for text in running)

@@ -16,6 +16,7 @@ from testlint.rules._config import (
     Span,
     TextEdit,
     accepts,
+    ci_runs_pytest_elsewhere,
     expected,
     pins_pytest_below_9,
     toml_list,
@@ -57,7 +58,10 @@ class UnusablePytestConfiguration(ConfigRule):
     `setup.cfg`: their `addopts` is split like a shell command line), and, in a
     project that pins pytest below 9, on `pytest.toml` and on tables under
     `[tool.pytest]` (`[tool.pytest.individual_coverage]`, read by a plugin or a
-    script): pytest 8 reads neither.
+    script): pytest 8 reads neither. Nor does it report a repository whose CI and
+    run files (workflows, tox, nox, make) never run pytest: its suite runs some
+    other way (inside `conda build`, from a directory that holds no
+    configuration), where this file may never be read.
 
     A finding is placed on the key (or the list item) in the configuration file;
     a `# noqa: TL701` comment on that line, or `per-file-ignores` naming the
@@ -131,6 +135,8 @@ class UnusablePytestConfiguration(ConfigRule):
         cls, path: Path, document: Document, data: Mapping[str, Any], project: Project
     ) -> list[ConfigFinding]:
         """The findings in one configuration file (`pyproject.toml`, `pytest.toml`)."""
+        if ci_runs_pytest_elsewhere(path, project):
+            return []
         if path.name in ("pytest.toml", ".pytest.toml"):
             table = data.get("pytest")
             if not isinstance(table, dict) or pins_pytest_below_9(path, document.text, project):
