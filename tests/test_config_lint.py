@@ -260,3 +260,16 @@ def test_pytest_9_stops_and_the_fix_mends_it(name: str, says: str, tmp_path: Pat
     after = pytest_in(project)
     assert after.returncode == 0, after.stdout + after.stderr
     assert "1 passed" in after.stdout
+
+
+def test_select_and_ignore_name_the_rule(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    shutil.copytree(FIXTURES / "TL701" / "native_wrong_types", project)
+    code, output = run_testlint(
+        "check", "--no-cache", "--select", "TL701", "--output-format", "concise", ".", cwd=project
+    )
+    assert code == 1, output
+    assert output.count(": TL701 ") == 3
+    code, output = run_testlint("check", "--no-cache", "--ignore", "TL701", ".", cwd=project)
+    assert code == 0, output
+    assert "TL701" not in output
