@@ -273,3 +273,23 @@ def test_select_and_ignore_name_the_rule(tmp_path: Path) -> None:
     code, output = run_testlint("check", "--no-cache", "--ignore", "TL701", ".", cwd=project)
     assert code == 0, output
     assert "TL701" not in output
+
+
+def test_a_re_check_of_changed_test_modules_keeps_the_config_findings(tmp_path: Path) -> None:
+    """A run that re-checks only the test modules edited since the recorded run
+    (`runner.run_changed`) prints the configuration's findings as a full run does."""
+    project = tmp_path / "project"
+    shutil.copytree(FIXTURES / "TL701" / "spaced_items", project)
+    (project / "pyproject.fixed.toml").unlink()
+    args = ("check", "--output-format", "concise", ".")
+    code, first = run_testlint(*args, cwd=project)
+    assert code == 1
+    assert first.count(": TL701 ") == 3
+    test = project / "test_checkout.py"
+    test.write_text(test.read_text() + "\n\ndef test_refund():\n    assert True\n")
+    code, again = run_testlint(*args, cwd=project)
+    assert (code, again) == (1, first)
+    code, uncached = run_testlint(
+        "check", "--no-cache", "--output-format", "concise", ".", cwd=project
+    )
+    assert again == uncached
