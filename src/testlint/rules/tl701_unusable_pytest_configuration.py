@@ -135,33 +135,40 @@ class UnusablePytestConfiguration(ConfigRule):
         cls, path: Path, document: Document, data: Mapping[str, Any], project: Project
     ) -> list[ConfigFinding]:
         """The findings in one configuration file (`pyproject.toml`, `pytest.toml`)."""
-        if ci_runs_pytest_elsewhere(path, project):
+        found = _findings(path, document, data, project)
+        # Read only when there is something to say: most files hold nothing.
+        return [] if found and ci_runs_pytest_elsewhere(path, project) else found
+
+
+def _findings(
+    path: Path, document: Document, data: Mapping[str, Any], project: Project
+) -> list[ConfigFinding]:
+    if path.name in ("pytest.toml", ".pytest.toml"):
+        table = data.get("pytest")
+        if not isinstance(table, dict) or pins_pytest_below_9(path, document.text, project):
             return []
-        if path.name in ("pytest.toml", ".pytest.toml"):
-            table = data.get("pytest")
-            if not isinstance(table, dict) or pins_pytest_below_9(path, document.text, project):
-                return []
-            return list(_native(document, ("pytest",), table))
-        if path.name != "pyproject.toml":
-            return []
-        tool = data.get("tool")
-        pytest_table = tool.get("pytest") if isinstance(tool, dict) else None
-        if not isinstance(pytest_table, dict):
-            return []
-        native = {key: value for key, value in pytest_table.items() if key != "ini_options"}
-        ini = pytest_table.get("ini_options")
-        old = pins_pytest_below_9(path, document.text, project)
-        if old:  # pytest 8 reads no `[tool.pytest.x]` table (a plugin's, a script's)
-            native = {key: value for key, value in native.items() if not isinstance(value, dict)}
-        if native and ini:  # as pytest: an empty table counts as none
-            return [_both(document, old)]
-        if native and old:
-            return [_ignored(document, native)]
-        if native:
-            return list(_native(document, TOOL_PYTEST, native))
-        if isinstance(ini, dict) and isinstance(ini.get("addopts"), list):
-            return list(_spaced_items(document, (*INI_OPTIONS, "addopts"), ini["addopts"]))
+        return list(_native(document, ("pytest",), table))
+    if path.name != "pyproject.toml":
         return []
+    tool = data.get("tool")
+    pytest_table = tool.get("pytest") if isinstance(tool, dict) else None
+    if not isinstance(pytest_table, dict):
+        return []
+    native = {key: value for key, value in pytest_table.items() if key != "ini_options"}
+    ini = pytest_table.get("ini_options")
+    # Which pytest runs matters only beside `[tool.pytest]` (most files have none).
+    old = bool(native) and pins_pytest_below_9(path, document.text, project)
+    if old:  # pytest 8 reads no `[tool.pytest.x]` table (a plugin's, a script's)
+        native = {key: value for key, value in native.items() if not isinstance(value, dict)}
+    if native and ini:  # as pytest: an empty table counts as none
+        return [_both(document, old)]
+    if native and old:
+        return [_ignored(document, native)]
+    if native:
+        return list(_native(document, TOOL_PYTEST, native))
+    if isinstance(ini, dict) and isinstance(ini.get("addopts"), list):
+        return list(_spaced_items(document, (*INI_OPTIONS, "addopts"), ini["addopts"]))
+    return []
 
 
 def _table_name(prefix: tuple[str, ...]) -> str:
