@@ -19,9 +19,10 @@ from test_fixtures import actual, expected
 from testlint import config_lint
 from testlint.config_lint import CONFIG_NAMES, check_config, config_files
 from testlint.diagnostics import Applicability
+from testlint.docs import project_files, rule_help
 from testlint.engine import FileResult
 from testlint.project import Project
-from testlint.registry import ALL_RULES
+from testlint.registry import ALL_RULES, UnusablePytestConfiguration
 from testlint.settings import Settings, load_settings
 from testlint.toml_text import ScanError, loads
 
@@ -293,3 +294,15 @@ def test_a_re_check_of_changed_test_modules_keeps_the_config_findings(tmp_path: 
         "check", "--no-cache", "--output-format", "concise", ".", cwd=project
     )
     assert again == uncached
+
+
+def test_doc_examples_are_real(tmp_path: Path) -> None:
+    """The docs' Example is reported; its 'Use instead' is not."""
+    docs = rule_help(UnusablePytestConfiguration)
+    for section, wanted in (("Example", True), ("Use instead", False)):
+        root = tmp_path / section.replace(" ", "_")
+        root.mkdir()
+        for name, text in project_files(docs, section).items():
+            (root / name).write_text(text)
+        found = check(root / "pyproject.toml").diagnostics
+        assert bool(found) is wanted, (section, found)

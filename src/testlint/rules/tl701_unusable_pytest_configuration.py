@@ -61,7 +61,8 @@ class UnusablePytestConfiguration(ConfigRule):
     script): pytest 8 reads neither. Nor does it report a repository whose CI and
     run files (workflows, tox, nox, make) never run pytest: its suite runs some
     other way (inside `conda build`, from a directory that holds no
-    configuration), where this file may never be read.
+    configuration), where this file may never be read; a repository without
+    any is reported (pytest is run by hand, where the file is).
 
     A finding is placed on the key (or the list item) in the configuration file;
     a `# noqa: TL701` comment on that line, or `per-file-ignores` naming the
@@ -83,8 +84,7 @@ class UnusablePytestConfiguration(ConfigRule):
     ```
 
     (pytest 9.2.0, which prints the first message on one line; the last two also
-    with pytest 8.4 under
-    `[tool.pytest.ini_options]`.) pytest before 9 does not know `[tool.pytest]`:
+    pytest 8.4.2, under `[tool.pytest.ini_options]`.) pytest before 9 does not know `[tool.pytest]`:
     it reads `[tool.pytest.ini_options]` only, so the options written there never
     apply, without a word.
 
