@@ -17,7 +17,7 @@ import pytest
 
 from cli_runner import write
 from launching import Launch, uncached
-from testlint import cache, dependencies, engine, fingerprint, record
+from testlint import cache, config_lint, dependencies, engine, fingerprint, record, runner
 from testlint.locate import ROOT_MARKERS
 from testlint.runner import RunOptions, RunResult, run
 
@@ -401,6 +401,13 @@ def test_every_file_a_result_reads_is_part_of_its_key(
         return real(self, path, *args, **kwargs)
 
     monkeypatch.setattr(engine.Linter, "check", check)
+
+    # A configuration file's findings (TL7xx) are made anew on every run that is not a replay.
+    def check_config(path: Path, *args: Any, **kwargs: Any) -> engine.FileResult | None:
+        linted.add(path.resolve())
+        return config_lint.check_config(path, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "check_config", check_config)
     launch(*CHECK)
     unseen: list[str] = []
     for changed, reading in sorted(inputs.items()):

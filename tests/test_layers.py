@@ -41,6 +41,7 @@ LAYERS: dict[str, int] = {
     "testlint.index": FACTS,
     "testlint.pytest_config": FACTS,
     "testlint.dependencies": FACTS,
+    "testlint.toml_text": FACTS,
     "testlint.project": FACTS,
     "testlint.facts": FACTS,
     "testlint.settings": FACTS,
@@ -52,6 +53,7 @@ LAYERS: dict[str, int] = {
     "testlint.rules": RULES,
     "testlint.registry": RULES,
     "testlint.engine": RULES,
+    "testlint.config_lint": RULES,
     "testlint.docs": RULES,
     # A run over many files: cache, workers, writing fixes, re-checks, output.
     "testlint.cache": RUN,

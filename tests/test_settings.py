@@ -135,7 +135,7 @@ def test_a_selector_matching_no_rule_raises(selector: str) -> None:
     [
         ("TL1011", "'TL101'"),
         ("module_level_exit", "'module-level-exit'"),
-        ("TL7", "did you mean"),
+        ("TL8", "did you mean"),
     ],
 )
 def test_an_unknown_selector_suggests_the_closest(selector: str, suggested: str) -> None:

@@ -35,7 +35,7 @@ from testlint.names import ImportTable
 from testlint.noqa import LINE_ENDS, codes_by_line, suppresses
 from testlint.positions import positions_of
 from testlint.project import FileKind, Project
-from testlint.registry import ALL_RULES, ENGINE_RULES
+from testlint.registry import ALL_RULES, CONFIG_RULES, ENGINE_RULES
 from testlint.rule import (
     Report,
     Rule,
@@ -527,8 +527,12 @@ class Linter:
         apply_noqa: bool = True,
         check_facts: bool = False,
     ) -> None:
-        enabled = settings.enabled_codes([*ENGINE_RULES.values(), *rules])
+        # The rules on configuration files (`config_lint.py`) are named in the same
+        # selectors; the files they read the configuration of are found here.
+        known = [*ENGINE_RULES.values(), *rules, *CONFIG_RULES]
+        enabled = settings.enabled_codes(known)
         self.rules = [rule for rule in rules if rule.code in enabled]
+        self.checks_config = any(rule.code in enabled for rule in CONFIG_RULES)
         self._triggers = {rule: rule.triggers_for(settings) for rule in self.rules}
         self.report_unparsable = UNPARSABLE.code in enabled
         # Only where testlint applies noqa directives can it tell one suppresses nothing.
@@ -538,7 +542,7 @@ class Linter:
         self.gating = gating
         self.apply_noqa = apply_noqa
         """False when the front end (flake8) applies `# noqa` itself."""
-        self._all_rules = [*ENGINE_RULES.values(), *rules]
+        self._all_rules = known
         self.check_facts = check_facts
         """Fail when the rules that ran on a file read a fact none of them declares
         (the fixture tests turn it on)."""
@@ -546,7 +550,7 @@ class Linter:
     @property
     def file_kinds(self) -> frozenset[FileKind]:
         """Kinds of file any enabled rule looks at: other files need not be read."""
-        kinds: set[FileKind] = set()
+        kinds: set[FileKind] = {FileKind.TEST, FileKind.CONFTEST} if self.checks_config else set()
         for rule in self.rules:
             kinds |= rule.file_kinds
         return frozenset(kinds)

@@ -1,13 +1,15 @@
 """Every rule, by code: the one list the CLI, the engine, the docs and flake8 read.
 
 `ENGINE_RULES` are reported by the engine itself (no visitor); `RULES` are the
-visitors run over each file. A meta-test checks that every module in
+visitors run over each file; `CONFIG_RULES` check configuration files
+(`config_lint.py`). A meta-test checks that every module in
 `testlint/rules/` is registered here and that codes and names are unique.
 """
 
 from __future__ import annotations
 
 from testlint.rule import Rule
+from testlint.rules._config import ConfigRule
 from testlint.rules.tl001_unparsable_file import UnparsableFile
 from testlint.rules.tl002_invalid_configuration import InvalidConfiguration
 from testlint.rules.tl003_unused_noqa import UnusedNoqa
@@ -35,9 +37,11 @@ from testlint.rules.tl502_misspelt_mark import MisspeltMark
 from testlint.rules.tl601_nose_style_setup_teardown import NoseStyleSetupTeardown
 from testlint.rules.tl602_uncollectable_test_class import UncollectableTestClass
 from testlint.rules.tl603_async_test_in_plain_test_case import AsyncTestInPlainTestCase
+from testlint.rules.tl701_unusable_pytest_configuration import UnusablePytestConfiguration
 
 __all__ = [
     "ALL_RULES",
+    "CONFIG_RULES",
     "ENGINE_RULES",
     "RULES",
     "AsyncFixtureLoopScopeNarrower",
@@ -64,6 +68,7 @@ __all__ = [
     "TestImportsExitingModule",
     "UncollectableTestClass",
     "UnparsableFile",
+    "UnusablePytestConfiguration",
     "UnusedNoqa",
     "rule_by_selector",
 ]
@@ -95,7 +100,9 @@ RULES: tuple[type[Rule], ...] = (
     UncollectableTestClass,
     AsyncTestInPlainTestCase,
 )
-ALL_RULES: tuple[type[Rule], ...] = (*ENGINE_RULES.values(), *RULES)
+CONFIG_RULES: tuple[type[ConfigRule], ...] = (UnusablePytestConfiguration,)
+"""Rules on configuration files (`config_lint.py`), not on Python: no visitor."""
+ALL_RULES: tuple[type[Rule], ...] = (*ENGINE_RULES.values(), *RULES, *CONFIG_RULES)
 
 
 def rule_by_selector(selector: str) -> type[Rule] | None:

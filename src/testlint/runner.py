@@ -10,12 +10,13 @@ import sys
 import time
 import traceback
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from testlint import cache, record
+from testlint.config_lint import check_config, config_files
 from testlint.diagnostics import Applicability, Diagnostic
 from testlint.engine import FileResult, Linter
 from testlint.files import PathError, SourcePath, WriteError, discover, write_atomically
@@ -288,6 +289,8 @@ def _run(paths: Sequence[Path], options: RunOptions) -> RunResult:
         result.files.extend(store.hits)
         result.cache_directory = store.run_cache.cache.directory
     _lint(todo, options, roots, result, store)
+    checked = ((item.path, linter.project) for item, linter in work)
+    _check_configs(checked, linters, options, roots, result)
     if store is not None:
         seen = store.run_cache.cache.hasher.seen.values()
         result.newest_input_ns = max((int(entry[0]) for entry in seen), default=0)
@@ -393,7 +396,69 @@ def _run_changed(recorded: Recorded, changed: set[str]) -> RunResult | None:
         reads = sorted(os.path.realpath(p) for p in tests_read)
         again = [cache.encode(d) for d in found.diagnostics]
         now.append(CheckedFile(name, kind, again, reads, "suite" in found.facts, read[1]))
+    checked_paths = [Path(entry[0]) for entry in checked]
+    paths = ((path, linters.for_path(path).project) for path in checked_paths)
+    _check_configs(paths, linters, options, (), result)
     return result
+
+
+def _check_configs(
+    checked: Iterable[tuple[Path, Project]],
+    linters: _Linters,
+    options: RunOptions,
+    roots: Sequence[Path],
+    result: RunResult,
+) -> None:
+    """The configuration files pytest reads for the checked files, checked whole
+    on every run (never cached, so never stale: `config_lint.py`), fixed too."""
+    try:
+        configs = config_files((path.parent, project) for path, project in checked)
+        linted = [(config, linters.for_path(config)) for config in configs]
+    except ProjectError as exc:
+        result.errors.append(str(exc))
+        return
+    for config, linter in linted:
+        level = _fix_level(options, linter.settings)
+        found = check_config(config, linter.settings, linter.project, level)
+        if found is None:
+            continue
+        _show_from_here(found)
+        result.files.append(found)
+        if found.fixed is None:
+            continue
+        if options.diff:
+            result.diffs.append(unified_diff(found.path, found.original, found.fixed))
+        elif not INTERRUPTED.is_set():
+            _write_config(config, found, linter, [*roots, config.parent], result)
+
+
+def _show_from_here(found: FileResult) -> None:
+    """A configuration file is found resolved: its findings name it as discovery
+    names the files checked, from the current directory when it is below it."""
+    try:
+        shown = found.path.relative_to(Path.cwd())
+    except ValueError:
+        return
+    found.path = shown
+    found.diagnostics = [dataclasses.replace(d, path=shown) for d in found.diagnostics]
+
+
+def _write_config(
+    config: Path, found: FileResult, linter: Linter, roots: Sequence[Path], result: RunResult
+) -> None:
+    assert found.fixed is not None
+    try:
+        _check_writable_location(config, roots)
+        write_atomically(config, found.original, found.fixed)
+    except WriteError as exc:
+        result.warnings.append(f"{config}: {exc}")
+        # Not written: what is reported is what the file still contains.
+        found.fixes_applied = 0
+        unfixed = check_config(config, linter.settings, linter.project)
+        shown = found.path
+        found.diagnostics = [
+            dataclasses.replace(d, path=shown) for d in (unfixed.diagnostics if unfixed else [])
+        ]
 
 
 def _root(path: Path) -> Path:
