@@ -47,7 +47,7 @@ from testlint.dependencies import admits_python_below
 from testlint.diagnostics import Applicability, ImportRequest, NodeFix
 from testlint.facts import EXITING, MODULES, SUITE, Fact
 from testlint.module_info import ModuleInfo
-from testlint.names import dotted_name
+from testlint.names import dotted_name, is_docstring
 from testlint.project import FileKind, Project, display_path
 from testlint.rule import InFile, Rule, RuleContext, SourceFile
 from testlint.scan import Scan
@@ -74,4 +74,5 @@ __all__ = [
     "admits_python_below",
     "display_path",
     "dotted_name",
+    "is_docstring",
 ]

@@ -6,7 +6,7 @@ from typing import Any
 
 import libcst as cst
 
-from testlint.api import Applicability, NodeFix, Rule, SourceFile
+from testlint.api import Applicability, NodeFix, Rule, SourceFile, is_docstring
 from testlint.rules._asyncio import (
     EVENT_LOOP,
     EVENT_LOOP_REMOVED_IN,
@@ -155,7 +155,7 @@ class EventLoopFixtureRequested(Rule):
         name, imports = reference
         binding = cst.parse_statement(f"{EVENT_LOOP} = {name}.get_running_loop()\n")
         statements = list(body.body)
-        at = 1 if statements and _is_docstring(statements[0]) else 0
+        at = 1 if statements and is_docstring(statements[0]) else 0
         statements.insert(at, binding)
         return NodeFix(
             title="Use `asyncio.get_running_loop()`",
@@ -195,15 +195,6 @@ def _requested(params: cst.Parameters) -> cst.Param | None:
 
 def _is_event_loop(value: cst.BaseExpression) -> bool:
     return isinstance(value, cst.SimpleString) and value.evaluated_value == EVENT_LOOP
-
-
-def _is_docstring(statement: cst.BaseStatement) -> bool:
-    return (
-        isinstance(statement, cst.SimpleStatementLine)
-        and len(statement.body) == 1
-        and isinstance(statement.body[0], cst.Expr)
-        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
-    )
 
 
 def _without(params: cst.Parameters, param: cst.Param) -> cst.Parameters:

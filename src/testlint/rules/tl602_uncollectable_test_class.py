@@ -6,7 +6,16 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from testlint.api import Applicability, FileKind, NodeFix, Rule, RuleContext, Scan, SourceFile
+from testlint.api import (
+    Applicability,
+    FileKind,
+    NodeFix,
+    Rule,
+    RuleContext,
+    Scan,
+    SourceFile,
+    is_docstring,
+)
 from testlint.rules._never import (
     CONSTRUCTORS,
     OBJECT,
@@ -248,22 +257,13 @@ def _not_a_test(node: cst.ClassDef) -> NodeFix | None:
     if not isinstance(body, cst.IndentedBlock):
         return None
     statements = list(body.body)
-    at = 1 if statements and _is_docstring(statements[0]) else 0
+    at = 1 if statements and is_docstring(statements[0]) else 0
     line = cst.parse_statement("__test__ = False\n")
     statements.insert(at, line)
     return NodeFix(
         title="Set `__test__ = False`",
         applicability=Applicability.SAFE,
         changes={body: body.with_changes(body=statements)},
-    )
-
-
-def _is_docstring(statement: cst.BaseStatement) -> bool:
-    return (
-        isinstance(statement, cst.SimpleStatementLine)
-        and len(statement.body) == 1
-        and isinstance(statement.body[0], cst.Expr)
-        and isinstance(statement.body[0].value, (cst.SimpleString, cst.ConcatenatedString))
     )
 
 
