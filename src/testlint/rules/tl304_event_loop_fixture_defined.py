@@ -4,7 +4,7 @@ import ast
 
 import libcst as cst
 
-from testlint.api import SUITE, InFile, Rule, SourceFile
+from testlint.api import MODULES, SUITE, InFile, Rule, RuleContext, SourceFile, is_docstring
 from testlint.rules._asyncio import (
     EVENT_LOOP,
     EVENT_LOOP_REMOVED_IN,
@@ -32,7 +32,11 @@ class EventLoopFixtureDefined(Rule):
     `pytest-asyncio>=1.0` or `==1.4.0`) keeps such a fixture on purpose, and is
     not reported; nor is a fixture that a synchronous function in the module,
     or for a conftest in the test modules below it, requests (it serves them,
-    as any fixture would).
+    as any fixture would). Nor is a function-scoped one that only makes an
+    ordinary loop (`asyncio.new_event_loop()`, `asyncio.get_event_loop()`, or a
+    project function that calls nothing but those), hands it over and sets it
+    current or closes it: pytest-asyncio 1.x gives every test such a loop
+    anyway, so nothing is lost.
 
     ## Why is this bad?
     Before 1.0, pytest-asyncio ran every async test in the loop the `event_loop`
@@ -108,7 +112,7 @@ class EventLoopFixtureDefined(Rule):
     name = "event-loop-fixture-defined"
     summary = "An `event_loop` fixture, which pytest-asyncio 1.0 and later never run tests in"
     triggers = ("event_loop",)
-    facts = (SUITE,)
+    facts = (SUITE, MODULES)
 
     @classmethod
     def gate(cls, file: SourceFile) -> bool:
@@ -138,6 +142,8 @@ class EventLoopFixtureDefined(Rule):
                 return
             if not _applies(self.context):
                 return
+            if _function_scoped(expression) and _only_makes_a_plain_loop(self.context, node):
+                return  # pytest-asyncio's own loop for each test is the same loop
             self.report(
                 node.name,
                 "pytest-asyncio 1.0 and later never run tests in the loop of fixture "
@@ -173,3 +179,109 @@ def _fixture_name(expression: cst.BaseExpression, node: cst.FunctionDef) -> str 
                 return evaluated if isinstance(evaluated, str) else None
             return None
     return node.name.value
+
+
+PLAIN_LOOPS = frozenset({"asyncio.new_event_loop", "asyncio.get_event_loop"})
+"""What pytest-asyncio itself makes for each test."""
+
+
+def _function_scoped(expression: cst.BaseExpression) -> bool:
+    if not isinstance(expression, cst.Call):
+        return True
+    scope = find_keyword(expression, "scope")
+    if scope is None:
+        return True
+    value = scope.value
+    return isinstance(value, cst.SimpleString) and value.evaluated_value == "function"
+
+
+def _only_makes_a_plain_loop(context: RuleContext, node: cst.FunctionDef) -> bool:
+    """The fixture makes an ordinary loop, hands it over (`yield`/`return`) and
+    may set it current or close it, nothing else: a function-scoped loop like
+    this is what pytest-asyncio 1.x gives every test anyway, so nothing is lost
+    (slack bolt-python's `test_request_verification.py`)."""
+    if not isinstance(node.body, cst.IndentedBlock):
+        return False
+    lines = list(node.body.body)
+    if lines and is_docstring(lines[0]):
+        lines = lines[1:]
+    statements: list[cst.BaseSmallStatement] = []
+    for line in lines:
+        if not isinstance(line, cst.SimpleStatementLine):
+            return False
+        statements.extend(line.body)
+    if len(statements) == 1:  # `return asyncio.new_event_loop()`
+        only = statements[0]
+        return isinstance(only, cst.Return) and _is_plain_loop(context, only.value)
+    first, *rest = statements
+    if not (
+        isinstance(first, cst.Assign)
+        and len(first.targets) == 1
+        and isinstance(first.targets[0].target, cst.Name)
+        and _is_plain_loop(context, first.value)
+    ):
+        return False
+    loop = first.targets[0].target.value
+    handed = False
+    for statement in rest:
+        if not handed and _hands_over(statement, loop):
+            handed = True
+        elif not _sets_or_closes(context, statement, loop):
+            return False
+    return handed
+
+
+def _is_plain_loop(context: RuleContext, expression: cst.BaseExpression | None) -> bool:
+    """`asyncio.new_event_loop()`, `asyncio.get_event_loop()`, or a call of a
+    project function that reads nothing but asyncio and builtins (bolt-python's
+    `tests.utils.get_event_loop`): not uvloop's, not a policy's."""
+    if not isinstance(expression, cst.Call) or expression.args:
+        return False
+    qualified = context.imports.resolve(expression.func)
+    if qualified is None:
+        return False
+    if qualified in PLAIN_LOOPS:
+        return True
+    module, _, function = qualified.rpartition(".")
+    info = context.project.owner(context.path).module_index.get(module) if module else None
+    if info is None or function not in info.top_level:
+        return False
+    imported = set()
+    for read in info.reads_of(function):
+        head = read.partition(".")[0]
+        if head in info.by_value or head in info.module_aliases:
+            imported.add(info.qualify(read))
+        elif head in info.top_level:
+            return False  # another function or value of the module: not followed
+    # Locals and builtins aside, it reads asyncio's loop functions only.
+    return bool(imported & PLAIN_LOOPS) and all(
+        name == "asyncio" or name.startswith("asyncio.") for name in imported
+    )
+
+
+def _hands_over(statement: cst.BaseSmallStatement, loop: str) -> bool:
+    """`yield loop` or `return loop`."""
+    if isinstance(statement, cst.Expr) and isinstance(statement.value, cst.Yield):
+        value = statement.value.value
+    elif isinstance(statement, cst.Return):
+        value = statement.value
+    else:
+        return False
+    return isinstance(value, cst.Name) and value.value == loop
+
+
+def _sets_or_closes(context: RuleContext, statement: cst.BaseSmallStatement, loop: str) -> bool:
+    """`loop.close()` or `asyncio.set_event_loop(loop)`."""
+    if not isinstance(statement, cst.Expr) or not isinstance(statement.value, cst.Call):
+        return False
+    call = statement.value
+    function = call.func
+    if isinstance(function, cst.Attribute) and function.attr.value == "close":
+        target = function.value
+        return not call.args and isinstance(target, cst.Name) and target.value == loop
+    return (
+        context.imports.resolve(function) == "asyncio.set_event_loop"
+        and len(call.args) == 1
+        and isinstance(call.args[0].value, cst.Name)
+        and call.args[0].value.value == loop
+    )
