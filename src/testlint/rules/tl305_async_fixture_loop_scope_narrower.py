@@ -2,10 +2,20 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Iterator
 
 import libcst as cst
 
-from testlint.api import SUITE, Applicability, InFile, NodeFix, Rule, RuleContext, SourceFile
+from testlint.api import (
+    SUITE,
+    Applicability,
+    InFile,
+    NodeFix,
+    Rule,
+    RuleContext,
+    Scan,
+    SourceFile,
+)
 from testlint.rules._asyncio import (
     ASYNCIO_MODE,
     async_functions,
@@ -21,6 +31,9 @@ RUNNERS_SINCE = (1, 0)
 """pytest-asyncio 1.0: one loop per loop scope, requested by the fixture."""
 FIXTURE_SCOPE_SINCE = (1, 5)
 """pytest-asyncio 1.5 accepts `asyncio_default_fixture_loop_scope = fixture-scope`."""
+SYNC_RUNNERS_SINCE = (1, 1)
+"""From 1.1, a synchronous `@pytest_asyncio.fixture` also runs in a loop runner
+(redis-py's fix c8771774; pytest-asyncio issue #1175)."""
 OPTION = "asyncio_default_fixture_loop_scope"
 ASYNCIO_FIXTURE = "pytest_asyncio.fixture"
 PLAIN_FIXTURE = "pytest.fixture"
@@ -33,7 +46,9 @@ class AsyncFixtureLoopScopeNarrower(Rule):
     Checks for async fixtures whose event loop scope is narrower than their own
     scope: `@pytest_asyncio.fixture(scope="session", loop_scope="function")`, or
     a `scope="module"` fixture without `loop_scope` where
-    `asyncio_default_fixture_loop_scope = function`.
+    `asyncio_default_fixture_loop_scope = function`. From pytest-asyncio 1.1 a
+    synchronous function under `@pytest_asyncio.fixture` runs in a loop runner
+    too, and is checked the same way.
 
     The loop scope is the one pytest-asyncio 1.0 and later use: `loop_scope=`
     if given, else `asyncio_default_fixture_loop_scope` (its value, or the
@@ -129,17 +144,24 @@ class AsyncFixtureLoopScopeNarrower(Rule):
     def gate(cls, file: SourceFile) -> bool:
         """An `async def` with a decorator that may be a fixture, taking `scope=`
         or `loop_scope=`, in a project running pytest-asyncio 1.0 or later."""
+        scan = file.scan
         candidates = any(
             isinstance(decorator, ast.Call)
             and any(k.arg in ("scope", "loop_scope") for k in decorator.keywords)
-            and decorator_names(file.scan, decorator) & {ASYNCIO_FIXTURE, PLAIN_FIXTURE, None}
-            for function in async_functions(file.scan, import_time_only=True)
+            and decorator_names(scan, decorator) & {ASYNCIO_FIXTURE, PLAIN_FIXTURE, None}
+            for function in async_functions(scan, import_time_only=True)
+            for decorator in function.decorator_list
+        ) or any(
+            isinstance(decorator, ast.Call)
+            and any(k.arg in ("scope", "loop_scope") for k in decorator.keywords)
+            and decorator_names(scan, decorator) & {ASYNCIO_FIXTURE, None}
+            for function in _sync_functions_near_fixture(scan)
             for decorator in function.decorator_list
         )
         return candidates and pytest_asyncio_at_least(file, RUNNERS_SINCE)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if node.asynchronous is None or self.context.function_depth:
+        if self.context.function_depth:
             return
         for decorator in node.decorators:
             expression = decorator.decorator
@@ -147,8 +169,13 @@ class AsyncFixtureLoopScopeNarrower(Rule):
                 continue
             kind = self.context.imports.resolve(expression.func)
             if kind in (ASYNCIO_FIXTURE, PLAIN_FIXTURE):
-                self._check(node, expression, kind)
+                if node.asynchronous is not None or self._runs_sync(kind):
+                    self._check(node, expression, kind)
                 return
+
+    def _runs_sync(self, kind: str | None) -> bool:
+        """pytest-asyncio runs this synchronous fixture in a loop runner too."""
+        return kind == ASYNCIO_FIXTURE and pytest_asyncio_at_least(self.context, SYNC_RUNNERS_SINCE)
 
     def _check(self, node: cst.FunctionDef, call: cst.Call, kind: str) -> None:
         scope = _literal(call, "scope", "function")
@@ -163,9 +190,10 @@ class AsyncFixtureLoopScopeNarrower(Rule):
         if not _requested(self.context, node, call):
             return
         where = "`loop_scope`" if given else f"`{OPTION}`"
+        what = "Async fixture" if node.asynchronous is not None else "`pytest_asyncio` fixture"
         self.report(
             node.name,
-            f"Async fixture `{node.name.value}` is {scope}-scoped but runs in a "
+            f"{what} `{node.name.value}` is {scope}-scoped but runs in a "
             f'{loop_scope}-scoped loop ({where}): tests using it fail with "ScopeMismatch"',
             fix=self._fix(call, scope) if kind == ASYNCIO_FIXTURE else None,
         )
@@ -182,6 +210,15 @@ class AsyncFixtureLoopScopeNarrower(Rule):
             applicability=Applicability.UNSAFE,
             changes=changes,
         )
+
+
+def _sync_functions_near_fixture(scan: Scan) -> Iterator[ast.FunctionDef]:
+    """Synchronous functions outside function bodies on lines that name
+    `fixture` or a name imported as it (a decorator's line)."""
+    words = {"fixture"} | {local for local, names in scan.aliases.items() if "fixture" in names}
+    for node in scan.import_time_nodes_near(words):
+        if isinstance(node, ast.FunctionDef):
+            yield node
 
 
 def _literal(call: cst.Call, keyword: str, default: str | None) -> str | None:
