@@ -240,13 +240,29 @@ def pytest_in(project: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+PYTEST_9 = pytest.mark.skipif(
+    int(pytest.__version__.split(".")[0]) < 9,
+    reason="pytest 9 reads [tool.pytest]; it needs Python 3.10 or later",
+)
+
+
 @pytest.mark.parametrize(
     ("name", "says"),
     [
-        ("native_wrong_types", "config option 'addopts' expects a list for type 'args', got str"),
-        ("both_tables", "Cannot use both [tool.pytest] (native TOML types)"),
+        pytest.param(
+            "native_wrong_types",
+            "config option 'addopts' expects a list for type 'args', got str",
+            marks=PYTEST_9,
+        ),
+        pytest.param(
+            "both_tables", "Cannot use both [tool.pytest] (native TOML types)", marks=PYTEST_9
+        ),
         ("spaced_items", "argument -x/--exitfirst: ignored explicit argument ' -v'"),
-        ("pytest_toml", "config option 'addopts' expects a list for type 'args', got str"),
+        pytest.param(
+            "pytest_toml",
+            "config option 'addopts' expects a list for type 'args', got str",
+            marks=PYTEST_9,
+        ),
     ],
 )
 def test_pytest_9_stops_and_the_fix_mends_it(name: str, says: str, tmp_path: Path) -> None:
