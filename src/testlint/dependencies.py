@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from testlint.locate import ProjectError, load_toml
+from testlint.locate import ProjectError, load_toml, loads_toml
 from testlint.pytest_config import read_ini
 
 _REQ_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(.*)$")
@@ -236,14 +236,63 @@ def locked_packages(root: Path) -> dict[str, Locked]:
                         if version.startswith("=="):
                             found.setdefault(normalize_name(package), Locked(version[2:], path))
             else:
-                for package in load_toml(path).get("package", []):
-                    if isinstance(package, dict) and "name" in package and "version" in package:
-                        found.setdefault(
-                            normalize_name(str(package["name"])),
-                            Locked(str(package["version"]), path),
-                        )
+                text = path.read_text(encoding="utf-8")
+                for package, version in lock_file_packages(text, path):
+                    found.setdefault(normalize_name(package), Locked(version, path))
         except (ProjectError, OSError, ValueError, AttributeError):
             continue
+    return found
+
+
+def lock_file_packages(text: str, where: Path) -> list[tuple[str, str]]:
+    """(name, version) of each `[[package]]` of a uv, Poetry or PDM lock file.
+    Read line by line where the file keeps to the plain shape those tools write
+    (tomllib took 0.13 s of faststream's 1 s run on its 696 KB uv.lock), else
+    with tomllib (`ProjectError` when it cannot read it); a test proves both
+    ways equal on every lock file tomllib reads."""
+    found = _scanned_lock_packages(text)
+    return found if found is not None else parsed_lock_packages(text, where)
+
+
+def parsed_lock_packages(text: str, where: Path) -> list[tuple[str, str]]:
+    """The plain way: the whole file through tomllib."""
+    packages = loads_toml(text, where).get("package", [])
+    return [
+        (str(package["name"]), str(package["version"]))
+        for package in (packages if isinstance(packages, list) else [])
+        if isinstance(package, dict) and "name" in package and "version" in package
+    ]
+
+
+_PACKAGE_HEADER = re.compile(r"\[\[\s*package\s*\]\]\s*(?:#.*)?")
+_NAME_OR_VERSION = re.compile(r'(name|version)\s*=\s*"([^"\\]*)"\s*(?:#.*)?')
+_MULTI_LINE_STRINGS = ('"""', "'''")
+"""A line of one could look like a key: such files are left to tomllib."""
+
+
+def _scanned_lock_packages(text: str) -> list[tuple[str, str]] | None:
+    """The packages read line by line: `[[package]]` at the start of a line opens
+    one, any other line starting with `[` closes it (`[package.dependencies]`),
+    and its `name = "..."`/`version = "..."` lines are read. None where a line
+    in a package is not of that plain shape (the caller asks tomllib)."""
+    if any(mark in text for mark in _MULTI_LINE_STRINGS):
+        return None
+    found: list[tuple[str, str]] = []
+    keys: dict[str, str] | None = None
+    for line in text.split("\n"):
+        if line.startswith("["):
+            if keys is not None and "name" in keys and "version" in keys:
+                found.append((keys["name"], keys["version"]))
+            keys = {} if _PACKAGE_HEADER.fullmatch(line) else None
+            continue
+        if keys is None or not line.startswith(("name", "version")):
+            continue
+        match = _NAME_OR_VERSION.fullmatch(line)
+        if match is None or match.group(1) in keys:
+            return None  # another key so named (`names = `), a second one, a non-string
+        keys[match.group(1)] = match.group(2)
+    if keys is not None and "name" in keys and "version" in keys:
+        found.append((keys["name"], keys["version"]))
     return found
 
 

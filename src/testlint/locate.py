@@ -32,6 +32,19 @@ def load_toml(path: Path) -> dict[str, Any]:
         raise ProjectError(f"{path}: cannot read: {exc.strerror}") from exc
 
 
+def loads_toml(text: str, where: Path) -> dict[str, Any]:
+    """`load_toml` for a file's text already read (`where` names it in errors)."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python < 3.11 only
+        import tomli as tomllib
+    try:
+        data: dict[str, Any] = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ProjectError(f"{where}: invalid TOML: {exc}") from exc
+    return data
+
+
 class ConfigError(Exception):
     """Bad configuration or selection: reported with exit code 2."""
 
