@@ -261,7 +261,9 @@ XDIST_SUITE = {
     "shop/requirements/base.in": "pytest-asyncio>=0.23\n",
     "shop/uv.lock": '[[package]]\nname = "pytest-asyncio"\nversion = "0.23.5"\n',
     "shop/tox.ini": "[testenv]\ndeps = pytest\ncommands = pytest\n",
-    "shop/.github/workflows/ci.yml": "steps:\n  - run: python -m pytest -n auto\n",
+    "shop/.github/workflows/ci.yml": (
+        "steps:\n  - run: pip install -r ci/pins.txt\n  - run: python -m pytest -n auto\n"
+    ),
     "shop/src/shop/__init__.py": "",
     "shop/src/shop/payments.py": "def charge(amount):\n    return amount\n",
     "shop/src/shop/orders.py": (

@@ -331,6 +331,21 @@ def test_find_project_root(tmp_path: Path) -> None:
         ),
         pytest.param(
             {
+                "justfile": "install group:\n"
+                "    python -m pip install -r deps/{{ group }}-requirements.txt\n",
+                "deps/test-requirements.txt": "pytest>=6,<9\n",
+                "deps/build-requirements.txt": "build\n",
+                ".github/workflows/ci.yml": "steps:\n"
+                "  - run: pip install --requirement=ci/pins.txt\n"
+                "  - run: pip install -r ../outside.txt -r /etc/abs.txt -r missing.txt\n",
+                "ci/pins.txt": "pytest-asyncio==1.4.0\n",
+                "other/unused-requirements.txt": "never-installed\n",
+            },
+            {"pytest", "build", "pytest-asyncio"},
+            id="installed-by-run-files",
+        ),
+        pytest.param(
+            {
                 "setup.cfg": "[options]\ninstall_requires =\n    attrs>=20\n"
                 "tests_require = mock\n"
                 "[options.extras_require]\ntesting =\n    pytest-benchmark\n"
@@ -726,3 +741,22 @@ def test_configuration_found_from_listings_equals_a_stat_per_name(
     assert Project(tmp_path).pytest_config(tmp_path / "locked" / "i").python_files == (
         "locked_*.py",
     )
+
+
+def test_a_requirements_file_a_run_file_names_is_an_input_even_while_missing(
+    tmp_path: Path,
+) -> None:
+    """Creating the file a workflow installs with `-r` changes what the project
+    declares, so the cache watches it before it exists; a templated name watches
+    the files that exist, as the root's `*requirements*.txt` glob does."""
+    from testlint.dependencies import requirement_files
+
+    write(tmp_path, ".github/workflows/ci.yml", "steps:\n  - run: pip install -r ci/pins.txt\n")
+    write(tmp_path, "justfile", "i g:\n    pip install -r deps/{{ g }}-requirements.txt\n")
+    write(tmp_path, "deps/test-requirements.txt", "pytest<9\n")
+    assert requirement_files(tmp_path) == [
+        tmp_path / "ci/pins.txt",
+        tmp_path / "deps/test-requirements.txt",
+    ]
+    write(tmp_path, "ci/pins.txt", "pytest-asyncio==1.4.0\n")
+    assert Project(tmp_path).uses("pytest-asyncio")

@@ -302,7 +302,47 @@ def locked_versions(root: Path) -> dict[str, str]:
 
 
 def _requirements_files_at(root: Path) -> list[Path]:
-    return sorted(root.glob("*requirements*.txt")) + sorted(root.glob("requirements/*.txt"))
+    """The root's `*requirements*.txt` and `requirements/*.txt`, then the files
+    its run files install with `-r` (stripe's justfile: `pip install -r
+    deps/test-requirements.txt`)."""
+    found = sorted(root.glob("*requirements*.txt")) + sorted(root.glob("requirements/*.txt"))
+    for path in _installed_by_run_files(root):
+        if path not in found:
+            found.append(path)
+    return found
+
+
+_INSTALLED_FILE = re.compile(
+    r"(?:^|\s)(?:-r|--requirement)(?:\s+|=)[\"']?"
+    r"((?:[\w./-]|\{\{[^}]*\}\}|\$\{?\w+\}?)+\.(?:txt|in))[\"']?(?=\s|$)",
+    re.MULTILINE,
+)
+_TEMPLATE = re.compile(r"\{\{[^}]*\}\}|\$\{?\w+\}?")
+"""`{{ group }}` (just), `${EXTRA}`/`$EXTRA` (shell): any file of that shape."""
+
+
+def _installed_by_run_files(root: Path) -> list[Path]:
+    """Requirements files a CI workflow, tox, nox, make or just file names after
+    `-r`, relative to the root and inside it (a templated name: every existing
+    file it may name)."""
+    found: list[Path] = []
+    resolved_root = root.resolve()
+    for _, text in run_files(root):
+        for name in _INSTALLED_FILE.findall(text):
+            pattern = _TEMPLATE.sub("*", name)
+            if pattern.startswith("/") or ".." in pattern.split("/"):
+                continue
+            templated = "*" in pattern
+            for path in sorted(root.glob(pattern)) if templated else [root / name]:
+                try:
+                    inside = path.resolve().is_relative_to(resolved_root)
+                except (OSError, RuntimeError, ValueError):
+                    continue
+                # A named file that is missing is looked for all the same:
+                # creating it changes the answer (`requirement_files`).
+                if inside and (path.is_file() or not templated) and path not in found:
+                    found.append(path)
+    return sorted(found)
 
 
 def requirement_files(root: Path) -> list[Path]:
