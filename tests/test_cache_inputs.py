@@ -17,7 +17,16 @@ import pytest
 
 from cli_runner import write
 from launching import Launch, uncached
-from testlint import cache, config_lint, dependencies, engine, fingerprint, record, runner
+from testlint import (
+    cache,
+    config_lint,
+    dependencies,
+    engine,
+    fingerprint,
+    pytest_config,
+    record,
+    runner,
+)
 from testlint.locate import ROOT_MARKERS
 from testlint.runner import RunOptions, RunResult, run
 
@@ -181,7 +190,7 @@ def test_requirements_files_that_include_each_other_are_each_read_once(tmp_path:
 def test_every_pytest_configuration_file_marks_a_root() -> None:
     """A project configured by `pytest.toml` alone has its root there, as one
     configured by `pytest.ini` does; and replay watches these names above the root."""
-    assert set(cache.CONFIG_FILE_NAMES) <= set(ROOT_MARKERS)
+    assert set(pytest_config.CONFIG_FILE_NAMES) <= set(ROOT_MARKERS)
 
 
 # ------------------------------------------------------------------ the stat memo
@@ -445,7 +454,7 @@ def looked_for(tree: Path, monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     def configuration_names_in(directory: Path) -> Container[str]:
         # Names looked for in one listing of the directory, not a `stat` each.
         present = listed(directory)
-        for name in pytest_config.CONFIG_NAMES:
+        for name in pytest_config.CONFIG_FILE_NAMES:
             if name not in present:
                 missing.add(Path(os.path.abspath(directory / name)))
         return present

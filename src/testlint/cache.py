@@ -64,7 +64,7 @@ from testlint.locate import (
 )
 from testlint.memo import Key
 from testlint.project import marks_in_text
-from testlint.pytest_config import CONFIG_FILES
+from testlint.pytest_config import CONFIG_FILE_NAMES
 
 if TYPE_CHECKING:
     from testlint.engine import Linter
@@ -72,8 +72,6 @@ if TYPE_CHECKING:
     from testlint.settings import Settings
 
 FORMAT = 1
-CONFIG_FILE_NAMES = tuple(name for name, _ in CONFIG_FILES)
-"""The files pytest reads its configuration from (and `Project.pytest_config`)."""
 ENVIRONMENT_NAMES = frozenset(
     {
         *CONFIG_FILE_NAMES,

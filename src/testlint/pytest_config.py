@@ -170,7 +170,8 @@ CONFIG_FILES = (
     ("tox.ini", _load_section("pytest")),
     ("setup.cfg", _load_section("tool:pytest")),
 )
-CONFIG_NAMES = frozenset(name for name, _ in CONFIG_FILES)
+CONFIG_FILE_NAMES = tuple(name for name, _ in CONFIG_FILES)
+"""The files pytest reads its configuration from, in the order it looks."""
 
 
 def configuration_names_in(directory: Path) -> Container[str]:
@@ -182,9 +183,9 @@ def configuration_names_in(directory: Path) -> Container[str]:
     try:
         entries = os.listdir(directory)
     except (OSError, ValueError):
-        return CONFIG_NAMES
+        return CONFIG_FILE_NAMES
     folded = {entry.casefold() for entry in entries}
-    return {name for name in CONFIG_NAMES if name.casefold() in folded}
+    return {name for name in CONFIG_FILE_NAMES if name.casefold() in folded}
 
 
 def names_matcher(patterns: Sequence[str]) -> Callable[[str], bool]:
