@@ -17,23 +17,16 @@ class ProjectError(Exception):
 
 
 def load_toml(path: Path) -> dict[str, Any]:
-    # Here: a replay reads no TOML when no configuration is looked up.
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - exercised on Python < 3.11 only
-        import tomli as tomllib
     try:
-        with path.open("rb") as handle:
-            data: dict[str, Any] = tomllib.load(handle)
-            return data
-    except tomllib.TOMLDecodeError as exc:
-        raise ProjectError(f"{path}: invalid TOML: {exc}") from exc
+        data = path.read_bytes()
     except OSError as exc:
         raise ProjectError(f"{path}: cannot read: {exc.strerror}") from exc
+    return loads_toml(data.decode("utf-8"), path)
 
 
 def loads_toml(text: str, where: Path) -> dict[str, Any]:
     """`load_toml` for a file's text already read (`where` names it in errors)."""
+    # Here: a replay reads no TOML when no configuration is looked up.
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - exercised on Python < 3.11 only

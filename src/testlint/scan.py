@@ -134,7 +134,7 @@ class Scan:
         wanted = set(names)
         return [
             node
-            for node in self.nodes_near(self._words_for(wanted))
+            for node in self.nodes_near(self.words_for(wanted))
             if isinstance(node, ast.Call) and self.names(node.func) & wanted
         ]
 
@@ -213,7 +213,7 @@ class Scan:
         wanted = set(names)
         return [
             node
-            for node in self.import_time_nodes_near(self._words_for(wanted))
+            for node in self.import_time_nodes_near(self.words_for(wanted))
             if isinstance(node, ast.Call) and self.names(node.func) & wanted
         ]
 
@@ -221,7 +221,7 @@ class Scan:
         """Which of `names` (see `names`) are called or raised at import time."""
         wanted = set(names)
         found: set[str] = set()
-        for node in self.import_time_nodes_near(self._words_for(wanted)):
+        for node in self.import_time_nodes_near(self.words_for(wanted)):
             if isinstance(node, ast.Call):
                 found |= self.names(node.func) & wanted
             elif isinstance(node, ast.Raise) and node.exc is not None:
@@ -229,7 +229,7 @@ class Scan:
                 found |= self.names(exc) & wanted
         return frozenset(found)
 
-    def _words_for(self, wanted: set[str]) -> set[str]:
+    def words_for(self, wanted: set[str]) -> set[str]:
         """The words a use of `wanted` names sits on: the names, and local names
         imported as one of them."""
         return wanted | {local for local, origins in self.aliases.items() if origins & wanted}

@@ -58,7 +58,7 @@ def may_be_fixture(scan: Scan, decorator: ast.expr) -> bool:
 
 def fixtures_with_more_decorators(scan: Scan) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:
     """Functions with a decorator that may be a fixture's and at least one more."""
-    words = {"fixture"} | {local for local, names in scan.aliases.items() if "fixture" in names}
+    words = scan.words_for({"fixture"})
     for node in scan.nodes_near(words):
         if (
             isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from testlint.dependencies import Requirement
+from testlint.dependencies import Requirement, release
 from testlint.import_time import import_time_statements, import_time_statements_ast
 from testlint.memo import Key
 from testlint.rule import InFile, RuleContext
@@ -246,7 +246,7 @@ def pytest_pinned_below(context: InFile, version: tuple[int, int]) -> bool:
     for declaring in (owner,) if owner is project else (owner, project):
         locked = declaring.locked_versions.get("pytest")
         if locked is not None:
-            return _trimmed(_release(locked)) < version
+            return _trimmed(release(locked)) < version
         declared = declaring.requirement("pytest")
         if declared:
             return all(_stops_below(r, version) for r in declared)
@@ -254,11 +254,6 @@ def pytest_pinned_below(context: InFile, version: tuple[int, int]) -> bool:
 
 
 _CLAUSE = re.compile(r"^\s*(===|==|~=|<=|<|\^|~)?\s*v?(\d+(?:\.\d+)*)(\.\*)?")
-
-
-def _release(text: str) -> tuple[int, ...]:
-    match = re.match(r"\s*v?(\d+(?:\.\d+)*)", text)
-    return tuple(int(p) for p in match.group(1).split(".")) if match else ()
 
 
 def _stops_below(requirement: Requirement, version: tuple[int, int]) -> bool:

@@ -215,7 +215,7 @@ class AsyncFixtureLoopScopeNarrower(Rule):
 def _sync_functions_near_fixture(scan: Scan) -> Iterator[ast.FunctionDef]:
     """Synchronous functions outside function bodies on lines that name
     `fixture` or a name imported as it (a decorator's line)."""
-    words = {"fixture"} | {local for local, names in scan.aliases.items() if "fixture" in names}
+    words = scan.words_for({"fixture"})
     for node in scan.import_time_nodes_near(words):
         if isinstance(node, ast.FunctionDef):
             yield node

@@ -104,7 +104,7 @@ class MisspeltMark(Rule):
         """An attribute after a name that may be `mark`, named like a slip of a
         known mark (the file's own registrations left out: a superset)."""
         scan = file.scan
-        words = {_MARK_WORD} | {local for local, names in scan.aliases.items() if "mark" in names}
+        words = scan.words_for({_MARK_WORD})
         names = {
             node.attr
             for node in scan.nodes_near(words)
