@@ -52,15 +52,16 @@ def check_config(
     try:
         original = path.read_bytes()
         text = original.decode("utf-8")
-        loads(text)
+        data = loads(text)
     except (OSError, ValueError):  # TOMLDecodeError and UnicodeDecodeError are ValueErrors
         return None
     result = FileResult(path, original=original)
-    if level is not None:
-        text = _fix(path, text, rules, project, level, result)
+    if level is None:
+        document, data = _read(text, data)
+    else:
+        text, document, data = _fix(path, text, data, rules, project, level, result)
         if result.fixes_applied:
             result.fixed = text.encode("utf-8")
-    document, data = _read(text)
     for rule, finding in _findings(path, document, data, rules, project):
         result.diagnostics.append(_diagnostic(path, rule, finding, document))
     return result
@@ -72,10 +73,10 @@ def _enabled(path: Path, settings: Settings) -> list[type[ConfigRule]]:
     return [rule for rule in CONFIG_RULES if rule.code in enabled and rule.code not in ignored]
 
 
-def _read(text: str) -> tuple[Document, dict[str, Any]]:
-    """The text's document, with positions only when they agree with `tomllib`
-    (else findings are placed at the file's start, and have no fix)."""
-    data = loads(text)
+def _read(text: str, data: dict[str, Any]) -> tuple[Document, dict[str, Any]]:
+    """The text's document (`data`: what `tomllib` made of it), with positions only
+    when they agree with `tomllib` (else findings are placed at the file's start,
+    and have no fix)."""
     try:
         document = scan(text)
     except ScanError:
@@ -116,15 +117,18 @@ def _suppressed(document: Document, finding: ConfigFinding, rule: type[ConfigRul
 def _fix(
     path: Path,
     text: str,
+    data: dict[str, Any],
     rules: list[type[ConfigRule]],
     project: Project,
     level: Applicability,
     result: FileResult,
-) -> str:
+) -> tuple[str, Document, dict[str, Any]]:
+    """The text with the allowed fixes applied, one at a time, and its document
+    and data (each text is parsed once)."""
     allowed = {Applicability.SAFE} if level is Applicability.SAFE else set(Applicability)
     refused: set[tuple[tuple[str, ...], str, int]] = set()
     for _ in range(MAX_FIX_ITERATIONS):
-        document, data = _read(text)
+        document, data = _read(text, data)
         candidates = [
             (rule, finding.fix)
             for rule, finding in _findings(path, document, data, rules, project)
@@ -133,16 +137,17 @@ def _fix(
             and _identity(finding.fix) not in refused
         ]
         if not candidates:
-            break
+            return text, document, data
         rule, fix = candidates[0]
         fixed = _applied(text, fix)
-        if _keeps_the_rest(fixed, data, fix):
-            text = fixed
+        parsed = _parsed_if_only_fixed(fixed, data, fix)
+        if parsed is not None:
+            text, data = fixed, parsed
             result.fixes_applied += 1
             result.fixed_rules.append((rule.code, rule.name))
         else:
             refused.add(_identity(fix))
-    return text
+    return (text, *_read(text, data))
 
 
 def _identity(fix: ConfigFix) -> tuple[tuple[str, ...], str, int]:
@@ -155,20 +160,23 @@ def _applied(text: str, fix: ConfigFix) -> str:
     return text
 
 
-def _keeps_the_rest(fixed: str, data: Mapping[str, Any], fix: ConfigFix) -> bool:
-    """The fixed text parses to `data` with only `fix.value` at `fix.key`."""
+def _parsed_if_only_fixed(
+    fixed: str, data: Mapping[str, Any], fix: ConfigFix
+) -> dict[str, Any] | None:
+    """What the fixed text parses to, when that is `data` with only `fix.value` at
+    `fix.key` (else None: the fix is refused)."""
     try:
         parsed = loads(fixed)
     except ValueError:
-        return False
+        return None
     wanted = copy.deepcopy(dict(data))
     table = wanted
     for part in fix.key[:-1]:
         if not isinstance(table.get(part), dict):
-            return False
+            return None
         table = table[part]
     table[fix.key[-1]] = fix.value
-    return parsed == wanted
+    return parsed if parsed == wanted else None
 
 
 def _diagnostic(
