@@ -29,7 +29,14 @@ SCOPES = ("function", "class", "module", "package", "session")
 """pytest's scopes, narrowest first."""
 RUNNERS_SINCE = (1, 0)
 """pytest-asyncio 1.0: one loop per loop scope, requested by the fixture."""
+LOOP_SCOPE_SINCE = (0, 24)
+"""pytest-asyncio 0.24 added `loop_scope=` and `asyncio_default_fixture_loop_scope`,
+and warns while the option is unset."""
+FUNCTION_DEFAULT_IN = "2.0"
+"""The release planned to default `asyncio_default_fixture_loop_scope` to
+"function" (pytest-asyncio #924: a breaking change kept for the next major)."""
 FIXTURE_SCOPE_SINCE = (1, 5)
+FIXTURE_SCOPE = "fixture-scope"
 """pytest-asyncio 1.5 accepts `asyncio_default_fixture_loop_scope = fixture-scope`."""
 SYNC_RUNNERS_SINCE = (1, 1)
 """From 1.1, a synchronous `@pytest_asyncio.fixture` also runs in a loop runner
@@ -58,22 +65,25 @@ class AsyncFixtureLoopScopeNarrower(Rule):
     run by pytest-asyncio; in auto mode plain `@pytest.fixture` async fixtures
     too.
 
-    It stays silent unless the project runs pytest-asyncio 1.0 or later (a lock
+    It stays silent unless the project runs pytest-asyncio 1.0 or later (0.24
+    for the unset option below; a lock
     file's version, else the newest release the declared requirements admit,
     else the latest: see `--show-settings`), when a scope is not a literal,
     when the mode is set in code, and when nothing requests the fixture (no
     `autouse=True`, and its name appears nowhere else in the module or, for a
     conftest, in the test modules below it).
 
-    A module- or session-scoped fixture without `loop_scope` while
-    `asyncio_default_fixture_loop_scope` is unset is not reported: pytest-asyncio
-    1.5 runs it in a loop of its own scope. Its warning at start-up
+    It also reports a class-, module-, package- or session-scoped async fixture
+    without `loop_scope` while `asyncio_default_fixture_loop_scope` is unset
+    (pytest-asyncio 0.24 or later). Such a fixture runs in a loop of its own
+    scope today, and pytest-asyncio warns at start-up
     (`PytestDeprecationWarning: The configuration option
     "asyncio_default_fixture_loop_scope" is unset. ... Future versions of
     pytest-asyncio will default the loop scope for asynchronous fixtures to
-    "function" scope.`) names no release; setting the option (to
-    `fixture-scope` from 1.5 on, or adding `loop_scope=` to such fixtures)
-    keeps today's behaviour.
+    "function" scope.`). That change is kept for pytest-asyncio 2.0
+    (pytest-asyncio #924); from then on, tests using the fixture fail as below.
+    Running pytest with `-o asyncio_default_fixture_loop_scope=function` shows it
+    today.
 
     ## Why is this bad?
     pytest-asyncio runs an async fixture in the loop of its loop scope, which it
@@ -121,8 +131,10 @@ class AsyncFixtureLoopScopeNarrower(Rule):
 
     ## Fix safety
     For `@pytest_asyncio.fixture`, `loop_scope=` is set to the fixture's scope
-    (added, or its value replaced): **unsafe**, because the fixture then runs in
-    a loop that outlives each test, and a test running in a narrower loop that
+    (added, or its value replaced). Where the option is unset this is **safe**:
+    it is the loop scope the fixture has today, written down. Where the fixture
+    runs in a narrower loop it is **unsafe**, because the fixture then runs in a
+    loop that outlives each test, and a test running in a narrower loop that
     awaits objects the fixture made on its loop fails with "attached to a
     different loop": the tests using it may need the same `loop_scope`. There is
     no fix for `@pytest.fixture` (no `loop_scope` argument).
@@ -130,6 +142,7 @@ class AsyncFixtureLoopScopeNarrower(Rule):
     ## References
     - [pytest-asyncio: `asyncio_default_fixture_loop_scope`](https://pytest-asyncio.readthedocs.io/en/latest/reference/configuration.html)
     - [pytest-asyncio: event loop scopes](https://pytest-asyncio.readthedocs.io/en/latest/concepts.html#asyncio-event-loops)
+    - [pytest-asyncio #924: default the fixture loop scope to "function"](https://github.com/pytest-dev/pytest-asyncio/issues/924)
     """
 
     code = "TL305"
@@ -158,7 +171,7 @@ class AsyncFixtureLoopScopeNarrower(Rule):
             for function in _sync_functions_near_fixture(scan)
             for decorator in function.decorator_list
         )
-        return candidates and pytest_asyncio_at_least(file, RUNNERS_SINCE)
+        return candidates and pytest_asyncio_at_least(file, LOOP_SCOPE_SINCE)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if self.context.function_depth:
@@ -179,26 +192,47 @@ class AsyncFixtureLoopScopeNarrower(Rule):
 
     def _check(self, node: cst.FunctionDef, call: cst.Call, kind: str) -> None:
         scope = _literal(call, "scope", "function")
-        if scope not in SCOPES or not pytest_asyncio_at_least(self.context, RUNNERS_SINCE):
-            return
-        if not _run_by_pytest_asyncio(self.context, kind):
+        if scope not in SCOPES or not _run_by_pytest_asyncio(self.context, kind):
             return
         given = find_keyword(call, "loop_scope") if kind == ASYNCIO_FIXTURE else None
-        loop_scope = _literal(call, "loop_scope", None) if given else _default(self.context, scope)
+        configured = None if given else _configured(self.context)
+        if not given and configured is None:
+            self._check_unset(node, call, kind, scope)
+            return
+        if not pytest_asyncio_at_least(self.context, RUNNERS_SINCE):
+            return
+        loop_scope = _literal(call, "loop_scope", None) if given else configured
+        if loop_scope == FIXTURE_SCOPE:
+            version = self.context.project.running_version(self.context.path, "pytest-asyncio")
+            loop_scope = scope if version.at_least(FIXTURE_SCOPE_SINCE) else None
         if loop_scope not in SCOPES or SCOPES.index(loop_scope) >= SCOPES.index(scope):
             return
         if not _requested(self.context, node, call):
             return
         where = "`loop_scope`" if given else f"`{OPTION}`"
-        what = "Async fixture" if node.asynchronous is not None else "`pytest_asyncio` fixture"
         self.report(
             node.name,
-            f"{what} `{node.name.value}` is {scope}-scoped but runs in a "
+            f"{_what(node)} `{node.name.value}` is {scope}-scoped but runs in a "
             f'{loop_scope}-scoped loop ({where}): tests using it fail with "ScopeMismatch"',
-            fix=self._fix(call, scope) if kind == ASYNCIO_FIXTURE else None,
+            fix=self._fix(call, scope, Applicability.UNSAFE) if kind == ASYNCIO_FIXTURE else None,
         )
 
-    def _fix(self, call: cst.Call, scope: str) -> NodeFix:
+    def _check_unset(self, node: cst.FunctionDef, call: cst.Call, kind: str, scope: str) -> None:
+        """The option is unset, so the fixture runs in a loop of its own scope
+        today; pytest-asyncio 2.0 is to make that loop function-scoped."""
+        if scope == "function" or not pytest_asyncio_at_least(self.context, LOOP_SCOPE_SINCE):
+            return
+        if not _requested(self.context, node, call):
+            return
+        self.report(
+            node.name,
+            f"{_what(node)} `{node.name.value}` is {scope}-scoped with no `loop_scope` while "
+            f"`{OPTION}` is unset: when pytest-asyncio {FUNCTION_DEFAULT_IN} makes the "
+            f'default "function", tests using it fail with "ScopeMismatch"',
+            fix=self._fix(call, scope, Applicability.SAFE) if kind == ASYNCIO_FIXTURE else None,
+        )
+
+    def _fix(self, call: cst.Call, scope: str, applicability: Applicability) -> NodeFix:
         value = cst.SimpleString(f'"{scope}"')
         given = find_keyword(call, "loop_scope")
         if given is not None:
@@ -207,7 +241,7 @@ class AsyncFixtureLoopScopeNarrower(Rule):
             changes = {call: append_keyword(call, keyword_arg("loop_scope", value))}
         return NodeFix(
             title=f'Set `loop_scope="{scope}"`',
-            applicability=Applicability.UNSAFE,
+            applicability=applicability,
             changes=changes,
         )
 
@@ -241,18 +275,18 @@ def _run_by_pytest_asyncio(context: RuleContext, kind: str) -> bool:
     return kind == ASYNCIO_FIXTURE or setup.mode == "auto"
 
 
-def _default(context: InFile, scope: str) -> str | None:
-    """The loop scope of a fixture without `loop_scope` (None: not known)."""
+def _configured(context: InFile) -> str | None:
+    """`asyncio_default_fixture_loop_scope` as pytest reads it for the file
+    (`-o` in `addopts` first); None when unset."""
     config = context.project.pytest_config(context.path.parent)
     value = _overridden(config.addopts)
     if value is None:
         value = config.get_str(OPTION) or ""
-    if not value:
-        return scope
-    if value == "fixture-scope":
-        version = context.project.running_version(context.path, "pytest-asyncio")
-        return scope if version.at_least(FIXTURE_SCOPE_SINCE) else None
-    return value
+    return value or None
+
+
+def _what(node: cst.FunctionDef) -> str:
+    return "Async fixture" if node.asynchronous is not None else "`pytest_asyncio` fixture"
 
 
 def _overridden(addopts: tuple[str, ...]) -> str | None:
