@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import ast
+
 import pytest
 
 from linting import FIXTURES, lint
 from testlint.rules._marks import PYTEST_MARKS, edit_distance, misspelling_of
+from testlint.rules.tl502_misspelt_mark import _may_be_mark, _names_after
+from testlint.scan import Scan
 
 
 def messages(relative: str, code: str) -> list[str]:
@@ -71,3 +75,43 @@ def test_a_slip_is_one_edit_two_for_long_pytest_marks_and_never_a_digit(
 ) -> None:
     known = PYTEST_MARKS | {"slow", "integration"}
     assert misspelling_of(name, known, PYTEST_MARKS) == meant
+
+
+TRICKY_MARK_TEXT = """import pytest
+from pytest import mark as m
+from pytest import mark
+
+@pytest.mark.parametrize("a", [1])
+@pytest.mark  .  skipiff
+@m.xfial
+@pytest.mark. \\
+   usefixture("x")
+@(pytest.mark  # a comment
+  .ñame)
+@mark.slow
+def test_f(a): pass
+"""
+
+
+@pytest.mark.parametrize(
+    "text",
+    [TRICKY_MARK_TEXT, *(p.read_text(encoding="utf-8") for p in sorted(FIXTURES.rglob("*.py")))],
+    ids=lambda text: text.split("\n", 1)[0][:40],
+)
+def test_tl502_text_names_hold_every_name_the_tree_reads_from_a_mark(text: str) -> None:
+    """The gate's shortcut (identifiers after `mark.` in the text) may find more
+    names than the tree, never fewer."""
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return
+    scan = Scan(tree, text)
+    words = scan.words_for({"mark"})
+    from_tree = {
+        node.attr
+        for node in scan.nodes
+        if isinstance(node, ast.Attribute) and _may_be_mark(node.value, words)
+    }
+    assert from_tree <= set(_names_after(text, words))
+    if text is TRICKY_MARK_TEXT:
+        assert {"skipiff", "xfial", "usefixture", "ñame", "slow"} <= from_tree

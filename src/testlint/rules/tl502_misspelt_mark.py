@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import ast
+import functools
+import re
 
 import libcst as cst
 
@@ -9,6 +11,9 @@ from testlint.rules._marks import MARK_PREFIX, misspelt_mark
 from testlint.rules._xdist import strict_markers
 
 _MARK_WORD = "mark"
+_GAP = r"(?:[\s\\]|#[^\n]*)*"
+"""What may stand between a name, its dot and the attribute: spaces, line breaks,
+continuations and comments."""
 
 
 class MisspeltMark(Rule):
@@ -105,6 +110,8 @@ class MisspeltMark(Rule):
         known mark (the file's own registrations left out: a superset)."""
         scan = file.scan
         words = scan.words_for({_MARK_WORD})
+        if not any(misspelt_mark(file, name, own="") for name in _names_after(file.source, words)):
+            return False  # no attribute of a `mark`-like name anywhere in the text is a slip
         names = {
             node.attr
             for node in scan.nodes_near(words)
@@ -149,3 +156,18 @@ def _consequence(context: RuleContext, name: str) -> str:
     if strict_markers(context):
         return "stops the collection of this module under `--strict-markers`"
     return "does nothing (pytest only warns)"
+
+
+def _names_after(text: str, words: set[str]) -> list[str]:
+    """Every identifier after `<word>.` in the text, for the words that may be
+    `mark`: a superset of the attributes the `ast` reads from them, found
+    without walking the tree."""
+    if not words:
+        return []
+    return sorted(set(_after(tuple(sorted(words))).findall(text)))
+
+
+@functools.lru_cache(maxsize=64)
+def _after(words: tuple[str, ...]) -> re.Pattern[str]:
+    alternatives = "|".join(re.escape(word) for word in words)
+    return re.compile(rf"\b(?:{alternatives}){_GAP}\.{_GAP}([^\W\d]\w*)")
