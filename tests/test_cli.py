@@ -779,10 +779,21 @@ def test_rules_lists_every_rule(project: Path) -> None:
             "TL204": "serial-marker-has-no-effect",
             "TL301": "async-fixture-with-plain-decorator",
             "TL302": "async-test-without-asyncio-mark",
+            "TL303": "event-loop-fixture-requested",
+            "TL304": "event-loop-fixture-defined",
+            "TL305": "async-fixture-loop-scope-narrower",
+            "TL306": "asyncio-mark-scope-argument",
             "TL401": "patch-of-name-imported-by-value",
             "TL402": "patch-of-value-captured-at-import",
             "TL403": "patch-target-does-not-exist",
             "TL404": "patch-of-fastapi-dependency",
+            "TL501": "mark-on-fixture",
+            "TL502": "misspelt-mark",
+            "TL601": "nose-style-setup-teardown",
+            "TL602": "uncollectable-test-class",
+            "TL603": "async-test-in-plain-test-case",
+            "TL701": "unusable-pytest-configuration",
+            "TL702": "loop-scope-warning-as-error",
         }.items()
     )
 

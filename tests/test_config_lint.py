@@ -22,13 +22,14 @@ from testlint.diagnostics import Applicability
 from testlint.docs import project_files, rule_help
 from testlint.engine import FileResult
 from testlint.project import Project
-from testlint.registry import ALL_RULES, UnusablePytestConfiguration
+from testlint.registry import ALL_RULES, CONFIG_RULES
+from testlint.rules._config import ConfigRule
 from testlint.settings import Settings, load_settings
 from testlint.toml_text import ScanError, loads
 
 CONFIGS = sorted(
     path
-    for path in (FIXTURES / "TL701").glob("*/*.toml")
+    for path in FIXTURES.glob("TL7*/*/*.toml")
     if path.name in CONFIG_NAMES or path.name == "pytest.toml"
 )
 LEVELS = (Applicability.SAFE, Applicability.UNSAFE)
@@ -63,10 +64,12 @@ def run_testlint(*args: str, cwd: Path) -> tuple[int, str]:
     return done.returncode, done.stdout.decode() + done.stderr.decode()
 
 
-def test_every_kind_of_fixture_is_there() -> None:
-    marked = [bool(expected(path)) for path in CONFIGS]
-    assert any(marked), "TL701 has no true positive"
-    assert not all(marked), "TL701 has no negative file"
+@pytest.mark.parametrize("rule", CONFIG_RULES, ids=lambda rule: rule.code)
+def test_every_kind_of_fixture_is_there(rule: type[ConfigRule]) -> None:
+    configs = [path for path in CONFIGS if path.relative_to(FIXTURES).parts[0] == rule.code]
+    marked = [rule.code in {code for _, code in expected(path)} for path in configs]
+    assert any(marked), f"{rule.code} has no true positive"
+    assert not all(marked), f"{rule.code} has no negative file"
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=config_id)
@@ -149,7 +152,7 @@ def test_noqa_on_the_key_line_silences_an_item_on_another_line(tmp_path: Path) -
 def test_per_file_ignores_and_select_apply(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(
         '[tool.pytest]\naddopts = "-ra"\n\n[tool.testlint]\n'
-        'per-file-ignores = {"pyproject.toml" = ["TL701"]}\n'
+        'per-file-ignores = {"pyproject.toml" = ["TL701", "TL702"]}\n'
     )
     settings = load_settings(tmp_path / "pyproject.toml", ALL_RULES, tmp_path)
     assert check_config(tmp_path / "pyproject.toml", settings, Project(tmp_path)) is None
@@ -312,9 +315,10 @@ def test_a_re_check_of_changed_test_modules_keeps_the_config_findings(tmp_path: 
     assert again == uncached
 
 
-def test_doc_examples_are_real(tmp_path: Path) -> None:
+@pytest.mark.parametrize("rule", CONFIG_RULES, ids=lambda rule: rule.code)
+def test_doc_examples_are_real(rule: type[ConfigRule], tmp_path: Path) -> None:
     """The docs' Example is reported; its 'Use instead' is not."""
-    docs = rule_help(UnusablePytestConfiguration)
+    docs = rule_help(rule)
     for section, wanted in (("Example", True), ("Use instead", False)):
         root = tmp_path / section.replace(" ", "_")
         root.mkdir()
@@ -322,3 +326,35 @@ def test_doc_examples_are_real(tmp_path: Path) -> None:
             (root / name).write_text(text)
         found = check(root / "pyproject.toml").diagnostics
         assert bool(found) is wanted, (section, found)
+
+
+@pytest.mark.parametrize(
+    ("filters", "cmdline", "action"),
+    [
+        (["error"], [], "error"),
+        (["error", "ignore::DeprecationWarning"], [], "ignore"),
+        (["ignore::DeprecationWarning", "error"], [], "error"),
+        (["error", "default::pytest.PytestDeprecationWarning"], [], "default"),
+        (["error", "ignore::ResourceWarning"], [], "error"),
+        (["error", "ignore:the CONFIGURATION option"], [], "ignore"),  # a regex, any case
+        (["error", "ignore:other message"], [], "error"),
+        (["error", "ignore:::pytest_asyncio"], [], "ignore"),  # a module prefix matches
+        (["ignore::DeprecationWarning"], ["error"], "error"),  # -W after filterwarnings
+        (["error"], ["ignore:::pytest_asyncio"], "error"),  # -W: the whole module name
+        (["error"], ["ignore:::pytest_asyncio.plugin"], "ignore"),
+        (["e"], [], "error"),  # Python takes an action's prefix
+        (["all"], [], "always"),
+        ([], [], None),
+        (["error", "ignore::NoSuchClass"], [], None),  # pytest refuses it: cannot tell
+        (["error", "ignore:(:"], [], None),  # a broken regex
+        (["error:::mod:12"], [], None),  # a line number
+        (["error", "bogus"], [], None),  # no such action
+    ],
+)
+def test_the_warning_filters_are_read_as_pytest_reads_them(
+    filters: list[str], cmdline: list[str], action: str | None
+) -> None:
+    from testlint.rules.tl702_loop_scope_warning_as_error import _deciding_filter
+
+    found = _deciding_filter(filters, cmdline)
+    assert (found.action if found else None) == action

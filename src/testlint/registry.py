@@ -38,6 +38,7 @@ from testlint.rules.tl601_nose_style_setup_teardown import NoseStyleSetupTeardow
 from testlint.rules.tl602_uncollectable_test_class import UncollectableTestClass
 from testlint.rules.tl603_async_test_in_plain_test_case import AsyncTestInPlainTestCase
 from testlint.rules.tl701_unusable_pytest_configuration import UnusablePytestConfiguration
+from testlint.rules.tl702_loop_scope_warning_as_error import LoopScopeWarningAsError
 
 __all__ = [
     "ALL_RULES",
@@ -53,6 +54,7 @@ __all__ = [
     "EventLoopFixtureRequested",
     "ForkStartedProcessUnderXdist",
     "InvalidConfiguration",
+    "LoopScopeWarningAsError",
     "MarkOnFixture",
     "MisspeltMark",
     "ModuleLevelExit",
@@ -100,7 +102,7 @@ RULES: tuple[type[Rule], ...] = (
     UncollectableTestClass,
     AsyncTestInPlainTestCase,
 )
-CONFIG_RULES: tuple[type[ConfigRule], ...] = (UnusablePytestConfiguration,)
+CONFIG_RULES: tuple[type[ConfigRule], ...] = (UnusablePytestConfiguration, LoopScopeWarningAsError)
 """Rules on configuration files (`config_lint.py`), not on Python: no visitor."""
 ALL_RULES: tuple[type[Rule], ...] = (*ENGINE_RULES.values(), *RULES, *CONFIG_RULES)
 
