@@ -83,7 +83,8 @@ class AsyncFixtureLoopScopeNarrower(Rule):
     "function" scope.`). That change is kept for pytest-asyncio 2.0
     (pytest-asyncio #924); from then on, tests using the fixture fail as below.
     Running pytest with `-o asyncio_default_fixture_loop_scope=function` shows it
-    today.
+    today. It stays silent when a CI or run file (workflow, tox, nox, make) names
+    the option: CI may set it on pytest's command line.
 
     ## Why is this bad?
     pytest-asyncio runs an async fixture in the loop of its loop scope, which it
@@ -222,7 +223,7 @@ class AsyncFixtureLoopScopeNarrower(Rule):
         today; pytest-asyncio 2.0 is to make that loop function-scoped."""
         if scope == "function" or not pytest_asyncio_at_least(self.context, LOOP_SCOPE_SINCE):
             return
-        if not _requested(self.context, node, call):
+        if not _requested(self.context, node, call) or _run_files_name_option(self.context):
             return
         self.report(
             node.name,
@@ -283,6 +284,15 @@ def _configured(context: InFile) -> str | None:
     if value is None:
         value = config.get_str(OPTION) or ""
     return value or None
+
+
+def _run_files_name_option(context: InFile) -> bool:
+    """A CI or run file (workflow, tox, nox, make) names the option: CI may set it
+    on pytest's command line, which testlint does not follow."""
+    project = context.project
+    owner = project.owner(context.path)
+    found = {*owner.run_files, *owner.repository_run_files, *project.run_files}
+    return any(OPTION in text for _, text in found)
 
 
 def _what(node: cst.FunctionDef) -> str:
