@@ -10,6 +10,7 @@
     python bench/bench.py CORPUS --rounds 3                # medians of 3 interleaved rounds
     python bench/bench.py A B C --each                     # each corpus its own suite; a table
     python bench/bench.py CORPUS --profile                 # which gates send files to libcst
+    python bench/bench.py CORPUS --gates                   # CPU of each rule's gate
 
 Corpora are real repositories and are never modified: the project around each
 CORPUS_DIR (its nearest pyproject.toml, setup.py, ... or .git) is first copied into a
@@ -651,6 +652,8 @@ def run_suite(suite: Suite, args: argparse.Namespace, scratch: Path) -> None:
     report(suite)
     if args.profile:
         profile(suite)
+    if args.gates:
+        gate_costs(suite)
     if args.flake8_gate:
         gate = flake8_gate(suite.files)
         if gate is not None:
@@ -966,6 +969,41 @@ def profile(suite: Suite) -> None:
         print(f"  {code}: gate passed in {passed[code]} files, reported in {reported[code]}")
 
 
+def gate_costs(suite: Suite) -> None:
+    """CPU of each rule's gate over the suite's files, in this process, beside the
+    `ast` parse they share: where a run's time goes when few files reach libcst."""
+    from testlint.engine import Linter, _passes
+    from testlint.files import SourcePath, discover
+    from testlint.registry import RULES
+    from testlint.rule import SourceFile
+    from testlint.runner import RunOptions, resolve_settings
+
+    settings, project = resolve_settings(suite.sources, RunOptions(isolated=True))
+    linter = Linter(RULES, settings, project)
+    cost: dict[str, float] = {}
+    passed: Counter[str] = Counter()
+    parse = 0.0
+    for item in discover(list(suite.sources), project, settings, linter.file_kinds):
+        if not isinstance(item, SourcePath):
+            continue
+        text = item.path.read_bytes().decode("utf-8", "replace")
+        file = SourceFile(item.path, text, project, settings, None)
+        started = time.process_time()
+        file.scan  # noqa: B018 -- parsed here, so that no gate is charged for it
+        parse += time.process_time() - started
+        for rule in linter.rules:
+            if item.kind not in rule.file_kinds:
+                continue
+            if not any(t in text for t in rule.triggers):
+                continue
+            started = time.process_time()
+            passed[rule.code] += _passes(rule, file)
+            cost[rule.code] = cost.get(rule.code, 0.0) + time.process_time() - started
+    print(f"gates: ast parse and scan {parse:.3f} s CPU, gates {sum(cost.values()):.3f} s")
+    for code, seconds in sorted(cost.items(), key=lambda item: -item[1]):
+        print(f"  {code}: {seconds:.3f} s, passed in {passed[code]} files")
+
+
 def _ratio(result: Measurement, base: Measurement | None) -> str:
     if base is None or not base.ok or base.wall <= 0:
         return "-"
@@ -1124,6 +1162,12 @@ def parse_args() -> argparse.Namespace:
         action="store_true",
         help="per suite: the rules whose gates send files to a libcst parse, and how "
         "many of those files they then report in (a gate to sharpen when it is few)",
+    )
+    parser.add_argument(
+        "--gates",
+        action="store_true",
+        help="per suite: the CPU each rule's gate takes over its files, beside the "
+        "`ast` parse they share (a gate is charged for scan facts it reads first)",
     )
     parser.add_argument("--json", type=Path, metavar="PATH", help="write every measurement here")
     parser.add_argument(
