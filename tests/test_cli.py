@@ -511,6 +511,35 @@ def test_norecursedirs_from_pytest_config(project: Path) -> None:
     assert [path for path, _, _ in reported()] == ["build/test_d.py", "tests/test_a.py"]
 
 
+def test_a_path_named_is_checked_as_pytest_collects_it_despite_norecursedirs(
+    project: Path,
+) -> None:
+    """pytest applies `norecursedirs` only below the paths it is given (checked with
+    pytest 9.2): `pytest tests/benchmark` collects `tests/benchmark/` and
+    `tests/benchmark/sub/`, not `tests/benchmark/build/`; a path given inside a
+    left-out directory is collected too."""
+    write(project, "pytest.ini", "[pytest]\nnorecursedirs = tests/benchmark build\n")
+    write(project, "tests/test_a.py", SAFE)
+    for name in ("test_b.py", "sub/test_s.py", "build/test_bb.py"):
+        write(project, f"tests/benchmark/{name}", SAFE)
+    write(project, "tests/benchmark/conftest.py", "collect_ignore = ['ignored']\n")
+    write(project, "tests/benchmark/ignored/test_i.py", SAFE)
+    assert [path for path, _, _ in reported("tests")] == ["tests/test_a.py"]
+    assert [path for path, _, _ in reported("tests/benchmark")] == [
+        "tests/benchmark/sub/test_s.py",
+        "tests/benchmark/test_b.py",
+    ]
+    assert [path for path, _, _ in reported("tests/benchmark/sub")] == [
+        "tests/benchmark/sub/test_s.py"
+    ]
+    assert [path for path, _, _ in reported("tests/benchmark/build")] == [
+        "tests/benchmark/build/test_bb.py"
+    ]
+    assert [path for path, _, _ in reported("tests/benchmark/build/test_bb.py")] == [
+        "tests/benchmark/build/test_bb.py"
+    ]
+
+
 def test_non_test_module_is_not_reported(project: Path) -> None:
     write(project, "tests/helpers.py", "import sys\n\nsys.exit(1)\n")
     write(project, "tests/test_a.py", CLEAN)

@@ -126,7 +126,10 @@ def test_asyncio_mode_and_where_it_is_set(
 def test_why_a_file_is_not_collected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     copy_of("TL101/ignored_by_config", tmp_path, monkeypatch)
     expected = {
-        "data/test_sample.py": 'no: `norecursedirs` pattern "data" (pytest.ini) matches data/',
+        "data/test_sample.py": (
+            'no: `norecursedirs` pattern "data" (pytest.ini) matches data/, '
+            "unless pytest is given it or a path inside it"
+        ),
         "scripts/test_script.py": "no: `--ignore=scripts/test_script.py` in `addopts` (pytest.ini)",
         "test_gui_manual.py": "no: `--ignore-glob=*_manual.py` in `addopts` (pytest.ini)",
         "sub/test_ignored.py": 'no: `collect_ignore` entry "sub/test_ignored.py" in conftest.py',

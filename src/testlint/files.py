@@ -127,7 +127,7 @@ def discover(
             resolved = project.resolved(root)
             if resolved not in seen:
                 seen.add(resolved)
-                yield SourcePath(root, project.file_kind(root), explicit=True)
+                yield SourcePath(root, project.file_kind(root, named=root), explicit=True)
             continue
         if not _first_walk(os.path.realpath(root), walked):
             continue
@@ -159,7 +159,7 @@ def discover(
                     ):
                         yield problem
                     continue
-                kind = project.file_kind(path)
+                kind = project.file_kind(path, named=root)
                 if kind not in kinds or settings.is_excluded(path):
                     continue
                 # One realpath per directory; a file that is a link is resolved itself.

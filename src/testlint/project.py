@@ -618,10 +618,12 @@ class Project:
                     return config
         return None
 
-    def file_kind(self, path: Path) -> FileKind:
+    def file_kind(self, path: Path, named: Path | None = None) -> FileKind:
         """What pytest makes of `path` when run from the project's root: a test
-        module, a conftest, or a file it never imports as either."""
-        if path.suffix != ".py" or not self.is_collected(path):
+        module, a conftest, or a file it never imports as either. `named`: the
+        path given on the command line that `path` is (or is under): pytest applies
+        `norecursedirs` only to the directories below a path it is given."""
+        if path.suffix != ".py" or not self._collected_when_named(path, named):
             return FileKind.OTHER
         if path.name == "conftest.py":
             return FileKind.CONFTEST
@@ -633,6 +635,29 @@ class Project:
         `--ignore`/`--ignore-glob` in `addopts`, or `collect_ignore`/
         `collect_ignore_glob` in a conftest above it (`exclusion` says which)."""
         return self.exclusion(path) is None
+
+    def _collected_when_named(self, path: Path, named: Path | None) -> bool:
+        exclusion = self.exclusion(path)
+        # When the nearest directory a pattern matches is the named path or above
+        # it, no directory pytest recurses into is left out.
+        if (
+            isinstance(exclusion, NotRecursed)
+            and named is not None
+            and is_relative_to(self.resolved(named), exclusion.directory)
+        ):
+            return self._ignored(path) is None
+        return exclusion is None
+
+    def _ignored(self, path: Path) -> Ignore | None:
+        """The `--ignore`/`collect_ignore` entry that keeps pytest from `path`, with
+        `norecursedirs` left aside."""
+        path = self.resolved(path)
+        config = self.pytest_config(path.parent)
+        rootdir = config.rootdir or self.root
+        if not is_relative_to(path.parent, rootdir):
+            return None
+        rules = addopts_ignore_entries(config, rootdir) + self._ignores_up(path.parent, rootdir)
+        return next((ignore for ignore in rules if ignore.matches(path)), None)
 
     def exclusion(self, path: Path) -> Exclusion | None:
         """What keeps pytest from collecting `path` (see `is_collected`), or None."""

@@ -188,7 +188,10 @@ def _exclusion(exclusion: NotRecursed | Ignore) -> str:
     if isinstance(exclusion, NotRecursed):
         source = _shown(exclusion.source) if exclusion.source else "pytest's default"
         directory = _shown(exclusion.directory)
-        return f'`norecursedirs` pattern "{exclusion.pattern}" ({source}) matches {directory}/'
+        return (
+            f'`norecursedirs` pattern "{exclusion.pattern}" ({source}) matches {directory}/'
+            ", unless pytest is given it or a path inside it"
+        )
     where = _shown(exclusion.source)
     if exclusion.key.startswith("--"):
         return f"`{exclusion.key}={exclusion.written}` in `addopts` ({where})"
