@@ -127,7 +127,9 @@ def discover(
             resolved = project.resolved(root)
             if resolved not in seen:
                 seen.add(resolved)
-                yield SourcePath(root, project.file_kind(root, named=root), explicit=True)
+                # A file is judged as pytest's recursion would (pre-commit and
+                # flake8 name every file they hand over, pytest's left-out ones too).
+                yield SourcePath(root, project.file_kind(root), explicit=True)
             continue
         if not _first_walk(os.path.realpath(root), walked):
             continue
