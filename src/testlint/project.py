@@ -573,6 +573,13 @@ class Project:
             return ()
         return run_files(self.repository_root)
 
+    def run_files_for(self, path: Path) -> tuple[tuple[Path, str], ...]:
+        """Every run file that may run the file at `path`: its own project's, its
+        repository's, and the checked project's (once each)."""
+        owner = self.owner(path)
+        found = {*owner.run_files, *owner.repository_run_files, *self.run_files}
+        return tuple(sorted(found))
+
     def requirement(self, name: str) -> tuple[Requirement, ...]:
         wanted = normalize_name(name)
         return tuple(r for r in self.requirements if r.name == wanted)

@@ -210,7 +210,6 @@ def ci_runs_pytest_elsewhere(path: Path, project: Project) -> bool:
     them runs pytest: the suite is run some other way (inside `conda build`, from a
     directory that holds no configuration), so whether pytest ever reads this file
     there cannot be told. Without any such file, pytest is run by hand, here."""
-    owner = project.owner(path)
-    found = {*owner.run_files, *owner.repository_run_files, *project.run_files}
+    found = project.run_files_for(path)
     running = [text for run_file, text in found if run_file.name not in DECLARING_FILES]
     return bool(running) and not any(re.search(r"\bpytest\b", text) for text in running)

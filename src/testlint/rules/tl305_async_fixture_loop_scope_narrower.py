@@ -289,10 +289,7 @@ def _configured(context: InFile) -> str | None:
 def _run_files_name_option(context: InFile) -> bool:
     """A CI or run file (workflow, tox, nox, make) names the option: CI may set it
     on pytest's command line, which testlint does not follow."""
-    project = context.project
-    owner = project.owner(context.path)
-    found = {*owner.run_files, *owner.repository_run_files, *project.run_files}
-    return any(OPTION in text for _, text in found)
+    return any(OPTION in text for _, text in context.project.run_files_for(context.path))
 
 
 def _what(node: cst.FunctionDef) -> str:

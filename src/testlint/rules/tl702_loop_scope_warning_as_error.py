@@ -295,9 +295,7 @@ def _ci_may_differ(path: Path, project: Project) -> bool:
     filters, with its own `-W`, or with the option set; or none runs pytest here."""
     if ci_runs_pytest_elsewhere(path, project):
         return True
-    owner = project.owner(path)
-    found = {*owner.run_files, *owner.repository_run_files, *project.run_files}
-    for _, text in found:
+    for _, text in project.run_files_for(path):
         if any(word in text for word in SILENCING_WORDS):
             return True
         if any(re.search(r"(?<!\S)(-W|--pythonwarnings)", line) for line in _pytest_lines(text)):
