@@ -234,8 +234,10 @@ def test_a_cached_check_sees_a_config_edit(tmp_path: Path) -> None:
 
 
 def pytest_in(project: Path) -> subprocess.CompletedProcess[str]:
+    """pytest run in the project; `-n 0` after its `addopts` (which it still parses)
+    keeps pytest-xdist from starting workers: the run is what is judged, not xdist."""
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"],
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "0"],
         cwd=project,
         capture_output=True,
         text=True,
