@@ -93,6 +93,12 @@ class PytestConfig:
     def addopts(self) -> tuple[str, ...]:
         return self.get_list("addopts") or ()
 
+    def ini_value(self, key: str) -> str | None:
+        """The value pytest reads for the ini option `key`: `-o key=...` in
+        `addopts` first, else the file's; None when neither sets it."""
+        value = _override_in(self.addopts, key)
+        return self.get_str(key) if value is None else value
+
     @cached_property
     def markers(self) -> frozenset[str]:
         """Registered marker names (`name(args): description` -> `name`)."""
@@ -385,6 +391,20 @@ class AsyncioSetup:
     mode_key: str = ""
     """What set `mode`: "override", "--asyncio-mode" (in `addopts`), "asyncio_mode",
     or "" (pytest-asyncio's default)."""
+
+
+def _override_in(addopts: tuple[str, ...], key: str) -> str | None:
+    """The value `-o key=...` (or `--override-ini`) gives in `addopts`."""
+    options = list(addopts)
+    for at, option in enumerate(options):
+        value = None
+        if option in ("-o", "--override-ini") and at + 1 < len(options):
+            value = options[at + 1]
+        elif option.startswith(("-o", "--override-ini=")):
+            value = option.split("=", 1)[1] if option.startswith("--") else option[2:]
+        if value is not None and value.startswith(f"{key}="):
+            return value.split("=", 1)[1].strip()
+    return None
 
 
 def asyncio_setup(config: PytestConfig, override: str = "") -> AsyncioSetup:

@@ -279,11 +279,7 @@ def _run_by_pytest_asyncio(context: RuleContext, kind: str) -> bool:
 def _configured(context: InFile) -> str | None:
     """`asyncio_default_fixture_loop_scope` as pytest reads it for the file
     (`-o` in `addopts` first); None when unset."""
-    config = context.project.pytest_config(context.path.parent)
-    value = _overridden(config.addopts)
-    if value is None:
-        value = config.get_str(OPTION) or ""
-    return value or None
+    return context.project.pytest_config(context.path.parent).ini_value(OPTION) or None
 
 
 def _run_files_name_option(context: InFile) -> bool:
@@ -294,20 +290,6 @@ def _run_files_name_option(context: InFile) -> bool:
 
 def _what(node: cst.FunctionDef) -> str:
     return "Async fixture" if node.asynchronous is not None else "`pytest_asyncio` fixture"
-
-
-def _overridden(addopts: tuple[str, ...]) -> str | None:
-    """The value `-o asyncio_default_fixture_loop_scope=...` gives in `addopts`."""
-    options = list(addopts)
-    for at, option in enumerate(options):
-        value = None
-        if option in ("-o", "--override-ini") and at + 1 < len(options):
-            value = options[at + 1]
-        elif option.startswith(("-o", "--override-ini=")):
-            value = option.split("=", 1)[1] if option.startswith("--") else option[2:]
-        if value is not None and value.startswith(f"{OPTION}="):
-            return value.split("=", 1)[1].strip()
-    return None
 
 
 def _requested(context: RuleContext, node: cst.FunctionDef, call: cst.Call) -> bool:

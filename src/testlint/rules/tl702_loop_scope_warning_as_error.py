@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import re
-import shlex
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,8 +131,9 @@ class LoopScopeWarningAsError(ConfigRule):
         if found is None:
             return []
         prefix, table = found
-        addopts = _arguments(table.get("addopts"))
-        if addopts is None or OPTION in table or _sets_option(addopts):
+        config = project.pytest_config(path.parent)
+        addopts = config.addopts
+        if config.ini_value(OPTION):
             return []
         if any(f"no:{plugin}" in item for item in addopts for plugin in ("warnings", "asyncio")):
             return []
@@ -179,25 +179,7 @@ def _table(path: Path, data: Mapping[str, Any]) -> tuple[tuple[str, ...], dict[s
     return None
 
 
-def _arguments(value: object) -> list[str] | None:
-    """`addopts` as pytest splits it (None: cannot be read)."""
-    if value is None:
-        return []
-    if isinstance(value, list):
-        return [str(item) for item in value]
-    if isinstance(value, str):
-        try:
-            return shlex.split(value)
-        except ValueError:
-            return None
-    return None
-
-
-def _sets_option(arguments: list[str]) -> bool:
-    return any(OPTION in argument for argument in arguments)
-
-
-def _cmdline_filters(arguments: list[str]) -> list[str]:
+def _cmdline_filters(arguments: tuple[str, ...]) -> list[str]:
     """The values of `-W`/`--pythonwarnings` among the arguments."""
     found: list[str] = []
     for at, argument in enumerate(arguments):
