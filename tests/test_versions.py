@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from cli_runner import write
-from testlint.dependencies import highest_admitted, release
+from testlint.dependencies import _name_and_specifier, highest_admitted, release
 from testlint.project import Project
 
 FIXTURES_ROOT = Path(__file__).parent / "fixtures"
@@ -155,6 +155,31 @@ def test_a_pipfile_declares_requirements(tmp_path: Path) -> None:
     assert project.assumed_version("pytest").text == "8.4.2"
     assert project.assumed_version("pytest-asyncio").text == "0.23.8"
     assert project.uses("pytest-xdist")
+
+
+def test_tox_factor_conditions_are_read_past(tmp_path: Path) -> None:
+    """tox's factor conditions hold dots and braces (`py3.8-django: ...`); the line
+    after the condition is the requirement, never the condition itself."""
+    write(
+        tmp_path,
+        "tox.ini",
+        "[testenv]\ndeps =\n    py3.8-common: pytest-asyncio==0.21.1\n"
+        "    {py3.9,py3.10}-xdist: pytest-xdist\n    !py3.7: pytest>=8\n"
+        "    py311: hypothesis\n",
+    )
+    declared = [(r.name, r.specifier) for r in Project(tmp_path).requirements]
+    assert declared == [
+        ("pytest-asyncio", "==0.21.1"),
+        ("pytest-xdist", ""),
+        ("pytest", ">=8"),
+        ("hypothesis", ""),
+    ]
+
+
+def test_requirement_lines_remembered_equal_the_plain_parse() -> None:
+    lines = ["pytest>=8", "pytest>=8", "x[extra] @ https://a", "-r b.txt", "# c", "", "Py_Test"]
+    plain = _name_and_specifier.__wrapped__
+    assert [_name_and_specifier(line) for line in lines] == [plain(line) for line in lines]
 
 
 UV_LOCK = """\

@@ -10,6 +10,7 @@ here imports or runs project code.
 from __future__ import annotations
 
 import configparser
+import functools
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -21,6 +22,9 @@ from testlint.locate import ProjectError, load_toml, loads_toml
 from testlint.pytest_config import read_ini
 
 _REQ_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*(.*)$")
+_TOX_FACTORS = re.compile(r"^[\w{}.!,-]+:\s+")
+"""A tox factor condition before a line (tox's own pattern: factors may hold dots
+and braces, `py3.8-django: ...`, `{py38,py39}: ...`)."""
 
 
 _QUOTED = re.compile(
@@ -41,6 +45,14 @@ class Requirement:
 
 
 def parse_requirement(text: str, source: Path) -> Requirement | None:
+    parsed = _name_and_specifier(text)
+    return None if parsed is None else Requirement(parsed[0], parsed[1], source)
+
+
+@functools.cache
+def _name_and_specifier(text: str) -> tuple[str, str] | None:
+    """A requirement line's normalised name and specifier. Remembered: a tox.ini
+    with a matrix of environments repeats the same lines thousands of times."""
     text = text.split(";", 1)[0].split(" #", 1)[0].strip()
     if not text or text.startswith(("-", "#", ".", "/")) or re.match(r"^[\w+]+://", text):
         return None
@@ -50,7 +62,7 @@ def parse_requirement(text: str, source: Path) -> Requirement | None:
     specifier = match.group(3).strip()
     if specifier.startswith("@"):
         specifier = ""
-    return Requirement(normalize_name(match.group(1)), specifier, source)
+    return normalize_name(match.group(1)), specifier
 
 
 def _requirements_file(path: Path, seen: dict[Path, None]) -> Iterator[Requirement]:
@@ -164,8 +176,8 @@ def _ini_requirements(path: Path) -> Iterator[Requirement]:
         if not parser.has_option(section, key):
             continue
         for line in parser.get(section, key).splitlines():
-            # tox factor conditions: `py311: pytest-xdist`
-            line = re.sub(r"^[\w,!-]+:\s+", "", line.strip())
+            # tox factor conditions: `py311: pytest-xdist`, `{py3.8,py3.9}-django: ...`
+            line = _TOX_FACTORS.sub("", line.strip())
             requirement = parse_requirement(line, path)
             if requirement is not None:
                 yield requirement
