@@ -627,6 +627,31 @@ def _plain_directory_rules(project: Project, directory: Path) -> object:
     return ignores
 
 
+def test_suite_mention_equals_the_first_suite_file_holding_the_word(tmp_path: Path) -> None:
+    """`_suite_mention` classifies only the test-named files that hold a word (a
+    speed trick): on a tree with uncollected look-alikes and on every fixture
+    project it finds the file the plain way does, the first of `suite_files`."""
+    write(tmp_path, "pytest.ini", "[pytest]\nnorecursedirs = build\npython_files = check_*.py\n")
+    write(tmp_path, "build/check_a.py", "import pytest_asyncio\n")  # not collected
+    write(tmp_path, "t/test_b.py", "import pytest_asyncio\n")  # not named as a test
+    write(tmp_path, "t/check_c.py", "@pytest.mark.asyncio\n")
+    write(tmp_path, "t/check_d.py", "import pytest_asyncio\n")
+    fixtures = Path(__file__).parent / "fixtures"
+    roots = [tmp_path, *sorted(p for p in fixtures.glob("TL*/*") if p.is_dir())]
+    found = 0
+    for root in roots:
+        for words in (("pytest_asyncio", "mark.asyncio"), ("pytest_asyncio",), ("xdist",)):
+            project, plain = Project(root), Project(root)
+            expected = next(
+                (p for p in plain.suite_files if any(w in plain.suite_text(p) for w in words)),
+                None,
+            )
+            assert project._suite_mention(words) == expected, (root, words)
+            found += expected is not None
+    assert Project(tmp_path)._suite_mention(("pytest_asyncio",)) == tmp_path / "t/check_d.py"
+    assert found > 20
+
+
 def test_directory_rules_remembered_per_directory_equal_the_plain_way(tmp_path: Path) -> None:
     """Each directory's `norecursedirs` match and `collect_ignore` entries are
     found once and shared by the directories below it (a speed trick): the rules

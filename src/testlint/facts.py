@@ -85,10 +85,16 @@ def _prepare_exiting(project: Project) -> object:
     return project.exiting_modules
 
 
+def _prepare_suite(project: Project) -> object:
+    project.list_suite()
+    return None
+
+
 SUITE = Fact(
     "suite",
     "The text of every test module and conftest: the markers and plugins the suite uses.",
     _suite_digest,
+    _prepare_suite,
 )
 MODULES = Fact(
     "modules",

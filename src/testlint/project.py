@@ -434,15 +434,14 @@ class Project:
 
     def _suite_mention(self, words: tuple[str, ...]) -> Path | None:
         """The first test module or conftest under the root that contains one of
-        `words` (read as text; only asked when dependencies do not say)."""
-        return next(
-            (
-                path
-                for path in self.suite_files
-                if any(word in self.suite_text(path) for word in words)
-            ),
-            None,
-        )
+        `words` (read as text; only asked when dependencies do not say). The suite
+        is the test-named files that pytest collects, in their order: only the
+        files that hold a word are asked whether pytest collects them."""
+        for path in self.test_named_files:
+            holds = any(word in self.suite_text(path) for word in words)
+            if holds and self.file_kind(path) is not FileKind.OTHER:
+                return path
+        return None
 
     @property
     def suite_files(self) -> tuple[Path, ...]:
@@ -450,6 +449,11 @@ class Project:
         "suite" fact)."""
         self.fact_reads.add("suite")
         return self._suite_files
+
+    def list_suite(self) -> None:
+        """Build `suite_files` now, without reading it for a rule: before the workers
+        fork, so that each of them does not list and classify the suite again."""
+        self._suite_files  # noqa: B018
 
     @cached_property
     def _suite_files(self) -> tuple[Path, ...]:
