@@ -300,6 +300,45 @@ def test_other_changed_files_lint_everything(shop: Path, launch: Launch, name: s
     assert launch.linted == linted + 1
 
 
+ERROR_FILTER = (
+    "[project]\nname = 'shop'\ndependencies = [{}]\n\n"
+    '[tool.pytest.ini_options]\nfilterwarnings = ["error"]\n'
+)
+
+
+@pytest.mark.parametrize("declared", ["", '"pytest-asyncio"'])
+def test_a_recheck_reuses_the_configuration_results_while_the_suite_facts_stand(
+    shop: Path, launch: Launch, monkeypatch: pytest.MonkeyPatch, declared: str
+) -> None:
+    """The configuration rules read test modules only through the suite facts: a
+    re-check whose changed modules keep their suite tokens reuses the recorded
+    configuration results (TL702's here, or none); one that gains `mark.asyncio`
+    (pytest-asyncio now in use) checks the configuration again."""
+    write(shop, {"pyproject.toml": ERROR_FILTER.format(declared)})
+    checks: list[Path] = []
+    real = runner.check_config
+
+    def counting(path: Path, *args: Any, **kwargs: Any) -> Any:
+        checks.append(path)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(runner, "check_config", counting)
+    first = launch("tests")
+    assert ("TL702" in first[1]) == bool(declared)
+    for appended, checked_again in (
+        ("# reviewed\n", False),
+        ("\nimport pytest\n\n@pytest.mark.asyncio\nasync def test_a(): pass\n", True),
+        ("# reviewed again\n", False),
+    ):
+        edit(shop, "tests/unit/test_exit.py", appended)
+        before, reruns = len(checks), launch.reruns
+        code, out, err, _ = launch("tests")
+        assert launch.reruns == reruns + 1, "checked alone"
+        assert (len(checks) > before) == checked_again, appended
+        assert (code, out, err) == uncached(launch, "tests")
+    assert "TL702" in out
+
+
 def test_the_bundled_examples_checked_alone_match_full_runs(shop: Path, launch: Launch) -> None:
     examples = Path(__file__).parent.parent / "examples"
     for path in examples.rglob("*"):

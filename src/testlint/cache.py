@@ -63,7 +63,7 @@ from testlint.locate import (
     is_virtualenv,
 )
 from testlint.memo import Key
-from testlint.project import marks_in_text
+from testlint.project import ASYNCIO_MENTIONS, marks_in_text
 from testlint.pytest_config import CONFIG_FILE_NAMES
 
 if TYPE_CHECKING:
@@ -96,8 +96,8 @@ def suite_tokens(text: str) -> str:
     what `suite_markers` and `Project.pytest_asyncio` look for (marker names,
     plugins)."""
     found = {f"mark.{name}" for name in marks_in_text(text)}
-    if "pytest_asyncio" in text:
-        found.add("pytest_asyncio")
+    # As `Project.pytest_asyncio` looks for them: as text, `xmark.asyncio` too.
+    found.update(word for word in ASYNCIO_MENTIONS if word in text)
     return " ".join(sorted(found))
 
 

@@ -186,6 +186,10 @@ _MARK = re.compile(r"mark\.(\w+)")
 _WORD = re.compile(r"\w")
 
 
+ASYNCIO_MENTIONS = ("pytest_asyncio", "mark.asyncio")
+"""Text that tells a test module uses pytest-asyncio (when dependencies do not say)."""
+
+
 def marks_in_text(text: str) -> list[str]:
     """The `name` of every `mark.name` in `text` (not `trademark.x`): what
     `\\bmark\\.(\\w+)` finds, ten times faster (a leading `\\b` keeps the regex
@@ -367,7 +371,7 @@ class Project:
         if (aiohttp or aiohttp_locked) and not self.old_aiohttp_plugin:
             # pytest-aiohttp 1.x is a pytest-asyncio plugin, and installs it
             return PluginStatus("used", self.version_evidence("pytest-aiohttp"))
-        mention = self._suite_mention(("pytest_asyncio", "mark.asyncio"))
+        mention = self._suite_mention(ASYNCIO_MENTIONS)
         if mention is not None:
             return PluginStatus("used", (Evidence("not declared, but the suite uses it", mention),))
         return PluginStatus("unused", ())

@@ -113,6 +113,9 @@ class RunResult:
     files included): what the summary says."""
     linked: list[Path] = field(default_factory=list)
     """Directories discovery entered through a symbolic link (`Selection.linked`)."""
+    configs: list[FileResult] | None = None
+    """The configuration files' results, for a re-check to reuse (None: not
+    reusable: a fix was written or shown, or a configuration could not be read)."""
 
     @property
     def diagnostics(self) -> list[Diagnostic]:
@@ -290,7 +293,7 @@ def _run(paths: Sequence[Path], options: RunOptions) -> RunResult:
         result.cache_directory = store.run_cache.cache.directory
     _lint(todo, options, roots, result, store)
     checked = ((item.path, linter.project) for item, linter in work)
-    _check_configs(checked, linters, options, roots, result)
+    result.configs = _check_configs(checked, linters, options, roots, result)
     if store is not None:
         seen = store.run_cache.cache.hasher.seen.values()
         result.newest_input_ns = max((int(entry[0]) for entry in seen), default=0)
@@ -313,6 +316,9 @@ class Recorded:
     """The cache scope its entries were made in."""
     facts: Mapping[str, Any]
     """The project's facts then (`Project.known_facts`)."""
+    configs: Sequence[tuple[str, list[dict[str, Any]]]] | None
+    """Each configuration file's findings (`cache.encode`d), as shown (None: check
+    them again)."""
 
     @classmethod
     def of(cls, result: RunResult, options: RunOptions) -> Recorded | None:
@@ -320,7 +326,14 @@ class Recorded:
         if result.checked is None or result.project is None:
             return None
         facts = result.project.known_facts()
-        return cls(Path(result.start), options, result.checked, result.cache_scope, facts)
+        configs = None
+        if result.configs is not None:
+            configs = [
+                (str(found.path), [cache.encode(d) for d in found.diagnostics])
+                for found in result.configs
+            ]
+        start, checked, scope = Path(result.start), result.checked, result.cache_scope
+        return cls(start, options, checked, scope, facts, configs)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -329,6 +342,7 @@ class Recorded:
             "checked": list(self.checked),
             "scope": self.scope,
             "facts": dict(self.facts),
+            "configs": None if self.configs is None else [list(c) for c in self.configs],
         }
 
     @classmethod
@@ -336,7 +350,11 @@ class Recorded:
         """A record's `to_json` part. Raises on foreign data."""
         checked = [CheckedFile(*facts) for facts in data["checked"]]
         options = RunOptions.from_json(data["options"])
-        return cls(Path(data["start"]), options, checked, str(data["scope"]), data["facts"])
+        configs = data["configs"]
+        if configs is not None:
+            configs = [(str(name), list(found)) for name, found in configs]
+        start, scope = Path(data["start"]), str(data["scope"])
+        return cls(start, options, checked, scope, data["facts"], configs)
 
 
 def run_changed(recorded: Recorded, changed: set[str]) -> RunResult | None:
@@ -367,6 +385,7 @@ def _run_changed(recorded: Recorded, changed: set[str]) -> RunResult | None:
     result.checked = now = []
     result.checked_files = len(checked)
     suite_readers = sum(1 for entry in checked if entry.reads_suite)
+    same_tokens = True
     is_changed = record.among(changed)
     for entry in checked:
         name, kind, encoded, _, uses_suite, tokens = entry
@@ -388,18 +407,31 @@ def _run_changed(recorded: Recorded, changed: set[str]) -> RunResult | None:
         partial, tests_read, read = _lint_one(item, linter, options, ())
         if partial.errors or partial.warnings or len(partial.files) != 1 or read is None:
             return None
-        if read[1] != tokens and suite_readers > int(uses_suite):
-            return None  # another file's result read the suite's facts this changed
+        if read[1] != tokens:
+            if suite_readers > int(uses_suite):
+                return None  # another file's result read the suite's facts this changed
+            same_tokens = False
         found = partial.files[0]
         result.files.append(found)
         result.newest_input_ns = max(result.newest_input_ns, os.stat(path).st_mtime_ns)
         reads = sorted(os.path.realpath(p) for p in tests_read)
         again = [cache.encode(d) for d in found.diagnostics]
         now.append(CheckedFile(name, kind, again, reads, "suite" in found.facts, read[1]))
+    if same_tokens and recorded.configs is not None:
+        # The configuration rules read no test module but through the suite facts,
+        # and no token of those changed: the configuration files' results stand.
+        result.configs = [_recorded_config(name, found) for name, found in recorded.configs]
+        result.files.extend(result.configs)
+        return result
     checked_paths = [Path(entry[0]) for entry in checked]
     paths = ((path, linters.for_path(path).project) for path in checked_paths)
-    _check_configs(paths, linters, options, (), result)
+    result.configs = _check_configs(paths, linters, options, (), result)
     return result
+
+
+def _recorded_config(name: str, encoded: list[dict[str, Any]]) -> FileResult:
+    path = Path(name)
+    return FileResult(path, diagnostics=[cache.decode(path, raw) for raw in encoded])
 
 
 def _check_configs(
@@ -408,15 +440,18 @@ def _check_configs(
     options: RunOptions,
     roots: Sequence[Path],
     result: RunResult,
-) -> None:
+) -> list[FileResult] | None:
     """The configuration files pytest reads for the checked files, checked whole
-    on every run (never cached, so never stale: `config_lint.py`), fixed too."""
+    on every full run (never cached: `config_lint.py`), fixed too. Returns their
+    results, for a re-check of a few test modules to reuse (None: a fix was
+    written or shown, or the files could not be found)."""
     try:
         configs = config_files((path.parent, project) for path, project in checked)
         linted = [(config, linters.for_path(config)) for config in configs]
     except ProjectError as exc:
         result.errors.append(str(exc))
-        return
+        return None
+    results: list[FileResult] | None = []
     for config, linter in linted:
         level = _fix_level(options, linter.settings)
         found = check_config(config, linter.settings, linter.project, level)
@@ -425,11 +460,15 @@ def _check_configs(
         _show_from_here(found)
         result.files.append(found)
         if found.fixed is None:
+            if results is not None:
+                results.append(found)
             continue
+        results = None
         if options.diff:
             result.diffs.append(unified_diff(found.path, found.original, found.fixed))
         elif not INTERRUPTED.is_set():
             _write_config(config, found, linter, [*roots, config.parent], result)
+    return results
 
 
 def _show_from_here(found: FileResult) -> None:
