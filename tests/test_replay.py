@@ -15,7 +15,7 @@ import click
 import pytest
 
 from launching import Launch, uncached
-from testlint import cli, fingerprint, index, invocation, record, runner
+from testlint import cli, config_lint, fingerprint, index, invocation, record, runner
 from testlint import project as project_module
 from testlint.files import skips_directory
 from testlint.locate import ROOT_MARKERS
@@ -316,7 +316,7 @@ def test_a_recheck_reuses_the_configuration_results_while_the_suite_facts_stand(
     (pytest-asyncio now in use) checks the configuration again."""
     write(shop, {"pyproject.toml": ERROR_FILTER.format(declared)})
     checks: list[Path] = []
-    real = runner.check_config
+    real = config_lint.check_config
 
     def counting(path: Path, *args: Any, **kwargs: Any) -> Any:
         checks.append(path)
