@@ -280,6 +280,9 @@ def test_consumers_and_depends_prefilters_equal_the_plain_way(tmp_path: Path) ->
                 "def r(a=Depends(\n    c.get_db\n), b=Depends(g), d=Depends(run)): ...\n"
             ),
             "pkg/text.py": '"""from pkg.core import run"""\n',
+            "pkg/sub/c.py": "from ... import run\nfrom . import a\n",  # above the top
+            "pkg/sub/d.py": "from ...pkg.core import run as r\nfrom .a import go\n",
+            "top.py": "from . import run\nfrom .pkg.core import get_db\n",
         },
     )
     compared = 0
