@@ -508,6 +508,41 @@ def test_valid_python_that_libcst_cannot_parse_is_said_so(
     assert (project / "test_a.py").read_bytes() == EXIT
 
 
+def test_a_libcst_parser_failure_is_a_finding_not_an_internal_error(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """libcst 1.9's parser raises `CSTLogicError` on implicitly concatenated
+    t-strings (sqlalchemy's `test_tstrings_py314.py`); that was reported as a
+    testlint bug, exit 2. It is TL001, saying which parser refused the file."""
+    import libcst
+
+    (project / "test_t.py").write_text('query = t"select " t"{x}"\n', encoding="utf-8")
+    result = invoke("--output-format", "concise", "test_t.py")
+    version = ".".join(map(str, sys.version_info[:2]))
+    assert result.exit_code == 1, result.output
+    line = result.stdout.splitlines()[0]
+    if sys.version_info < (3, 14):
+        assert line.startswith("test_t.py:1:")
+        assert line.endswith(
+            f"(Python {version}, which runs testlint; libcst cannot parse it either: "
+            "it may be written for a newer Python)"
+        )
+    assert "TL001 Cannot parse file: " in line
+
+    def fail(source: object, *args: object, **kwargs: object) -> object:
+        raise libcst.CSTLogicError("Logic error!")
+
+    monkeypatch.setattr(libcst, "parse_module", fail)  # valid Python that libcst refuses
+    result = invoke("--output-format", "concise", "--fix", "test_a.py")
+    monkeypatch.undo()
+    assert result.exit_code == 1
+    assert result.stdout.splitlines()[0] == (
+        "test_a.py:1:1: TL001 Cannot parse file: libcst's parser failed (Logic error!); "
+        "the file is valid Python, but libcst cannot parse this syntax yet"
+    )
+    assert (project / "test_a.py").read_bytes() == EXIT
+
+
 def test_a_broken_configuration_deep_in_the_tree_stops_the_run_before_any_write(
     project: Path,
 ) -> None:

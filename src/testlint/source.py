@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import io
 import re
+import sys
 import tokenize
 import warnings
 
@@ -152,6 +153,21 @@ def parse(source: bytes | str, text: str | None = None) -> cst.Module:
             "but libcst cannot parse this syntax yet)",
             exc.raw_line,
             exc.raw_column + 1,
+        ) from exc
+    except cst.CSTLogicError as exc:
+        # libcst's parser fails on syntax it does not know yet (t-strings on 1.9).
+        python_error = _python_syntax_error(source)
+        if python_error is not None:
+            version = ".".join(map(str, sys.version_info[:2]))
+            raise SourceError(
+                f"{python_error} (Python {version}, which runs testlint; libcst cannot "
+                "parse it either: it may be written for a newer Python)",
+                python_error.line,
+                python_error.column,
+            ) from exc
+        raise SourceError(
+            f"Cannot parse file: libcst's parser failed ({exc}); the file is valid "
+            "Python, but libcst cannot parse this syntax yet"
         ) from exc
     except (RecursionError, MemoryError) as exc:
         raise SourceError(
