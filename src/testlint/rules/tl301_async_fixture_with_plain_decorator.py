@@ -113,7 +113,12 @@ class AsyncFixtureWithPlainDecorator(Rule):
     def gate(cls, file: SourceFile) -> bool:
         """An `async def` has a decorator that may be `pytest.fixture`, and
         pytest-asyncio runs the file in strict mode (decided from its text and the
-        project, only for a file with such a fixture, as in the visit)."""
+        project, only for a file with such a fixture, as in the visit). A name
+        resolves to `pytest.fixture` only through an import or binding that spells
+        `fixture`: without the word, the file is left alone unparsed (most async test
+        modules of a suite use fixtures from a conftest)."""
+        if "fixture" not in file.source:
+            return False
         candidates = any(
             names & {"pytest.fixture", None}
             for function in async_functions(file.scan, import_time_only=False)
