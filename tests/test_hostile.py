@@ -543,6 +543,24 @@ def test_a_libcst_parser_failure_is_a_finding_not_an_internal_error(
     assert (project / "test_a.py").read_bytes() == EXIT
 
 
+@pytest.mark.parametrize(("condition", "reported"), [("<", False), (">=", True)])
+def test_a_file_this_python_cannot_parse_and_pytest_here_skips_is_no_finding(
+    project: Path, condition: str, reported: bool
+) -> None:
+    """sqlalchemy skips its `*_py314.py` modules below 3.14 with a conftest: where
+    this Python cannot parse such a file, pytest on this Python never imports it, so
+    it is no TL001 (it still is where the condition does not hold)."""
+    (project / "conftest.py").write_text(
+        f"import sys\ncollect_ignore_glob = []\nif sys.version_info {condition} (99, 0):\n"
+        '    collect_ignore_glob.append("*_py99.py")\n',
+        encoding="utf-8",
+    )
+    (project / "test_new_py99.py").write_text("def test(:\n    pass\n", encoding="utf-8")
+    result = invoke("--output-format", "concise", "--select", "TL0", "test_new_py99.py")
+    assert ("TL001" in result.stdout) is reported
+    assert result.exit_code == int(reported)
+
+
 def test_a_broken_configuration_deep_in_the_tree_stops_the_run_before_any_write(
     project: Path,
 ) -> None:

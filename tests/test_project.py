@@ -566,6 +566,56 @@ def test_exclusion_names_what_keeps_pytest_away(tmp_path: Path) -> None:
     )
 
 
+def test_collect_ignores_under_a_version_condition_are_read_for_this_python(
+    tmp_path: Path,
+) -> None:
+    """Additions under a module-level `if` on `sys.version_info` alone are known for
+    the running Python (the branch it takes), never applied to discovery."""
+    write(
+        tmp_path,
+        "tests/conftest.py",
+        "import os, sys\n"
+        "collect_ignore_glob = []\n"
+        "if sys.version_info < (99, 0):\n"
+        '    collect_ignore_glob.append("*_py99.py")\n'
+        "if sys.version_info[:2] >= (3, 0):\n"
+        '    collect_ignore.append("test_py3_only.py")\n'
+        "if sys.version_info >= (99,):\n"
+        '    collect_ignore_glob.append("*_old.py")\n'
+        "elif sys.version_info == (1, 0):\n"
+        '    collect_ignore_glob.append("*_never.py")\n'
+        "else:\n"
+        '    collect_ignore_glob.extend(["*_else.py"])\n'
+        "if sys.version_info[0:2] < (99, 0):\n"  # a slice with a start: not read
+        '    collect_ignore_glob.append("*_start.py")\n'
+        "if os.name == 'nt':\n"
+        '    collect_ignore_glob.append("*_nt.py")\n'
+        "if sys.version_info < (99, 0) and os.name == 'nt':\n"
+        '    collect_ignore_glob.append("*_both.py")\n',
+    )
+    read = read_collect_ignores(tmp_path / "tests" / "conftest.py")
+    assert [i.written for i in read.on_this_python] == [
+        "*_py99.py",
+        "test_py3_only.py",
+        "*_else.py",
+    ]
+    assert read.entries == ()
+    for name in ("test_x_py99.py", "test_py3_only.py", "test_x_else.py", "test_x_nt.py"):
+        write(tmp_path, f"tests/{name}", "def test(): pass\n")
+    project = Project(tmp_path)
+    gated = {
+        name: getattr(project.ignored_on_this_python(tmp_path / "tests" / name), "written", None)
+        for name in ("test_x_py99.py", "test_py3_only.py", "test_x_else.py", "test_x_nt.py")
+    }
+    assert gated == {
+        "test_x_py99.py": "*_py99.py",
+        "test_py3_only.py": "test_py3_only.py",
+        "test_x_else.py": "*_else.py",
+        "test_x_nt.py": None,
+    }
+    assert all(project.is_collected(tmp_path / "tests" / name) for name in gated)
+
+
 def test_default_norecursedirs_name_no_configuration_file(tmp_path: Path) -> None:
     write(tmp_path, "pytest.ini", "[pytest]\n")
     verdict = Project(tmp_path).exclusion(tmp_path / "build" / "test_a.py")

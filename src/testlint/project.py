@@ -769,6 +769,21 @@ class Project:
             found.extend((conftest, *entry) for entry in read_collect_ignores(conftest).unevaluated)
         return tuple(found)
 
+    def ignored_on_this_python(self, path: Path) -> Ignore | None:
+        """The `collect_ignore` entry of a conftest above `path`, added under a
+        `sys.version_info` condition that holds on the Python running testlint,
+        that keeps pytest on this Python from `path` (never applied to discovery:
+        CI runs other Pythons; see `CollectIgnores.on_this_python`)."""
+        path = self.resolved(path)
+        rootdir = self.pytest_config(path.parent).rootdir or self.root
+        if not is_relative_to(path.parent, rootdir):
+            return None
+        for current in _up_to(path.parent, rootdir):
+            for ignore in read_collect_ignores(current / "conftest.py").on_this_python:
+                if ignore.matches(path):
+                    return ignore
+        return None
+
     def collect_ignores(self, directory: Path) -> tuple[Ignore, ...]:
         """The `collect_ignore` entries of the conftest in `directory` (cached)."""
         cached = self._ignores.get(directory)

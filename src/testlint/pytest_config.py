@@ -12,10 +12,12 @@ from __future__ import annotations
 import ast
 import configparser
 import fnmatch
+import operator
 import os
 import re
 import shlex
-from collections.abc import Callable, Container, Mapping, Sequence
+import sys
+from collections.abc import Callable, Container, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -296,6 +298,11 @@ class CollectIgnores:
     """(line, code) of the additions testlint cannot evaluate: computed entries
     (an f-string, a call, a name) and additions under a condition, in a function
     or in a loop. They are assumed not to apply."""
+    on_this_python: tuple[Ignore, ...] = ()
+    """The literal strings added under a module-level `if` on `sys.version_info`
+    alone that holds on the Python running testlint (`if sys.version_info < (3, 14):`).
+    Not applied to discovery (CI runs other Pythons): TL001 reads them, since a file
+    this Python cannot parse is not imported by pytest on this Python either."""
 
 
 def read_collect_ignores(conftest: Path) -> CollectIgnores:
@@ -327,6 +334,11 @@ def read_collect_ignores(conftest: Path) -> CollectIgnores:
             else:
                 glob = str((conftest.parent / text).resolve())
                 entries.append(Ignore(target, text, conftest, glob=glob))
+    on_this_python = tuple(
+        _ignore(conftest, target, text)
+        for target, value in _version_gated_additions(tree.body)
+        for text in _literal_strings(value)
+    )
     unevaluated: list[tuple[int, str]] = []
     lines = source.decode("utf-8", "replace").splitlines()
     for node in ast.walk(tree):
@@ -336,7 +348,75 @@ def read_collect_ignores(conftest: Path) -> CollectIgnores:
         if target is not None and value is not None:
             line = lines[node.lineno - 1].strip() if node.lineno <= len(lines) else ""
             unevaluated.append((node.lineno, line))
-    return CollectIgnores(tuple(entries), tuple(sorted(unevaluated)))
+    return CollectIgnores(tuple(entries), tuple(sorted(unevaluated)), on_this_python)
+
+
+def _ignore(conftest: Path, target: str, text: str) -> Ignore:
+    if target == "collect_ignore":
+        return Ignore(target, text, conftest, path=(conftest.parent / text).resolve())
+    return Ignore(target, text, conftest, glob=str((conftest.parent / text).resolve()))
+
+
+def _version_gated_additions(body: list[ast.stmt]) -> Iterator[tuple[str, ast.expr]]:
+    """(target, value) of the `collect_ignore` additions in the branch that the
+    running Python takes of each module-level `if` on `sys.version_info` alone."""
+    for statement in body:
+        if not isinstance(statement, ast.If):
+            continue
+        holds = _version_condition(statement.test)
+        if holds is None:
+            continue
+        for inner in statement.body if holds else statement.orelse:
+            target, value = _collect_ignore_entry(inner)
+            if target is not None and value is not None:
+                yield target, value
+        if not holds:
+            yield from _version_gated_additions(statement.orelse)  # elif chains
+
+
+_COMPARE = {
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+}
+
+
+def _version_condition(test: ast.expr) -> bool | None:
+    """Whether `sys.version_info <op> (3, 14)` (or `sys.version_info[:2] ...`)
+    holds on the running Python; None for any other condition."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1):
+        return None
+    compare = _COMPARE.get(type(test.ops[0]))
+    left, current = test.left, tuple(sys.version_info)
+    if isinstance(left, ast.Subscript):
+        cut = left.slice
+        if not (
+            isinstance(cut, ast.Slice)
+            and cut.lower is None
+            and cut.step is None
+            and isinstance(cut.upper, ast.Constant)
+            and type(cut.upper.value) is int
+        ):
+            return None
+        left, current = left.value, current[: cut.upper.value]
+    is_version = (
+        isinstance(left, ast.Attribute)
+        and left.attr == "version_info"
+        and isinstance(left.value, ast.Name)
+        and left.value.id == "sys"
+    )
+    try:
+        wanted = ast.literal_eval(test.comparators[0])
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
+    if not is_version or compare is None or not isinstance(wanted, tuple):
+        return None
+    if not all(type(part) is int for part in wanted):
+        return None
+    return bool(compare(current, wanted))
 
 
 def _collect_ignore_entry(statement: ast.stmt) -> tuple[str | None, ast.expr | None]:

@@ -24,6 +24,10 @@ class SourceError(Exception):
         self.column = column
 
 
+class PythonRefuses(SourceError):
+    """The Python running testlint cannot parse the file (libcst may, or not)."""
+
+
 def decode(source: bytes) -> str:
     """Text of a Python source file, honouring a BOM and a PEP 263 cookie."""
     if b"\x00" in source:
@@ -64,7 +68,7 @@ def _python_syntax_error(source: bytes | str) -> SourceError | None:
             warnings.simplefilter("ignore")
             ast.parse(source)
     except SyntaxError as exc:
-        return SourceError(f"Cannot parse file: {exc.msg}", exc.lineno or 1, exc.offset or 1)
+        return PythonRefuses(f"Cannot parse file: {exc.msg}", exc.lineno or 1, exc.offset or 1)
     except (ValueError, RecursionError, MemoryError) as exc:
         return SourceError(f"Cannot parse file: Python cannot parse it either ({exc})")
     return None
@@ -159,7 +163,7 @@ def parse(source: bytes | str, text: str | None = None) -> cst.Module:
         python_error = _python_syntax_error(source)
         if python_error is not None:
             version = ".".join(map(str, sys.version_info[:2]))
-            raise SourceError(
+            raise PythonRefuses(
                 f"{python_error} (Python {version}, which runs testlint; libcst cannot "
                 "parse it either: it may be written for a newer Python)",
                 python_error.line,

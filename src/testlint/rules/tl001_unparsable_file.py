@@ -15,6 +15,12 @@ class UnparsableFile(Rule):
     (it may be valid syntax newer than the running interpreter). Other `.py`
     files are reported only when a rule parses them.
 
+    Not reported: a file the running Python cannot parse when a conftest keeps
+    pytest on this Python from collecting it, under a condition on
+    `sys.version_info` alone (`if sys.version_info < (3, 14):
+    collect_ignore_glob.append("*_py314.py")`): pytest never imports it where it
+    fails to parse.
+
     A file larger than `max-file-size` (default 2 MB; `0` turns the limit off) is
     reported too, as "File not checked", and never parsed: parsing a file costs
     some 650 MB of memory per MB of dense code.
