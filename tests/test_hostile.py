@@ -481,15 +481,33 @@ def test_invalid_configuration_with_fix_writes_nothing(project: Path) -> None:
     assert all((project / n).read_bytes() == EXIT for n in ("test_a.py", "test_b.py", "test_c.py"))
 
 
+@pytest.mark.parametrize(
+    ("refusal", "first_line"),
+    [
+        (
+            "syntax error",
+            "test_a.py:6:5: TL001 Cannot parse file: parser error: error at 6:4: unexpected "
+            "token (the file is valid Python, but libcst cannot parse this syntax yet)",
+        ),
+        (
+            "logic error",
+            "test_a.py:1:1: TL001 Cannot parse file: libcst's parser failed (Logic error!); "
+            "the file is valid Python, but libcst cannot parse this syntax yet",
+        ),
+    ],
+)
 def test_valid_python_that_libcst_cannot_parse_is_said_so(
-    project: Path, monkeypatch: pytest.MonkeyPatch
+    project: Path, monkeypatch: pytest.MonkeyPatch, refusal: str, first_line: str
 ) -> None:
     """No syntax that CPython accepts and libcst 1.9 rejects is known on the Pythons
-    testlint supports, so libcst's refusal is simulated: the file is TL001, and the
-    message says the file is valid Python."""
+    testlint supports, so libcst's refusal is simulated, as a syntax error and as
+    the internal error its parser raises on syntax it does not know (t-strings):
+    the file is TL001, and the message says the file is valid Python."""
     import libcst
 
     def refuse(source: object, *args: object, **kwargs: object) -> object:
+        if refusal == "logic error":
+            raise libcst.CSTLogicError("Logic error!")
         raise libcst.ParserSyntaxError(
             "parser error: error at 6:4: unexpected token",
             lines=["x"] * 6,
@@ -501,21 +519,14 @@ def test_valid_python_that_libcst_cannot_parse_is_said_so(
     result = invoke("--output-format", "concise", "--fix", "test_a.py")
     monkeypatch.undo()
     assert result.exit_code == 1
-    assert result.stdout.splitlines()[0] == (
-        "test_a.py:6:5: TL001 Cannot parse file: parser error: error at 6:4: unexpected token "
-        "(the file is valid Python, but libcst cannot parse this syntax yet)"
-    )
+    assert result.stdout.splitlines()[0] == first_line
     assert (project / "test_a.py").read_bytes() == EXIT
 
 
-def test_a_libcst_parser_failure_is_a_finding_not_an_internal_error(
-    project: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_libcst_parser_failure_is_a_finding_not_an_internal_error(project: Path) -> None:
     """libcst 1.9's parser raises `CSTLogicError` on implicitly concatenated
     t-strings (sqlalchemy's `test_tstrings_py314.py`); that was reported as a
     testlint bug, exit 2. It is TL001, saying which parser refused the file."""
-    import libcst
-
     (project / "test_t.py").write_text('query = t"select " t"{x}"\n', encoding="utf-8")
     result = invoke("--output-format", "concise", "test_t.py")
     version = ".".join(map(str, sys.version_info[:2]))
@@ -528,19 +539,6 @@ def test_a_libcst_parser_failure_is_a_finding_not_an_internal_error(
             "it may be written for a newer Python)"
         )
     assert "TL001 Cannot parse file: " in line
-
-    def fail(source: object, *args: object, **kwargs: object) -> object:
-        raise libcst.CSTLogicError("Logic error!")
-
-    monkeypatch.setattr(libcst, "parse_module", fail)  # valid Python that libcst refuses
-    result = invoke("--output-format", "concise", "--fix", "test_a.py")
-    monkeypatch.undo()
-    assert result.exit_code == 1
-    assert result.stdout.splitlines()[0] == (
-        "test_a.py:1:1: TL001 Cannot parse file: libcst's parser failed (Logic error!); "
-        "the file is valid Python, but libcst cannot parse this syntax yet"
-    )
-    assert (project / "test_a.py").read_bytes() == EXIT
 
 
 @pytest.mark.parametrize(("condition", "reported"), [("<", False), (">=", True)])
