@@ -114,6 +114,31 @@ def _allowed(level: Applicability) -> set[Applicability]:
     return {Applicability.SAFE} if level is Applicability.SAFE else set(Applicability)
 
 
+@pytest.mark.parametrize(
+    ("name", "text", "where"),
+    [
+        ("pyproject.toml", "[tool.pytest.ini_options]\naddopts = []\n", "tool.pytest.ini_options"),
+        ("pyproject.toml", '[tool.pytest]\naddopts = ["-ra"]\n', "tool.pytest"),
+        # Both: pytest below 9 reads `ini_options` (pytest 9 refuses the file,
+        # TL701's finding), even an empty one, as `pytest_config` does.
+        (
+            "pyproject.toml",
+            "[tool.pytest]\nx = 1\n[tool.pytest.ini_options]\n",
+            "tool.pytest.ini_options",
+        ),
+        ("pytest.toml", "[pytest]\naddopts = []\n", "pytest"),
+        ("pyproject.toml", "[project]\nname = 'x'\n", None),
+    ],
+)
+def test_config_rules_read_the_table_pytest_config_reads(
+    name: str, text: str, where: str | None
+) -> None:
+    from testlint.rules._config import options_table
+
+    found = options_table(Path(name), loads(text))
+    assert (".".join(found[0]) if found else None) == where
+
+
 def test_positions_are_the_key_and_the_item() -> None:
     found = check(FIXTURES / "TL701" / "spaced_items" / "pyproject.toml").diagnostics
     assert [(d.start.line, d.start.column, d.end.column) for d in found] == [

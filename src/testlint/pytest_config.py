@@ -122,7 +122,9 @@ def matches_python_names(name: str, patterns: Sequence[str]) -> bool:
     return False
 
 
-def _tool_pytest(data: Mapping[str, Any]) -> tuple[Mapping[str, Any], bool] | None:
+def tool_pytest(data: Mapping[str, Any]) -> tuple[Mapping[str, Any], bool] | None:
+    """The table of a pyproject's `[tool.pytest]` that pytest reads its options from,
+    and whether it is the native one (pytest 9), not `ini_options`."""
     tool = data.get("tool")
     pytest_table = tool.get("pytest") if isinstance(tool, dict) else None
     if not isinstance(pytest_table, dict):
@@ -152,7 +154,7 @@ def _load_pytest_ini(path: Path) -> PytestConfig | None:
 
 
 def _load_pyproject(path: Path) -> PytestConfig | None:
-    found = _tool_pytest(load_toml(path))
+    found = tool_pytest(load_toml(path))
     if found is None:
         return None
     return PytestConfig(path, found[0], toml_mode=found[1])

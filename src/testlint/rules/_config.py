@@ -21,6 +21,7 @@ from typing import Any, ClassVar, Union
 from testlint.diagnostics import Applicability
 from testlint.memo import Memo
 from testlint.project import FileKind, Project
+from testlint.pytest_config import tool_pytest
 from testlint.rule import Rule
 from testlint.rules._never import pytest_pinned_below
 from testlint.settings import Settings
@@ -213,3 +214,18 @@ def ci_runs_pytest_elsewhere(path: Path, project: Project) -> bool:
     found = project.run_files_for(path)
     running = [text for run_file, text in found if run_file.name not in DECLARING_FILES]
     return bool(running) and not any(re.search(r"\bpytest\b", text) for text in running)
+
+
+def options_table(
+    path: Path, data: Mapping[str, Any]
+) -> tuple[tuple[str, ...], Mapping[str, Any]] | None:
+    """The table pytest reads its options from in a `pyproject.toml` or
+    `pytest.toml`, and where it is (its key path)."""
+    if path.name in ("pytest.toml", ".pytest.toml"):
+        native = data.get("pytest")
+        return (("pytest",), native) if isinstance(native, dict) else None
+    found = tool_pytest(data)
+    if found is None:
+        return None
+    table, native_table = found
+    return ("tool", "pytest") if native_table else ("tool", "pytest", "ini_options"), table

@@ -15,6 +15,7 @@ from testlint.rules._config import (
     Span,
     TextEdit,
     ci_runs_pytest_elsewhere,
+    options_table,
     toml_string,
 )
 
@@ -39,7 +40,6 @@ ACTIONS = ("default", "always", "ignore", "module", "once", "error")
 SILENCING_WORDS = ("no:warnings", "no:asyncio", OPTION, "PYTEST_ADDOPTS")
 """Run-file text that may turn the plugin or its warning off, or set the option,
 for the runs CI makes: then whether pytest stops cannot be told."""
-TABLES = (("tool", "pytest", "ini_options"), ("tool", "pytest"))
 
 
 class LoopScopeWarningAsError(ConfigRule):
@@ -127,7 +127,7 @@ class LoopScopeWarningAsError(ConfigRule):
         cls, path: Path, document: Document, data: Mapping[str, Any], project: Project
     ) -> list[ConfigFinding]:
         """At most one finding, on the filter that makes the warning an error."""
-        found = _table(path, data)
+        found = options_table(path, data)
         if found is None:
             return []
         prefix, table = found
@@ -161,22 +161,6 @@ class Filter:
 
 class _Unreadable(Exception):
     """A filter whose effect on the warning cannot be told."""
-
-
-def _table(path: Path, data: Mapping[str, Any]) -> tuple[tuple[str, ...], dict[str, Any]] | None:
-    """The table pytest reads its options from in this file."""
-    if path.name in ("pytest.toml", ".pytest.toml"):
-        native = data.get("pytest")
-        return (("pytest",), native) if isinstance(native, dict) else None
-    for prefix in TABLES:
-        found: Any = data
-        for part in prefix:
-            found = found.get(part) if isinstance(found, dict) else None
-        if isinstance(found, dict) and found:
-            if prefix == ("tool", "pytest"):  # the native table: without `ini_options`
-                found = {k: v for k, v in found.items() if k != "ini_options"}
-            return prefix, found
-    return None
 
 
 def _cmdline_filters(arguments: tuple[str, ...]) -> list[str]:
