@@ -53,6 +53,7 @@ from testlint.pytest_config import (
     CONFIG_FILES,
     DEFAULT_NORECURSEDIRS,
     DEFAULT_PYTEST_CONFIG,
+    CollectIgnores,
     Ignore,
     PytestConfig,
     addopts_ignore_entries,
@@ -215,7 +216,7 @@ class Project:
 
     root: Path
     _configs: dict[Path, PytestConfig] = field(default_factory=dict, repr=False)
-    _ignores: dict[Path, tuple[Ignore, ...]] = field(default_factory=dict, repr=False)
+    _ignores: dict[Path, CollectIgnores] = field(default_factory=dict, repr=False)
     _owners: dict[Path, Project] = field(default_factory=dict, repr=False)
     _owners_by_name: dict[Path, Project] = field(default_factory=dict, repr=False)
     _configs_by_name: dict[Path, PytestConfig] = field(default_factory=dict, repr=False)
@@ -759,15 +760,11 @@ class Project:
         """(conftest, line, code) of the `collect_ignore` additions testlint cannot
         evaluate, in the conftests whose `collect_ignore` applies to the files of
         `directory` (those `exclusion` reads)."""
-        directory = self.real_directory(directory)
-        rootdir = self.pytest_config(directory).rootdir or self.root
-        if not is_relative_to(directory, rootdir):
-            return ()
-        found: list[tuple[Path, int, str]] = []
-        for current in _up_to(directory, rootdir):
-            conftest = current / "conftest.py"
-            found.extend((conftest, *entry) for entry in read_collect_ignores(conftest).unevaluated)
-        return tuple(found)
+        return tuple(
+            (conftest, *entry)
+            for conftest, read in self._conftests_above(directory)
+            for entry in read.unevaluated
+        )
 
     def ignored_on_this_python(self, path: Path) -> Ignore | None:
         """The `collect_ignore` entry of a conftest above `path`, added under a
@@ -775,21 +772,27 @@ class Project:
         that keeps pytest on this Python from `path` (never applied to discovery:
         CI runs other Pythons; see `CollectIgnores.on_this_python`)."""
         path = self.resolved(path)
-        rootdir = self.pytest_config(path.parent).rootdir or self.root
-        if not is_relative_to(path.parent, rootdir):
-            return None
-        for current in _up_to(path.parent, rootdir):
-            for ignore in read_collect_ignores(current / "conftest.py").on_this_python:
-                if ignore.matches(path):
-                    return ignore
-        return None
+        ignores = (i for _, read in self._conftests_above(path.parent) for i in read.on_this_python)
+        return next((ignore for ignore in ignores if ignore.matches(path)), None)
+
+    def _conftests_above(self, directory: Path) -> Iterator[tuple[Path, CollectIgnores]]:
+        """Each conftest whose `collect_ignore` applies to the files of `directory`
+        (from it up to the rootdir, nearest first), with what it adds."""
+        directory = self.real_directory(directory)
+        rootdir = self.pytest_config(directory).rootdir or self.root
+        if not is_relative_to(directory, rootdir):
+            return
+        for current in _up_to(directory, rootdir):
+            yield current / "conftest.py", self._conftest_ignores(current)
 
     def collect_ignores(self, directory: Path) -> tuple[Ignore, ...]:
         """The `collect_ignore` entries of the conftest in `directory` (cached)."""
+        return self._conftest_ignores(directory).entries
+
+    def _conftest_ignores(self, directory: Path) -> CollectIgnores:
         cached = self._ignores.get(directory)
         if cached is None:
-            cached = read_collect_ignores(directory / "conftest.py").entries
-            self._ignores[directory] = cached
+            cached = self._ignores[directory] = read_collect_ignores(directory / "conftest.py")
         return cached
 
 

@@ -329,13 +329,7 @@ def read_collect_ignores(conftest: Path) -> CollectIgnores:
         strings = _literal_strings(value)
         if len(strings) == len(_items(value)):
             evaluated.add(id(statement))
-        for text in strings:
-            if target == "collect_ignore":
-                path = (conftest.parent / text).resolve()
-                entries.append(Ignore(target, text, conftest, path=path))
-            else:
-                glob = str((conftest.parent / text).resolve())
-                entries.append(Ignore(target, text, conftest, glob=glob))
+        entries.extend(_ignore(conftest, target, text) for text in strings)
     on_this_python = tuple(
         _ignore(conftest, target, text)
         for target, value in _version_gated_additions(tree.body)
