@@ -149,7 +149,7 @@ class ModuleIndex:
         top package: made once, so that each `consumers` question reads only its
         candidates (asking every module cost a suite with 2,000 modules and 3,000
         questions 20 s; taking every module with a relative import as a candidate,
-        celery read 168 modules)."""
+        celery read 162 modules, 140 since)."""
         if self._importers is None:
             by_source: dict[bytes, list[int]] = {}
             unresolved: list[int] = []
