@@ -252,7 +252,7 @@ def test_pre_commit_hooks_check_and_fix_staged_files(
     assert both.returncode == 1, both.stdout + both.stderr
     reports = hook_reports(both.stdout)
     assert list(reports) == ["testlint", "testlint-fix", "testlint-project"], both.stdout
-    assert reports["testlint-project"].splitlines()[0].endswith("Passed")
+    assert reports["testlint-project"].splitlines()[0].endswith("Passed"), both.stdout
     checked = reports["testlint"]
     assert checked.splitlines()[0].endswith("Failed"), checked
     assert "- exit code: 1" in checked

@@ -26,6 +26,7 @@ LAYERS: dict[str, int] = {
     "testlint.fingerprint": BASE,
     "testlint.invocation": BASE,
     "testlint.record": BASE,
+    "testlint.dataclass_code": BASE,
     "testlint.diagnostics": BASE,
     "testlint.noqa": BASE,
     "testlint.memo": BASE,

@@ -73,12 +73,18 @@ def write_json_atomically(path: Path, data: object) -> None:
     """Write `data` as compact JSON, atomically: a concurrent run wins or loses
     whole. Raises OSError. (`json.dumps`, not `dump`: dump streams through the
     pure-Python encoder.)"""
+    write_atomically(path, json.dumps(data, separators=(",", ":")).encode("utf-8"), 0o600)
+
+
+def write_atomically(path: Path, data: bytes, mode: int) -> None:
+    """Write `data` to `path` through a new file that replaces it: a concurrent
+    writer wins or loses whole. Raises OSError."""
     # Not `tempfile`: importing it costs a re-check more than writing does.
     temporary = path.with_name(f".{path.name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
-    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(json.dumps(data, separators=(",", ":")))
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
         os.replace(temporary, path)
     except BaseException:
         os.unlink(temporary)

@@ -7,6 +7,7 @@ Otherwise it re-checks a few changed test modules (`rerun.py`) or runs the CLI.
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import importlib.util
 import os
@@ -16,6 +17,7 @@ import types
 from collections.abc import Sequence
 from typing import Any
 
+from testlint import dataclass_code
 from testlint.record import (
     EXIT_INTERRUPTED,
     INTERRUPTED,
@@ -35,6 +37,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         write_printed(found.printed)
         sys.exit(found.exit_code)
     defer_import("libcst")
+    dataclass_code.install()
+    atexit.register(dataclass_code.save)
     if isinstance(found, Changed):
         from testlint.rerun import rerun
         from testlint.workers import EXIT_TERMINATED, TERMINATED, Terminated
@@ -72,6 +76,7 @@ class _Deferred(types.ModuleType):
             del sys.modules[name]
         real = importlib.import_module(name)
         self.__dict__.update(real.__dict__)
+        dataclass_code.save()  # a forked worker may be the one to import it
         return getattr(real, attribute)
 
 
