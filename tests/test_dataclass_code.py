@@ -168,3 +168,29 @@ def test_a_file_that_cannot_be_written_is_not_an_error(fresh: Path) -> None:
     dataclass_code.save()
     assert fresh.is_dir()
     assert list(fresh.parent.iterdir()) == [fresh]  # no temporary file left behind
+
+
+def _first_run(tmp_path: Path, *flags: str) -> list[Path]:
+    """Run the `testlint` command on a small suite with bytecode going to a scratch
+    prefix (PYTHONPYCACHEPREFIX); the dataclass code files written there."""
+    suite = tmp_path / "suite"
+    suite.mkdir()
+    (suite / "test_one.py").write_text("import sys\nsys.exit(1)\n\ndef test_x():\n    pass\n")
+    prefix = tmp_path / "pycache"
+    environ = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    command = [sys.executable, *flags, "-X", f"pycache_prefix={prefix}", "-m", "testlint"]
+    command += ["--cache-dir", str(tmp_path / "cache"), str(suite)]
+    done = subprocess.run(command, capture_output=True, text=True, env=environ, check=False)
+    assert done.returncode == 1, done.stderr  # TL101 found, no traceback
+    assert "TL101" in done.stdout
+    return sorted(prefix.rglob("dataclass_methods.*.marshal"))
+
+
+def test_the_command_keeps_the_code_where_python_keeps_bytecode(tmp_path: Path) -> None:
+    (kept,) = _first_run(tmp_path)
+    entries = dataclass_code._read(str(kept))
+    assert len(entries) > 300  # testlint's classes, and libcst's: the file was parsed
+
+
+def test_the_command_keeps_nothing_when_told_to_write_no_bytecode(tmp_path: Path) -> None:
+    assert _first_run(tmp_path, "-B") == []
