@@ -835,3 +835,31 @@ def test_a_requirements_file_a_run_file_names_is_an_input_even_while_missing(
     ]
     write(tmp_path, "ci/pins.txt", "pytest-asyncio==1.4.0\n")
     assert Project(tmp_path).uses("pytest-asyncio")
+
+
+def test_recalled_requirements_are_those_read(tmp_path: Path) -> None:
+    """`known_requirements` through a record (JSON) and `recall_requirements` give
+    the same tuple, repeats and order included, for the project and a sub-project."""
+    import json
+
+    tox = "[testenv]\ndeps =\n    pytest-asyncio>=0.23\n    pytest\n    pytest-asyncio>=0.23\n"
+    files = {
+        "pyproject.toml": '[project]\nname = "a"\ndependencies = ["attrs>=22"]\n',
+        "tox.ini": tox,
+        "requirements-dev.txt": "pytest==8.0\n",
+        "sub/pyproject.toml": '[project]\nname = "b"\ndependencies = ["pytest-xdist"]\n',
+        "sub/tests/test_b.py": "def test_b():\n    pass\n",
+    }
+    for name, text in files.items():
+        write(tmp_path, name, text)
+    first = Project(tmp_path)
+    sub = first.owner(tmp_path / "sub" / "tests" / "test_b.py")
+    assert sub.root == tmp_path / "sub"
+    expected = (first.requirements, sub.requirements)
+    assert len(first.requirements) >= 5
+    known = json.loads(json.dumps(first.known_requirements()))
+    again = Project(tmp_path)
+    again.recall_requirements(known)
+    sub_again = again.owner(tmp_path / "sub" / "tests" / "test_b.py")
+    assert (again.requirements, sub_again.requirements) == expected
+    assert Project(tmp_path).known_requirements() == {}  # none read, none recorded

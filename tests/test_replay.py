@@ -15,7 +15,7 @@ import click
 import pytest
 
 from launching import Launch, uncached
-from testlint import cli, config_lint, fingerprint, index, invocation, record, runner
+from testlint import cli, config_lint, dependencies, fingerprint, index, invocation, record, runner
 from testlint import project as project_module
 from testlint.files import skips_directory
 from testlint.locate import ROOT_MARKERS
@@ -177,6 +177,36 @@ def test_a_recheck_starts_from_the_exiting_modules_found_before(
     assert not built, "the module index was listed again"
     assert "TL103" in out
     assert (code, out, err) == uncached(launch, "tests")
+
+
+def test_a_recheck_starts_from_the_requirements_read_before(
+    shop: Path, launch: Launch, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only dependency files declare requirements, and a re-check runs only when
+    none of them changed: it takes the recorded ones (sentry-python's tox.ini
+    declares 17,263) instead of reading every dependency file again."""
+    deps = "".join(
+        f"[testenv:py3{minor}]\ndeps =\n    pytest-asyncio>=0.23\n" for minor in range(9, 14)
+    )
+    write(shop, {"tox.ini": deps, "tests/unit/test_exit.py": "async def test_a():\n    pass\n"})
+    first = launch("tests")
+    assert "TL302" in first[1]
+    declared: list[Path] = []
+    real = dependencies.declared_requirements
+
+    def counting(root: Path) -> Any:
+        declared.append(root)
+        return real(root)
+
+    monkeypatch.setattr(project_module, "declared_requirements", counting)
+    edit(shop, "tests/unit/test_exit.py", "\nasync def test_b():\n    pass\n")
+    reruns = launch.reruns
+    code, out, err, _ = launch("tests")
+    assert launch.reruns == reruns + 1
+    assert not declared, "the dependency files were read again"
+    assert out.count("TL302") == 2
+    assert (code, out, err) == uncached(launch, "tests")
+    assert declared  # the full run read them: the count above could fail
 
 
 def test_a_module_saved_through_a_renamed_temporary_file_is_checked_alone(

@@ -528,6 +528,32 @@ class Project:
                 facts[str(owner.root)] = {name: [str(p), line] for name, (p, line) in exiting}
         return facts
 
+    def known_requirements(self) -> dict[str, dict[str, list[Any]]]:
+        """The requirements declared in this run's dependency files, by project root,
+        where the run read them: the files that declare them are never test modules.
+        Each distinct requirement once (`table`), then their order by number
+        (sentry-python's tox.ini declares 17,263, 1,131 of them distinct)."""
+        known: dict[str, dict[str, list[Any]]] = {}
+        for owner in (self, *self._owners.values()):
+            found = owner.__dict__.get("requirements")  # the cached_property, if computed
+            if found is None:
+                continue
+            numbers: dict[Requirement, int] = {}
+            order = [numbers.setdefault(item, len(numbers)) for item in found]
+            table = [[item.name, item.specifier, str(item.source)] for item in numbers]
+            known[str(owner.root)] = {"table": table, "order": order}
+        return known
+
+    def recall_requirements(self, known: Mapping[str, Mapping[str, Sequence[Any]]]) -> None:
+        """Take the requirements `known_requirements` gave, for a tree where only test
+        modules that no other result read have changed since."""
+        for root, found in known.items():
+            owner = self if str(self.root) == root else self._owners.get(Path(root))
+            if owner is None:
+                owner = self._owners[Path(root)] = self.sub_project(Path(root))
+            table = [Requirement(str(n), str(s), Path(str(f))) for n, s, f in found["table"]]
+            owner.__dict__["requirements"] = tuple(table[int(i)] for i in found["order"])
+
     def recall(self, facts: Mapping[str, Mapping[str, Sequence[Any]]]) -> None:
         """Take the facts `known_facts` gave, for a tree where only test modules
         that no other result read have changed since."""

@@ -319,6 +319,8 @@ class Recorded:
     configs: Sequence[tuple[str, list[dict[str, Any]]]] | None
     """Each configuration file's findings (`cache.encode`d), as shown (None: check
     them again)."""
+    requirements: Mapping[str, Any]
+    """The requirements the run read (`Project.known_requirements`)."""
 
     @classmethod
     def of(cls, result: RunResult, options: RunOptions) -> Recorded | None:
@@ -333,7 +335,8 @@ class Recorded:
                 for found in result.configs
             ]
         start, checked, scope = Path(result.start), result.checked, result.cache_scope
-        return cls(start, options, checked, scope, facts, configs)
+        requirements = result.project.known_requirements()
+        return cls(start, options, checked, scope, facts, configs, requirements)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -343,6 +346,7 @@ class Recorded:
             "scope": self.scope,
             "facts": dict(self.facts),
             "configs": None if self.configs is None else [list(c) for c in self.configs],
+            "requirements": dict(self.requirements),
         }
 
     @classmethod
@@ -354,7 +358,8 @@ class Recorded:
         if configs is not None:
             configs = [(str(name), list(found)) for name, found in configs]
         start, scope = Path(data["start"]), str(data["scope"])
-        return cls(start, options, checked, scope, data["facts"], configs)
+        facts, requirements = data["facts"], data["requirements"]
+        return cls(start, options, checked, scope, facts, configs, requirements)
 
 
 def run_changed(recorded: Recorded, changed: set[str]) -> RunResult | None:
@@ -374,6 +379,7 @@ def _run_changed(recorded: Recorded, changed: set[str]) -> RunResult | None:
     except (ConfigError, ProjectError):
         return None
     project.recall(facts)
+    project.recall_requirements(recorded.requirements)
     if str(project.root) not in facts:
         # Unchanged modules need not be parsed again to know whether they exit.
         directory = cache_directory(options, project, settings)
