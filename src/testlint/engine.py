@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import contextlib
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -564,12 +565,19 @@ class Linter:
 
     def prepare(self, paths: Iterable[Path]) -> None:
         """Build, for the projects owning `paths`, the facts the enabled rules
-        declare (see `facts.py`)."""
-        owners = {id(owner): owner for owner in map(self.project.owner, paths)}
+        declare (see `facts.py`). One that a broken project file keeps from being
+        built is left to the rule that asks for it: the file being checked then
+        reports the error, as it would had nothing been prepared."""
+        owners: dict[int, Project] = {}
+        for path in paths:
+            with contextlib.suppress(ProjectError):
+                owner = self.project.owner(path)
+                owners[id(owner)] = owner
         facts = {id(fact): fact for rule in self.rules for fact in rule.facts}
         for fact in facts.values():
             for owner in owners.values():
-                fact.prepare(owner)
+                with contextlib.suppress(ProjectError):
+                    fact.prepare(owner)
 
     def triggered(self, text: str) -> frozenset[str]:
         """Codes of the rules whose trigger words occur in `text` (the first gate)."""
