@@ -551,7 +551,11 @@ class Project:
             owner = self if str(self.root) == root else self._owners.get(Path(root))
             if owner is None:
                 owner = self._owners[Path(root)] = self.sub_project(Path(root))
-            table = [Requirement(str(n), str(s), Path(str(f))) for n, s, f in found["table"]]
+            sources: dict[str, Path] = {}  # a few files declare them all: one Path each
+            table = [
+                Requirement(str(n), str(s), sources.get(f) or sources.setdefault(f, Path(str(f))))
+                for n, s, f in found["table"]
+            ]
             owner.__dict__["requirements"] = tuple(table[int(i)] for i in found["order"])
 
     def recall(self, facts: Mapping[str, Mapping[str, Sequence[Any]]]) -> None:
