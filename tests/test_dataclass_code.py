@@ -28,8 +28,15 @@ import dataclasses
 import libcst, libcst.metadata
 import testlint.cli, testlint.rerun, testlint.runner, testlint.registry
 
+def constant(value):
+    if hasattr(value, "co_code"):
+        return canonical(value)
+    if isinstance(value, frozenset):  # `name in {...}` (3.13): its order is the hash seed's
+        return repr(sorted(value, key=repr))
+    return repr(value)
+
 def canonical(code):
-    consts = tuple(canonical(c) if hasattr(c, "co_code") else repr(c) for c in code.co_consts)
+    consts = tuple(constant(c) for c in code.co_consts)
     fields = ("co_code", "co_names", "co_varnames", "co_freevars", "co_cellvars",
               "co_argcount", "co_posonlyargcount", "co_kwonlyargcount", "co_flags",
               "co_firstlineno", "co_name", "co_filename", "co_stacksize", "co_nlocals")
@@ -110,7 +117,7 @@ def test_a_new_class_is_compiled_once_kept_and_then_reused(fresh: Path) -> None:
     assert point(1, 2) == point(1, 2)
     assert repr(point(1)).endswith("Point(x=1, y=0)")
     compiled = len(dataclass_code._new)
-    assert compiled >= 3  # __init__, __repr__, __eq__, __hash__, __setattr__, ...
+    assert compiled >= 1  # a text per method (one per class from Python 3.13)
     dataclass_code.save()
     assert fresh.is_file()
     assert dataclass_code._new == {}
@@ -143,7 +150,7 @@ def test_a_damaged_file_is_ignored_and_replaced(fresh: Path, content: bytes) -> 
     point = _make_class()
     assert point(3).x == 3
     dataclass_code.save()
-    assert len(dataclass_code._read(str(fresh))) >= 3
+    assert len(dataclass_code._read(str(fresh))) >= 1
 
 
 @pytest.mark.skipif(os.geteuid() == 0 if hasattr(os, "geteuid") else True, reason="root writes")
@@ -189,7 +196,9 @@ def _first_run(tmp_path: Path, *flags: str) -> list[Path]:
 def test_the_command_keeps_the_code_where_python_keeps_bytecode(tmp_path: Path) -> None:
     (kept,) = _first_run(tmp_path)
     entries = dataclass_code._read(str(kept))
-    assert len(entries) > 300  # testlint's classes, and libcst's: the file was parsed
+    assert (
+        len(entries) > 150
+    )  # testlint's 71 classes and libcst's (parsed): texts per method, per class from 3.13
 
 
 def test_the_command_keeps_nothing_when_told_to_write_no_bytecode(tmp_path: Path) -> None:
