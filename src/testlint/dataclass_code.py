@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from testlint.fingerprint import write_atomically
+from testlint.fingerprint import write_bytes_atomically
 
 _MAX_ENTRIES = 8192
 """More means several versions of libcst have come and gone: start afresh."""
@@ -77,7 +77,7 @@ def save(*, force: bool = False) -> None:
     kept.update(_new)
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        write_atomically(Path(path), marshal.dumps(kept), 0o644)
+        write_bytes_atomically(Path(path), marshal.dumps(kept), 0o644)
     except (OSError, ValueError):
         return
     _known.update(_new)

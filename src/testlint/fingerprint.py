@@ -73,10 +73,10 @@ def write_json_atomically(path: Path, data: object) -> None:
     """Write `data` as compact JSON, atomically: a concurrent run wins or loses
     whole. Raises OSError. (`json.dumps`, not `dump`: dump streams through the
     pure-Python encoder.)"""
-    write_atomically(path, json.dumps(data, separators=(",", ":")).encode("utf-8"), 0o600)
+    write_bytes_atomically(path, json.dumps(data, separators=(",", ":")).encode("utf-8"), 0o600)
 
 
-def write_atomically(path: Path, data: bytes, mode: int) -> None:
+def write_bytes_atomically(path: Path, data: bytes, mode: int) -> None:
     """Write `data` to `path` through a new file that replaces it: a concurrent
     writer wins or loses whole. Raises OSError."""
     # Not `tempfile`: importing it costs a re-check more than writing does.

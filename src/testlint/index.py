@@ -20,6 +20,7 @@ from testlint.module_info import (
     MAX_FILE_BYTES,
     ModuleInfo,
     mentions_exit,
+    package_of,
     read_module,
     resolve_relative,
 )
@@ -168,8 +169,7 @@ class ModuleIndex:
     def _resolved(self, name: str, source: bytes) -> bytes | None:
         """A relative `from` source of module `name` as an absolute module name, as
         `module_info.resolve_relative` makes it (None: it leads above the top)."""
-        is_package = self.files[name].name == "__init__.py"
-        package = name if is_package else name.rpartition(".")[0]
+        package = package_of(name, self.files[name])
         rest = source.lstrip(b".")
         level = len(source) - len(rest)
         parts = package.split(".") if package else []

@@ -233,7 +233,7 @@ def read_module(name: str, path: Path, data: bytes) -> ModuleInfo | None:
         return None
     info = ModuleInfo(name, path, source=data)
     info.dynamic = _writes_globals(data)
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    package = package_of(name, path)
     functions: dict[str, ast.FunctionDef] = {}
     for statement in import_time_statements_ast(tree.body):
         _record_statement(info, statement, package)
@@ -460,6 +460,11 @@ class _BodyScan(ast.NodeVisitor):
             if isinstance(target, ast.Attribute):
                 self.facts.assigned_attributes.add(target.attr)
         self.generic_visit(node)
+
+
+def package_of(name: str, path: Path) -> str:
+    """The package module `name` (at `path`) resolves its relative imports in."""
+    return name if path.name == "__init__.py" else name.rpartition(".")[0]
 
 
 def resolve_relative(package: str, level: int, module: str | None) -> str:

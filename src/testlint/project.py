@@ -548,26 +548,29 @@ class Project:
         """Take the requirements `known_requirements` gave, for a tree where only test
         modules that no other result read have changed since."""
         for root, found in known.items():
-            owner = self if str(self.root) == root else self._owners.get(Path(root))
-            if owner is None:
-                owner = self._owners[Path(root)] = self.sub_project(Path(root))
-            sources: dict[str, Path] = {}  # a few files declare them all: one Path each
-            table = [
-                Requirement(str(n), str(s), sources.get(f) or sources.setdefault(f, Path(str(f))))
-                for n, s, f in found["table"]
-            ]
+            # A few files declare them all: one Path each.
+            sources = {str(f): Path(str(f)) for _, _, f in found["table"]}
+            table = [Requirement(str(n), str(s), sources[str(f)]) for n, s, f in found["table"]]
+            owner = self._owner_at(root)
             owner.__dict__["requirements"] = tuple(table[int(i)] for i in found["order"])
 
     def recall(self, facts: Mapping[str, Mapping[str, Sequence[Any]]]) -> None:
         """Take the facts `known_facts` gave, for a tree where only test modules
         that no other result read have changed since."""
         for root, exiting in facts.items():
-            owner = self if str(self.root) == root else self._owners.get(Path(root))
-            if owner is None:
-                owner = self._owners[Path(root)] = self.sub_project(Path(root))
+            owner = self._owner_at(root)
             owner._exiting_modules = {
                 str(name): (Path(str(where)), int(line)) for name, (where, line) in exiting.items()
             }
+
+    def _owner_at(self, root: str) -> Project:
+        """The project (this one, or a sub-project) whose root a record names."""
+        if str(self.root) == root:
+            return self
+        owner = self._owners.get(Path(root))
+        if owner is None:
+            owner = self._owners[Path(root)] = self.sub_project(Path(root))
+        return owner
 
     def is_test_file(self, path: Path) -> bool:
         """A conftest, or a module named as pytest's `python_files` name tests
