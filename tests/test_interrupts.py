@@ -1,7 +1,8 @@
 """A run that did not check every file never reports success: a signal that stops
 one worker, a worker killed outright, SIGTERM from `timeout` or a supervisor. Each
-test runs `testlint --fix --jobs 2` over 2,000 small files that all need a fix, and
-a signal is sent from inside the run, while a worker lints its third file.
+test runs `testlint --fix --jobs 2` over 2,000 small files that all need a fix (200
+where the run must fix them all), and a signal is sent from inside the run, while a
+worker lints its third file.
 
 Exit codes: 130 for Ctrl-C (the whole process group, as a terminal sends it), 2
 for every other way a run can end before its last file.
@@ -30,6 +31,7 @@ EXIT_FIXED = (
     b'    pytest.skip("could not import nope", allow_module_level=True)\n'
 )
 FILES = 2000
+RUN_THROUGH_FILES = 200
 TERMINATED = "testlint: terminated (no file is left half written)"
 
 SCRIPT = """
@@ -76,14 +78,25 @@ class Ended:
     contents: list[bytes]
 
 
-@pytest.fixture(scope="module")
-def suite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    suite = tmp_path_factory.mktemp("template") / "suite"
+def _suite(folder: Path, files: int) -> Path:
+    suite = folder / "suite"
     suite.mkdir()
     (suite / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
-    for number in range(FILES):
+    for number in range(files):
         (suite / f"test_{number:04d}.py").write_bytes(EXIT)
     return suite
+
+
+@pytest.fixture(scope="module")
+def suite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return _suite(tmp_path_factory.mktemp("template"), FILES)
+
+
+@pytest.fixture(scope="module")
+def run_through_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """For a run that must fix every file: fewer of them, still far more than the
+    third file of a worker, where the signal is sent."""
+    return _suite(tmp_path_factory.mktemp("template"), RUN_THROUGH_FILES)
 
 
 def _ignoring_sigint() -> None:
@@ -97,6 +110,7 @@ def run_signalled(
     ...) done once, by the first worker to reach its third file."""
     suite = tmp_path / "suite"
     shutil.copytree(template, suite)
+    files = len(list(suite.glob("test_*.py")))
     process = subprocess.Popen(
         [sys.executable, "-c", SCRIPT, action, str(tmp_path / "signalled")],
         cwd=suite,
@@ -115,8 +129,8 @@ def run_signalled(
         pytest.fail(f"{action}: the run never ended")
     assert (tmp_path / "signalled").exists(), "no worker linted a third file"
     names = sorted(p.name for p in suite.iterdir())
-    assert names == sorted(["pytest.ini", *(f"test_{n:04d}.py" for n in range(FILES))])
-    contents = [(suite / f"test_{n:04d}.py").read_bytes() for n in range(FILES)]
+    assert names == sorted(["pytest.ini", *(f"test_{n:04d}.py" for n in range(files))])
+    contents = [(suite / f"test_{n:04d}.py").read_bytes() for n in range(files)]
     assert set(contents) <= {EXIT, EXIT_FIXED}, "a file was left half written"
     for stream in (out, err):
         assert "Traceback" not in stream, stream[-3000:]
@@ -142,13 +156,15 @@ def test_a_worker_interrupted_alone_does_not_end_the_run_quietly(
     assert missing == ended.contents.count(EXIT) > 0
 
 
-def test_a_run_started_with_sigint_ignored_ignores_it(suite_template: Path, tmp_path: Path) -> None:
+def test_a_run_started_with_sigint_ignored_ignores_it(
+    run_through_template: Path, tmp_path: Path
+) -> None:
     """A background job of a non-interactive shell (or `nohup`) starts with SIGINT
     ignored; its workers used to stop on it anyway, and the run still exited 0."""
-    ended = run_signalled(suite_template, tmp_path, "group:SIGINT", before=_ignoring_sigint)
+    ended = run_signalled(run_through_template, tmp_path, "group:SIGINT", before=_ignoring_sigint)
     assert ended.code == 0, ended.err
-    assert ended.contents == [EXIT_FIXED] * FILES
-    assert f"Fixed {FILES} problems (0 remaining)." in ended.out
+    assert ended.contents == [EXIT_FIXED] * RUN_THROUGH_FILES
+    assert f"Fixed {RUN_THROUGH_FILES} problems (0 remaining)." in ended.out
 
 
 def test_a_worker_killed_outright_fails_the_run(suite_template: Path, tmp_path: Path) -> None:

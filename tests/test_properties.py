@@ -52,6 +52,10 @@ import hypothesmith  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::SyntaxWarning")  # hypothesmith compiles odd code
 
+# Built once, on first use: building it takes seconds, which every xdist worker paid
+# while collecting, whether or not it ran a test that draws from it.
+GRAMMAR = st.deferred(hypothesmith.from_grammar)
+
 FIXTURES = Path(__file__).parent / "fixtures"
 SOURCES = sorted(FIXTURES.rglob("*.py"))
 FINDINGS = [path for path in SOURCES if b"# error: TL" in path.read_bytes()]
@@ -130,7 +134,7 @@ def _assert_properties(linter: Linter, source: bytes, check: Check) -> None:
 
 
 @BUDGET
-@given(source=hypothesmith.from_grammar())
+@given(source=GRAMMAR)
 def test_modules_from_the_grammar(linter: Linter, source: str) -> None:
     assert_properties(linter, source.encode("utf-8"))
 
@@ -202,7 +206,6 @@ COOKIES = (
 )
 
 Mutation = Callable[[st.DataObject, bytes], bytes]
-GRAMMAR = hypothesmith.from_grammar()  # built once: building it takes seconds
 
 
 def _lines(source: bytes) -> list[bytes]:
