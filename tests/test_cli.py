@@ -26,6 +26,13 @@ SKIP_MESSAGE = (
 
 # TL101 at 6:5 with a safe fix (an exit in an `except ImportError:` handler).
 SAFE = "import sys\n\ntry:\n    import nope\nexcept ImportError:\n    sys.exit(1)\n"
+# TL201 (under xdist, with a serial marker the suite uses): the second test.
+PARALLEL_WORK = (
+    "from concurrent.futures import ThreadPoolExecutor\n\nimport pytest\n\n\n"
+    "@pytest.mark.serial\ndef test_marked():\n    with ThreadPoolExecutor() as pool:\n"
+    "        pool.submit(print)\n\n\n"
+    "def test_pool():\n    with ThreadPoolExecutor() as pool:\n        pool.submit(print)\n"
+)
 # `import sys` served only the exit: the fix removes it.
 SAFE_FIXED = (
     "import pytest\n\ntry:\n    import nope\nexcept ImportError:\n"
@@ -126,6 +133,33 @@ def test_invalid_toml_exits_2(project: Path) -> None:
     assert result.exit_code == 2
     assert "invalid TOML" in result.stderr
     assert str(pyproject) in result.stderr
+
+
+def test_a_broken_project_template_below_the_root_fails_only_its_own_files(
+    project: Path,
+) -> None:
+    """A project template's pyproject.toml (`name = {{ cookiecutter.name }}`) is no
+    TOML, and pytest run from the root never reads it. It made every checked file
+    report its TOML error (exit 2, no findings) as soon as a rule listed the suite
+    or indexed the project's modules; it is still the error of a file under it."""
+    template = project / "templates" / "{{ cookiecutter.repo_name }}"
+    write(project, f"{template}/pyproject.toml", "[project]\nname = {{ cookiecutter.name }}\n")
+    write(project, f"{template}/tests/test_run.py", "def test_run():\n    pass\n")
+    write(project, "tests/test_x.py", SAFE)
+    # The suite listing (TL201's serial marker under xdist, TL302's asyncio
+    # plugin) and the module index (TL103's exiting modules) are read for these.
+    write(project, "pytest.ini", "[pytest]\naddopts = -n 2\nmarkers =\n    serial: alone\n")
+    write(project, "tests/test_pool.py", PARALLEL_WORK)
+    write(project, "tests/test_io.py", "import helpers\n\n\nasync def test_io():\n    pass\n")
+    write(project, "tests/helpers.py", "VALUE = 1\n")
+    result = invoke("--output-format", "concise", "tests")
+    assert result.stderr == ""
+    assert result.exit_code == 1
+    assert "tests/test_x.py:6:5: TL101" in result.stdout
+    assert "tests/test_pool.py:13:10: TL201" in result.stdout
+    broken = invoke("--output-format", "concise", f"{template}/tests/test_run.py")
+    assert broken.exit_code == 2
+    assert f"{template / 'pyproject.toml'}: invalid TOML" in broken.stderr
 
 
 @pytest.mark.parametrize(

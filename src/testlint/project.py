@@ -45,6 +45,7 @@ from testlint.index import ExitLines, ModuleIndex, build_index, exiting_modules,
 from testlint.locate import (
     BUILD_DIRECTORIES,
     NEVER_READ,
+    ProjectError,
     is_virtualenv,
     resolve_once,
 )
@@ -444,7 +445,7 @@ class Project:
         files that hold a word are asked whether pytest collects them."""
         for path in self.test_named_files:
             holds = any(word in self.suite_text(path) for word in words)
-            if holds and self.file_kind(path) is not FileKind.OTHER:
+            if holds and self._listed_kind(path) is not FileKind.OTHER:
                 return path
         return None
 
@@ -462,7 +463,18 @@ class Project:
 
     @cached_property
     def _suite_files(self) -> tuple[Path, ...]:
-        return tuple(p for p in self._python_files() if self.file_kind(p) is not FileKind.OTHER)
+        return tuple(p for p in self._python_files() if self._listed_kind(p) is not FileKind.OTHER)
+
+    def _listed_kind(self, path: Path) -> FileKind:
+        """`file_kind` for listing the suite: a file whose pytest configuration
+        cannot be read is left out. A project template's pyproject.toml below the
+        root (`name = {{ cookiecutter.name }}`) is no TOML, and pytest run from the
+        root never reads it: checking a file under it reports the broken file, but
+        listing the suite for every other file must not."""
+        try:
+            return self.file_kind(path)
+        except ProjectError:
+            return FileKind.OTHER
 
     @property
     def test_named_files(self) -> tuple[Path, ...]:
@@ -473,7 +485,15 @@ class Project:
 
     @cached_property
     def _test_named_files(self) -> tuple[Path, ...]:
-        return tuple(p for p in self._python_files() if self.is_test_file(p))
+        return tuple(p for p in self._python_files() if self._listed_as_test(p))
+
+    def _listed_as_test(self, path: Path) -> bool:
+        """`is_test_file` for `test_named_files`, which leaves out what `_listed_kind`
+        leaves out of the suite."""
+        try:
+            return self.is_test_file(path)
+        except ProjectError:
+            return False
 
     def _python_files(self) -> Iterator[Path]:
         """Regular `.py` files under the root (not FIFOs, symlink loops or broken
@@ -499,7 +519,16 @@ class Project:
 
     @cached_property
     def _module_index(self) -> ModuleIndex:
-        return build_index(self.root, self.is_test_path, self.tests_read)
+        return build_index(self.root, self._indexed_as_test, self.tests_read)
+
+    def _indexed_as_test(self, path: str) -> bool:
+        """`is_test_path` for the module index: a file whose pytest configuration
+        cannot be read is left out of it, as `_listed_kind` leaves it out of the
+        suite."""
+        try:
+            return self.is_test_path(path)
+        except ProjectError:
+            return True
 
     @property
     def exiting_modules(self) -> dict[str, tuple[Path, int]]:
