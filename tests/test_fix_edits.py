@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from testlint import engine
-from testlint.diagnostics import Diagnostic, Edit
+from testlint.diagnostics import Applicability, Diagnostic, Edit
 from testlint.project import FileKind, Project
 from testlint.registry import RULES
 from testlint.runner import RunOptions, run
@@ -378,3 +378,49 @@ def test_the_edits_of_many_fixes_to_one_file_cost_linear_work(
     small = _preview_work(tmp_path / "small", module, 60, monkeypatch)
     large = _preview_work(tmp_path / "large", module, 240, monkeypatch)
     assert large < 5 * small, (small, large)
+
+
+def test_each_round_of_fixes_walks_only_the_statements_reported_in(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`--fix` makes a round's changes walking only its reports' top-level
+    statements (a speed trick: the whole module was walked for every round). The
+    fixed files are the expected ones (`test_fixtures.py`); here every fixable
+    fixture is fixed both ways, into the same file."""
+    from linting import FIXTURES, fixture_root, linter
+
+    real = engine._replace_within
+    walks: list[tuple[bool, bool]] = []
+    fixed_within: dict[Path, bytes | None] = {}
+
+    def recorded(module: Any, changes: Any, within: Any, positions: Any = None) -> Any:
+        fixed = real(module, changes, within, positions)
+        walks.append((within is not None, fixed is not None))
+        return fixed
+
+    def whole(module: Any, changes: Any, within: Any, positions: Any = None) -> Any:
+        return real(module, changes, None)
+
+    paths = [
+        path
+        for path in sorted(FIXTURES.rglob("*.py"))
+        if "[*]" in path.read_text(encoding="utf-8", errors="replace")
+        or b"# error: TL" in path.read_bytes()
+    ]
+    for replace, into in ((recorded, fixed_within), (whole, {})):
+        monkeypatch.setattr(engine, "_replace_within", replace)
+        for path in paths:
+            chosen = linter(fixture_root(path))
+            kind = chosen.project.file_kind(path)
+            result = chosen.check(path, path.read_bytes(), kind, fix=Applicability.UNSAFE)
+            into[path] = result.fixed
+        if replace is whole:
+            assert into == fixed_within
+    # A round walks the whole module only after its reports' statements did not
+    # hold every change (a noqa comment between statements, a report placed by a
+    # hint that missed).
+    for number, walk in enumerate(walks):
+        if walk == (False, True):
+            assert number > 0
+            assert walks[number - 1] == (True, False)
+    assert walks.count((True, True)) > 100

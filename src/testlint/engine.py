@@ -14,7 +14,7 @@ import ast
 import bisect
 import contextlib
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -161,18 +161,18 @@ def apply_node_fixes(
     style: ImportStyle,
     *,
     may_remove: bool = True,
-    within: cst.CSTNode | None = None,
+    within: Collection[cst.CSTNode] = (),
     positions: Mapping[cst.CSTNode, CodeRange] | None = None,
 ) -> cst.Module:
     """`module` with the fixes' node replacements made, the imports they leave
     unused removed and the imports they need added (see `imports.py`). `within`:
-    the top-level statement the changed nodes are likely in, and `positions` the
-    ranges of its nodes (hints)."""
+    the top-level statements the changed nodes are likely in, and `positions` the
+    ranges of their nodes (hints)."""
     changes: dict[cst.CSTNode, object] = {}
     for fix in fixes:
         changes.update(fix.changes)
     fixed = None
-    if within is not None:
+    if within:
         fixed = _replace_within(module, changes, within, positions)
     if fixed is None:
         fixed = _replace_within(module, changes, None)
@@ -184,10 +184,10 @@ def apply_node_fixes(
 def _replace_within(
     module: cst.Module,
     changes: Mapping[cst.CSTNode, object],
-    within: cst.CSTNode | None,
+    within: Collection[cst.CSTNode] | None,
     positions: Mapping[cst.CSTNode, CodeRange] | None = None,
 ) -> cst.Module | None:
-    """`module` with `changes` made, walking only the top-level statement `within`
+    """`module` with `changes` made, walking only the top-level statements `within`
     (every statement if None) and, where `positions` knows the ranges, only the
     nodes whose range holds a changed node's; None if a change was not reached. A
     walk that skips nodes gives the same module as a whole walk whenever it makes
@@ -195,7 +195,8 @@ def _replace_within(
     if within is None:
         applier = _change_applier(changes, None, None)
     else:
-        skipped = {id(statement) for statement in module.body if statement is not within}
+        kept = {id(statement) for statement in within}
+        skipped = {id(statement) for statement in module.body if id(statement) not in kept}
         applier = _change_applier(changes, positions, skipped)
     fixed = module.visit(cast(cst.CSTTransformer, applier))
     return fixed if len(applier.made) == len(changes) or within is None else None
@@ -924,6 +925,7 @@ class Linter:
             chosen: list[NodeFix] = []
             chosen_rules: list[tuple[str, str]] = []
             taken: list[CodeRange] = []
+            tops: list[cst.CSTNode] = []
             for rule, report, _where in active:
                 node_fix = report.fix
                 if node_fix is None or node_fix.applicability not in allowed:
@@ -934,9 +936,14 @@ class Linter:
                 chosen.append(node_fix)
                 chosen_rules.append((rule.code, rule.name))
                 taken.extend(ranges)
+                if report.top is not None:
+                    tops.append(report.top)
             if not chosen:
                 return current, parsed, active
-            new_module = self._apply(path, parsed.module, chosen)
+            # Walked within the reports' statements (the whole module if a change
+            # lies elsewhere): a file with one fix is not walked whole again.
+            within = tops if len(tops) == len(chosen) else ()
+            new_module = self._apply(path, parsed.module, chosen, within, parsed.positions)
             new_source = new_module.bytes
             try:
                 reparsed = parse(new_source)
@@ -982,7 +989,7 @@ class Linter:
         path: Path,
         module: cst.Module,
         fixes: Sequence[NodeFix],
-        within: cst.CSTNode | None = None,
+        within: Collection[cst.CSTNode] = (),
         positions: Mapping[cst.CSTNode, CodeRange] | None = None,
     ) -> cst.Module:
         # Imports left unused are not removed from an `__init__.py`: its imports
@@ -1026,9 +1033,8 @@ class Linter:
                     # One fix's edits: only its report's top-level statement is walked
                     # (the whole module if a change lies elsewhere), and only the
                     # statements it changed are generated again.
-                    fixed = self._apply(
-                        path, parsed.module, [node_fix], report.top, parsed.positions
-                    )
+                    tops = () if report.top is None else (report.top,)
+                    fixed = self._apply(path, parsed.module, [node_fix], tops, parsed.positions)
                     if code is None:
                         after = module_code(fixed, chunks)
                     else:
