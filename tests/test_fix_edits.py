@@ -160,8 +160,9 @@ def test_a_fix_walked_within_its_statement_equals_a_whole_walk(
     """The edits of a fix are found walking only its report's top-level statement,
     and generating only the statements it changed, or from that statement's code
     alone (speed tricks, `engine._replace_within`, `engine.module_code`,
-    `engine.fixed_code` and `Linter._statement_edits`): on every fixable finding of
-    every fixture they equal the edits of a walk and a `.code` of the whole module."""
+    `engine.fixed_code`, `Linter._statement_edits` and the statements that may use
+    a name, `imports.StatementLines`): on every fixable finding of every fixture
+    they equal the edits of a walk and a `.code` of the whole module."""
     from linting import FIXTURES, fixture_root, linter
 
     answered: list[bool] = []
@@ -195,6 +196,7 @@ def test_a_fix_walked_within_its_statement_equals_a_whole_walk(
         if mode == "whole":
             monkeypatch.setattr(engine, "_replace_within", _whole)
             monkeypatch.setattr(engine, "module_code", lambda module, chunks: module.code)
+            monkeypatch.setattr(engine, "_statement_lines", lambda module, file: None)
             monkeypatch.setattr(
                 engine, "fixed_code", lambda module, fixed, code, chunks: fixed.code
             )
@@ -386,7 +388,8 @@ def test_each_round_of_fixes_walks_only_the_statements_reported_in(
     """`--fix` makes a round's changes walking only its reports' top-level
     statements (a speed trick: the whole module was walked for every round). The
     fixed files are the expected ones (`test_fixtures.py`); here every fixable
-    fixture is fixed both ways, into the same file."""
+    fixture is fixed both ways, into the same file (the second way also walks
+    every statement for the imports a fix leaves unused: `imports.StatementLines`)."""
     from linting import FIXTURES, fixture_root, linter
 
     real = engine._replace_within
@@ -409,6 +412,8 @@ def test_each_round_of_fixes_walks_only_the_statements_reported_in(
     ]
     for replace, into in ((recorded, fixed_within), (whole, {})):
         monkeypatch.setattr(engine, "_replace_within", replace)
+        if replace is whole:  # and every statement walked for the imports' uses
+            monkeypatch.setattr(engine, "_statement_lines", lambda module, file: None)
         for path in paths:
             chosen = linter(fixture_root(path))
             kind = chosen.project.file_kind(path)

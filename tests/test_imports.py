@@ -389,25 +389,37 @@ def test_no_removal_when_asked_not_to() -> None:
 
 def test_uses_one_statement_at_a_time_equal_a_walk_of_the_module() -> None:
     """`imports._uses` walks each top-level statement once and remembers it (a
-    speed trick for the edits of several fixes to one file): on every module of
-    the fixtures and testlint's sources, for the names each imports, it finds what
-    one walk of the whole module finds, twice in a row."""
+    speed trick for the edits of several fixes to one file), and skips those whose
+    lines hold none of the names (`StatementLines`, from the `ast`, another): on
+    every module of the fixtures and testlint's sources, for the names each imports
+    and for `sys` alone, it finds what one walk of the whole module finds, twice in
+    a row, and it does skip statements."""
+    import ast
+
     import libcst as cst_module
 
     from testlint import imports as imports_module
+    from testlint.scan import Scan
 
     root = Path(__file__).resolve().parents[1]
-    compared = 0
+    compared = skipped = 0
     for path in sorted(
         [*root.joinpath("src").rglob("*.py"), *root.joinpath("tests").rglob("*.py")]
     ):
+        source = path.read_bytes()
         try:
-            module = cst_module.parse_module(path.read_bytes())
-        except cst_module.ParserSyntaxError:  # files libcst cannot read are not the point
-            continue
+            module = cst_module.parse_module(source)
+            text = source.decode("utf-8-sig")
+            lines = imports_module.StatementLines(module, Scan(ast.parse(text), text))
+        except (cst_module.ParserSyntaxError, SyntaxError, ValueError, UnicodeDecodeError):
+            continue  # files either parser cannot read are not the point
         names = imports_module._removable_bindings(module) | {"os", "sys", "pytest"}
-        plain = set(imports_module._identifiers([module], frozenset(names))) & names
-        assert imports_module._uses(module, names) == plain, path
-        assert imports_module._uses(module, names) == plain, path
-        compared += bool(plain)
+        for asked in (names, {"sys"}):
+            plain = set(imports_module._identifiers([module], frozenset(asked))) & asked
+            assert imports_module._uses(module, asked) == plain, path
+            assert imports_module._uses(module, asked) == plain, path
+            assert imports_module._uses(module, asked, lines) == plain, (path, asked)
+            compared += bool(plain) and asked is names
+        skipped += sum(not lines.may_use(s, frozenset({"sys"})) for s in module.body)
     assert compared > 100
+    assert skipped > 5000, skipped

@@ -30,7 +30,7 @@ from testlint.diagnostics import (
     NodeFix,
     Position,
 )
-from testlint.imports import ImportStyle, StatementImports, update_imports
+from testlint.imports import ImportStyle, StatementImports, StatementLines, update_imports
 from testlint.locate import ProjectError
 from testlint.names import ImportTable
 from testlint.noqa import LINE_ENDS, codes_by_line, suppresses
@@ -163,11 +163,12 @@ def apply_node_fixes(
     may_remove: bool = True,
     within: Collection[cst.CSTNode] = (),
     positions: Mapping[cst.CSTNode, CodeRange] | None = None,
+    lines: StatementLines | None = None,
 ) -> cst.Module:
     """`module` with the fixes' node replacements made, the imports they leave
     unused removed and the imports they need added (see `imports.py`). `within`:
-    the top-level statements the changed nodes are likely in, and `positions` the
-    ranges of their nodes (hints)."""
+    the top-level statements the changed nodes are likely in, `positions` the
+    ranges of their nodes, and `lines` which statements may use a name (hints)."""
     changes: dict[cst.CSTNode, object] = {}
     for fix in fixes:
         changes.update(fix.changes)
@@ -178,7 +179,16 @@ def apply_node_fixes(
         fixed = _replace_within(module, changes, None)
     assert fixed is not None
     requests = [request for fix in fixes for request in fix.imports]
-    return update_imports(fixed, changes, requests, style, may_remove=may_remove)
+    return update_imports(fixed, changes, requests, style, may_remove=may_remove, lines=lines)
+
+
+def _statement_lines(module: cst.Module, file: SourceFile) -> StatementLines | None:
+    """Which top-level statements of `module` (parsed from `file`) may use a name,
+    from the file's `ast` (None when CPython cannot parse it)."""
+    try:
+        return StatementLines(module, file.scan)
+    except Unparsable:
+        return None
 
 
 def _replace_within(
@@ -876,9 +886,12 @@ class Linter:
             current = source
             parsed = self._run(path, kind, module, text, rules, checked)
             active = self._active(parsed, text)
+            lines = None
+            if (fix is not None or with_edits) and any(r.fix for _, r, _ in active):
+                lines = _statement_lines(module, file)
             if fix is not None:
                 current, parsed, active = self._fix_loop(
-                    result, path, kind, rules, checked, fix, parsed, active
+                    result, path, kind, rules, checked, fix, parsed, active, lines
                 )
         except SourceError as error:
             result.diagnostics = self._source_error(path, error)
@@ -894,7 +907,9 @@ class Linter:
         if with_edits:
             # Without fixes made, `text` is the code of the module the reports are on.
             code = text if fix is None else None
-            result.diagnostics = self._with_edits(path, parsed, active, result.diagnostics, code)
+            result.diagnostics = self._with_edits(
+                path, parsed, active, result.diagnostics, code, lines
+            )
         if isinstance(current, bytes) and current != source:
             result.fixed = current
         return result
@@ -909,6 +924,7 @@ class Linter:
         level: Applicability,
         parsed: _Parsed,
         active: list[tuple[type[Rule], Report, CodeRange]],
+        lines: StatementLines | None = None,
     ) -> tuple[bytes, _Parsed, list[tuple[type[Rule], Report, CodeRange]]]:
         allowed = _allowed(level)
         original = result.original
@@ -943,7 +959,7 @@ class Linter:
             # Walked within the reports' statements (the whole module if a change
             # lies elsewhere): a file with one fix is not walked whole again.
             within = tops if len(tops) == len(chosen) else ()
-            new_module = self._apply(path, parsed.module, chosen, within, parsed.positions)
+            new_module = self._apply(path, parsed.module, chosen, within, parsed.positions, lines)
             new_source = new_module.bytes
             try:
                 reparsed = parse(new_source)
@@ -991,6 +1007,7 @@ class Linter:
         fixes: Sequence[NodeFix],
         within: Collection[cst.CSTNode] = (),
         positions: Mapping[cst.CSTNode, CodeRange] | None = None,
+        lines: StatementLines | None = None,
     ) -> cst.Module:
         # Imports left unused are not removed from an `__init__.py`: its imports
         # are what the package offers.
@@ -1002,6 +1019,7 @@ class Linter:
             may_remove=path.name != "__init__.py",
             within=within,
             positions=positions,
+            lines=lines,
         )
 
     def _with_edits(
@@ -1011,6 +1029,7 @@ class Linter:
         active: list[tuple[type[Rule], Report, CodeRange]],
         diagnostics: list[Diagnostic],
         code: str | None,
+        lines: StatementLines | None = None,
     ) -> list[Diagnostic]:
         chunks: dict[int, tuple[cst.CSTNode, str]] = {}
         before = module_code(parsed.module, chunks) if code is None else code
@@ -1027,14 +1046,18 @@ class Linter:
                     if imports is None:
                         style = self.project.import_style(path)
                         may_remove = path.name != "__init__.py"
-                        imports = StatementImports(parsed.module, style, may_remove=may_remove)
+                        imports = StatementImports(
+                            parsed.module, style, may_remove=may_remove, lines=lines
+                        )
                     edits = self._statement_edits(parsed, node_fix, report.top, layout, imports)
                 if edits is None:
                     # One fix's edits: only its report's top-level statement is walked
                     # (the whole module if a change lies elsewhere), and only the
                     # statements it changed are generated again.
                     tops = () if report.top is None else (report.top,)
-                    fixed = self._apply(path, parsed.module, [node_fix], tops, parsed.positions)
+                    fixed = self._apply(
+                        path, parsed.module, [node_fix], tops, parsed.positions, lines
+                    )
                     if code is None:
                         after = module_code(fixed, chunks)
                     else:

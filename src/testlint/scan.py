@@ -111,6 +111,16 @@ class Scan:
     def _newlines(self) -> list[int]:
         return [m.start() for m in re.finditer("\n", self.text or "")]
 
+    @property
+    def counts_lines_as_text_does(self) -> bool:
+        """Whether the `ast`'s line numbers are those of the text's "\n" (not where a
+        lone "\r" ends a line for CPython): `lines_of` then places words on them."""
+        return self._prunable
+
+    def lines_of(self, word: str) -> set[int]:
+        """Lines holding `word` as a whole word (see `counts_lines_as_text_does`)."""
+        return self._lines_of(word)
+
     def _lines_of(self, word: str) -> set[int]:
         """Lines holding `word` as a whole word (found with str.find: most words
         of interest are rare, and a regex alternation costs a pass per question)."""
