@@ -394,7 +394,6 @@ def test_each_round_of_fixes_walks_only_the_statements_reported_in(
 
     real = engine._replace_within
     walks: list[tuple[bool, bool]] = []
-    fixed_within: dict[Path, bytes | None] = {}
 
     def recorded(module: Any, changes: Any, within: Any, positions: Any = None) -> Any:
         fixed = real(module, changes, within, positions)
@@ -404,23 +403,22 @@ def test_each_round_of_fixes_walks_only_the_statements_reported_in(
     def whole(module: Any, changes: Any, within: Any, positions: Any = None) -> Any:
         return real(module, changes, None)
 
-    paths = [
-        path
-        for path in sorted(FIXTURES.rglob("*.py"))
-        if "[*]" in path.read_text(encoding="utf-8", errors="replace")
-        or b"# error: TL" in path.read_bytes()
-    ]
-    for replace, into in ((recorded, fixed_within), (whole, {})):
-        monkeypatch.setattr(engine, "_replace_within", replace)
-        if replace is whole:  # and every statement walked for the imports' uses
-            monkeypatch.setattr(engine, "_statement_lines", lambda module, file: None)
-        for path in paths:
-            chosen = linter(fixture_root(path))
-            kind = chosen.project.file_kind(path)
-            result = chosen.check(path, path.read_bytes(), kind, fix=Applicability.UNSAFE)
-            into[path] = result.fixed
-        if replace is whole:
-            assert into == fixed_within
+    def fixed_fixtures() -> dict[Path, bytes | None]:
+        fixed = {}
+        for path in sorted(FIXTURES.rglob("*.py")):
+            source = path.read_bytes()
+            if b"# error: TL" in source:
+                chosen = linter(fixture_root(path))
+                kind = chosen.project.file_kind(path)
+                fixed[path] = chosen.check(path, source, kind, fix=Applicability.UNSAFE).fixed
+        return fixed
+
+    monkeypatch.setattr(engine, "_replace_within", recorded)
+    within = fixed_fixtures()
+    monkeypatch.setattr(engine, "_replace_within", whole)
+    # and every statement walked for the imports a fix leaves unused
+    monkeypatch.setattr(engine, "_statement_lines", lambda module, file: None)
+    assert fixed_fixtures() == within
     # A round walks the whole module only after its reports' statements did not
     # hold every change (a noqa comment between statements, a report placed by a
     # hint that missed).

@@ -20,6 +20,7 @@ fixes and their edits are always computed afresh.
 from __future__ import annotations
 
 import ast
+import bisect
 import enum
 import fnmatch
 import importlib.machinery
@@ -630,6 +631,7 @@ class StatementLines:
         self._spans: dict[int, tuple[cst.CSTNode, int, int]] = {}
         if scan.counts_lines_as_text_does:
             self._spans = _statement_spans(module, scan.tree.body) or {}
+        self._lines: dict[frozenset[str], list[int]] = {}
 
     def may_use(self, statement: cst.CSTNode, words: frozenset[str]) -> bool:
         """False only when no line of `statement` (one of the module's own top-level
@@ -638,7 +640,11 @@ class StatementLines:
         if kept is None or kept[0] is not statement:
             return True
         _, first, last = kept
-        return any(first <= line <= last for word in words for line in self._scan.lines_of(word))
+        lines = self._lines.get(words)
+        if lines is None:  # asked of each statement in turn: sorted once
+            lines = self._lines[words] = sorted(set().union(*map(self._scan.lines_of, words)))
+        at = bisect.bisect_left(lines, first)
+        return at < len(lines) and lines[at] <= last
 
 
 @lru_cache(maxsize=1)

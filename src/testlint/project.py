@@ -18,9 +18,9 @@ import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, TypeVar, Union
 
 from testlint.dependencies import (
     BEFORE_ONE,
@@ -175,6 +175,9 @@ def display_path(path: Path, root: Path) -> str:
 
 
 # ---------------------------------------------------------------- async plugins
+
+_P = TypeVar("_P")
+_T = TypeVar("_T")
 
 ASYNC_TEST_PLUGINS = ("pytest-aio", "pytest-tornasync", "pytest-sanic")
 """Plugins that run every coroutine test (and async fixture) themselves."""
@@ -443,9 +446,10 @@ class Project:
         `words` (read as text; only asked when dependencies do not say). The suite
         is the test-named files that pytest collects, in their order: only the
         files that hold a word are asked whether pytest collects them."""
+        kind = partial(self._unless_unreadable, self.file_kind, left_out=FileKind.OTHER)
         for path in self.test_named_files:
             holds = any(word in self.suite_text(path) for word in words)
-            if holds and self._listed_kind(path) is not FileKind.OTHER:
+            if holds and kind(path) is not FileKind.OTHER:
                 return path
         return None
 
@@ -463,18 +467,20 @@ class Project:
 
     @cached_property
     def _suite_files(self) -> tuple[Path, ...]:
-        return tuple(p for p in self._python_files() if self._listed_kind(p) is not FileKind.OTHER)
+        kind = partial(self._unless_unreadable, self.file_kind, left_out=FileKind.OTHER)
+        return tuple(p for p in self._python_files() if kind(p) is not FileKind.OTHER)
 
-    def _listed_kind(self, path: Path) -> FileKind:
-        """`file_kind` for listing the suite: a file whose pytest configuration
-        cannot be read is left out. A project template's pyproject.toml below the
-        root (`name = {{ cookiecutter.name }}`) is no TOML, and pytest run from the
-        root never reads it: checking a file under it reports the broken file, but
-        listing the suite for every other file must not."""
+    @staticmethod
+    def _unless_unreadable(question: Callable[[_P], _T], path: _P, left_out: _T) -> _T:
+        """`question(path)` for a listing of the suite or of the project's modules, or
+        `left_out` when the file's pytest configuration cannot be read. A project
+        template's pyproject.toml below the root (`name = {{ cookiecutter.name }}`) is
+        no TOML, and pytest run from the root never reads it: checking a file under it
+        reports the broken file, but listing the files for every other must not."""
         try:
-            return self.file_kind(path)
+            return question(path)
         except ProjectError:
-            return FileKind.OTHER
+            return left_out
 
     @property
     def test_named_files(self) -> tuple[Path, ...]:
@@ -485,15 +491,8 @@ class Project:
 
     @cached_property
     def _test_named_files(self) -> tuple[Path, ...]:
-        return tuple(p for p in self._python_files() if self._listed_as_test(p))
-
-    def _listed_as_test(self, path: Path) -> bool:
-        """`is_test_file` for `test_named_files`, which leaves out what `_listed_kind`
-        leaves out of the suite."""
-        try:
-            return self.is_test_file(path)
-        except ProjectError:
-            return False
+        named = partial(self._unless_unreadable, self.is_test_file, left_out=False)
+        return tuple(p for p in self._python_files() if named(p))
 
     def _python_files(self) -> Iterator[Path]:
         """Regular `.py` files under the root (not FIFOs, symlink loops or broken
@@ -519,16 +518,9 @@ class Project:
 
     @cached_property
     def _module_index(self) -> ModuleIndex:
-        return build_index(self.root, self._indexed_as_test, self.tests_read)
-
-    def _indexed_as_test(self, path: str) -> bool:
-        """`is_test_path` for the module index: a file whose pytest configuration
-        cannot be read is left out of it, as `_listed_kind` leaves it out of the
-        suite."""
-        try:
-            return self.is_test_path(path)
-        except ProjectError:
-            return True
+        # A file left out of the index is one it takes for a test.
+        is_test = partial(self._unless_unreadable, self.is_test_path, left_out=True)
+        return build_index(self.root, is_test, self.tests_read)
 
     @property
     def exiting_modules(self) -> dict[str, tuple[Path, int]]:

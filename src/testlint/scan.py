@@ -89,7 +89,7 @@ class Scan:
     def _walk_near(
         self, words: Iterable[str], children: Callable[[ast.AST], Iterable[ast.AST]]
     ) -> Iterator[ast.AST]:
-        lines = sorted(set().union(*(self._lines_of(word) for word in set(words))))
+        lines = sorted(set().union(*(self.lines_of(word) for word in set(words))))
         if not lines:
             return
         stack: list[ast.AST] = [self.tree]
@@ -118,10 +118,6 @@ class Scan:
         return self._prunable
 
     def lines_of(self, word: str) -> set[int]:
-        """Lines holding `word` as a whole word (see `counts_lines_as_text_does`)."""
-        return self._lines_of(word)
-
-    def _lines_of(self, word: str) -> set[int]:
         """Lines holding `word` as a whole word (found with str.find: most words
         of interest are rare, and a regex alternation costs a pass per question)."""
         found = self._word_lines.get(word)
