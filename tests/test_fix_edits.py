@@ -243,14 +243,9 @@ def test_module_code_equals_libcst_code_on_every_fixture() -> None:
     assert compared > 500
 
 
-def test_a_report_made_after_the_visit_previews_its_fix_within_its_own_statement(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """TL202 reports when the visit leaves the module: its report is placed by the
-    call's own top-level statement, so each fix preview walks that statement only
-    (it fell back to walking the whole module: a second of CPU on large files)."""
-    from linting import FIXTURES, fixture_root, linter
-
+def _recorded_walks(monkeypatch: pytest.MonkeyPatch) -> list[tuple[bool, bool]]:
+    """Each `engine._replace_within` walk from now on: (within statements, every
+    change made)."""
     real = engine._replace_within
     walks: list[tuple[bool, bool]] = []
 
@@ -260,6 +255,18 @@ def test_a_report_made_after_the_visit_previews_its_fix_within_its_own_statement
         return fixed
 
     monkeypatch.setattr(engine, "_replace_within", recorded)
+    return walks
+
+
+def test_a_report_made_after_the_visit_previews_its_fix_within_its_own_statement(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """TL202 reports when the visit leaves the module: its report is placed by the
+    call's own top-level statement, so each fix preview walks that statement only
+    (it fell back to walking the whole module: a second of CPU on large files)."""
+    from linting import FIXTURES, fixture_root, linter
+
+    walks = _recorded_walks(monkeypatch)
     monkeypatch.setattr(engine.Linter, "_statement_edits", lambda *args: None)
     for path in sorted((FIXTURES / "TL202").rglob("*.py")):
         chosen = linter(fixture_root(path))
@@ -393,12 +400,6 @@ def test_each_round_of_fixes_walks_only_the_statements_reported_in(
     from linting import FIXTURES, fixture_root, linter
 
     real = engine._replace_within
-    walks: list[tuple[bool, bool]] = []
-
-    def recorded(module: Any, changes: Any, within: Any, positions: Any = None) -> Any:
-        fixed = real(module, changes, within, positions)
-        walks.append((within is not None, fixed is not None))
-        return fixed
 
     def whole(module: Any, changes: Any, within: Any, positions: Any = None) -> Any:
         return real(module, changes, None)
@@ -413,7 +414,7 @@ def test_each_round_of_fixes_walks_only_the_statements_reported_in(
                 fixed[path] = chosen.check(path, source, kind, fix=Applicability.UNSAFE).fixed
         return fixed
 
-    monkeypatch.setattr(engine, "_replace_within", recorded)
+    walks = _recorded_walks(monkeypatch)
     within = fixed_fixtures()
     monkeypatch.setattr(engine, "_replace_within", whole)
     # and every statement walked for the imports a fix leaves unused
